@@ -1,0 +1,28 @@
+# Entry points for humans and CI; README and .ci/run call these targets, not cargo directly.
+
+CARGO ?= cargo
+# The one test command: README, CI and `make test` all run exactly this.
+TEST_CMD = $(CARGO) test --workspace --no-fail-fast -- --test-threads=4
+
+.PHONY: build test lint run bench clean
+
+build:
+	$(CARGO) build --workspace
+
+# Integration tests spawn the built binaries (target/<profile>/molt-lms), so build first.
+test: build
+	$(TEST_CMD)
+
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+run:
+	./scripts/dev.sh
+
+bench:
+	./bench/run.sh
+
+clean:
+	$(CARGO) clean
+	rm -rf bench-out

@@ -1,0 +1,10 @@
+//! Authentication. The proxy authenticates clients itself with the role's password
+//! verifier (fetched from the source of truth by `lookup`), and logs in to backends with
+//! the key the client's SCRAM proof reveals, so no cleartext password is ever needed.
+
+pub mod credential;
+pub mod lookup;
+pub mod md5;
+pub mod scram;
+
+pub use credential::{Credential, Verifier};

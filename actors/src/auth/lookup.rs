@@ -1,0 +1,97 @@
+//! Fetches a role's password verifier from a database, PgBouncer `auth_query` style,
+//! over one shared service session per database (the `INIT_SOURCE`/`INIT_TARGET` user).
+
+use crate::auth::Verifier;
+use crate::backend::{Backend, BackendError};
+use std::sync::Arc;
+use thiserror::Error;
+use tokio::sync::Mutex;
+
+/// Reads `pg_authid`, which needs a superuser; point `AUTH_QUERY` at a
+/// `SECURITY DEFINER` function for a least-privilege service user.
+pub const DEFAULT_AUTH_QUERY: &str =
+    "SELECT rolname::text, rolpassword::text FROM pg_catalog.pg_authid WHERE rolname = $1 AND rolcanlogin";
+
+#[derive(Debug, Error)]
+pub enum LookupError {
+    #[error(transparent)]
+    Backend(#[from] BackendError),
+    #[error("auth query on the {role} database failed: {message}")]
+    Query { role: String, message: String },
+}
+
+/// One database's verifier source.
+pub struct AuthLookup {
+    backend: Arc<Backend>,
+    query: String,
+    client: Mutex<Option<Arc<tokio_postgres::Client>>>,
+}
+
+impl AuthLookup {
+    pub fn new(backend: Arc<Backend>, query: Option<String>) -> Self {
+        Self {
+            backend,
+            query: query.unwrap_or_else(|| DEFAULT_AUTH_QUERY.to_owned()),
+            client: Mutex::new(None),
+        }
+    }
+
+    /// The role's verifier, `None` if it has none (or does not exist).
+    pub async fn verifier(&self, user: &str) -> Result<Option<Verifier>, LookupError> {
+        // One retry: the service session may have been closed since its last use.
+        for attempt in 0..2 {
+            let client = self.client().await?;
+            match client.query_opt(&self.query, &[&user]).await {
+                Ok(row) => {
+                    let stored: Option<String> = row.and_then(|r| r.try_get(r.len() - 1).ok());
+                    return Ok(stored.as_deref().and_then(Verifier::parse));
+                }
+                Err(e) if e.is_closed() && attempt == 0 => {
+                    *self.client.lock().await = None;
+                }
+                Err(e) => {
+                    return Err(LookupError::Query {
+                        role: self.backend.role.to_string(),
+                        message: e.as_db_error().map_or_else(|| e.to_string(), |d| d.message().to_owned()),
+                    })
+                }
+            }
+        }
+        Err(LookupError::Query {
+            role: self.backend.role.to_string(),
+            message: "service session closed".into(),
+        })
+    }
+
+    async fn client(&self) -> Result<Arc<tokio_postgres::Client>, LookupError> {
+        let mut slot = self.client.lock().await;
+        if let Some(c) = slot.as_ref().filter(|c| !c.is_closed()) {
+            return Ok(c.clone());
+        }
+        let url = &self.backend.url;
+        let stream = self.backend.dial().await?;
+        let mut cfg = tokio_postgres::Config::new();
+        cfg.user(&url.user)
+            .dbname(&url.database)
+            .application_name("molt-lms auth lookup")
+            .ssl_mode(tokio_postgres::config::SslMode::Disable);
+        if let Some(p) = &url.password {
+            cfg.password(p.expose());
+        }
+        let (client, conn) = cfg
+            .connect_raw(stream, tokio_postgres::NoTls)
+            .await
+            .map_err(|e| LookupError::Query {
+                role: self.backend.role.to_string(),
+                message: e
+                    .as_db_error()
+                    .map_or_else(|| e.to_string(), |d| d.message().to_owned()),
+            })?;
+        tokio::spawn(async move {
+            let _ = conn.await;
+        });
+        let client = Arc::new(client);
+        *slot = Some(client.clone());
+        Ok(client)
+    }
+}

@@ -1,0 +1,267 @@
+//! State one client session shares between its two relay directions and its actor:
+//! where the protocol stands (requests in flight, transaction status) and what the
+//! control plane asks (hold, drain, kill). Single-threaded: it lives on one arbiter.
+
+use crate::conn_info::ConnInfo;
+use crate::metrics::ProxyMetrics;
+use crate::wire::pg::backend::error_fields;
+use crate::wire::pg::codec::put_message;
+use crate::wire::pg::frontend::{self, closed_statement, parse_statement, query_text};
+use crate::wire::pg::{ProtocolError, ScanControl};
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::time::Instant;
+use tokio::sync::Notify;
+
+/// What the control plane asks of a session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ctl {
+    /// Relay freely.
+    Run,
+    /// Finish what is in flight (and any open transaction), then hold the next request.
+    Hold,
+    /// Like `Hold`, then close the session (graceful shutdown).
+    Drain,
+}
+
+/// How a held relay was released.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Release {
+    Go,
+    Drain,
+    Stopped,
+}
+
+pub struct SessionCtl {
+    ctl: Cell<Ctl>,
+    /// Wakes the relay when `ctl` changes, and waiters when a held session goes quiet.
+    changed: Notify,
+    stopped: Cell<bool>,
+    stop: Notify,
+    killed: Cell<bool>,
+    /// Requests sent that still await a ReadyForQuery (Query, Sync, FunctionCall).
+    pending: Cell<u32>,
+    /// Extended-protocol messages seen since the last Sync.
+    in_batch: Cell<bool>,
+    /// Transaction status of the last ReadyForQuery.
+    tx: Cell<u8>,
+    request_started: Cell<Option<Instant>>,
+    saw_error: Cell<bool>,
+    terminate_seen: Cell<bool>,
+    /// Named prepared statements: name → the raw Parse message, to re-prepare elsewhere.
+    prepared: RefCell<HashMap<String, Vec<u8>>>,
+}
+
+impl Default for SessionCtl {
+    fn default() -> Self {
+        Self {
+            ctl: Cell::new(Ctl::Run),
+            changed: Notify::new(),
+            stopped: Cell::new(false),
+            stop: Notify::new(),
+            killed: Cell::new(false),
+            pending: Cell::new(0),
+            in_batch: Cell::new(false),
+            tx: Cell::new(b'I'),
+            request_started: Cell::new(None),
+            saw_error: Cell::new(false),
+            terminate_seen: Cell::new(false),
+            prepared: RefCell::new(HashMap::new()),
+        }
+    }
+}
+
+/// Frontend messages whose body the relay reads.
+pub fn client_wants_body(tag: u8) -> bool {
+    matches!(tag, b'Q' | b'P' | b'C')
+}
+
+/// Backend messages whose body the relay reads.
+pub fn backend_wants_body(tag: u8) -> bool {
+    matches!(tag, b'Z' | b'E')
+}
+
+impl SessionCtl {
+    /// Nothing in flight and no transaction open: the session can be held or switched.
+    pub fn quiescent(&self) -> bool {
+        self.pending.get() == 0 && !self.in_batch.get() && self.tx.get() == b'I'
+    }
+
+    pub fn ctl(&self) -> Ctl {
+        self.ctl.get()
+    }
+
+    pub fn request(&self, ctl: Ctl) {
+        self.ctl.set(ctl);
+        self.changed.notify_waiters();
+    }
+
+    /// Ends both relay directions now, wherever they are.
+    pub fn stop_all(&self) {
+        if !self.stopped.replace(true) {
+            self.stop.notify_waiters();
+        }
+    }
+
+    pub fn kill(&self) {
+        self.killed.set(true);
+        self.stop_all();
+    }
+
+    pub fn is_stopped(&self) -> bool {
+        self.stopped.get()
+    }
+
+    pub fn was_killed(&self) -> bool {
+        self.killed.get()
+    }
+
+    pub fn terminate_seen(&self) -> bool {
+        self.terminate_seen.get()
+    }
+
+    /// Resolves when the relay must stop (after `stop_all`).
+    pub async fn stopped(&self) {
+        let n = self.stop.notified();
+        if self.stopped.get() {
+            return;
+        }
+        n.await
+    }
+
+    /// Resolves at the next control change or quiescence change while not running.
+    pub async fn changed(&self) {
+        self.changed.notified().await
+    }
+
+    /// Waits while held.
+    pub async fn wait_release(&self) -> Release {
+        loop {
+            let changed = self.changed.notified();
+            if self.stopped.get() {
+                return Release::Stopped;
+            }
+            match self.ctl.get() {
+                Ctl::Run => return Release::Go,
+                Ctl::Drain => return Release::Drain,
+                Ctl::Hold => {}
+            }
+            tokio::select! {
+                _ = changed => {}
+                _ = self.stopped() => return Release::Stopped,
+            }
+        }
+    }
+
+    /// Waits until the session is quiescent (for a pause acknowledgement).
+    pub async fn wait_quiescent(&self) {
+        loop {
+            let changed = self.changed.notified();
+            if self.quiescent() || self.stopped.get() {
+                return;
+            }
+            changed.await;
+        }
+    }
+
+    /// The raw Parse messages of the named statements the client has prepared.
+    pub fn prepared_statements(&self) -> Vec<Vec<u8>> {
+        self.prepared.borrow().values().cloned().collect()
+    }
+
+    /// Accounts for one client message; decides whether to hold before it.
+    pub fn on_client_message(
+        &self,
+        info: &ConnInfo,
+        tag: u8,
+        body: Option<&[u8]>,
+    ) -> Result<ScanControl, ProtocolError> {
+        if !frontend::TAGS.contains(&tag) {
+            return Err(ProtocolError::UnknownFrontendMessage(tag));
+        }
+        if self.ctl.get() != Ctl::Run && self.quiescent() && !matches!(tag, b'X') {
+            return Ok(ScanControl::HoldBefore);
+        }
+        if self.pending.get() == 0 && !self.in_batch.get() && self.request_started.get().is_none() {
+            self.request_started.set(Some(Instant::now()));
+            self.saw_error.set(false);
+        }
+        let body = body.unwrap_or_default();
+        match tag {
+            b'Q' => {
+                info.set_last_query(query_text(body).ok_or(ProtocolError::Malformed("Query"))?);
+                self.pending.set(self.pending.get() + 1);
+            }
+            b'P' => {
+                let (name, query) = parse_statement(body).ok_or(ProtocolError::Malformed("Parse"))?;
+                info.set_last_query(query);
+                if !name.is_empty() {
+                    let mut raw = Vec::with_capacity(body.len() + 5);
+                    put_message(&mut raw, b'P', |o| o.extend_from_slice(body));
+                    self.prepared.borrow_mut().insert(name.to_owned(), raw);
+                }
+                self.in_batch.set(true);
+            }
+            b'C' => {
+                if let Some(name) = closed_statement(body) {
+                    self.prepared.borrow_mut().remove(name);
+                }
+                self.in_batch.set(true);
+            }
+            b'B' | b'D' | b'E' | b'H' => self.in_batch.set(true),
+            b'S' => {
+                self.in_batch.set(false);
+                self.pending.set(self.pending.get() + 1);
+            }
+            b'F' => self.pending.set(self.pending.get() + 1),
+            b'X' => self.terminate_seen.set(true),
+            _ => {} // CopyData, CopyDone, CopyFail, password messages: part of a request.
+        }
+        if self.pending.get() > 0 || self.in_batch.get() {
+            info.set_state(molt_lms_api::ConnectionState::InQuery);
+        }
+        Ok(ScanControl::Continue)
+    }
+
+    /// Accounts for one backend message.
+    pub fn on_backend_message(
+        &self,
+        info: &ConnInfo,
+        metrics: &ProxyMetrics,
+        tag: u8,
+        body: Option<&[u8]>,
+    ) -> Result<ScanControl, ProtocolError> {
+        match (tag, body) {
+            (b'Z', Some(body)) => {
+                let status = *body.first().ok_or(ProtocolError::Malformed("ReadyForQuery"))?;
+                self.tx.set(status);
+                self.pending.set(self.pending.get().saturating_sub(1));
+                if let Some(t) = self.request_started.take() {
+                    metrics.query_seconds.observe(t.elapsed().as_secs_f64());
+                    if self.saw_error.replace(false) {
+                        metrics.queries_error.inc();
+                    } else {
+                        metrics.queries_ok.inc();
+                    }
+                    if self.pending.get() > 0 {
+                        self.request_started.set(Some(Instant::now()));
+                    }
+                }
+                info.ready(status);
+                if self.ctl.get() != Ctl::Run {
+                    if self.quiescent() {
+                        info.set_state(molt_lms_api::ConnectionState::Held);
+                    }
+                    self.changed.notify_waiters();
+                }
+            }
+            (b'E', Some(body)) => {
+                self.saw_error.set(true);
+                let (code, message) = error_fields(body);
+                info.set_last_error(&format!("{code}: {message}"));
+            }
+            _ => {}
+        }
+        Ok(ScanControl::Continue)
+    }
+}

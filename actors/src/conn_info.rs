@@ -1,0 +1,126 @@
+//! What the admin API shows of one client connection. The relay writes it in place
+//! (atomics and short locks, no mailbox); the admin API reads a snapshot.
+
+use molt_lms_api::{ConnectionInfo, ConnectionState, SourceOfTruth};
+use parking_lot::Mutex;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::time::{Instant, SystemTime};
+
+/// Longest query text kept per connection.
+const MAX_QUERY_TEXT: usize = 2048;
+
+pub struct ConnInfo {
+    pub id: u64,
+    pub client_addr: SocketAddr,
+    pub connected_at: SystemTime,
+    state: AtomicU8,
+    sot: AtomicU8,
+    identity: Mutex<(String, String)>,
+    last_query: Mutex<String>,
+    last_error: Mutex<String>,
+    tx_started: Mutex<Option<Instant>>,
+}
+
+fn state_code(s: ConnectionState) -> u8 {
+    s as u8
+}
+
+fn state_from(code: u8) -> ConnectionState {
+    use ConnectionState::*;
+    [Startup, Idle, InQuery, InTransaction, FailedTransaction, Held]
+        .get(code as usize)
+        .copied()
+        .unwrap_or(Idle)
+}
+
+fn copy_bounded(dst: &mut String, src: &str) {
+    dst.clear();
+    let mut end = src.len().min(MAX_QUERY_TEXT);
+    while !src.is_char_boundary(end) {
+        end -= 1;
+    }
+    dst.push_str(&src[..end]);
+}
+
+impl ConnInfo {
+    pub fn new(id: u64, client_addr: SocketAddr, sot: SourceOfTruth) -> Self {
+        Self {
+            id,
+            client_addr,
+            connected_at: SystemTime::now(),
+            state: AtomicU8::new(state_code(ConnectionState::Startup)),
+            sot: AtomicU8::new(sot as u8),
+            identity: Mutex::new((String::new(), String::new())),
+            last_query: Mutex::new(String::new()),
+            last_error: Mutex::new(String::new()),
+            tx_started: Mutex::new(None),
+        }
+    }
+
+    pub fn set_identity(&self, user: &str, database: &str) {
+        *self.identity.lock() = (user.to_owned(), database.to_owned());
+    }
+
+    pub fn set_state(&self, s: ConnectionState) {
+        self.state.store(state_code(s), Ordering::Relaxed);
+    }
+
+    pub fn state(&self) -> ConnectionState {
+        state_from(self.state.load(Ordering::Relaxed))
+    }
+
+    /// Applies a ReadyForQuery status byte.
+    pub fn ready(&self, tx: u8) {
+        let (state, in_tx) = match tx {
+            b'T' => (ConnectionState::InTransaction, true),
+            b'E' => (ConnectionState::FailedTransaction, true),
+            _ => (ConnectionState::Idle, false),
+        };
+        self.set_state(state);
+        let mut started = self.tx_started.lock();
+        match (in_tx, started.is_some()) {
+            (true, false) => *started = Some(Instant::now()),
+            (false, true) => *started = None,
+            _ => {}
+        }
+    }
+
+    pub fn set_source_of_truth(&self, sot: SourceOfTruth) {
+        self.sot.store(sot as u8, Ordering::Relaxed);
+    }
+
+    pub fn source_of_truth(&self) -> SourceOfTruth {
+        if self.sot.load(Ordering::Relaxed) == SourceOfTruth::Target as u8 {
+            SourceOfTruth::Target
+        } else {
+            SourceOfTruth::Source
+        }
+    }
+
+    /// Reuses the buffer, so steady-state queries do not allocate.
+    pub fn set_last_query(&self, q: &str) {
+        copy_bounded(&mut self.last_query.lock(), q);
+    }
+
+    pub fn set_last_error(&self, e: &str) {
+        copy_bounded(&mut self.last_error.lock(), e);
+    }
+
+    pub fn snapshot(&self, instance_addr: &str) -> ConnectionInfo {
+        let (user, database) = self.identity.lock().clone();
+        ConnectionInfo {
+            id: self.id,
+            remote_address: instance_addr.to_owned(),
+            source_address: self.client_addr.to_string(),
+            connected_at: humantime::format_rfc3339_micros(self.connected_at).to_string(),
+            state: self.state(),
+            user,
+            database,
+            last_query: self.last_query.lock().clone(),
+            error: self.last_error.lock().clone(),
+            source_of_truth: self.source_of_truth(),
+            transaction_age_secs: self.tx_started.lock().map(|t| t.elapsed().as_secs_f64()),
+        }
+    }
+}

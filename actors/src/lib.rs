@@ -1,0 +1,31 @@
+//! The molt-lms proxy's moving parts: wire codecs, authentication, the data path and
+//! the actors that own connections and the proxy instance.
+//!
+//! # Layout
+//! - [`wire`]: sans-I/O protocol codecs (PostgreSQL now; MySQL beside it later).
+//! - [`auth`]: SCRAM/md5 on both sides and the verifier lookup.
+//! - [`backend`]: opening authenticated sessions on the source or target database.
+//! - [`client_conn`]: one client connection: an actor around start-up and the relay.
+//!   `client_conn::relay` is the hot loop; `client_conn::session` the state it shares
+//!   with the actor (hold/drain control, transaction tracking).
+//! - [`proxy_instance`]: the instance actor: listener, connection registry, cancel keys,
+//!   source of truth, graceful shutdown.
+//! - [`shared`], [`settings`], [`metrics`], [`conn_info`]: what those pieces share.
+//!
+//! The connection actor knows the protocol only through `startup` and `session`; a
+//! MySQL front end brings its own pair and reuses the actor, registry and control path.
+
+pub mod auth;
+pub mod backend;
+pub mod backend_url;
+pub mod client_conn;
+pub mod conn_info;
+pub mod metrics;
+pub mod pgio;
+pub mod proxy_instance;
+pub mod secret;
+pub mod settings;
+pub mod shared;
+pub mod stream;
+pub mod tls;
+pub mod wire;

@@ -1,0 +1,88 @@
+//! Prometheus metrics of one proxy instance. Handles are resolved once, so the data
+//! path only touches atomics.
+
+use prometheus::{Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, Opts, Registry};
+
+pub struct ProxyMetrics {
+    pub registry: Registry,
+    pub connections_open: IntGauge,
+    pub connections_total: IntCounter,
+    pub queries_ok: IntCounter,
+    pub queries_error: IntCounter,
+    pub query_seconds: Histogram,
+    pub bytes_client_to_backend: IntCounter,
+    pub bytes_backend_to_client: IntCounter,
+    pub auth_failures: IntCounter,
+    pub protocol_errors: IntCounter,
+    pub backend_errors: IntCounter,
+}
+
+impl ProxyMetrics {
+    #[allow(clippy::expect_used)] // Static metric definitions; a failure is a programming error.
+    pub fn new() -> Self {
+        let registry = Registry::new();
+        let gauge = |n: &str, h: &str| {
+            let g = IntGauge::new(n, h).expect("metric");
+            registry.register(Box::new(g.clone())).expect("register");
+            g
+        };
+        let counter = |n: &str, h: &str| {
+            let c = IntCounter::new(n, h).expect("metric");
+            registry.register(Box::new(c.clone())).expect("register");
+            c
+        };
+        let vec = |n: &str, h: &str, label: &str| {
+            let v = IntCounterVec::new(Opts::new(n, h), &[label]).expect("metric");
+            registry.register(Box::new(v.clone())).expect("register");
+            v
+        };
+        let queries = vec("lms_queries_total", "Client requests answered, by outcome.", "outcome");
+        let bytes = vec("lms_bytes_relayed_total", "Bytes relayed, by direction.", "direction");
+        let query_seconds = Histogram::with_opts(
+            HistogramOpts::new(
+                "lms_query_duration_seconds",
+                "Time from a client request to the backend's ReadyForQuery.",
+            )
+            .buckets(vec![
+                0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
+                1.0, 2.5, 5.0, 10.0, 30.0,
+            ]),
+        )
+        .expect("metric");
+        registry
+            .register(Box::new(query_seconds.clone()))
+            .expect("register");
+        Self {
+            connections_open: gauge("lms_connections_open", "Client connections open now."),
+            connections_total: counter("lms_connections_total", "Client connections accepted."),
+            queries_ok: queries.with_label_values(&["ok"]),
+            queries_error: queries.with_label_values(&["error"]),
+            query_seconds,
+            bytes_client_to_backend: bytes.with_label_values(&["client_to_backend"]),
+            bytes_backend_to_client: bytes.with_label_values(&["backend_to_client"]),
+            auth_failures: counter("lms_auth_failures_total", "Client logins refused."),
+            protocol_errors: counter(
+                "lms_protocol_errors_total",
+                "Client connections closed for a protocol violation.",
+            ),
+            backend_errors: counter(
+                "lms_backend_errors_total",
+                "Sessions that failed because a backend was unreachable or lost.",
+            ),
+            registry,
+        }
+    }
+
+    /// The Prometheus text exposition.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        let _ = prometheus::TextEncoder::new().encode_utf8(&self.registry.gather(), &mut out);
+        out
+    }
+}
+
+impl Default for ProxyMetrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}

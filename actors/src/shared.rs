@@ -1,0 +1,79 @@
+//! What every connection of one proxy instance shares, across worker threads.
+
+use crate::auth::lookup::AuthLookup;
+use crate::backend::Backend;
+use crate::metrics::ProxyMetrics;
+use crate::settings::ProxySettings;
+use crate::tls::{self, TlsError};
+use molt_lms_api::SourceOfTruth;
+use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
+use std::sync::Arc;
+use tokio_rustls::TlsAcceptor;
+
+pub struct Shared {
+    pub settings: ProxySettings,
+    pub metrics: ProxyMetrics,
+    pub tls: Option<TlsAcceptor>,
+    source: Arc<Backend>,
+    target: Arc<Backend>,
+    source_lookup: AuthLookup,
+    target_lookup: AuthLookup,
+    /// Written only by the proxy instance actor, which owns the setting; connections
+    /// read it when they open a session.
+    sot: AtomicU8,
+    next_id: AtomicU64,
+}
+
+impl Shared {
+    /// Builds backends and TLS from settings; fails on unreadable certificate files.
+    pub fn new(settings: ProxySettings) -> Result<Self, TlsError> {
+        let source = Arc::new(Backend::new(SourceOfTruth::Source, settings.source.clone())?);
+        let target = Arc::new(Backend::new(SourceOfTruth::Target, settings.target.clone())?);
+        let tls = match &settings.tls {
+            Some(f) => Some(TlsAcceptor::from(tls::server_config(
+                &f.cert,
+                &f.key,
+                f.client_ca.as_deref(),
+            )?)),
+            None => None,
+        };
+        Ok(Self {
+            source_lookup: AuthLookup::new(source.clone(), settings.auth_query.clone()),
+            target_lookup: AuthLookup::new(target.clone(), settings.auth_query.clone()),
+            sot: AtomicU8::new(settings.initial_source_of_truth as u8),
+            settings,
+            metrics: ProxyMetrics::new(),
+            tls,
+            source,
+            target,
+            next_id: AtomicU64::new(1),
+        })
+    }
+
+    pub fn source_of_truth(&self) -> SourceOfTruth {
+        if self.sot.load(Ordering::Acquire) == SourceOfTruth::Target as u8 {
+            SourceOfTruth::Target
+        } else {
+            SourceOfTruth::Source
+        }
+    }
+
+
+    pub fn backend(&self, role: SourceOfTruth) -> &Arc<Backend> {
+        match role {
+            SourceOfTruth::Source => &self.source,
+            SourceOfTruth::Target => &self.target,
+        }
+    }
+
+    pub fn lookup(&self, role: SourceOfTruth) -> &AuthLookup {
+        match role {
+            SourceOfTruth::Source => &self.source_lookup,
+            SourceOfTruth::Target => &self.target_lookup,
+        }
+    }
+
+    pub(crate) fn next_conn_id(&self) -> u64 {
+        self.next_id.fetch_add(1, Ordering::Relaxed)
+    }
+}

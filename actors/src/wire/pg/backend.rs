@@ -1,0 +1,122 @@
+//! Messages a server (backend) sends: the ones the proxy builds itself when it answers a
+//! client directly, and field access for the ones the relay inspects.
+
+use super::codec::{cstr, put_cstr, put_message};
+
+/// Authentication request codes (`AuthenticationXXX` messages).
+pub mod auth {
+    pub const OK: i32 = 0;
+    pub const CLEARTEXT: i32 = 3;
+    pub const MD5: i32 = 5;
+    pub const SASL: i32 = 10;
+    pub const SASL_CONTINUE: i32 = 11;
+    pub const SASL_FINAL: i32 = 12;
+}
+
+/// Severity of an ErrorResponse the proxy builds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Severity {
+    Error,
+    Fatal,
+}
+
+/// An ErrorResponse with severity, SQLSTATE and message (fields S, V, C, M).
+pub fn error_response(out: &mut Vec<u8>, severity: Severity, code: &str, message: &str) {
+    let sev = match severity {
+        Severity::Error => "ERROR",
+        Severity::Fatal => "FATAL",
+    };
+    put_message(out, b'E', |o| {
+        for (field, value) in [(b'S', sev), (b'V', sev), (b'C', code), (b'M', message)] {
+            o.push(field);
+            put_cstr(o, value);
+        }
+        o.push(0);
+    });
+}
+
+/// An `AuthenticationXXX` message with an extra payload.
+pub fn authentication(out: &mut Vec<u8>, code: i32, payload: &[u8]) {
+    put_message(out, b'R', |o| {
+        o.extend_from_slice(&code.to_be_bytes());
+        o.extend_from_slice(payload);
+    });
+}
+
+/// AuthenticationSASL offering the given mechanisms.
+pub fn authentication_sasl(out: &mut Vec<u8>, mechanisms: &[&str]) {
+    let mut payload = Vec::new();
+    for m in mechanisms {
+        put_cstr(&mut payload, m);
+    }
+    payload.push(0);
+    authentication(out, auth::SASL, &payload);
+}
+
+/// BackendKeyData: the key a client later uses to cancel a query.
+pub fn backend_key_data(out: &mut Vec<u8>, pid: i32, secret: i32) {
+    put_message(out, b'K', |o| {
+        o.extend_from_slice(&pid.to_be_bytes());
+        o.extend_from_slice(&secret.to_be_bytes());
+    });
+}
+
+/// ReadyForQuery with a transaction status byte.
+pub fn ready_for_query(out: &mut Vec<u8>, status: u8) {
+    put_message(out, b'Z', |o| o.push(status));
+}
+
+/// `(SQLSTATE, message)` of an ErrorResponse or NoticeResponse body.
+pub fn error_fields(body: &[u8]) -> (String, String) {
+    let (mut code, mut message) = (String::new(), String::new());
+    let mut rest = body;
+    while let Some((&field, tail)) = rest.split_first() {
+        if field == 0 {
+            break;
+        }
+        let Some((value, n)) = cstr(tail) else { break };
+        match field {
+            b'C' => code = value.to_owned(),
+            b'M' => message = value.to_owned(),
+            _ => {}
+        }
+        rest = &tail[n..];
+    }
+    (code, message)
+}
+
+/// `(name, value)` of a ParameterStatus body.
+pub fn parameter_status(body: &[u8]) -> Option<(&str, &str)> {
+    let (name, n) = cstr(body)?;
+    let (value, _) = cstr(&body[n..])?;
+    Some((name, value))
+}
+
+/// `(code, payload)` of an Authentication body.
+pub fn authentication_code(body: &[u8]) -> Option<(i32, &[u8])> {
+    let code = i32::from_be_bytes(body.get(..4)?.try_into().ok()?);
+    Some((code, &body[4..]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_response_fields_read_back() {
+        let mut out = Vec::new();
+        error_response(&mut out, Severity::Fatal, "28P01", "password authentication failed");
+        assert_eq!(out[0], b'E');
+        let (code, msg) = error_fields(&out[5..]);
+        assert_eq!(code, "28P01");
+        assert_eq!(msg, "password authentication failed");
+    }
+
+    #[test]
+    fn sasl_offer_is_nul_terminated_list() {
+        let mut out = Vec::new();
+        authentication_sasl(&mut out, &["SCRAM-SHA-256"]);
+        assert_eq!(&out[5..9], &10i32.to_be_bytes());
+        assert_eq!(&out[9..], b"SCRAM-SHA-256\0\0");
+    }
+}

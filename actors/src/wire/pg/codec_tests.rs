@@ -1,0 +1,79 @@
+use super::*;
+
+fn msg(tag: u8, body: &[u8]) -> Vec<u8> {
+    let mut v = Vec::new();
+    put_message(&mut v, tag, |o| o.extend_from_slice(body));
+    v
+}
+
+#[test]
+fn header_rejects_lengths_below_four_and_above_the_limit() {
+    assert_eq!(header(b"Q\0\0\0"), Ok(None));
+    assert_eq!(header(b"Q\0\0\0\x03"), Err(ProtocolError::BadLength(3)));
+    assert!(header(&[b'Q', 0x7f, 0xff, 0xff, 0xff]).is_err());
+    assert_eq!(header(b"Q\0\0\0\x04"), Ok(Some((b'Q', 5))));
+}
+
+#[test]
+fn scanner_streams_large_messages_and_waits_for_wanted_bodies() {
+    let mut stream = msg(b'D', &[7u8; 100]);
+    stream.extend(msg(b'Z', b"I"));
+    let mut sc = FrameScanner::default();
+    let mut seen = Vec::new();
+    // First 50 bytes: the DataRow header is seen, its body streams through.
+    let s = sc
+        .scan(&stream[..50], |t| t == b'Z', |t, b| {
+            seen.push((t, b.map(|b| b.to_vec())));
+            Ok(ScanControl::Continue)
+        })
+        .expect("scan");
+    assert_eq!(s.forward, 50);
+    assert!(!sc.at_boundary());
+    // The rest, split inside the Z message: Z waits until complete.
+    let rest = &stream[50..stream.len() - 1];
+    let s = sc
+        .scan(rest, |t| t == b'Z', |t, b| {
+            seen.push((t, b.map(|b| b.to_vec())));
+            Ok(ScanControl::Continue)
+        })
+        .expect("scan");
+    assert_eq!(s.forward, 101 - 50);
+    assert!(sc.at_boundary());
+    let tail = &stream[101..];
+    let s = sc
+        .scan(tail, |t| t == b'Z', |t, b| {
+            seen.push((t, b.map(|b| b.to_vec())));
+            Ok(ScanControl::Continue)
+        })
+        .expect("scan");
+    assert_eq!(s.forward, tail.len());
+    assert_eq!(seen, vec![(b'D', None), (b'Z', Some(b"I".to_vec()))]);
+}
+
+#[test]
+fn scanner_holds_before_a_message_and_shows_it_again() {
+    let mut stream = msg(b'Q', b"select 1\0");
+    stream.extend(msg(b'Q', b"select 2\0"));
+    let mut sc = FrameScanner::default();
+    let mut n = 0;
+    let s = sc
+        .scan(&stream, |_| true, |_, _| {
+            n += 1;
+            Ok(if n == 2 { ScanControl::HoldBefore } else { ScanControl::Continue })
+        })
+        .expect("scan");
+    assert_eq!(s, Scan { forward: 14, held: true });
+    let s = sc
+        .scan(&stream[14..], |_| true, |_, b| {
+            assert_eq!(b, Some(&b"select 2\0"[..]));
+            Ok(ScanControl::Continue)
+        })
+        .expect("scan");
+    assert_eq!(s, Scan { forward: 14, held: false });
+}
+
+#[test]
+fn cstr_needs_a_terminator() {
+    assert_eq!(cstr(b"abc\0def"), Some(("abc", 4)));
+    assert_eq!(cstr(b"abc"), None);
+}

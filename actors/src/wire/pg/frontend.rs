@@ -1,0 +1,209 @@
+//! Messages a client (frontend) sends: the untyped startup packets, password/SASL
+//! responses, and the typed messages the relay inspects.
+
+use super::codec::{cstr, put_cstr, MAX_STARTUP_LEN};
+use super::error::ProtocolError;
+
+/// `SSLRequest` code (protocol-flow.html#PROTOCOL-FLOW-SSL).
+pub const SSL_REQUEST: u32 = 80_877_103;
+/// `GSSENCRequest` code.
+pub const GSSENC_REQUEST: u32 = 80_877_104;
+/// `CancelRequest` code.
+pub const CANCEL_REQUEST: u32 = 80_877_102;
+/// Protocol 3.0.
+pub const PROTOCOL_V3: u32 = 196_608;
+
+/// Every typed message tag a frontend may send after start-up.
+pub const TAGS: &[u8] = b"BCcdDEFfHPpQSX";
+
+/// The first, untyped packet of a connection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StartupPacket {
+    SslRequest,
+    GssEncRequest,
+    Cancel { pid: i32, secret: i32 },
+    /// Protocol 3.x start-up with its parameters in the order the client sent them.
+    Startup { params: Vec<(String, String)> },
+}
+
+/// Decodes a startup packet at the start of `buf`: `Ok(None)` until it is complete.
+pub fn decode_startup(buf: &[u8]) -> Result<Option<(StartupPacket, usize)>, ProtocolError> {
+    if buf.len() < 4 {
+        return Ok(None);
+    }
+    let len = u32::from_be_bytes([buf[0], buf[1], buf[2], buf[3]]) as usize;
+    if !(8..=MAX_STARTUP_LEN).contains(&len) {
+        return Err(ProtocolError::BadStartupLength(len));
+    }
+    if buf.len() < len {
+        return Ok(None);
+    }
+    let code = u32::from_be_bytes([buf[4], buf[5], buf[6], buf[7]]);
+    let body = &buf[8..len];
+    let packet = match code {
+        SSL_REQUEST => StartupPacket::SslRequest,
+        GSSENC_REQUEST => StartupPacket::GssEncRequest,
+        CANCEL_REQUEST => {
+            if body.len() != 8 {
+                return Err(ProtocolError::Malformed("CancelRequest"));
+            }
+            StartupPacket::Cancel {
+                pid: i32::from_be_bytes([body[0], body[1], body[2], body[3]]),
+                secret: i32::from_be_bytes([body[4], body[5], body[6], body[7]]),
+            }
+        }
+        c if c >> 16 == 3 => StartupPacket::Startup {
+            params: startup_params(body)?,
+        },
+        c => {
+            return Err(ProtocolError::UnsupportedProtocol {
+                major: (c >> 16) as u16,
+                minor: (c & 0xffff) as u16,
+            })
+        }
+    };
+    Ok(Some((packet, len)))
+}
+
+fn startup_params(mut body: &[u8]) -> Result<Vec<(String, String)>, ProtocolError> {
+    let mut params = Vec::new();
+    loop {
+        let (name, n) = cstr(body).ok_or(ProtocolError::Malformed("StartupMessage"))?;
+        body = &body[n..];
+        if name.is_empty() {
+            break;
+        }
+        let (value, n) = cstr(body).ok_or(ProtocolError::Malformed("StartupMessage"))?;
+        body = &body[n..];
+        params.push((name.to_owned(), value.to_owned()));
+    }
+    Ok(params)
+}
+
+/// Encodes a protocol 3.0 StartupMessage with `params` in the given order.
+pub fn startup_message(params: &[(String, String)]) -> Vec<u8> {
+    let mut out = vec![0, 0, 0, 0];
+    out.extend_from_slice(&PROTOCOL_V3.to_be_bytes());
+    for (k, v) in params {
+        put_cstr(&mut out, k);
+        put_cstr(&mut out, v);
+    }
+    out.push(0);
+    let len = out.len() as u32;
+    out[..4].copy_from_slice(&len.to_be_bytes());
+    out
+}
+
+/// Encodes an SSLRequest.
+pub fn ssl_request() -> [u8; 8] {
+    let mut out = [0u8; 8];
+    out[..4].copy_from_slice(&8u32.to_be_bytes());
+    out[4..].copy_from_slice(&SSL_REQUEST.to_be_bytes());
+    out
+}
+
+/// Encodes a CancelRequest for a backend's key.
+pub fn cancel_request(pid: i32, secret: i32) -> [u8; 16] {
+    let mut out = [0u8; 16];
+    out[..4].copy_from_slice(&16u32.to_be_bytes());
+    out[4..8].copy_from_slice(&CANCEL_REQUEST.to_be_bytes());
+    out[8..12].copy_from_slice(&pid.to_be_bytes());
+    out[12..].copy_from_slice(&secret.to_be_bytes());
+    out
+}
+
+/// Body of a SASLInitialResponse: `(mechanism, client-first-message)`.
+pub fn sasl_initial_response(body: &[u8]) -> Result<(&str, &[u8]), ProtocolError> {
+    let bad = ProtocolError::Malformed("SASLInitialResponse");
+    let (mech, n) = cstr(body).ok_or(bad.clone())?;
+    let rest = &body[n..];
+    if rest.len() < 4 {
+        return Err(bad);
+    }
+    let len = i32::from_be_bytes([rest[0], rest[1], rest[2], rest[3]]);
+    let data = &rest[4..];
+    if len < 0 || len as usize != data.len() {
+        return Err(bad);
+    }
+    Ok((mech, data))
+}
+
+/// The query text of a simple `Query` body.
+pub fn query_text(body: &[u8]) -> Option<&str> {
+    cstr(body).map(|(s, _)| s)
+}
+
+/// `(statement name, query text)` of a `Parse` body.
+pub fn parse_statement(body: &[u8]) -> Option<(&str, &str)> {
+    let (name, n) = cstr(body)?;
+    let (query, _) = cstr(&body[n..])?;
+    Some((name, query))
+}
+
+/// The name of the statement a `Close` body closes, if it closes a statement ('S').
+pub fn closed_statement(body: &[u8]) -> Option<&str> {
+    match body.split_first() {
+        Some((b'S', rest)) => cstr(rest).map(|(s, _)| s),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn startup_round_trips_and_keeps_parameter_order() {
+        let params = vec![
+            ("user".to_owned(), "app".to_owned()),
+            ("database".to_owned(), "shop".to_owned()),
+            ("application_name".to_owned(), "psql".to_owned()),
+        ];
+        let bytes = startup_message(&params);
+        let (p, n) = decode_startup(&bytes).expect("valid").expect("complete");
+        assert_eq!(n, bytes.len());
+        assert_eq!(p, StartupPacket::Startup { params });
+        assert_eq!(decode_startup(&bytes[..bytes.len() - 1]), Ok(None));
+    }
+
+    #[test]
+    fn garbage_startup_packets_are_errors_not_panics() {
+        assert!(decode_startup(b"GET / HTTP/1.1\r\n").is_err());
+        assert!(decode_startup(&[0, 0, 0, 3]).is_err());
+        let mut v = startup_message(&[("user".into(), "x".into())]);
+        v[7] = 1; // protocol 3.1 is fine, 4.x is not
+        assert!(decode_startup(&v).expect("3.1 ok").is_some());
+        v[5] = 4;
+        assert!(matches!(
+            decode_startup(&v),
+            Err(ProtocolError::UnsupportedProtocol { major: 4, .. })
+        ));
+        // A name without a value.
+        let mut bad = startup_message(&[]);
+        bad.truncate(8);
+        bad.extend_from_slice(b"user\0");
+        let len = bad.len() as u32;
+        bad[..4].copy_from_slice(&len.to_be_bytes());
+        assert!(decode_startup(&bad).is_err());
+    }
+
+    #[test]
+    fn cancel_and_ssl_requests_decode() {
+        let c = cancel_request(42, -7);
+        assert_eq!(
+            decode_startup(&c),
+            Ok(Some((StartupPacket::Cancel { pid: 42, secret: -7 }, 16)))
+        );
+        assert_eq!(
+            decode_startup(&ssl_request()),
+            Ok(Some((StartupPacket::SslRequest, 8)))
+        );
+    }
+
+    #[test]
+    fn parse_and_close_bodies() {
+        assert_eq!(parse_statement(b"s1\0select $1\0\0\0"), Some(("s1", "select $1")));
+        assert_eq!(closed_statement(b"Ss1\0"), Some("s1"));
+        assert_eq!(closed_statement(b"Pp1\0"), None);
+    }
+}

@@ -1,0 +1,258 @@
+//! The `molt-lms` proxy as a child process: config file, ready handshake on stdout, logs, signals.
+
+use std::ffi::OsStr;
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdout, Command, ExitStatus, Stdio};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::time::{Duration, Instant};
+
+use crate::bins::lms_bin;
+use crate::{percent_encode, tail, TempDir};
+
+/// The proxy prints `molt-lms ready sql=HOST:PORT admin=HOST:PORT` once both listeners are bound.
+const READY_PREFIX: &str = "molt-lms ready ";
+const READY_TIMEOUT: Duration = Duration::from_secs(30);
+
+#[derive(Debug, Clone)]
+pub struct ProxyConfig {
+    pub source_url: String,
+    pub target_url: String,
+    /// `--source-dialect`; `postgres` by default.
+    pub dialect: String,
+    /// `--shadow-mode`; `none` by default.
+    pub shadow_mode: String,
+    pub extra_args: Vec<String>,
+    /// Added to the inherited environment.
+    pub env: Vec<(String, String)>,
+}
+
+impl ProxyConfig {
+    pub fn new(source_url: impl Into<String>, target_url: impl Into<String>) -> Self {
+        Self {
+            source_url: source_url.into(),
+            target_url: target_url.into(),
+            dialect: "postgres".to_owned(),
+            shadow_mode: "none".to_owned(),
+            extra_args: Vec::new(),
+            env: Vec::new(),
+        }
+    }
+}
+
+/// A running `molt-lms`; killed on drop if still alive.
+#[derive(Debug)]
+pub struct ProxyProcess {
+    child: Child,
+    dir: TempDir,
+    sql_addr: SocketAddr,
+    admin_addr: SocketAddr,
+}
+
+impl ProxyProcess {
+    /// Spawns `molt-lms` on ephemeral ports and waits for its ready line.
+    pub fn start(cfg: ProxyConfig) -> ProxyProcess {
+        let bin = lms_bin("molt-lms");
+        let dir = TempDir::new("proxy");
+        let config = dir.path().join("config.json");
+        let json =
+            serde_json::json!({ "INIT_SOURCE": cfg.source_url, "INIT_TARGET": cfg.target_url });
+        std::fs::write(&config, json.to_string()).expect("write proxy config.json");
+        let stderr_path = dir.path().join("stderr.log");
+        let stderr = std::fs::File::create(&stderr_path).expect("create proxy stderr log");
+
+        let mut cmd = Command::new(bin);
+        cmd.arg("--config").arg(&config);
+        cmd.args(["--listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0"]);
+        cmd.arg("--source-dialect").arg(&cfg.dialect);
+        cmd.arg("--shadow-mode").arg(&cfg.shadow_mode);
+        cmd.args(&cfg.extra_args);
+        if std::env::var_os("RUST_LOG").is_none() {
+            cmd.env("RUST_LOG", "info");
+        }
+        cmd.envs(cfg.env.iter().map(|(k, v)| (k, v)));
+        cmd.stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(stderr);
+        let mut child = cmd.spawn().expect("spawn molt-lms");
+        let lines = drain_lines(child.stdout.take().expect("molt-lms stdout is piped"));
+
+        match wait_ready(&lines) {
+            Ok((sql_addr, admin_addr)) => ProxyProcess {
+                child,
+                dir,
+                sql_addr,
+                admin_addr,
+            },
+            Err(why) => {
+                let _ = child.kill();
+                let status = child
+                    .wait()
+                    .map_or_else(|e| e.to_string(), |s| s.to_string());
+                panic!(
+                    "molt-lms did not become ready: {why} ({status})\n--- stderr tail ---\n{}",
+                    tail(&stderr_path, 60)
+                )
+            }
+        }
+    }
+
+    /// Spawns `molt-lms` with exactly `args`, stdout and stderr piped, for tests that expect
+    /// start-up to fail and check the message and exit code.
+    pub fn spawn_raw<I, S>(args: I, env: &[(String, String)]) -> Child
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        Command::new(lms_bin("molt-lms"))
+            .args(args)
+            .envs(env.iter().map(|(k, v)| (k, v)))
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn molt-lms")
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    pub fn sql_addr(&self) -> SocketAddr {
+        self.sql_addr
+    }
+
+    pub fn admin_addr(&self) -> SocketAddr {
+        self.admin_addr
+    }
+
+    pub fn sql_port(&self) -> u16 {
+        self.sql_addr.port()
+    }
+
+    /// A `postgresql://` URL that reaches the database through the proxy.
+    pub fn url(&self, user: &str, password: &str, db: &str) -> String {
+        let (user, password, db) = (
+            percent_encode(user),
+            percent_encode(password),
+            percent_encode(db),
+        );
+        format!("postgresql://{user}:{password}@{}/{db}", self.sql_addr)
+    }
+
+    /// `http://<admin_addr><path>`; `path` starts with `/`.
+    pub fn admin_url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.admin_addr)
+    }
+
+    /// The directory holding `config.json` and `stderr.log`.
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn config_path(&self) -> PathBuf {
+        self.dir.path().join("config.json")
+    }
+
+    /// Everything the proxy has written to stderr so far.
+    pub fn stderr_log(&self) -> String {
+        let bytes = std::fs::read(self.dir.path().join("stderr.log")).unwrap_or_default();
+        String::from_utf8_lossy(&bytes).into_owned()
+    }
+
+    /// Sends SIGTERM (graceful shutdown); pair with [`Self::wait_exit`].
+    pub fn terminate(&mut self) {
+        // `kill` through sh: the workspace forbids the `unsafe` a libc::kill call needs.
+        let status = Command::new("sh")
+            .args([
+                "-c",
+                "kill -TERM \"$1\"",
+                "sh",
+                &self.child.id().to_string(),
+            ])
+            .status()
+            .expect("spawn sh for kill");
+        assert!(status.success(), "kill -TERM {} failed", self.child.id());
+    }
+
+    /// Waits up to `timeout` for the proxy to exit; `None` if it is still running.
+    pub fn wait_exit(&mut self, timeout: Duration) -> Option<ExitStatus> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status);
+            }
+            if Instant::now() >= deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// SIGKILL, then reap.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for ProxyProcess {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            self.kill();
+        }
+    }
+}
+
+/// Reads stdout lines on a thread for the child's whole life, so it never blocks on a full
+/// pipe; lines nobody receives any more are dropped.
+fn drain_lines(stdout: ChildStdout) -> Receiver<String> {
+    let (tx, rx) = mpsc::channel();
+    std::thread::Builder::new()
+        .name("molt-lms-stdout".to_owned())
+        .spawn(move || {
+            let mut reader = BufReader::new(stdout);
+            let mut line = Vec::new();
+            while reader.read_until(b'\n', &mut line).is_ok_and(|n| n > 0) {
+                let _ = tx.send(String::from_utf8_lossy(&line).trim_end().to_owned());
+                line.clear();
+            }
+        })
+        .expect("spawn stdout reader thread");
+    rx
+}
+
+fn wait_ready(lines: &Receiver<String>) -> Result<(SocketAddr, SocketAddr), String> {
+    let deadline = Instant::now() + READY_TIMEOUT;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match lines.recv_timeout(left) {
+            Ok(line) => {
+                if let Some(rest) = line.strip_prefix(READY_PREFIX) {
+                    return parse_ready(rest)
+                        .ok_or_else(|| format!("malformed ready line: {line}"));
+                }
+            }
+            Err(RecvTimeoutError::Timeout) => {
+                return Err(format!("no ready line within {READY_TIMEOUT:?}"))
+            }
+            Err(RecvTimeoutError::Disconnected) => {
+                return Err("stdout closed before the ready line".into())
+            }
+        }
+    }
+}
+
+/// Parses `sql=HOST:PORT admin=HOST:PORT` (any order, extra keys ignored).
+fn parse_ready(rest: &str) -> Option<(SocketAddr, SocketAddr)> {
+    let (mut sql, mut admin) = (None, None);
+    for (key, value) in rest.split_whitespace().filter_map(|kv| kv.split_once('=')) {
+        match key {
+            "sql" => sql = value.parse().ok(),
+            "admin" => admin = value.parse().ok(),
+            _ => {}
+        }
+    }
+    Some((sql?, admin?))
+}

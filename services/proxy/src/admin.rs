@@ -1,0 +1,81 @@
+//! The admin HTTP API on the metrics port: Prometheus metrics, status, connections and
+//! health probes. Unknown paths get a JSON 404.
+
+use actix::Addr;
+use actix_web::dev::Server;
+use actix_web::{web, App, HttpResponse, HttpServer};
+use molt_lms_actors::proxy_instance::{GetStatus, ListConnections, ProxyInstance};
+use molt_lms_actors::shared::Shared;
+use molt_lms_api::ApiError;
+use std::sync::Arc;
+
+struct AdminState {
+    instance: Addr<ProxyInstance>,
+    shared: Arc<Shared>,
+}
+
+fn unavailable() -> HttpResponse {
+    HttpResponse::ServiceUnavailable().json(ApiError::new("unavailable", "the proxy instance is stopping"))
+}
+
+async fn metrics(state: web::Data<AdminState>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4")
+        .body(state.shared.metrics.render())
+}
+
+async fn status(state: web::Data<AdminState>) -> HttpResponse {
+    match state.instance.send(GetStatus).await {
+        Ok(s) => HttpResponse::Ok().json(s),
+        Err(_) => unavailable(),
+    }
+}
+
+async fn connections(state: web::Data<AdminState>) -> HttpResponse {
+    match state.instance.send(ListConnections).await {
+        Ok(list) => HttpResponse::Ok().json(list),
+        Err(_) => unavailable(),
+    }
+}
+
+async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().json(serde_json::json!({ "status": "ok" }))
+}
+
+/// Ready while accepting clients; not ready once draining.
+async fn readyz(state: web::Data<AdminState>) -> HttpResponse {
+    match state.instance.send(GetStatus).await {
+        Ok(s) if !s.draining => HttpResponse::Ok().json(serde_json::json!({ "status": "ready" })),
+        Ok(_) => HttpResponse::ServiceUnavailable()
+            .json(ApiError::new("draining", "the proxy instance is shutting down")),
+        Err(_) => unavailable(),
+    }
+}
+
+async fn not_found() -> HttpResponse {
+    HttpResponse::NotFound().json(ApiError::new("not_found", "no such endpoint"))
+}
+
+/// Serves the admin API on an already bound listener.
+pub fn server(
+    listener: std::net::TcpListener,
+    instance: Addr<ProxyInstance>,
+    shared: Arc<Shared>,
+) -> std::io::Result<Server> {
+    let state = web::Data::new(AdminState { instance, shared });
+    Ok(HttpServer::new(move || {
+        App::new()
+            .app_data(state.clone())
+            .route("/metrics", web::get().to(metrics))
+            .route("/healthz", web::get().to(healthz))
+            .route("/readyz", web::get().to(readyz))
+            .route("/api/v1/status", web::get().to(status))
+            .route("/api/v1/connections", web::get().to(connections))
+            .default_service(web::to(not_found))
+    })
+    .workers(1)
+    .disable_signals()
+    .shutdown_timeout(1)
+    .listen(listener)?
+    .run())
+}

@@ -1,0 +1,86 @@
+//! Command-line flags. Every flag has an environment variable; flags win over variables,
+//! variables over `config.json`.
+
+use clap::Parser;
+use molt_lms_api::{Dialect, ShadowMode};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "molt-lms",
+    version,
+    about = "molt-lms proxy: serves PostgreSQL-protocol clients from the current source of truth \
+             (the source database, or the target after a cutover).",
+    long_about = "molt-lms proxy: serves PostgreSQL-protocol clients from the current source of truth \
+                  (the source database, or the target after a cutover).\n\n\
+                  Connection URLs come from config.json (--config) as INIT_SOURCE and INIT_TARGET, or \
+                  from the environment variables of the same names, which override the file. The \
+                  users in those URLs are service users: they look up the password verifier of each \
+                  client's role (see --auth-query). Clients log in with their own user and password."
+)]
+pub struct Args {
+    /// JSON file with INIT_SOURCE and INIT_TARGET (optionally AUTH_QUERY).
+    #[arg(long, env = "LMS_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Address the SQL listener binds.
+    #[arg(long, env = "LMS_LISTEN", value_name = "HOST:PORT", default_value = "0.0.0.0:9043")]
+    pub listen: SocketAddr,
+
+    /// Address of the admin HTTP API: /metrics, /api/v1/status, /api/v1/connections, /healthz, /readyz.
+    #[arg(long, env = "LMS_METRICS_LISTEN", value_name = "HOST:PORT", default_value = "0.0.0.0:9044")]
+    pub metrics_listen: SocketAddr,
+
+    /// Dialect of the source database: postgres, mysql or cockroach.
+    #[arg(long, env = "LMS_SOURCE_DIALECT", value_name = "DIALECT", default_value = "postgres")]
+    pub source_dialect: Dialect,
+
+    /// Dialect of the target database. The product targets CockroachDB; a PostgreSQL
+    /// server stands in for it in tests.
+    #[arg(long, env = "LMS_TARGET_DIALECT", value_name = "DIALECT", default_value = "cockroach")]
+    pub target_dialect: Dialect,
+
+    /// Shadowing of traffic to the database that is not the source of truth: none, async, sync or strict-sync.
+    #[arg(long, env = "LMS_SHADOW_MODE", value_name = "MODE", default_value = "none")]
+    pub shadow_mode: ShadowMode,
+
+    /// URL of the molt-lms orchestrator to register with (optional).
+    #[arg(long, env = "LMS_ORCHESTRATOR_URL", value_name = "URL")]
+    pub orchestrator_url: Option<String>,
+
+    /// SQL address that status output and other components show for this instance
+    /// [default: the listen address; in Kubernetes POD_IP with the listen port].
+    #[arg(long, env = "LMS_ADVERTISE_ADDRESS", value_name = "HOST:PORT")]
+    pub advertise_address: Option<String>,
+
+    /// Query returning a role's password verifier as its last column, with the role name as $1
+    /// [default: reads pg_catalog.pg_authid, which needs a superuser service user].
+    #[arg(long, env = "LMS_AUTH_QUERY", value_name = "SQL")]
+    pub auth_query: Option<String>,
+
+    /// How long a shutdown (SIGTERM) waits for open transactions before closing them.
+    #[arg(long, env = "LMS_SHUTDOWN_TIMEOUT", value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
+    pub shutdown_timeout: Duration,
+
+    /// Worker threads that run client connections [default: one per core].
+    #[arg(long, env = "LMS_WORKERS", value_name = "N")]
+    pub workers: Option<usize>,
+
+    /// PEM certificate for TLS with clients (needs --ssl-key).
+    #[arg(long, env = "LMS_SSL_CERT", value_name = "FILE")]
+    pub ssl_cert: Option<PathBuf>,
+
+    /// PEM private key for TLS with clients.
+    #[arg(long, env = "LMS_SSL_KEY", value_name = "FILE")]
+    pub ssl_key: Option<PathBuf>,
+
+    /// PEM CA certificate; when set, clients must present a certificate it signed.
+    #[arg(long, env = "LMS_SSL_CA", value_name = "FILE")]
+    pub ssl_ca: Option<PathBuf>,
+}
+
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    humantime::parse_duration(s).map_err(|e| format!("{e} (examples: 30s, 2m, 500ms)"))
+}

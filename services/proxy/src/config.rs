@@ -1,0 +1,160 @@
+//! Builds the validated [`ProxySettings`] from flags, environment and `config.json`.
+//! Every error names the key at fault and never contains a password.
+
+use crate::cli::Args;
+use config::{Config, File, FileFormat};
+use molt_lms_actors::backend_url::BackendUrl;
+use molt_lms_actors::settings::{ProxySettings, ServerTlsFiles};
+use molt_lms_api::{Dialect, ShadowMode, SourceOfTruth};
+use std::collections::HashSet;
+use thiserror::Error;
+
+/// Keys `config.json` may hold.
+const FILE_KEYS: [&str; 3] = ["INIT_SOURCE", "INIT_TARGET", "AUTH_QUERY"];
+
+#[derive(Debug, Error)]
+pub enum ConfigError {
+    #[error("{key}: {reason}")]
+    Invalid { key: String, reason: String },
+    #[error("{key}: missing (set it in config.json via --config/LMS_CONFIG, or as an environment variable)")]
+    Missing { key: &'static str },
+    #[error("LMS_CONFIG: cannot read {path}: {reason}")]
+    File { path: String, reason: String },
+}
+
+fn invalid(key: &str, reason: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        key: key.to_owned(),
+        reason: reason.into(),
+    }
+}
+
+/// Reads the file (if any) and applies environment overrides for its keys.
+fn file_values(args: &Args) -> Result<Config, ConfigError> {
+    let mut builder = Config::builder();
+    if let Some(path) = &args.config {
+        builder = builder.add_source(File::from(path.as_path()).format(FileFormat::Json).required(true));
+    }
+    for key in FILE_KEYS {
+        if let Ok(v) = std::env::var(key) {
+            builder = builder
+                .set_override(key.to_ascii_lowercase(), v)
+                .map_err(|e| invalid(key, e.to_string()))?;
+        }
+    }
+    let cfg = builder.build().map_err(|e| ConfigError::File {
+        path: args
+            .config
+            .as_ref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default(),
+        reason: e.to_string(),
+    })?;
+    let known: HashSet<String> = FILE_KEYS.iter().map(|k| k.to_ascii_lowercase()).collect();
+    if let Ok(table) = cfg.clone().try_deserialize::<std::collections::HashMap<String, config::Value>>() {
+        if let Some(unknown) = table.keys().find(|k| !known.contains(&k.to_ascii_lowercase())) {
+            return Err(invalid(
+                unknown,
+                format!("unknown key in config.json (known keys: {})", FILE_KEYS.join(", ")),
+            ));
+        }
+    }
+    Ok(cfg)
+}
+
+fn url(cfg: &Config, key: &'static str, dialect: Dialect) -> Result<BackendUrl, ConfigError> {
+    let raw = cfg
+        .get_string(&key.to_ascii_lowercase())
+        .map_err(|_| ConfigError::Missing { key })?;
+    if raw.trim().is_empty() {
+        return Err(ConfigError::Missing { key });
+    }
+    let url = BackendUrl::parse(raw.trim()).map_err(|e| invalid(key, e.to_string()))?;
+    let pg_scheme = matches!(url.scheme.as_str(), "postgres" | "postgresql");
+    if (dialect == Dialect::Mysql) == pg_scheme {
+        return Err(invalid(
+            key,
+            format!(
+                "{} URL does not match dialect '{dialect}' ({})",
+                url.scheme,
+                url.redacted()
+            ),
+        ));
+    }
+    Ok(url)
+}
+
+/// Validates everything the proxy needs before it binds a port.
+pub fn load(args: &Args) -> Result<ProxySettings, ConfigError> {
+    if args.source_dialect == Dialect::Mysql {
+        return Err(invalid(
+            "LMS_SOURCE_DIALECT",
+            "the mysql dialect is not available in this build yet (postgres, cockroach)",
+        ));
+    }
+    if args.target_dialect == Dialect::Mysql {
+        return Err(invalid("LMS_TARGET_DIALECT", "the target must speak the PostgreSQL protocol (cockroach or postgres)"));
+    }
+    if args.shadow_mode != ShadowMode::None {
+        return Err(invalid(
+            "LMS_SHADOW_MODE",
+            format!("shadow mode '{}' is not available in this build yet (none)", args.shadow_mode),
+        ));
+    }
+    if let Some(u) = &args.orchestrator_url {
+        url::Url::parse(u).map_err(|e| invalid("LMS_ORCHESTRATOR_URL", e.to_string()))?;
+    }
+    if args.workers == Some(0) {
+        return Err(invalid("LMS_WORKERS", "must be at least 1"));
+    }
+    let cfg = file_values(args)?;
+    let source = url(&cfg, "INIT_SOURCE", args.source_dialect)?;
+    let target = url(&cfg, "INIT_TARGET", args.target_dialect)?;
+    let auth_query = args.auth_query.clone().or_else(|| cfg.get_string("auth_query").ok());
+    let tls = match (&args.ssl_cert, &args.ssl_key) {
+        (Some(cert), Some(key)) => Some(ServerTlsFiles {
+            cert: cert.clone(),
+            key: key.clone(),
+            client_ca: args.ssl_ca.clone(),
+        }),
+        (None, None) if args.ssl_ca.is_some() => {
+            return Err(invalid("LMS_SSL_CA", "needs LMS_SSL_CERT and LMS_SSL_KEY"))
+        }
+        (None, None) => None,
+        (Some(_), None) => return Err(invalid("LMS_SSL_KEY", "missing: LMS_SSL_CERT is set")),
+        (None, Some(_)) => return Err(invalid("LMS_SSL_CERT", "missing: LMS_SSL_KEY is set")),
+    };
+    Ok(ProxySettings {
+        source,
+        target,
+        source_dialect: args.source_dialect,
+        target_dialect: args.target_dialect,
+        shadow_mode: args.shadow_mode,
+        advertise_address: String::new(),
+        admin_address: String::new(),
+        auth_query,
+        shutdown_timeout: args.shutdown_timeout,
+        tls,
+        workers: args
+            .workers
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())),
+        initial_source_of_truth: SourceOfTruth::Source,
+    })
+}
+
+/// The address other components should use: the flag, else `POD_IP` with the bound
+/// port, else the bound address (with the host name when bound to all interfaces).
+pub fn advertise_address(args: &Args, bound: std::net::SocketAddr) -> String {
+    if let Some(a) = &args.advertise_address {
+        return a.clone();
+    }
+    if let Ok(ip) = std::env::var("POD_IP") {
+        return format!("{ip}:{}", bound.port());
+    }
+    if bound.ip().is_unspecified() {
+        if let Ok(host) = std::fs::read_to_string("/proc/sys/kernel/hostname") {
+            return format!("{}:{}", host.trim(), bound.port());
+        }
+    }
+    bound.to_string()
+}

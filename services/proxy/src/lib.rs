@@ -1,0 +1,67 @@
+//! The `molt-lms` proxy binary's library half: configuration, the admin API and `run`,
+//! so tests and the binary start the proxy the same way.
+
+pub mod admin;
+pub mod cli;
+pub mod config;
+
+use actix::Actor;
+use anyhow::Context;
+use molt_lms_actors::proxy_instance::{ProxyInstance, Shutdown};
+use molt_lms_actors::settings::ProxySettings;
+use molt_lms_actors::shared::Shared;
+use std::io::Write;
+use std::sync::Arc;
+
+/// Binds both listeners, serves until SIGTERM or SIGINT, then drains and returns.
+/// Prints `molt-lms ready sql=ADDR admin=ADDR` on stdout once both listen.
+pub async fn run(args: cli::Args, mut settings: ProxySettings) -> anyhow::Result<()> {
+    let sql = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("LMS_LISTEN: cannot listen on {}", args.listen))?;
+    let sql_addr = sql.local_addr()?;
+    let admin = std::net::TcpListener::bind(args.metrics_listen)
+        .with_context(|| format!("LMS_METRICS_LISTEN: cannot listen on {}", args.metrics_listen))?;
+    admin.set_nonblocking(true)?;
+    let admin_addr = admin.local_addr()?;
+    settings.advertise_address = config::advertise_address(&args, sql_addr);
+    settings.admin_address = admin_addr.to_string();
+    if args.orchestrator_url.is_some() {
+        tracing::warn!("LMS_ORCHESTRATOR_URL is set, but this build does not register with an orchestrator yet");
+    }
+    let shutdown_timeout = settings.shutdown_timeout;
+    tracing::info!(
+        source = %settings.source.redacted(),
+        target = %settings.target.redacted(),
+        workers = settings.workers,
+        "starting"
+    );
+    let shared = Arc::new(Shared::new(settings).context("TLS configuration")?);
+    let instance = ProxyInstance::new(shared.clone(), sql).start();
+    let server = admin::server(admin, instance.clone(), shared)?;
+    let server_handle = server.handle();
+    actix_rt::spawn(server);
+    println!("molt-lms ready sql={sql_addr} admin={admin_addr}");
+    let _ = std::io::stdout().flush();
+    tracing::info!(%sql_addr, %admin_addr, "listening");
+
+    wait_for_signal().await;
+    tracing::info!(timeout = ?shutdown_timeout, "shutting down");
+    let _ = instance.send(Shutdown { timeout: shutdown_timeout }).await;
+    server_handle.stop(true).await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn wait_for_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
+        // Without signal handlers the process still stops on the default action.
+        std::future::pending::<()>().await;
+        return;
+    };
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = int.recv() => {}
+    }
+}

@@ -1,0 +1,33 @@
+//! `molt-lms`: parse flags, load configuration, run the proxy.
+
+use clap::Parser;
+use molt_lms::{cli::Args, config};
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let settings = match config::load(&args) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("molt-lms: configuration error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    let system = actix_rt::System::new();
+    let result = system.block_on(molt_lms::run(args, settings));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("molt-lms: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
