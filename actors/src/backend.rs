@@ -141,7 +141,8 @@ impl Backend {
                 _ => Err(BackendError::TlsRefused { role, addr }),
             };
         }
-        let name = tls::server_name(&self.url.host).map_err(|e| BackendError::Tls(e.to_string(), role))?;
+        let name =
+            tls::server_name(&self.url.host).map_err(|e| BackendError::Tls(e.to_string(), role))?;
         let tls = tokio_rustls::TlsConnector::from(cfg.clone())
             .connect(name, tcp)
             .await
@@ -295,7 +296,10 @@ impl Backend {
                 }
                 other => return Err(auth_err(format!("authentication method {other}"))),
             }
-            stream.write_all(&out).await.map_err(|e| read_err(e.into()))?;
+            stream
+                .write_all(&out)
+                .await
+                .map_err(|e| read_err(e.into()))?;
         }
     }
 

@@ -90,7 +90,10 @@ impl BackendUrl {
             other => return Err(UrlError::Scheme(other.to_owned())),
         };
         let host = url.host_str().ok_or(UrlError::MissingHost)?;
-        let host = host.trim_start_matches('[').trim_end_matches(']').to_owned();
+        let host = host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_owned();
         let user = decode(url.username());
         if user.is_empty() {
             return Err(UrlError::MissingUser);

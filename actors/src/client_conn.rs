@@ -74,7 +74,11 @@ impl Actor for ClientConn {
             session: self.session.clone(),
             cancel_secret: self.cancel_secret,
         };
-        ctx.spawn(conn.run(socket).into_actor(self).map(|_, _, ctx| ctx.stop()));
+        ctx.spawn(
+            conn.run(socket)
+                .into_actor(self)
+                .map(|_, _, ctx| ctx.stop()),
+        );
     }
 
     fn stopped(&mut self, _: &mut Self::Context) {
@@ -136,15 +140,28 @@ impl Serve {
                 return;
             }
         };
-        let fin = relay::run(client, backend, &self.session, &self.info, &self.shared.metrics, cbuf).await;
+        let fin = relay::run(
+            client,
+            backend,
+            &self.session,
+            &self.info,
+            &self.shared.metrics,
+            cbuf,
+        )
+        .await;
         self.finish(fin, peer).await;
     }
 
     /// Start-up through to a relayable session; `None` when it ended (errors answered).
     async fn start(&self, tcp: TcpStream) -> Option<(Stream, bytes::BytesMut, Stream)> {
         let peer = self.info.client_addr;
-        let (mut stream, mut buf, params) = match startup::open(tcp, self.shared.tls.as_ref()).await {
-            Ok(Opening::Session { stream, buf, params }) => (stream, buf, params),
+        let (mut stream, mut buf, params) = match startup::open(tcp, self.shared.tls.as_ref()).await
+        {
+            Ok(Opening::Session {
+                stream,
+                buf,
+                params,
+            }) => (stream, buf, params),
             Ok(Opening::Cancel { pid, secret }) => {
                 self.forward_cancel(pid, secret).await;
                 return None;
@@ -193,10 +210,16 @@ impl Serve {
     ) -> Result<Result<Stream, Refusal>, StartupError> {
         let get = |k: &str| params.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
         let Some(user) = get("user") else {
-            return Ok(Err(Refusal::fatal("28000", "no PostgreSQL user name specified in startup packet")));
+            return Ok(Err(Refusal::fatal(
+                "28000",
+                "no PostgreSQL user name specified in startup packet",
+            )));
         };
         if get("replication").is_some_and(|v| v != "false" && v != "0" && v != "off") {
-            return Ok(Err(Refusal::fatal("0A000", "replication connections are not supported through molt-lms")));
+            return Ok(Err(Refusal::fatal(
+                "0A000",
+                "replication connections are not supported through molt-lms",
+            )));
         }
         let database = get("database").unwrap_or_else(|| user.clone());
         self.info.set_identity(&user, &database);
@@ -257,7 +280,9 @@ impl Serve {
     }
 
     async fn forward_cancel(&self, pid: i32, secret: i32) {
-        let Ok(Some((role, bpid, bsecret))) = self.instance.send(LookupCancel { pid, secret }).await else {
+        let Ok(Some((role, bpid, bsecret))) =
+            self.instance.send(LookupCancel { pid, secret }).await
+        else {
             tracing::debug!(pid, "cancel request for an unknown key ignored");
             return;
         };
@@ -287,12 +312,18 @@ impl Serve {
                 self.shared.metrics.backend_errors.inc();
                 tracing::warn!(%peer, ?end, "lost the backend session");
                 (
-                    Some(("08006", format!("molt-lms: lost the connection to the {sot} database"))),
+                    Some((
+                        "08006",
+                        format!("molt-lms: lost the connection to the {sot} database"),
+                    )),
                     false,
                 )
             }
             End::Drained | End::Killed => (
-                Some(("57P01", "terminating connection because molt-lms is shutting down".to_owned())),
+                Some((
+                    "57P01",
+                    "terminating connection because molt-lms is shutting down".to_owned(),
+                )),
                 true,
             ),
             End::Stopped => (None, true),

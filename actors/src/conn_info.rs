@@ -28,10 +28,17 @@ fn state_code(s: ConnectionState) -> u8 {
 
 fn state_from(code: u8) -> ConnectionState {
     use ConnectionState::*;
-    [Startup, Idle, InQuery, InTransaction, FailedTransaction, Held]
-        .get(code as usize)
-        .copied()
-        .unwrap_or(Idle)
+    [
+        Startup,
+        Idle,
+        InQuery,
+        InTransaction,
+        FailedTransaction,
+        Held,
+    ]
+    .get(code as usize)
+    .copied()
+    .unwrap_or(Idle)
 }
 
 fn copy_bounded(dst: &mut String, src: &str) {

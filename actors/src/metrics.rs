@@ -36,8 +36,16 @@ impl ProxyMetrics {
             registry.register(Box::new(v.clone())).expect("register");
             v
         };
-        let queries = vec("lms_queries_total", "Client requests answered, by outcome.", "outcome");
-        let bytes = vec("lms_bytes_relayed_total", "Bytes relayed, by direction.", "direction");
+        let queries = vec(
+            "lms_queries_total",
+            "Client requests answered, by outcome.",
+            "outcome",
+        );
+        let bytes = vec(
+            "lms_bytes_relayed_total",
+            "Bytes relayed, by direction.",
+            "direction",
+        );
         let query_seconds = Histogram::with_opts(
             HistogramOpts::new(
                 "lms_query_duration_seconds",

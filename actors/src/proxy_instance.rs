@@ -25,7 +25,6 @@ struct Entry {
 pub struct ProxyInstance {
     shared: Arc<Shared>,
     listener: Option<TcpListener>,
-    accept_loop: Option<actix_rt::task::JoinHandle<()>>,
     /// One arbiter (thread) per worker; connections are spread round-robin.
     workers: Vec<Arbiter>,
     next_worker: usize,
@@ -36,11 +35,12 @@ pub struct ProxyInstance {
 
 impl ProxyInstance {
     pub fn new(shared: Arc<Shared>, listener: TcpListener) -> Self {
-        let workers = (0..shared.settings.workers.max(1)).map(|_| Arbiter::new()).collect();
+        let workers = (0..shared.settings.workers.max(1))
+            .map(|_| Arbiter::new())
+            .collect();
         Self {
             shared,
             listener: Some(listener),
-            accept_loop: None,
             workers,
             next_worker: 0,
             conns: HashMap::new(),
@@ -82,7 +82,7 @@ impl Actor for ProxyInstance {
             return;
         };
         let me = ctx.address();
-        self.accept_loop = Some(actix_rt::spawn(async move {
+        actix_rt::spawn(async move {
             loop {
                 match listener.accept().await {
                     Ok((socket, peer)) => me.do_send(Accepted { socket, peer }),
@@ -93,7 +93,7 @@ impl Actor for ProxyInstance {
                     }
                 }
             }
-        }));
+        });
     }
 }
 
@@ -234,10 +234,9 @@ pub struct Shutdown {
 impl Handler<Shutdown> for ProxyInstance {
     type Result = ResponseFuture<()>;
     fn handle(&mut self, msg: Shutdown, _: &mut Self::Context) -> Self::Result {
+        // The listener stays open so new logins get PostgreSQL's 57P03 "shutting down"
+        // rather than a refused connection.
         self.draining = true;
-        if let Some(h) = self.accept_loop.take() {
-            h.abort();
-        }
         tracing::info!(connections = self.conns.len(), "draining connections");
         for e in self.conns.values() {
             e.addr.do_send(Drain);
@@ -253,7 +252,8 @@ impl Handler<Shutdown> for ProxyInstance {
                 for a in &addrs {
                     a.do_send(Kill);
                 }
-                let _ = tokio::time::timeout(Duration::from_secs(2), open.wait_for(|n| *n == 0)).await;
+                let _ =
+                    tokio::time::timeout(Duration::from_secs(2), open.wait_for(|n| *n == 0)).await;
             }
         })
     }

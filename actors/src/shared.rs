@@ -27,8 +27,14 @@ pub struct Shared {
 impl Shared {
     /// Builds backends and TLS from settings; fails on unreadable certificate files.
     pub fn new(settings: ProxySettings) -> Result<Self, TlsError> {
-        let source = Arc::new(Backend::new(SourceOfTruth::Source, settings.source.clone())?);
-        let target = Arc::new(Backend::new(SourceOfTruth::Target, settings.target.clone())?);
+        let source = Arc::new(Backend::new(
+            SourceOfTruth::Source,
+            settings.source.clone(),
+        )?);
+        let target = Arc::new(Backend::new(
+            SourceOfTruth::Target,
+            settings.target.clone(),
+        )?);
         let tls = match &settings.tls {
             Some(f) => Some(TlsAcceptor::from(tls::server_config(
                 &f.cert,
@@ -57,7 +63,6 @@ impl Shared {
             SourceOfTruth::Source
         }
     }
-
 
     pub fn backend(&self, role: SourceOfTruth) -> &Arc<Backend> {
         match role {

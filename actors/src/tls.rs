@@ -70,9 +70,10 @@ pub fn server_config(
         .map_err(|e| TlsError::Config(e.to_string()))?;
     let builder = match client_ca {
         Some(ca) => {
-            let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots(ca)?), provider())
-                .build()
-                .map_err(|e| TlsError::Config(e.to_string()))?;
+            let verifier =
+                WebPkiClientVerifier::builder_with_provider(Arc::new(roots(ca)?), provider())
+                    .build()
+                    .map_err(|e| TlsError::Config(e.to_string()))?;
             builder.with_client_cert_verifier(verifier)
         }
         None => builder.with_no_client_auth(),
@@ -127,7 +128,8 @@ pub fn client_config(ssl: &SslOptions) -> Result<Option<Arc<ClientConfig>>, TlsE
 
 /// The server name to present and, with verify-full, to check.
 pub fn server_name(host: &str) -> Result<ServerName<'static>, TlsError> {
-    ServerName::try_from(host.to_owned()).map_err(|e| TlsError::Config(format!("host '{host}': {e}")))
+    ServerName::try_from(host.to_owned())
+        .map_err(|e| TlsError::Config(format!("host '{host}': {e}")))
 }
 
 /// `verify-ca`: the chain must lead to the root, the host name is not checked.

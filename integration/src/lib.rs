@@ -9,8 +9,11 @@
 //! loaded 2-core machine or wastes time everywhere else.
 
 pub mod bins;
+pub mod certs;
+pub mod fixture;
 pub mod pg;
 pub mod proxy;
+pub mod raw;
 
 pub use pg::{shared, Clusters, PasswordMethod, PgCluster, PgOptions};
 pub use proxy::{ProxyConfig, ProxyProcess};

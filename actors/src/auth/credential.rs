@@ -97,6 +97,9 @@ mod tests {
             Some(Verifier::Md5(_))
         ));
         assert_eq!(Verifier::parse("plaintext"), None);
-        assert_eq!(format!("{:?}", Verifier::parse(v)), "Some(Verifier::Scram(***))");
+        assert_eq!(
+            format!("{:?}", Verifier::parse(v)),
+            "Some(Verifier::Scram(***))"
+        );
     }
 }

@@ -52,7 +52,9 @@ impl AuthLookup {
                 Err(e) => {
                     return Err(LookupError::Query {
                         role: self.backend.role.to_string(),
-                        message: e.as_db_error().map_or_else(|| e.to_string(), |d| d.message().to_owned()),
+                        message: e
+                            .as_db_error()
+                            .map_or_else(|| e.to_string(), |d| d.message().to_owned()),
                     })
                 }
             }

@@ -45,7 +45,10 @@ fn wrong_password_and_mock_exchanges_fail_at_the_proof() {
 fn a_key_for_another_salt_is_refused_before_sending_a_proof() {
     let (keys, ck) = keys_from_password("pw", b"salt-one", 4096);
     let (other, _) = keys_from_password("pw", b"salt-two", 4096);
-    let cred = Credential::ScramKey { client_key: ck, keys };
+    let cred = Credential::ScramKey {
+        client_key: ck,
+        keys,
+    };
     assert_eq!(
         exchange(&mut ScramServer::new(other), &cred),
         Err(ScramError::VerifierMismatch)

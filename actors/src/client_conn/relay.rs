@@ -58,12 +58,18 @@ pub async fn run(
     let mut cscan = FrameScanner::default();
     let mut bscan = FrameScanner::default();
     let c2b = async {
-        let e = client_to_backend(&mut crd, &mut bwr, session, info, metrics, &mut cbuf, &mut cscan).await;
+        let e = client_to_backend(
+            &mut crd, &mut bwr, session, info, metrics, &mut cbuf, &mut cscan,
+        )
+        .await;
         session.stop_all();
         e
     };
     let b2c = async {
-        let e = backend_to_client(&mut brd, &mut cwr, session, info, metrics, &mut bbuf, &mut bscan).await;
+        let e = backend_to_client(
+            &mut brd, &mut cwr, session, info, metrics, &mut bbuf, &mut bscan,
+        )
+        .await;
         session.stop_all();
         e
     };
@@ -95,7 +101,9 @@ async fn client_to_backend(
             return End::Stopped;
         }
         if !buf.is_empty() {
-            let sc = match scan.scan(buf, client_wants_body, |t, b| s.on_client_message(info, t, b)) {
+            let sc = match scan.scan(buf, client_wants_body, |t, b| {
+                s.on_client_message(info, t, b)
+            }) {
                 Ok(sc) => sc,
                 Err(e) => return End::ClientProtocol(e),
             };
@@ -155,7 +163,9 @@ async fn backend_to_client(
                 Err(e) => return End::BackendIo(e),
             },
         }
-        let sc = match scan.scan(buf, backend_wants_body, |t, b| s.on_backend_message(info, m, t, b)) {
+        let sc = match scan.scan(buf, backend_wants_body, |t, b| {
+            s.on_backend_message(info, m, t, b)
+        }) {
             Ok(sc) => sc,
             Err(e) => return End::BackendProtocol(e),
         };

@@ -193,7 +193,8 @@ impl SessionCtl {
                 self.pending.set(self.pending.get() + 1);
             }
             b'P' => {
-                let (name, query) = parse_statement(body).ok_or(ProtocolError::Malformed("Parse"))?;
+                let (name, query) =
+                    parse_statement(body).ok_or(ProtocolError::Malformed("Parse"))?;
                 info.set_last_query(query);
                 if !name.is_empty() {
                     let mut raw = Vec::with_capacity(body.len() + 5);
@@ -233,7 +234,9 @@ impl SessionCtl {
     ) -> Result<ScanControl, ProtocolError> {
         match (tag, body) {
             (b'Z', Some(body)) => {
-                let status = *body.first().ok_or(ProtocolError::Malformed("ReadyForQuery"))?;
+                let status = *body
+                    .first()
+                    .ok_or(ProtocolError::Malformed("ReadyForQuery"))?;
                 self.tx.set(status);
                 self.pending.set(self.pending.get().saturating_sub(1));
                 if let Some(t) = self.request_started.take() {

@@ -101,7 +101,10 @@ pub async fn open(
         match packet {
             StartupPacket::SslRequest => {
                 let Stream::Tcp(mut tcp) = stream else {
-                    return Err((Some(stream), StartupError::Protocol(ProtocolError::Unexpected('S', "TLS"))));
+                    return Err((
+                        Some(stream),
+                        StartupError::Protocol(ProtocolError::Unexpected('S', "TLS")),
+                    ));
                 };
                 let Some(acceptor) = tls else {
                     if let Err(e) = tcp.write_all(b"N").await {
@@ -220,7 +223,10 @@ fn other_keys(server: &ScramServer) -> Option<Verifier> {
     server.keys().cloned().map(Verifier::Scram)
 }
 
-async fn expect_password(stream: &mut Stream, buf: &mut BytesMut) -> Result<BytesMut, StartupError> {
+async fn expect_password(
+    stream: &mut Stream,
+    buf: &mut BytesMut,
+) -> Result<BytesMut, StartupError> {
     let (tag, body) = read_message(stream, buf).await?;
     if tag != b'p' {
         return Err(StartupError::Protocol(ProtocolError::Unexpected(

@@ -15,7 +15,10 @@ struct AdminState {
 }
 
 fn unavailable() -> HttpResponse {
-    HttpResponse::ServiceUnavailable().json(ApiError::new("unavailable", "the proxy instance is stopping"))
+    HttpResponse::ServiceUnavailable().json(ApiError::new(
+        "unavailable",
+        "the proxy instance is stopping",
+    ))
 }
 
 async fn metrics(state: web::Data<AdminState>) -> HttpResponse {
@@ -46,8 +49,10 @@ async fn healthz() -> HttpResponse {
 async fn readyz(state: web::Data<AdminState>) -> HttpResponse {
     match state.instance.send(GetStatus).await {
         Ok(s) if !s.draining => HttpResponse::Ok().json(serde_json::json!({ "status": "ready" })),
-        Ok(_) => HttpResponse::ServiceUnavailable()
-            .json(ApiError::new("draining", "the proxy instance is shutting down")),
+        Ok(_) => HttpResponse::ServiceUnavailable().json(ApiError::new(
+            "draining",
+            "the proxy instance is shutting down",
+        )),
         Err(_) => unavailable(),
     }
 }

@@ -26,24 +26,49 @@ pub struct Args {
     pub config: Option<PathBuf>,
 
     /// Address the SQL listener binds.
-    #[arg(long, env = "LMS_LISTEN", value_name = "HOST:PORT", default_value = "0.0.0.0:9043")]
+    #[arg(
+        long,
+        env = "LMS_LISTEN",
+        value_name = "HOST:PORT",
+        default_value = "0.0.0.0:9043"
+    )]
     pub listen: SocketAddr,
 
     /// Address of the admin HTTP API: /metrics, /api/v1/status, /api/v1/connections, /healthz, /readyz.
-    #[arg(long, env = "LMS_METRICS_LISTEN", value_name = "HOST:PORT", default_value = "0.0.0.0:9044")]
+    #[arg(
+        long,
+        env = "LMS_METRICS_LISTEN",
+        value_name = "HOST:PORT",
+        default_value = "0.0.0.0:9044"
+    )]
     pub metrics_listen: SocketAddr,
 
     /// Dialect of the source database: postgres, mysql or cockroach.
-    #[arg(long, env = "LMS_SOURCE_DIALECT", value_name = "DIALECT", default_value = "postgres")]
+    #[arg(
+        long,
+        env = "LMS_SOURCE_DIALECT",
+        value_name = "DIALECT",
+        default_value = "postgres"
+    )]
     pub source_dialect: Dialect,
 
     /// Dialect of the target database. The product targets CockroachDB; a PostgreSQL
     /// server stands in for it in tests.
-    #[arg(long, env = "LMS_TARGET_DIALECT", value_name = "DIALECT", default_value = "cockroach")]
+    #[arg(
+        long,
+        env = "LMS_TARGET_DIALECT",
+        value_name = "DIALECT",
+        default_value = "cockroach"
+    )]
     pub target_dialect: Dialect,
 
     /// Shadowing of traffic to the database that is not the source of truth: none, async, sync or strict-sync.
-    #[arg(long, env = "LMS_SHADOW_MODE", value_name = "MODE", default_value = "none")]
+    #[arg(
+        long,
+        env = "LMS_SHADOW_MODE",
+        value_name = "MODE",
+        default_value = "none"
+    )]
     pub shadow_mode: ShadowMode,
 
     /// URL of the molt-lms orchestrator to register with (optional).

@@ -5,8 +5,9 @@ use crate::cli::Args;
 use config::{Config, File, FileFormat};
 use molt_lms_actors::backend_url::BackendUrl;
 use molt_lms_actors::settings::{ProxySettings, ServerTlsFiles};
+use molt_lms_actors::tls::{self, TlsError};
 use molt_lms_api::{Dialect, ShadowMode, SourceOfTruth};
-use std::collections::HashSet;
+use std::collections::HashMap;
 use thiserror::Error;
 
 /// Keys `config.json` may hold.
@@ -29,46 +30,60 @@ fn invalid(key: &str, reason: impl Into<String>) -> ConfigError {
     }
 }
 
+/// The file's keys (upper-cased) with environment overrides applied.
+type FileValues = HashMap<String, String>;
+
 /// Reads the file (if any) and applies environment overrides for its keys.
-fn file_values(args: &Args) -> Result<Config, ConfigError> {
-    let mut builder = Config::builder();
+fn file_values(args: &Args) -> Result<FileValues, ConfigError> {
+    let mut values = FileValues::new();
     if let Some(path) = &args.config {
-        builder = builder.add_source(File::from(path.as_path()).format(FileFormat::Json).required(true));
+        let file_err = |reason: String| ConfigError::File {
+            path: path.display().to_string(),
+            reason,
+        };
+        let table: HashMap<String, config::Value> = Config::builder()
+            .add_source(
+                File::from(path.as_path())
+                    .format(FileFormat::Json)
+                    .required(true),
+            )
+            .build()
+            .and_then(|c| c.try_deserialize())
+            .map_err(|e| file_err(e.to_string()))?;
+        for (key, value) in table {
+            let upper = key.to_ascii_uppercase();
+            if !FILE_KEYS.contains(&upper.as_str()) {
+                return Err(invalid(
+                    &key,
+                    format!(
+                        "unknown key in config.json (known keys: {})",
+                        FILE_KEYS.join(", ")
+                    ),
+                ));
+            }
+            let text = value
+                .into_string()
+                .map_err(|_| invalid(&upper, "must be a string"))?;
+            values.insert(upper, text);
+        }
     }
     for key in FILE_KEYS {
         if let Ok(v) = std::env::var(key) {
-            builder = builder
-                .set_override(key.to_ascii_lowercase(), v)
-                .map_err(|e| invalid(key, e.to_string()))?;
+            values.insert(key.to_owned(), v);
         }
     }
-    let cfg = builder.build().map_err(|e| ConfigError::File {
-        path: args
-            .config
-            .as_ref()
-            .map(|p| p.display().to_string())
-            .unwrap_or_default(),
-        reason: e.to_string(),
-    })?;
-    let known: HashSet<String> = FILE_KEYS.iter().map(|k| k.to_ascii_lowercase()).collect();
-    if let Ok(table) = cfg.clone().try_deserialize::<std::collections::HashMap<String, config::Value>>() {
-        if let Some(unknown) = table.keys().find(|k| !known.contains(&k.to_ascii_lowercase())) {
-            return Err(invalid(
-                unknown,
-                format!("unknown key in config.json (known keys: {})", FILE_KEYS.join(", ")),
-            ));
-        }
-    }
-    Ok(cfg)
+    Ok(values)
 }
 
-fn url(cfg: &Config, key: &'static str, dialect: Dialect) -> Result<BackendUrl, ConfigError> {
-    let raw = cfg
-        .get_string(&key.to_ascii_lowercase())
-        .map_err(|_| ConfigError::Missing { key })?;
-    if raw.trim().is_empty() {
-        return Err(ConfigError::Missing { key });
-    }
+fn url(
+    values: &FileValues,
+    key: &'static str,
+    dialect: Dialect,
+) -> Result<BackendUrl, ConfigError> {
+    let raw = values
+        .get(key)
+        .filter(|v| !v.trim().is_empty())
+        .ok_or(ConfigError::Missing { key })?;
     let url = BackendUrl::parse(raw.trim()).map_err(|e| invalid(key, e.to_string()))?;
     let pg_scheme = matches!(url.scheme.as_str(), "postgres" | "postgresql");
     if (dialect == Dialect::Mysql) == pg_scheme {
@@ -93,12 +108,18 @@ pub fn load(args: &Args) -> Result<ProxySettings, ConfigError> {
         ));
     }
     if args.target_dialect == Dialect::Mysql {
-        return Err(invalid("LMS_TARGET_DIALECT", "the target must speak the PostgreSQL protocol (cockroach or postgres)"));
+        return Err(invalid(
+            "LMS_TARGET_DIALECT",
+            "the target must speak the PostgreSQL protocol (cockroach or postgres)",
+        ));
     }
     if args.shadow_mode != ShadowMode::None {
         return Err(invalid(
             "LMS_SHADOW_MODE",
-            format!("shadow mode '{}' is not available in this build yet (none)", args.shadow_mode),
+            format!(
+                "shadow mode '{}' is not available in this build yet (none)",
+                args.shadow_mode
+            ),
         ));
     }
     if let Some(u) = &args.orchestrator_url {
@@ -110,7 +131,10 @@ pub fn load(args: &Args) -> Result<ProxySettings, ConfigError> {
     let cfg = file_values(args)?;
     let source = url(&cfg, "INIT_SOURCE", args.source_dialect)?;
     let target = url(&cfg, "INIT_TARGET", args.target_dialect)?;
-    let auth_query = args.auth_query.clone().or_else(|| cfg.get_string("auth_query").ok());
+    let auth_query = args
+        .auth_query
+        .clone()
+        .or_else(|| cfg.get("AUTH_QUERY").cloned());
     let tls = match (&args.ssl_cert, &args.ssl_key) {
         (Some(cert), Some(key)) => Some(ServerTlsFiles {
             cert: cert.clone(),
@@ -124,6 +148,19 @@ pub fn load(args: &Args) -> Result<ProxySettings, ConfigError> {
         (Some(_), None) => return Err(invalid("LMS_SSL_KEY", "missing: LMS_SSL_CERT is set")),
         (None, Some(_)) => return Err(invalid("LMS_SSL_CERT", "missing: LMS_SSL_KEY is set")),
     };
+    for (key, u) in [("INIT_SOURCE", &source), ("INIT_TARGET", &target)] {
+        tls::client_config(&u.ssl).map_err(|e| invalid(key, e.to_string()))?;
+    }
+    if let Some(f) = &tls {
+        tls::server_config(&f.cert, &f.key, f.client_ca.as_deref()).map_err(|e| {
+            let key = match &e {
+                TlsError::Cert { path, .. } if Some(path) == f.client_ca.as_ref() => "LMS_SSL_CA",
+                TlsError::Key { .. } => "LMS_SSL_KEY",
+                _ => "LMS_SSL_CERT",
+            };
+            invalid(key, e.to_string())
+        })?;
+    }
     Ok(ProxySettings {
         source,
         target,

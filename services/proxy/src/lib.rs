@@ -20,8 +20,12 @@ pub async fn run(args: cli::Args, mut settings: ProxySettings) -> anyhow::Result
         .await
         .with_context(|| format!("LMS_LISTEN: cannot listen on {}", args.listen))?;
     let sql_addr = sql.local_addr()?;
-    let admin = std::net::TcpListener::bind(args.metrics_listen)
-        .with_context(|| format!("LMS_METRICS_LISTEN: cannot listen on {}", args.metrics_listen))?;
+    let admin = std::net::TcpListener::bind(args.metrics_listen).with_context(|| {
+        format!(
+            "LMS_METRICS_LISTEN: cannot listen on {}",
+            args.metrics_listen
+        )
+    })?;
     admin.set_nonblocking(true)?;
     let admin_addr = admin.local_addr()?;
     settings.advertise_address = config::advertise_address(&args, sql_addr);
@@ -47,7 +51,11 @@ pub async fn run(args: cli::Args, mut settings: ProxySettings) -> anyhow::Result
 
     wait_for_signal().await;
     tracing::info!(timeout = ?shutdown_timeout, "shutting down");
-    let _ = instance.send(Shutdown { timeout: shutdown_timeout }).await;
+    let _ = instance
+        .send(Shutdown {
+            timeout: shutdown_timeout,
+        })
+        .await;
     server_handle.stop(true).await;
     tracing::info!("stopped");
     Ok(())
@@ -55,7 +63,10 @@ pub async fn run(args: cli::Args, mut settings: ProxySettings) -> anyhow::Result
 
 async fn wait_for_signal() {
     use tokio::signal::unix::{signal, SignalKind};
-    let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
         // Without signal handlers the process still stops on the default action.
         std::future::pending::<()>().await;
         return;

@@ -105,7 +105,12 @@ mod tests {
     #[test]
     fn error_response_fields_read_back() {
         let mut out = Vec::new();
-        error_response(&mut out, Severity::Fatal, "28P01", "password authentication failed");
+        error_response(
+            &mut out,
+            Severity::Fatal,
+            "28P01",
+            "password authentication failed",
+        );
         assert_eq!(out[0], b'E');
         let (code, msg) = error_fields(&out[5..]);
         assert_eq!(code, "28P01");

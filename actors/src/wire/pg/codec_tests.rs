@@ -22,29 +22,41 @@ fn scanner_streams_large_messages_and_waits_for_wanted_bodies() {
     let mut seen = Vec::new();
     // First 50 bytes: the DataRow header is seen, its body streams through.
     let s = sc
-        .scan(&stream[..50], |t| t == b'Z', |t, b| {
-            seen.push((t, b.map(|b| b.to_vec())));
-            Ok(ScanControl::Continue)
-        })
+        .scan(
+            &stream[..50],
+            |t| t == b'Z',
+            |t, b| {
+                seen.push((t, b.map(|b| b.to_vec())));
+                Ok(ScanControl::Continue)
+            },
+        )
         .expect("scan");
     assert_eq!(s.forward, 50);
     assert!(!sc.at_boundary());
     // The rest, split inside the Z message: Z waits until complete.
     let rest = &stream[50..stream.len() - 1];
     let s = sc
-        .scan(rest, |t| t == b'Z', |t, b| {
-            seen.push((t, b.map(|b| b.to_vec())));
-            Ok(ScanControl::Continue)
-        })
+        .scan(
+            rest,
+            |t| t == b'Z',
+            |t, b| {
+                seen.push((t, b.map(|b| b.to_vec())));
+                Ok(ScanControl::Continue)
+            },
+        )
         .expect("scan");
     assert_eq!(s.forward, 101 - 50);
     assert!(sc.at_boundary());
     let tail = &stream[101..];
     let s = sc
-        .scan(tail, |t| t == b'Z', |t, b| {
-            seen.push((t, b.map(|b| b.to_vec())));
-            Ok(ScanControl::Continue)
-        })
+        .scan(
+            tail,
+            |t| t == b'Z',
+            |t, b| {
+                seen.push((t, b.map(|b| b.to_vec())));
+                Ok(ScanControl::Continue)
+            },
+        )
         .expect("scan");
     assert_eq!(s.forward, tail.len());
     assert_eq!(seen, vec![(b'D', None), (b'Z', Some(b"I".to_vec()))]);
@@ -57,19 +69,43 @@ fn scanner_holds_before_a_message_and_shows_it_again() {
     let mut sc = FrameScanner::default();
     let mut n = 0;
     let s = sc
-        .scan(&stream, |_| true, |_, _| {
-            n += 1;
-            Ok(if n == 2 { ScanControl::HoldBefore } else { ScanControl::Continue })
-        })
+        .scan(
+            &stream,
+            |_| true,
+            |_, _| {
+                n += 1;
+                Ok(if n == 2 {
+                    ScanControl::HoldBefore
+                } else {
+                    ScanControl::Continue
+                })
+            },
+        )
         .expect("scan");
-    assert_eq!(s, Scan { forward: 14, held: true });
+    assert_eq!(
+        s,
+        Scan {
+            forward: 14,
+            held: true
+        }
+    );
     let s = sc
-        .scan(&stream[14..], |_| true, |_, b| {
-            assert_eq!(b, Some(&b"select 2\0"[..]));
-            Ok(ScanControl::Continue)
-        })
+        .scan(
+            &stream[14..],
+            |_| true,
+            |_, b| {
+                assert_eq!(b, Some(&b"select 2\0"[..]));
+                Ok(ScanControl::Continue)
+            },
+        )
         .expect("scan");
-    assert_eq!(s, Scan { forward: 14, held: false });
+    assert_eq!(
+        s,
+        Scan {
+            forward: 14,
+            held: false
+        }
+    );
 }
 
 #[test]

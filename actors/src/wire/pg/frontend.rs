@@ -21,9 +21,14 @@ pub const TAGS: &[u8] = b"BCcdDEFfHPpQSX";
 pub enum StartupPacket {
     SslRequest,
     GssEncRequest,
-    Cancel { pid: i32, secret: i32 },
+    Cancel {
+        pid: i32,
+        secret: i32,
+    },
     /// Protocol 3.x start-up with its parameters in the order the client sent them.
-    Startup { params: Vec<(String, String)> },
+    Startup {
+        params: Vec<(String, String)>,
+    },
 }
 
 /// Decodes a startup packet at the start of `buf`: `Ok(None)` until it is complete.
@@ -192,7 +197,13 @@ mod tests {
         let c = cancel_request(42, -7);
         assert_eq!(
             decode_startup(&c),
-            Ok(Some((StartupPacket::Cancel { pid: 42, secret: -7 }, 16)))
+            Ok(Some((
+                StartupPacket::Cancel {
+                    pid: 42,
+                    secret: -7
+                },
+                16
+            )))
         );
         assert_eq!(
             decode_startup(&ssl_request()),
@@ -202,7 +213,10 @@ mod tests {
 
     #[test]
     fn parse_and_close_bodies() {
-        assert_eq!(parse_statement(b"s1\0select $1\0\0\0"), Some(("s1", "select $1")));
+        assert_eq!(
+            parse_statement(b"s1\0select $1\0\0\0"),
+            Some(("s1", "select $1"))
+        );
         assert_eq!(closed_statement(b"Ss1\0"), Some("s1"));
         assert_eq!(closed_statement(b"Pp1\0"), None);
     }
