@@ -5,14 +5,18 @@
 pub mod relay;
 pub mod session;
 pub mod startup;
+pub mod switch;
 
+use crate::auth::Credential;
 use crate::conn_info::ConnInfo;
-use crate::proxy_instance::{ConnClosed, LookupCancel, ProxyInstance, SessionKey};
+use crate::proxy_instance::{
+    ConnClosed, LookupCancel, ProxyInstance, Quiescent, SessionKey, SwitchDone,
+};
 use crate::shared::Shared;
 use crate::stream::Stream;
 use crate::wire::pg::backend::{self as be, Severity};
 use actix::prelude::*;
-use molt_lms_api::ConnectionState;
+use molt_lms_api::{ConnectionState, SourceOfTruth};
 use relay::End;
 use session::{Ctl, SessionCtl};
 use startup::{Opening, Refusal, StartupError};
@@ -110,12 +114,101 @@ pub struct Kill;
 impl Handler<Kill> for ClientConn {
     type Result = ();
     fn handle(&mut self, _: Kill, ctx: &mut Self::Context) {
-        self.session.kill();
+        self.session
+            .kill("terminating connection because molt-lms is shutting down");
         // A connection still in start-up has no relay to stop.
         if self.info.state() == ConnectionState::Startup {
             ctx.stop();
         }
     }
+}
+
+/// Cutover begin: finish in-flight work and any open transaction, then hold. The
+/// instance hears `Quiescent` once the session is held.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Hold;
+
+impl Handler<Hold> for ClientConn {
+    type Result = ();
+    fn handle(&mut self, _: Hold, ctx: &mut Self::Context) {
+        self.session.request(Ctl::Hold);
+        let (session, instance, info) = (
+            self.session.clone(),
+            self.instance.clone(),
+            self.info.clone(),
+        );
+        ctx.spawn(
+            async move {
+                session.wait_quiescent().await;
+                if session.ctl() != Ctl::Run {
+                    if info.state() != ConnectionState::Startup {
+                        info.set_state(ConnectionState::Held);
+                    }
+                    instance.do_send(Quiescent { id: info.id });
+                }
+            }
+            .into_actor(self),
+        );
+    }
+}
+
+/// Cutover abort: run again on the same database.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Release;
+
+impl Handler<Release> for ClientConn {
+    type Result = ();
+    fn handle(&mut self, _: Release, _: &mut Self::Context) {
+        if self.info.state() == ConnectionState::Held {
+            self.info.ready(b'I');
+        }
+        self.session.request(Ctl::Run);
+    }
+}
+
+/// Cutover commit: move the held session to `to`, then run. The instance hears
+/// `SwitchDone`.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Switch {
+    pub to: SourceOfTruth,
+}
+
+impl Handler<Switch> for ClientConn {
+    type Result = ();
+    fn handle(&mut self, msg: Switch, _: &mut Self::Context) {
+        // A session still in start-up acts on this once its relay starts; if it opened
+        // its backend after the switch, that is already the new source of truth.
+        self.session.request(Ctl::Switch(msg.to));
+    }
+}
+
+/// Cutover begin-timeout with action `terminate`: end this blocking session.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct TerminateBlocker {
+    pub attempt_id: u64,
+}
+
+impl Handler<TerminateBlocker> for ClientConn {
+    type Result = ();
+    fn handle(&mut self, msg: TerminateBlocker, _: &mut Self::Context) {
+        self.session.kill(format!(
+            "terminating connection: molt-lms cutover attempt {} needed this session to be idle and --begin-timeout expired",
+            msg.attempt_id
+        ));
+    }
+}
+
+/// A logged-in session: both streams and what a switch needs to log in again.
+struct Login {
+    client: Stream,
+    buf: bytes::BytesMut,
+    backend: Stream,
+    params: Vec<(String, String)>,
+    credential: Credential,
 }
 
 /// The connection's async body, detached from the actor's `&mut self`.
@@ -131,29 +224,147 @@ impl Serve {
     async fn run(self, tcp: TcpStream) {
         let _ = tcp.set_nodelay(true);
         let peer = self.info.client_addr;
-        let opened = tokio::time::timeout(STARTUP_TIMEOUT, self.start(tcp)).await;
-        let (client, cbuf, backend) = match opened {
-            Ok(Some(s)) => s,
-            Ok(None) => return,
-            Err(_) => {
-                tracing::info!(%peer, "client did not finish start-up in time");
-                return;
-            }
+        let Some(mut login) = self.start(tcp).await else {
+            return;
         };
-        let fin = relay::run(
-            client,
-            backend,
-            &self.session,
-            &self.info,
-            &self.shared.metrics,
-            cbuf,
-        )
-        .await;
-        self.finish(fin, peer).await;
+        loop {
+            let fin = relay::run(
+                login.client,
+                login.backend,
+                &self.session,
+                &self.info,
+                &self.shared.metrics,
+                login.buf,
+            )
+            .await;
+            let End::Switch(to) = fin.end else {
+                self.finish(fin, peer).await;
+                return;
+            };
+            let (mut client, mut old) = (fin.client, fin.backend);
+            if self.info.source_of_truth() == to {
+                self.instance.do_send(SwitchDone {
+                    id: self.info.id,
+                    error: None,
+                });
+                self.session.rearm();
+                self.session.request(Ctl::Run);
+                (login.client, login.backend, login.buf) = (client, old, fin.client_buf);
+                continue;
+            }
+            match self
+                .switch(to, &login.params, &login.credential, &mut client, &mut old)
+                .await
+            {
+                Ok(backend) => {
+                    self.instance.do_send(SwitchDone {
+                        id: self.info.id,
+                        error: None,
+                    });
+                    self.session.rearm();
+                    self.session.request(Ctl::Run);
+                    self.info.ready(b'I');
+                    login.client = client;
+                    login.backend = backend;
+                    login.buf = fin.client_buf;
+                }
+                Err(e) => {
+                    tracing::warn!(%peer, error = %e, %to, "cutover could not move a session");
+                    self.instance.do_send(SwitchDone {
+                        id: self.info.id,
+                        error: Some(e.clone()),
+                    });
+                    let mut out = Vec::new();
+                    be::error_response(
+                        &mut out,
+                        Severity::Fatal,
+                        "08006",
+                        &format!("molt-lms: the cutover could not move this session to the {to} database: {e}"),
+                    );
+                    let _ = client.write_all(&out).await;
+                    let _ = client.shutdown().await;
+                    let _ = old.shutdown().await;
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Moves a held session to `to`; returns the new backend stream.
+    async fn switch(
+        &self,
+        to: SourceOfTruth,
+        params: &[(String, String)],
+        credential: &Credential,
+        client: &mut Stream,
+        old: &mut Stream,
+    ) -> Result<Stream, String> {
+        let backend = self.shared.backend(to);
+        let (new, to_client) =
+            switch::prepare_session(backend, params, credential, &self.session).await?;
+        switch::complete(client, old, &to_client)
+            .await
+            .map_err(|e| format!("client write failed: {e}"))?;
+        self.info.set_source_of_truth(to);
+        self.instance.do_send(SessionKey {
+            id: self.info.id,
+            secret: self.cancel_secret,
+            backend: to,
+            backend_pid: new.pid,
+            backend_secret: new.secret,
+        });
+        Ok(new.stream)
     }
 
     /// Start-up through to a relayable session; `None` when it ended (errors answered).
-    async fn start(&self, tcp: TcpStream) -> Option<(Stream, bytes::BytesMut, Stream)> {
+    /// Only negotiation and authentication count towards the start-up timeout: waiting
+    /// at a cutover's gate does not.
+    async fn start(&self, tcp: TcpStream) -> Option<Login> {
+        let peer = self.info.client_addr;
+        let authed = tokio::time::timeout(STARTUP_TIMEOUT, self.authenticate(tcp)).await;
+        let (mut stream, buf, params, credential) = match authed {
+            Ok(Some(a)) => a,
+            Ok(None) => return None,
+            Err(_) => {
+                tracing::info!(%peer, "client did not finish start-up in time");
+                return None;
+            }
+        };
+        // A cutover pause holds new sessions here, before any backend is chosen.
+        let mut gate = self.shared.gate.subscribe();
+        tokio::select! {
+            _ = gate.wait_for(|open| *open) => {}
+            _ = self.session.stopped() => {
+                let reason = self.session.kill_reason().unwrap_or_default();
+                let _ = stream.write_all(&Refusal::fatal("57P01", reason).encode()).await;
+                return None;
+            }
+        }
+        match self.open_backend(&mut stream, &params, &credential).await {
+            Ok(Ok(backend)) => Some(Login {
+                client: stream,
+                buf,
+                backend,
+                params,
+                credential,
+            }),
+            Ok(Err(refusal)) => {
+                let _ = stream.write_all(&refusal.encode()).await;
+                let _ = stream.shutdown().await;
+                None
+            }
+            Err(e) => {
+                self.startup_failed(Some(stream), e, peer).await;
+                None
+            }
+        }
+    }
+
+    /// Negotiation and authentication.
+    async fn authenticate(
+        &self,
+        tcp: TcpStream,
+    ) -> Option<(Stream, bytes::BytesMut, Vec<(String, String)>, Credential)> {
         let peer = self.info.client_addr;
         let (mut stream, mut buf, params) = match startup::open(tcp, self.shared.tls.as_ref()).await
         {
@@ -171,8 +382,8 @@ impl Serve {
                 return None;
             }
         };
-        match self.login(&mut stream, &mut buf, params).await {
-            Ok(Ok(backend)) => Some((stream, buf, backend)),
+        match self.login(&mut stream, &mut buf, &params).await {
+            Ok(Ok(credential)) => Some((stream, buf, params, credential)),
             Ok(Err(refusal)) => {
                 let _ = stream.write_all(&refusal.encode()).await;
                 let _ = stream.shutdown().await;
@@ -201,13 +412,13 @@ impl Serve {
         }
     }
 
-    /// Authenticates the client and opens its backend session on the source of truth.
+    /// Authenticates the client against its role's verifier on the source of truth.
     async fn login(
         &self,
         stream: &mut Stream,
         buf: &mut bytes::BytesMut,
-        params: Vec<(String, String)>,
-    ) -> Result<Result<Stream, Refusal>, StartupError> {
+        params: &[(String, String)],
+    ) -> Result<Result<Credential, Refusal>, StartupError> {
         let get = |k: &str| params.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
         let Some(user) = get("user") else {
             return Ok(Err(Refusal::fatal(
@@ -235,19 +446,33 @@ impl Serve {
                 )));
             }
         };
-        let credential = match startup::authenticate(stream, buf, &user, verifier).await? {
-            Ok(c) => c,
+        match startup::authenticate(stream, buf, &user, verifier).await? {
+            Ok(c) => Ok(Ok(c)),
             Err(refusal) => {
                 self.shared.metrics.auth_failures.inc();
                 tracing::info!(peer = %self.info.client_addr, %user, "authentication failed");
-                return Ok(Err(refusal));
+                Ok(Err(refusal))
             }
-        };
-        let backend = self.shared.backend(sot);
-        let session = match backend.open_session(&params, &credential).await {
+        }
+    }
+
+    /// Opens the backend session on the source of truth and greets the client.
+    async fn open_backend(
+        &self,
+        stream: &mut Stream,
+        params: &[(String, String)],
+        credential: &Credential,
+    ) -> Result<Result<Stream, Refusal>, StartupError> {
+        let sot = self.shared.source_of_truth();
+        let session = match self
+            .shared
+            .backend(sot)
+            .open_session(params, credential)
+            .await
+        {
             Ok(s) => s,
             Err(e) => {
-                tracing::warn!(error = %e, %user, "backend session failed");
+                tracing::warn!(error = %e, "backend session failed");
                 return Ok(Err(match e {
                     crate::backend::BackendError::Rejected { raw, .. } => Refusal::Backend(raw),
                     other => {
@@ -257,6 +482,9 @@ impl Serve {
                 }));
             }
         };
+        for (name, value) in &session.params {
+            self.session.note_param(name, value);
+        }
         let mut out = Vec::with_capacity(session.greeting.len() + 64);
         be::authentication(&mut out, be::auth::OK, &[]);
         out.extend_from_slice(&session.greeting);
@@ -265,6 +493,9 @@ impl Serve {
         stream.write_all(&out).await?;
         self.info.set_source_of_truth(sot);
         self.info.ready(session.status);
+        if self.session.ctl() != Ctl::Run {
+            self.info.set_state(ConnectionState::Held);
+        }
         self.instance.do_send(SessionKey {
             id: self.info.id,
             secret: self.cancel_secret,
@@ -298,6 +529,7 @@ impl Serve {
             mut client,
             mut backend,
             client_at_boundary,
+            ..
         } = fin;
         let sot = self.info.source_of_truth();
         let (to_client, tell_backend): (Option<(&str, String)>, bool) = match &end {
@@ -319,14 +551,15 @@ impl Serve {
                     false,
                 )
             }
-            End::Drained | End::Killed => (
+            End::Drained => (
                 Some((
                     "57P01",
                     "terminating connection because molt-lms is shutting down".to_owned(),
                 )),
                 true,
             ),
-            End::Stopped => (None, true),
+            End::Killed(reason) => (Some(("57P01", reason.clone())), true),
+            End::Stopped | End::Switch(_) => (None, true),
         };
         if let (Some((code, msg)), true) = (to_client, client_at_boundary) {
             let mut out = Vec::new();

@@ -21,6 +21,7 @@ pub mod backend_url;
 pub mod client_conn;
 pub mod conn_info;
 pub mod metrics;
+pub mod orch_client;
 pub mod pgio;
 pub mod proxy_instance;
 pub mod secret;

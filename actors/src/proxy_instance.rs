@@ -2,10 +2,14 @@
 //! connections (and their cancel keys), the source-of-truth setting and the worker
 //! arbiters that connections run on.
 
-use crate::client_conn::{ClientConn, Drain, Kill};
+pub mod cutover;
+
+use crate::client_conn::{ClientConn, Drain, Hold, Kill, Release, Switch, TerminateBlocker};
 use crate::conn_info::ConnInfo;
 use crate::shared::Shared;
 use actix::prelude::*;
+use cutover::{Action, CutoverState, Stale};
+use molt_lms_api::cutover::{Blocker, DesiredState, ProxyPhase, ProxyReport};
 use molt_lms_api::{ConnectionInfo, ProxyStatus, SourceOfTruth};
 use rand::Rng;
 use std::collections::HashMap;
@@ -31,10 +35,13 @@ pub struct ProxyInstance {
     conns: HashMap<u64, Entry>,
     open: watch::Sender<usize>,
     draining: bool,
+    cutover: CutoverState,
+    /// The orchestrator's state at registration, applied before accepting clients.
+    initial: Option<DesiredState>,
 }
 
 impl ProxyInstance {
-    pub fn new(shared: Arc<Shared>, listener: TcpListener) -> Self {
+    pub fn new(shared: Arc<Shared>, listener: TcpListener, initial: Option<DesiredState>) -> Self {
         let workers = (0..shared.settings.workers.max(1))
             .map(|_| Arbiter::new())
             .collect();
@@ -46,7 +53,99 @@ impl ProxyInstance {
             conns: HashMap::new(),
             open: watch::channel(0).0,
             draining: false,
+            cutover: CutoverState::new(0),
+            initial,
         }
+    }
+
+    /// Carries out what the cutover state asks for.
+    fn carry_out(&mut self, actions: Vec<Action>) {
+        for action in actions {
+            match action {
+                Action::HoldAll => {
+                    self.shared.gate.send_replace(false);
+                    for e in self.conns.values() {
+                        e.addr.do_send(Hold);
+                    }
+                }
+                Action::TerminateBlockers(ids) => {
+                    for id in ids {
+                        if let (Some(e), Some(attempt_id)) =
+                            (self.conns.get(&id), self.cutover.attempt)
+                        {
+                            e.addr.do_send(TerminateBlocker { attempt_id });
+                        }
+                    }
+                }
+                Action::ReleaseAll => {
+                    for e in self.conns.values() {
+                        e.addr.do_send(Release);
+                    }
+                    self.shared.gate.send_replace(true);
+                }
+                Action::SwitchAll(to) => {
+                    // New sessions pick the new database from here on.
+                    self.shared.set_source_of_truth(to);
+                    self.shared.gate.send_replace(true);
+                    for e in self.conns.values() {
+                        e.addr.do_send(Switch { to });
+                    }
+                }
+                Action::Report => {
+                    tracing::info!(phase = ?self.cutover.phase, attempt = ?self.cutover.attempt, "cutover phase");
+                    self.shared.report_changed.send_modify(|n| *n += 1);
+                }
+            }
+        }
+    }
+
+    fn report(&self) -> ProxyReport {
+        let addr = &self.shared.settings.advertise_address;
+        let mut blockers: Vec<Blocker> = self
+            .cutover
+            .waiting
+            .iter()
+            .filter_map(|id| self.conns.get(id))
+            .map(|e| {
+                let c = e.info.snapshot(addr);
+                Blocker {
+                    connection_id: c.id,
+                    client_address: c.source_address,
+                    state: c.state,
+                    transaction_age_secs: c.transaction_age_secs,
+                    last_query: c.last_query,
+                }
+            })
+            .collect();
+        blockers.sort_by_key(|b| b.connection_id);
+        let holding = matches!(self.cutover.phase, ProxyPhase::Pausing | ProxyPhase::Paused);
+        ProxyReport {
+            epoch: self.cutover.epoch,
+            source_of_truth: self.shared.source_of_truth(),
+            phase: self.cutover.phase,
+            attempt_id: self.cutover.attempt,
+            paused_at: self
+                .cutover
+                .paused_at
+                .map(|t| humantime::format_rfc3339_micros(t).to_string()),
+            connections: self.conns.len() as u64,
+            held: if holding {
+                (self.conns.len() - self.cutover.waiting.len()) as u64
+            } else {
+                0
+            },
+            blockers,
+            error: self.cutover.errors.join("; "),
+        }
+    }
+
+    fn apply(&mut self, desired: &DesiredState) -> Result<ProxyReport, Stale> {
+        let ids: Vec<u64> = self.conns.keys().copied().collect();
+        let actions =
+            self.cutover
+                .apply(desired, self.shared.source_of_truth(), ids.into_iter())?;
+        self.carry_out(actions);
+        Ok(self.report())
     }
 
     fn status(&self) -> ProxyStatus {
@@ -66,7 +165,7 @@ impl ProxyInstance {
                 SourceOfTruth::Source => s.source_dialect,
                 SourceOfTruth::Target => s.target_dialect,
             },
-            transitioning: false,
+            transitioning: self.cutover.phase != ProxyPhase::Serving,
             draining: self.draining,
             open_connections: self.conns.len() as u64,
             error: String::new(),
@@ -78,6 +177,11 @@ impl Actor for ProxyInstance {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
+        if let Some(initial) = self.initial.take() {
+            if let Err(e) = self.apply(&initial) {
+                tracing::warn!(?e, "initial state is stale");
+            }
+        }
         let Some(listener) = self.listener.take() else {
             return;
         };
@@ -159,6 +263,63 @@ impl Handler<ConnClosed> for ProxyInstance {
     fn handle(&mut self, msg: ConnClosed, _: &mut Self::Context) {
         self.conns.remove(&msg.id);
         self.open.send_replace(self.conns.len());
+        let actions = self.cutover.closed(msg.id);
+        self.carry_out(actions);
+    }
+}
+
+/// A held session became quiet.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Quiescent {
+    pub id: u64,
+}
+
+impl Handler<Quiescent> for ProxyInstance {
+    type Result = ();
+    fn handle(&mut self, msg: Quiescent, _: &mut Self::Context) {
+        let actions = self.cutover.quiescent(msg.id);
+        self.carry_out(actions);
+    }
+}
+
+/// A session finished moving to the new source of truth (or failed to).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct SwitchDone {
+    pub id: u64,
+    pub error: Option<String>,
+}
+
+impl Handler<SwitchDone> for ProxyInstance {
+    type Result = ();
+    fn handle(&mut self, msg: SwitchDone, _: &mut Self::Context) {
+        let actions = self.cutover.switched(msg.id, msg.error);
+        self.carry_out(actions);
+    }
+}
+
+/// The orchestrator's desired state (pushed, or from a heartbeat answer).
+#[derive(Message)]
+#[rtype(result = "Result<ProxyReport, Stale>")]
+pub struct ApplyDesired(pub DesiredState);
+
+impl Handler<ApplyDesired> for ProxyInstance {
+    type Result = Result<ProxyReport, Stale>;
+    fn handle(&mut self, msg: ApplyDesired, _: &mut Self::Context) -> Self::Result {
+        self.apply(&msg.0)
+    }
+}
+
+/// The instance's cutover report.
+#[derive(Message)]
+#[rtype(result = "ProxyReport")]
+pub struct GetReport;
+
+impl Handler<GetReport> for ProxyInstance {
+    type Result = MessageResult<GetReport>;
+    fn handle(&mut self, _: GetReport, _: &mut Self::Context) -> Self::Result {
+        MessageResult(self.report())
     }
 }
 

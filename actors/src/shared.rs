@@ -8,6 +8,7 @@ use crate::tls::{self, TlsError};
 use molt_lms_api::SourceOfTruth;
 use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 use std::sync::Arc;
+use tokio::sync::watch;
 use tokio_rustls::TlsAcceptor;
 
 pub struct Shared {
@@ -22,6 +23,10 @@ pub struct Shared {
     /// read it when they open a session.
     sot: AtomicU8,
     next_id: AtomicU64,
+    /// Open while new sessions may pick a backend; a cutover pause closes it.
+    pub gate: watch::Sender<bool>,
+    /// Bumped whenever the instance's cutover phase changes, so its report goes out now.
+    pub report_changed: watch::Sender<u64>,
 }
 
 impl Shared {
@@ -53,6 +58,8 @@ impl Shared {
             source,
             target,
             next_id: AtomicU64::new(1),
+            gate: watch::channel(true).0,
+            report_changed: watch::channel(0).0,
         })
     }
 
@@ -62,6 +69,11 @@ impl Shared {
         } else {
             SourceOfTruth::Source
         }
+    }
+
+    /// Only the proxy instance actor, which owns the setting, calls this.
+    pub(crate) fn set_source_of_truth(&self, sot: SourceOfTruth) {
+        self.sot.store(sot as u8, Ordering::Release);
     }
 
     pub fn backend(&self, role: SourceOfTruth) -> &Arc<Backend> {

@@ -4,6 +4,7 @@
 //! without depending on each other's code.
 
 pub mod connection;
+pub mod cutover;
 pub mod error;
 pub mod proxy;
 

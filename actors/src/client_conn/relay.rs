@@ -3,7 +3,7 @@
 //! allocation per message; both directions run concurrently so neither side's backlog
 //! can stall the other.
 
-use super::session::{backend_wants_body, client_wants_body, Release, SessionCtl};
+use super::session::{backend_wants_body, client_wants_body, Ctl, Release, SessionCtl};
 use crate::conn_info::ConnInfo;
 use crate::metrics::ProxyMetrics;
 use crate::stream::Stream;
@@ -28,8 +28,10 @@ pub enum End {
     BackendProtocol(ProtocolError),
     /// Drained for shutdown at a quiet point.
     Drained,
-    /// Stopped from outside (shutdown timeout).
-    Killed,
+    /// Stopped from outside (shutdown timeout, cutover terminate); the reason.
+    Killed(String),
+    /// Held at a quiet point and asked to move to another database.
+    Switch(molt_lms_api::SourceOfTruth),
     /// Stopped because the other direction ended.
     Stopped,
 }
@@ -41,6 +43,8 @@ pub struct Finished {
     pub backend: Stream,
     /// The client stream sits between two messages, so an ErrorResponse can follow.
     pub client_at_boundary: bool,
+    /// Client bytes read but not yet forwarded (a held request).
+    pub client_buf: BytesMut,
 }
 
 /// Relays until either side ends. `cbuf` holds client bytes already read.
@@ -75,7 +79,9 @@ pub async fn run(
     };
     let (e1, e2) = tokio::join!(c2b, b2c);
     let end = match (e1, e2) {
-        _ if session.was_killed() => End::Killed,
+        _ if session.kill_reason().is_some() => {
+            End::Killed(session.kill_reason().unwrap_or_default())
+        }
         (End::Stopped, e) => e,
         (e, _) => e,
     };
@@ -84,6 +90,7 @@ pub async fn run(
         client: crd.unsplit(cwr),
         backend: brd.unsplit(bwr),
         client_at_boundary: bscan.at_boundary() && bbuf.is_empty(),
+        client_buf: cbuf,
     }
 }
 
@@ -121,13 +128,19 @@ async fn client_to_backend(
                 match s.wait_release().await {
                     Release::Go => continue,
                     Release::Drain => return End::Drained,
+                    Release::Switch(to) => return End::Switch(to),
                     Release::Stopped => return End::Stopped,
                 }
             }
         }
-        // A quiet session being drained leaves now rather than waiting for the client.
-        if s.ctl() == super::session::Ctl::Drain && s.quiescent() && buf.is_empty() {
-            return End::Drained;
+        // A quiet session being drained or switched acts now rather than waiting for
+        // the client's next request.
+        if s.quiescent() && buf.is_empty() {
+            match s.ctl() {
+                Ctl::Drain => return End::Drained,
+                Ctl::Switch(to) => return End::Switch(to),
+                Ctl::Run | Ctl::Hold => {}
+            }
         }
         buf.reserve(READ_CHUNK);
         tokio::select! {

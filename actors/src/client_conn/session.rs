@@ -8,6 +8,7 @@ use crate::wire::pg::backend::error_fields;
 use crate::wire::pg::codec::put_message;
 use crate::wire::pg::frontend::{self, closed_statement, parse_statement, query_text};
 use crate::wire::pg::{ProtocolError, ScanControl};
+use molt_lms_api::SourceOfTruth;
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::time::Instant;
@@ -22,6 +23,8 @@ pub enum Ctl {
     Hold,
     /// Like `Hold`, then close the session (graceful shutdown).
     Drain,
+    /// Like `Hold`, then move the session to this database and run again.
+    Switch(SourceOfTruth),
 }
 
 /// How a held relay was released.
@@ -29,6 +32,7 @@ pub enum Ctl {
 pub enum Release {
     Go,
     Drain,
+    Switch(SourceOfTruth),
     Stopped,
 }
 
@@ -38,7 +42,8 @@ pub struct SessionCtl {
     changed: Notify,
     stopped: Cell<bool>,
     stop: Notify,
-    killed: Cell<bool>,
+    /// Why the session was killed, for the client's error message.
+    killed: RefCell<Option<String>>,
     /// Requests sent that still await a ReadyForQuery (Query, Sync, FunctionCall).
     pending: Cell<u32>,
     /// Extended-protocol messages seen since the last Sync.
@@ -50,6 +55,8 @@ pub struct SessionCtl {
     terminate_seen: Cell<bool>,
     /// Named prepared statements: name → the raw Parse message, to re-prepare elsewhere.
     prepared: RefCell<HashMap<String, Vec<u8>>>,
+    /// Latest value of each ParameterStatus the client has seen.
+    params: RefCell<Vec<(String, String)>>,
 }
 
 impl Default for SessionCtl {
@@ -59,7 +66,7 @@ impl Default for SessionCtl {
             changed: Notify::new(),
             stopped: Cell::new(false),
             stop: Notify::new(),
-            killed: Cell::new(false),
+            killed: RefCell::new(None),
             pending: Cell::new(0),
             in_batch: Cell::new(false),
             tx: Cell::new(b'I'),
@@ -67,6 +74,7 @@ impl Default for SessionCtl {
             saw_error: Cell::new(false),
             terminate_seen: Cell::new(false),
             prepared: RefCell::new(HashMap::new()),
+            params: RefCell::new(Vec::new()),
         }
     }
 }
@@ -78,7 +86,7 @@ pub fn client_wants_body(tag: u8) -> bool {
 
 /// Backend messages whose body the relay reads.
 pub fn backend_wants_body(tag: u8) -> bool {
-    matches!(tag, b'Z' | b'E')
+    matches!(tag, b'Z' | b'E' | b'S')
 }
 
 impl SessionCtl {
@@ -103,17 +111,25 @@ impl SessionCtl {
         }
     }
 
-    pub fn kill(&self) {
-        self.killed.set(true);
+    /// Ends the session now; `reason` goes to the client as a FATAL 57P01.
+    pub fn kill(&self, reason: impl Into<String>) {
+        self.killed
+            .borrow_mut()
+            .get_or_insert_with(|| reason.into());
         self.stop_all();
+    }
+
+    /// Re-arms the stop signal for the next relay round (after a switch).
+    pub fn rearm(&self) {
+        self.stopped.set(false);
     }
 
     pub fn is_stopped(&self) -> bool {
         self.stopped.get()
     }
 
-    pub fn was_killed(&self) -> bool {
-        self.killed.get()
+    pub fn kill_reason(&self) -> Option<String> {
+        self.killed.borrow().clone()
     }
 
     pub fn terminate_seen(&self) -> bool {
@@ -144,6 +160,7 @@ impl SessionCtl {
             match self.ctl.get() {
                 Ctl::Run => return Release::Go,
                 Ctl::Drain => return Release::Drain,
+                Ctl::Switch(to) => return Release::Switch(to),
                 Ctl::Hold => {}
             }
             tokio::select! {
@@ -167,6 +184,21 @@ impl SessionCtl {
     /// The raw Parse messages of the named statements the client has prepared.
     pub fn prepared_statements(&self) -> Vec<Vec<u8>> {
         self.prepared.borrow().values().cloned().collect()
+    }
+
+    /// The ParameterStatus values the client has seen, latest first-class.
+    pub fn reported_params(&self) -> Vec<(String, String)> {
+        self.params.borrow().clone()
+    }
+
+    /// Records a ParameterStatus value the client has been sent.
+    pub fn note_param(&self, name: &str, value: &str) {
+        let mut params = self.params.borrow_mut();
+        match params.iter_mut().find(|(n, _)| n == name) {
+            Some((_, v)) if v == value => {}
+            Some((_, v)) => *v = value.to_owned(),
+            None => params.push((name.to_owned(), value.to_owned())),
+        }
     }
 
     /// Accounts for one client message; decides whether to hold before it.
@@ -256,6 +288,11 @@ impl SessionCtl {
                         info.set_state(molt_lms_api::ConnectionState::Held);
                     }
                     self.changed.notify_waiters();
+                }
+            }
+            (b'S', Some(body)) => {
+                if let Some((name, value)) = crate::wire::pg::backend::parameter_status(body) {
+                    self.note_param(name, value);
                 }
             }
             (b'E', Some(body)) => {

@@ -4,8 +4,11 @@
 use actix::Addr;
 use actix_web::dev::Server;
 use actix_web::{web, App, HttpResponse, HttpServer};
-use molt_lms_actors::proxy_instance::{GetStatus, ListConnections, ProxyInstance};
+use molt_lms_actors::proxy_instance::{
+    ApplyDesired, GetReport, GetStatus, ListConnections, ProxyInstance,
+};
 use molt_lms_actors::shared::Shared;
+use molt_lms_api::cutover::DesiredState;
 use molt_lms_api::ApiError;
 use std::sync::Arc;
 
@@ -41,6 +44,25 @@ async fn connections(state: web::Data<AdminState>) -> HttpResponse {
     }
 }
 
+/// The orchestrator pushes its desired state here; the answer is this proxy's report.
+async fn desired(state: web::Data<AdminState>, body: web::Json<DesiredState>) -> HttpResponse {
+    match state.instance.send(ApplyDesired(body.into_inner())).await {
+        Ok(Ok(report)) => HttpResponse::Ok().json(report),
+        Ok(Err(stale)) => HttpResponse::Conflict().json(ApiError::new(
+            "stale_epoch",
+            format!("this proxy has applied epoch {} already", stale.current),
+        )),
+        Err(_) => unavailable(),
+    }
+}
+
+async fn report(state: web::Data<AdminState>) -> HttpResponse {
+    match state.instance.send(GetReport).await {
+        Ok(r) => HttpResponse::Ok().json(r),
+        Err(_) => unavailable(),
+    }
+}
+
 async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(serde_json::json!({ "status": "ok" }))
 }
@@ -61,6 +83,20 @@ async fn not_found() -> HttpResponse {
     HttpResponse::NotFound().json(ApiError::new("not_found", "no such endpoint"))
 }
 
+/// Malformed JSON bodies get a 400 with a JSON error, like every other failure.
+fn json_errors() -> web::JsonConfig {
+    web::JsonConfig::default()
+        .limit(64 * 1024)
+        .error_handler(|err, _| {
+            let body = ApiError::new("bad_request", err.to_string());
+            actix_web::error::InternalError::from_response(
+                err,
+                HttpResponse::BadRequest().json(body),
+            )
+            .into()
+        })
+}
+
 /// Serves the admin API on an already bound listener.
 pub fn server(
     listener: std::net::TcpListener,
@@ -71,11 +107,14 @@ pub fn server(
     Ok(HttpServer::new(move || {
         App::new()
             .app_data(state.clone())
+            .app_data(json_errors())
             .route("/metrics", web::get().to(metrics))
             .route("/healthz", web::get().to(healthz))
             .route("/readyz", web::get().to(readyz))
             .route("/api/v1/status", web::get().to(status))
             .route("/api/v1/connections", web::get().to(connections))
+            .route("/api/v1/cutover", web::get().to(report))
+            .route("/api/v1/desired", web::post().to(desired))
             .default_service(web::to(not_found))
     })
     .workers(1)

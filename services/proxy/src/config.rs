@@ -179,6 +179,18 @@ pub fn load(args: &Args) -> Result<ProxySettings, ConfigError> {
     })
 }
 
+/// The admin address to advertise: the SQL advertise host with the admin port.
+pub fn advertise_address_of(sql_advertise: &str, admin: std::net::SocketAddr) -> String {
+    match sql_advertise.rsplit_once(':') {
+        Some((host, _))
+            if !admin.ip().is_loopback() || host == "127.0.0.1" || host == "localhost" =>
+        {
+            format!("{host}:{}", admin.port())
+        }
+        _ => admin.to_string(),
+    }
+}
+
 /// The address other components should use: the flag, else `POD_IP` with the bound
 /// port, else the bound address (with the host name when bound to all interfaces).
 pub fn advertise_address(args: &Args, bound: std::net::SocketAddr) -> String {

@@ -7,9 +7,11 @@ pub mod config;
 
 use actix::Actor;
 use anyhow::Context;
+use molt_lms_actors::orch_client::OrchestratorClient;
 use molt_lms_actors::proxy_instance::{ProxyInstance, Shutdown};
 use molt_lms_actors::settings::ProxySettings;
 use molt_lms_actors::shared::Shared;
+use molt_lms_api::cutover::Registration;
 use std::io::Write;
 use std::sync::Arc;
 
@@ -30,9 +32,6 @@ pub async fn run(args: cli::Args, mut settings: ProxySettings) -> anyhow::Result
     let admin_addr = admin.local_addr()?;
     settings.advertise_address = config::advertise_address(&args, sql_addr);
     settings.admin_address = admin_addr.to_string();
-    if args.orchestrator_url.is_some() {
-        tracing::warn!("LMS_ORCHESTRATOR_URL is set, but this build does not register with an orchestrator yet");
-    }
     let shutdown_timeout = settings.shutdown_timeout;
     tracing::info!(
         source = %settings.source.redacted(),
@@ -40,8 +39,46 @@ pub async fn run(args: cli::Args, mut settings: ProxySettings) -> anyhow::Result
         workers = settings.workers,
         "starting"
     );
+    let registration = Registration {
+        lms_address: settings.advertise_address.clone(),
+        admin_url: format!(
+            "http://{}",
+            config::advertise_address_of(&settings.advertise_address, admin_addr)
+        ),
+        version: env!("CARGO_PKG_VERSION").to_owned(),
+        source_dialect: settings.source_dialect,
+        target_dialect: settings.target_dialect,
+        shadow_mode: settings.shadow_mode,
+        source_address: settings.source.address(),
+        target_address: settings.target.address(),
+    };
     let shared = Arc::new(Shared::new(settings).context("TLS configuration")?);
-    let instance = ProxyInstance::new(shared.clone(), sql).start();
+    // A proxy learns the source of truth (and any pause in progress) before it serves.
+    let (orchestrator, directive) = match &args.orchestrator_url {
+        Some(url) => {
+            let client =
+                OrchestratorClient::new(url, registration).context("LMS_ORCHESTRATOR_URL")?;
+            tracing::info!(orchestrator = %url, "registering");
+            let directive = client.register_until_ok().await;
+            tracing::info!(source_of_truth = %directive.desired.source_of_truth, epoch = directive.desired.epoch, "registered");
+            (Some(client), Some(directive))
+        }
+        None => (None, None),
+    };
+    let instance = ProxyInstance::new(
+        shared.clone(),
+        sql,
+        directive.as_ref().map(|d| d.desired.clone()),
+    )
+    .start();
+    if let (Some(client), Some(d)) = (orchestrator, directive) {
+        let interval = std::time::Duration::from_millis(d.heartbeat_interval_ms.max(100));
+        actix_rt::spawn(client.run(
+            instance.clone(),
+            shared.report_changed.subscribe(),
+            interval,
+        ));
+    }
     let server = admin::server(admin, instance.clone(), shared)?;
     let server_handle = server.handle();
     actix_rt::spawn(server);

@@ -1,0 +1,260 @@
+//! The cutover protocol between the orchestrator and the proxies, and the attempt
+//! metadata the CLI shows.
+//!
+//! The protocol is level-triggered: the orchestrator owns a [`DesiredState`] (persisted,
+//! fenced by a monotonically increasing `epoch`) and pushes it to every proxy; each
+//! proxy converges to it and answers with a [`ProxyReport`], which it also sends as its
+//! heartbeat and whenever its phase changes. A report in phase `Paused` is the
+//! pause-ack. A lost message therefore never strands a proxy: the next heartbeat
+//! carries the same desired state.
+
+use crate::connection::ConnectionState;
+use crate::proxy::{Dialect, ShadowMode, SourceOfTruth};
+use serde::{Deserialize, Serialize};
+
+/// What happens when `--begin-timeout` expires before every proxy paused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum TimeoutAction {
+    /// Release traffic on the unchanged source of truth and fail `begin`.
+    #[default]
+    Abort,
+    /// End the blocking sessions with an error so the pause completes.
+    Terminate,
+}
+
+/// An order to hold traffic for a cutover attempt.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HoldOrder {
+    pub attempt_id: u64,
+    /// Set once `--begin-timeout` expired with action `terminate`: end blocking sessions.
+    #[serde(default)]
+    pub terminate_blockers: bool,
+}
+
+/// Where every proxy should be. Proxies ignore a state with a lower epoch than one they
+/// have already applied.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DesiredState {
+    pub epoch: u64,
+    pub source_of_truth: SourceOfTruth,
+    pub hold: Option<HoldOrder>,
+}
+
+/// A proxy's cutover phase.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProxyPhase {
+    /// Relaying traffic to its source of truth.
+    Serving,
+    /// Holding new work, waiting for open transactions to end.
+    Pausing,
+    /// Every session is held (the pause-ack).
+    Paused,
+    /// Moving held sessions to a new source of truth.
+    Switching,
+}
+
+/// A session that keeps a proxy from pausing.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Blocker {
+    pub connection_id: u64,
+    pub client_address: String,
+    pub state: ConnectionState,
+    pub transaction_age_secs: Option<f64>,
+    pub last_query: String,
+}
+
+/// A proxy's own account of itself: heartbeat, pause-ack and push answer in one.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProxyReport {
+    /// The highest epoch the proxy has applied.
+    pub epoch: u64,
+    pub source_of_truth: SourceOfTruth,
+    pub phase: ProxyPhase,
+    /// The attempt the proxy is holding for, if any.
+    pub attempt_id: Option<u64>,
+    /// RFC 3339 time the pause completed, while paused.
+    pub paused_at: Option<String>,
+    pub connections: u64,
+    pub held: u64,
+    pub blockers: Vec<Blocker>,
+    /// Sessions that could not be moved at the last switch.
+    #[serde(default)]
+    pub error: String,
+}
+
+/// `POST /api/v1/proxies/register`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Registration {
+    /// The SQL address clients use; also the proxy's identity for `-l/--lms-addresses`.
+    pub lms_address: String,
+    /// Base URL of the proxy's admin API, e.g. `http://10.0.0.5:9044`.
+    pub admin_url: String,
+    pub version: String,
+    pub source_dialect: Dialect,
+    pub target_dialect: Dialect,
+    pub shadow_mode: ShadowMode,
+    pub source_address: String,
+    pub target_address: String,
+}
+
+/// Answer to a registration or heartbeat.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Directive {
+    pub desired: DesiredState,
+    pub heartbeat_interval_ms: u64,
+}
+
+/// Status of an attempt, and of each proxy within it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum CutoverStatus {
+    BeginStarted,
+    TrafficPaused,
+    CommitStarted,
+    CommitCompleted,
+    AbortStarted,
+    AbortCompleted,
+    Error,
+}
+
+impl CutoverStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CutoverStatus::BeginStarted => "BeginStarted",
+            CutoverStatus::TrafficPaused => "TrafficPaused",
+            CutoverStatus::CommitStarted => "CommitStarted",
+            CutoverStatus::CommitCompleted => "CommitCompleted",
+            CutoverStatus::AbortStarted => "AbortStarted",
+            CutoverStatus::AbortCompleted => "AbortCompleted",
+            CutoverStatus::Error => "Error",
+        }
+    }
+
+    /// True once the attempt can change no more.
+    pub fn is_final(self) -> bool {
+        matches!(
+            self,
+            CutoverStatus::CommitCompleted | CutoverStatus::AbortCompleted
+        )
+    }
+}
+
+impl std::str::FromStr for CutoverStatus {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        use CutoverStatus::*;
+        [
+            BeginStarted,
+            TrafficPaused,
+            CommitStarted,
+            CommitCompleted,
+            AbortStarted,
+            AbortCompleted,
+            Error,
+        ]
+        .into_iter()
+        .find(|c| c.as_str() == s)
+        .ok_or_else(|| format!("unknown cutover status {s}"))
+    }
+}
+
+/// One proxy's row of an attempt.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProxyAttempt {
+    pub lms_address: String,
+    pub source_of_truth: SourceOfTruth,
+    pub status: CutoverStatus,
+    pub trigger_time: String,
+    pub traffic_paused_time: Option<String>,
+    /// Commit or abort time.
+    pub end_time: Option<String>,
+    pub error: String,
+    /// Live, while the attempt is pausing.
+    #[serde(default)]
+    pub held: u64,
+    #[serde(default)]
+    pub connections: u64,
+    #[serde(default)]
+    pub blockers: Vec<Blocker>,
+}
+
+/// `GET /api/v1/cutover/{id}`: the summary and the per-proxy rows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CutoverAttempt {
+    pub id: u64,
+    /// The source of truth when the attempt began.
+    pub from: SourceOfTruth,
+    /// The source of truth a commit switches to.
+    pub to: SourceOfTruth,
+    /// The source of truth now (after a commit, `to`).
+    pub source_of_truth: SourceOfTruth,
+    pub source_of_truth_dialect: Dialect,
+    pub status: CutoverStatus,
+    pub trigger_time: String,
+    pub traffic_paused_time: Option<String>,
+    pub end_time: Option<String>,
+    pub error: String,
+    pub begin_timeout_ms: Option<u64>,
+    pub timeout_action: TimeoutAction,
+    pub proxies: Vec<ProxyAttempt>,
+}
+
+/// `POST /api/v1/cutover/begin`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct BeginRequest {
+    /// Restrict the cutover to these proxies (SQL addresses); empty means all live ones.
+    #[serde(default)]
+    pub lms_addresses: Vec<String>,
+    pub begin_timeout_ms: Option<u64>,
+    #[serde(default)]
+    pub timeout_action: TimeoutAction,
+}
+
+/// `POST /api/v1/cutover/commit` and `/abort`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct FinishRequest {
+    /// Defaults to the attempt in progress.
+    pub attempt_id: Option<u64>,
+    /// How long to wait for every proxy to confirm.
+    pub timeout_ms: Option<u64>,
+}
+
+/// Liveness of a registered proxy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Liveness {
+    Live,
+    Lost,
+}
+
+/// A registered proxy as the orchestrator's `status` shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProxyEntry {
+    pub registration: Registration,
+    pub liveness: Liveness,
+    pub last_seen_secs: f64,
+    pub report: Option<ProxyReport>,
+}
+
+/// `GET /api/v1/status` of the orchestrator.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OrchestratorStatus {
+    pub version: String,
+    pub initialized: bool,
+    pub source_dialect: Option<Dialect>,
+    pub target_dialect: Option<Dialect>,
+    pub source_of_truth: SourceOfTruth,
+    pub epoch: u64,
+    /// True while an attempt holds traffic.
+    pub transitioning: bool,
+    pub active_attempt: Option<u64>,
+    pub proxies: Vec<ProxyEntry>,
+}
+
+/// `POST /api/v1/proxies/heartbeat`: a proxy's periodic (and on-change) report.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Heartbeat {
+    pub lms_address: String,
+    pub report: ProxyReport,
+}
