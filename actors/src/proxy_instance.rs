@@ -213,7 +213,7 @@ impl Handler<Accepted> for ProxyInstance {
 
     fn handle(&mut self, msg: Accepted, ctx: &mut Self::Context) {
         if self.draining {
-            actix_rt::spawn(refuse_shutting_down(msg.socket));
+            actix_rt::spawn(refuse_shutting_down(msg.socket, self.shared.tls.clone()));
             return;
         }
         let id = self.shared.next_conn_id();
@@ -238,17 +238,20 @@ impl Handler<Accepted> for ProxyInstance {
     }
 }
 
-async fn refuse_shutting_down(mut socket: TcpStream) {
-    let mut out = Vec::new();
-    crate::wire::pg::backend::error_response(
-        &mut out,
-        crate::wire::pg::backend::Severity::Fatal,
-        "57P03",
-        "the molt-lms proxy is shutting down",
-    );
-    // The client's startup packet is not read: an error is valid in place of any answer.
-    let _ = socket.write_all(&out).await;
-    let _ = socket.shutdown().await;
+/// Answers a login during shutdown the way PostgreSQL does: TLS negotiation as usual
+/// (libpq discards an error sent in reply to SSLRequest), then 57P03 after the startup
+/// packet.
+async fn refuse_shutting_down(socket: TcpStream, tls: Option<tokio_rustls::TlsAcceptor>) {
+    use crate::client_conn::startup::{open, Opening, Refusal};
+    let refusal = Refusal::fatal("57P03", "the molt-lms proxy is shutting down").encode();
+    let opened = tokio::time::timeout(Duration::from_secs(10), open(socket, tls.as_ref())).await;
+    let mut stream = match opened {
+        Ok(Ok(Opening::Session { stream, .. })) => stream,
+        Ok(Err((Some(stream), _))) => stream,
+        _ => return,
+    };
+    let _ = stream.write_all(&refusal).await;
+    let _ = stream.shutdown().await;
 }
 
 /// A connection ended.

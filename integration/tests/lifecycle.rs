@@ -99,6 +99,15 @@ async fn sigterm_drains_idle_sessions_and_lets_transactions_finish() {
     let (tag, body) = fresh.read_message().expect("an answer");
     assert_eq!(tag, b'E');
     assert_eq!(error_fields(&body).0, "57P03");
+    // libpq's default sslmode=prefer starts with an SSLRequest; it must see the error too.
+    let out = env
+        .pg_command("psql", Via::Proxy)
+        .env("PGSSLMODE", "prefer")
+        .args(["-X", "-c", "SELECT 1"])
+        .output()
+        .expect("psql");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("the molt-lms proxy is shutting down"), "{stderr}");
     // The open transaction keeps working and commits.
     busy.batch_execute("INSERT INTO drained VALUES (2)")
         .await
