@@ -1,0 +1,360 @@
+#!/usr/bin/env bash
+# `make bench`: pgbench through four PostgreSQL-protocol paths on this machine, interleaved.
+#
+#   direct     the benchmark's own PostgreSQL cluster (never the server on 5432)
+#   socat      a plain TCP relay: the floor cost of one extra hop
+#   pgbouncer  PgBouncer in session mode
+#   proxy      target/release/molt-lms (source = target = the same cluster)
+#
+# Knobs (environment; defaults in brackets):
+#   WORKLOADS ["S tpcb"]  CLIENTS ["1 8 32"]  MODES ["simple extended prepared"]
+#   T [15] seconds per run   REPS [2]   J [2] pgbench threads   SKIP_BUILD=1 skips cargo build
+#   PROXY_BIN [target/release/molt-lms]: benchmark another build of the proxy (implies no cargo build)
+#   OUTDIR [bench-out]: results.md, results.json, results.raw (RESULT lines) and logs/ (cleared each run)
+# Quick run:  T=3 REPS=1 CLIENTS=8 MODES=simple WORKLOADS=S make bench
+#
+# Every cell (workload, clients, mode) runs direct, socat, pgbouncer, proxy in turn, once per
+# repetition (A B C D, A B C D, ...), so the machine's drift hits all targets alike.
+# Exits non-zero when any pgbench run failed (after writing the results).
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BENCH_DIR=$ROOT/bench
+cd "$ROOT"
+
+WORKLOADS=${WORKLOADS:-"S tpcb"}
+CLIENTS=${CLIENTS:-"1 8 32"}
+MODES=${MODES:-"simple extended prepared"}
+T=${T:-15}
+REPS=${REPS:-2}
+J=${J:-2}
+SKIP_BUILD=${SKIP_BUILD:-}
+PROXY_BIN=${PROXY_BIN:-}
+OUTDIR=${OUTDIR:-$ROOT/bench-out}
+TARGETS=(direct socat pgbouncer proxy)
+PASSWORD=bench
+READY_TIMEOUT=30 # seconds, for every server to come up
+
+# The shared driver, used in place; bench/bench_pg.sh is the copy kept for machines without it.
+BENCH_PG=$BENCH_DIR/../../shared/bench/bench_pg.sh
+[[ -f $BENCH_PG ]] || BENCH_PG=$BENCH_DIR/bench_pg.sh
+
+# Nothing from the caller's libpq environment may redirect a run.
+unset PGHOST PGHOSTADDR PGPORT PGDATABASE PGSERVICE PGOPTIONS PGSSLMODE PROXY_PID
+export PGUSER=postgres PGPASSWORD=$PASSWORD
+
+log() { printf '[bench %s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+
+SUDO=()
+[[ $EUID -eq 0 ]] || SUDO=(sudo)
+# initdb, pg_ctl, postgres and pgbouncer refuse to run as root.
+as_pg() { if [[ $EUID -eq 0 ]]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+
+# ---------------------------------------------------------------------------------------------
+# 1. Packages and the proxy binary
+# ---------------------------------------------------------------------------------------------
+install_missing() {
+  local missing=() p
+  for p in pgbouncer socat postgresql postgresql-contrib; do
+    [[ $(dpkg-query -W -f='${Status}' "$p" 2>/dev/null) == "install ok installed" ]] || missing+=("$p")
+  done
+  command -v python3 >/dev/null || missing+=(python3)
+  ((${#missing[@]} == 0)) && return
+  log "installing ${missing[*]}"
+  "${SUDO[@]}" apt-get update -q >&2
+  "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" >&2
+}
+
+build_proxy() {
+  if [[ -n $PROXY_BIN ]]; then
+    PROXY_BIN=$(realpath "$PROXY_BIN")
+    log "PROXY_BIN set: benchmarking $PROXY_BIN, no build"
+    [[ -x $PROXY_BIN ]] || die "$PROXY_BIN is not executable"
+    return
+  elif [[ $SKIP_BUILD == 1 ]]; then
+    log "SKIP_BUILD=1: using the existing target/release/molt-lms"
+  else
+    log "cargo build --release -p molt-lms"
+    cargo build --release -p molt-lms
+  fi
+  PROXY_BIN=$ROOT/target/release/molt-lms
+  [[ -x $PROXY_BIN ]] || die "$PROXY_BIN not found (build it, or unset SKIP_BUILD)"
+}
+
+# ---------------------------------------------------------------------------------------------
+# Helpers
+# ---------------------------------------------------------------------------------------------
+# N distinct free loopback ports, all held open while choosing so that they differ.
+free_ports() {
+  python3 - "$1" <<'EOF'
+import socket, sys
+socks = []
+for _ in range(int(sys.argv[1])):
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    socks.append(s)
+print(" ".join(str(s.getsockname()[1]) for s in socks))
+EOF
+}
+
+# Waits until `SELECT 1` succeeds through PORT (proves listening and authentication), bounded.
+wait_sql() { # port label
+  local port=$1 label=$2 deadline=$((SECONDS + READY_TIMEOUT)) out
+  until out=$("$PGBIN/psql" -h 127.0.0.1 -p "$port" -d bench -XAtqc 'SELECT 1' 2>&1) && [[ $out == 1 ]]; do
+    ((SECONDS < deadline)) || die "$label on port $port does not answer SELECT 1 after ${READY_TIMEOUT}s: $out"
+    sleep 0.3
+  done
+  log "$label ready on 127.0.0.1:$port"
+}
+
+alive() { [[ -n ${1:-} ]] && kill -0 "$1" 2>/dev/null; }
+
+# Sends TERM to PID, waits up to SECS, then KILL.
+stop_pid() { # pid secs
+  local pid=$1 secs=$2 i
+  alive "$pid" || return 0
+  kill -TERM "$pid" 2>/dev/null || return 0
+  for ((i = 0; i < secs * 10; i++)); do alive "$pid" || return 0; sleep 0.1; done
+  log "pid $pid still alive after ${secs}s, killing"
+  kill -KILL "$pid" 2>/dev/null || true
+}
+
+# ---------------------------------------------------------------------------------------------
+# 2. PostgreSQL cluster of our own
+# ---------------------------------------------------------------------------------------------
+start_postgres() {
+  PGBIN=$(for d in /usr/lib/postgresql/*/bin; do [[ -x $d/initdb ]] && echo "$d"; done | sort -V | tail -1)
+  [[ -n $PGBIN ]] || die "no /usr/lib/postgresql/<ver>/bin/initdb"
+  export PGBIN
+  WORK=$(mktemp -d /tmp/molt-bench.XXXXXX)
+  chmod 755 "$WORK"
+  PGDATA_DIR=$WORK/data
+  printf '%s\n' "$PASSWORD" >"$WORK/pwfile"
+  [[ $EUID -eq 0 ]] && chown postgres: "$WORK" "$WORK/pwfile"
+  log "initdb in $PGDATA_DIR ($PGBIN)"
+  as_pg "$PGBIN/initdb" -D "$PGDATA_DIR" -A trust --auth-host=scram-sha-256 -U postgres \
+    --pwfile="$WORK/pwfile" >"$WORK/initdb.log" 2>&1 || { cat "$WORK/initdb.log" >&2; die "initdb failed"; }
+  cat >>"$PGDATA_DIR/postgresql.conf" <<EOF
+
+# molt-lms bench
+listen_addresses = '127.0.0.1'
+port = $PG_PORT
+unix_socket_directories = '$WORK'
+max_connections = 300
+shared_buffers = 256MB
+fsync = off
+synchronous_commit = off
+EOF
+  as_pg "$PGBIN/pg_ctl" -D "$PGDATA_DIR" -l "$WORK/postgres.log" -w -t "$READY_TIMEOUT" start >/dev/null ||
+    { tail -20 "$WORK/postgres.log" >&2; die "PostgreSQL did not start"; }
+  PG_STARTED=1
+  PG_VERSION=$("$PGBIN/psql" -h 127.0.0.1 -p "$PG_PORT" -d postgres -XAtqc 'SHOW server_version')
+  log "PostgreSQL $PG_VERSION on 127.0.0.1:$PG_PORT"
+  "$PGBIN/psql" -h 127.0.0.1 -p "$PG_PORT" -d postgres -XAtqc 'CREATE DATABASE bench' >/dev/null
+  log "pgbench -i -s 10 bench"
+  "$PGBIN/pgbench" -h 127.0.0.1 -p "$PG_PORT" -i -s 10 bench >"$OUTDIR/logs/pgbench-init.log" 2>&1 ||
+    { tail -20 "$OUTDIR/logs/pgbench-init.log" >&2; die "pgbench -i failed"; }
+}
+
+# ---------------------------------------------------------------------------------------------
+# 3. The three intermediaries
+# ---------------------------------------------------------------------------------------------
+start_socat() {
+  socat "TCP-LISTEN:$SOCAT_PORT,fork,reuseaddr,nodelay,bind=127.0.0.1" "TCP:127.0.0.1:$PG_PORT,nodelay" \
+    >"$OUTDIR/logs/socat.log" 2>&1 &
+  SOCAT_PID=$!
+}
+
+start_pgbouncer() {
+  local ini=$WORK/pgbouncer.ini
+  printf '"postgres" "%s"\n' "$PASSWORD" >"$WORK/userlist.txt"
+  cat >"$ini" <<EOF
+[databases]
+bench = host=127.0.0.1 port=$PG_PORT dbname=bench
+
+[pgbouncer]
+listen_addr = 127.0.0.1
+listen_port = $BOUNCER_PORT
+unix_socket_dir =
+pool_mode = session
+auth_type = scram-sha-256
+auth_file = $WORK/userlist.txt
+max_client_conn = 1000
+default_pool_size = 100
+logfile = $WORK/pgbouncer.log
+pidfile = $WORK/pgbouncer.pid
+EOF
+  [[ $EUID -eq 0 ]] && chown postgres: "$ini" "$WORK/userlist.txt"
+  chmod 600 "$WORK/userlist.txt"
+  as_pg "$(command -v pgbouncer || echo /usr/sbin/pgbouncer)" -d "$ini" >"$OUTDIR/logs/pgbouncer.stdout" 2>&1 ||
+    { cat "$OUTDIR/logs/pgbouncer.stdout" "$WORK/pgbouncer.log" >&2 2>/dev/null; die "pgbouncer did not start"; }
+  local deadline=$((SECONDS + READY_TIMEOUT))
+  until [[ -s $WORK/pgbouncer.pid ]]; do
+    ((SECONDS < deadline)) || die "pgbouncer wrote no pidfile"
+    sleep 0.1
+  done
+  BOUNCER_PID=$(<"$WORK/pgbouncer.pid")
+}
+
+start_proxy() {
+  local url="postgresql://postgres:$PASSWORD@127.0.0.1:$PG_PORT/postgres?sslmode=disable"
+  printf '{"INIT_SOURCE":"%s","INIT_TARGET":"%s"}\n' "$url" "$url" >"$WORK/config.json"
+  local out=$OUTDIR/logs/proxy.stdout err=$OUTDIR/logs/proxy.stderr line=""
+  RUST_LOG=warn "$PROXY_BIN" --config "$WORK/config.json" --listen 127.0.0.1:0 \
+    --metrics-listen 127.0.0.1:0 >"$out" 2>"$err" &
+  PROXY_PID_RUN=$!
+  local deadline=$((SECONDS + READY_TIMEOUT))
+  until line=$(grep -m1 '^molt-lms ready sql=' "$out"); do
+    alive "$PROXY_PID_RUN" || { tail -20 "$err" >&2; die "molt-lms exited before it was ready"; }
+    ((SECONDS < deadline)) || { tail -20 "$err" >&2; die "molt-lms printed no ready line in ${READY_TIMEOUT}s"; }
+    sleep 0.1
+  done
+  local sql=${line#molt-lms ready sql=}
+  sql=${sql%% *}
+  PROXY_PORT=${sql##*:}
+  PROXY_ADMIN=${line##*admin=}
+  [[ $PROXY_PORT =~ ^[0-9]+$ ]] || die "cannot parse the proxy's ready line: $line"
+}
+
+# ---------------------------------------------------------------------------------------------
+# 7. Cleanup (EXIT): every process by its own pid, then the temporary directory
+# ---------------------------------------------------------------------------------------------
+cleanup() {
+  local rc=$?
+  set +e
+  trap - EXIT INT TERM
+  if alive "${PROXY_PID_RUN:-}"; then stop_pid "$PROXY_PID_RUN" 35; wait "$PROXY_PID_RUN" 2>/dev/null; fi
+  if alive "${SOCAT_PID:-}"; then
+    pkill -TERM -P "$SOCAT_PID" 2>/dev/null # its per-connection forks, if any are left
+    stop_pid "$SOCAT_PID" 5
+    wait "$SOCAT_PID" 2>/dev/null
+  fi
+  stop_pid "${BOUNCER_PID:-}" 10
+  if [[ -n ${PG_STARTED:-} ]]; then
+    as_pg "$PGBIN/pg_ctl" -D "$PGDATA_DIR" -m fast -w -t 60 stop >/dev/null ||
+      log "pg_ctl stop failed; postmaster pid $(head -1 "$PGDATA_DIR/postmaster.pid" 2>/dev/null)"
+  fi
+  if [[ -n ${WORK:-} && -d $WORK ]]; then
+    cp "$WORK"/postgres.log "$WORK"/pgbouncer.log "$OUTDIR/logs/" 2>/dev/null
+    rm -rf "$WORK"
+  fi
+  exit "$rc"
+}
+
+# ---------------------------------------------------------------------------------------------
+# 6. Sections not benchmarked yet: each says why, so that results.md never implies a number.
+# ---------------------------------------------------------------------------------------------
+not_measured() { printf '%s\t%s\n' "$1" "$2" >>"$WORK/not_measured.tsv"; }
+
+# Shadow modes (async / sync / strict-sync): throughput and latency of shadowed traffic against
+# shadow mode none, with a second cluster as the target.
+bench_shadow_modes() {
+  not_measured "shadow modes" "the harness starts one cluster only and has no shadow-mode driver yet \
+(when written, this build rejected --shadow-mode other than none)"
+}
+
+# MySQL front end: sysbench oltp_read_only / oltp_read_write direct vs through the proxy, on MariaDB.
+bench_mysql_sysbench() {
+  not_measured "MySQL (sysbench)" "no MariaDB/sysbench driver in this harness yet (when written, the proxy had no MySQL \
+front end)"
+}
+
+# Cutover: pause duration seen by clients and errors under load while the source of truth switches.
+bench_cutover() {
+  not_measured "cutover" "no cutover driver in this harness yet (the proxy's cutover was still being written)"
+}
+
+# 10k idle connections: proxy RSS and CPU with 10,000 idle client connections, and tps beside them.
+bench_idle_10k() {
+  not_measured "10k idle connections" "needs a client that holds 10,000 connections (and raised fd limits); \
+not written yet"
+}
+
+# ---------------------------------------------------------------------------------------------
+# main
+# ---------------------------------------------------------------------------------------------
+main() {
+  local ncells=0 w c m
+  for w in $WORKLOADS; do for c in $CLIENTS; do for m in $MODES; do ncells=$((ncells + 1)); done; done; done
+  ((ncells > 0)) || die "empty matrix: WORKLOADS='$WORKLOADS' CLIENTS='$CLIENTS' MODES='$MODES'"
+  local nruns=$((ncells * ${#TARGETS[@]} * REPS))
+  local run_s=$((nruns * T)) over_s=$((nruns + 30))
+  printf 'Planned: %d cells x %d targets x %d reps = %d pgbench runs x %ss = %dm%02ds of load\n' \
+    "$ncells" "${#TARGETS[@]}" "$REPS" "$nruns" "$T" $((run_s / 60)) $((run_s % 60))
+  printf '         ~%dm%02ds in all with ~1s overhead per run and ~30s set-up (more if installing or building)\n' \
+    $(((run_s + over_s) / 60)) $(((run_s + over_s) % 60))
+
+  mkdir -p "$OUTDIR"
+  OUTDIR=$(cd "$OUTDIR" && pwd)
+  rm -rf "$OUTDIR/logs"
+  mkdir -p "$OUTDIR/logs"
+  rm -f "$OUTDIR"/results.{md,json,raw}
+  : >"$OUTDIR/results.raw"
+  local started_utc
+  started_utc=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+
+  install_missing
+  build_proxy
+  trap cleanup EXIT
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
+
+  read -r PG_PORT SOCAT_PORT BOUNCER_PORT < <(free_ports 3)
+  start_postgres
+  start_socat
+  start_pgbouncer
+  start_proxy
+  wait_sql "$PG_PORT" direct
+  wait_sql "$SOCAT_PORT" socat
+  wait_sql "$BOUNCER_PORT" pgbouncer
+  wait_sql "$PROXY_PORT" "proxy (admin $PROXY_ADMIN)"
+
+  declare -A port=([direct]=$PG_PORT [socat]=$SOCAT_PORT [pgbouncer]=$BOUNCER_PORT [proxy]=$PROXY_PORT)
+  declare -A pid=([direct]="" [socat]=$SOCAT_PID [pgbouncer]=$BOUNCER_PID [proxy]=$PROXY_PID_RUN)
+  local r tgt n=0 driver_errors=0
+  for ((r = 1; r <= REPS; r++)); do
+    for w in $WORKLOADS; do for c in $CLIENTS; do for m in $MODES; do
+      for tgt in "${TARGETS[@]}"; do
+        n=$((n + 1))
+        log "run $n/$nruns: rep $r $tgt -$w c$c $m"
+        if ! env -u PROXY_PID ${pid[$tgt]:+PROXY_PID=${pid[$tgt]}} \
+          BASE="$OUTDIR" OUT="$OUTDIR/results.raw" DIRECT="127.0.0.1:$PG_PORT/bench" PGDATA="$PGDATA_DIR" \
+          WORKLOADS="$w" CLIENTS="$c" MODES="$m" T="$T" J="$J" REPS=1 REP="$r" \
+          bash "$BENCH_PG" "127.0.0.1:${port[$tgt]}/bench" "$tgt" >/dev/null; then
+          driver_errors=$((driver_errors + 1))
+          log "bench_pg.sh itself failed for $tgt -$w c$c $m rep $r"
+        fi
+        tail -1 "$OUTDIR/results.raw" | grep -q "label=$tgt .*workload=$w clients=$c mode=$m " ||
+          log "no RESULT line for $tgt -$w c$c $m rep $r"
+      done
+    done; done; done
+  done
+
+  bench_shadow_modes
+  bench_mysql_sysbench
+  bench_cutover
+  bench_idle_10k
+
+  local cmd cpu commit
+  cmd="T=$T REPS=$REPS J=$J WORKLOADS=\"$WORKLOADS\" CLIENTS=\"$CLIENTS\" MODES=\"$MODES\""
+  cmd+="${SKIP_BUILD:+ SKIP_BUILD=$SKIP_BUILD}"
+  [[ $PROXY_BIN == "$ROOT/target/release/molt-lms" ]] || cmd+=" PROXY_BIN=${PROXY_BIN#"$ROOT"/}"
+  cmd+=" ./bench/run.sh"
+  cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
+  commit=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
+  [[ -n $(git -C "$ROOT" status --porcelain -- actors services api 2>/dev/null) ]] && commit+=" (+ uncommitted changes)"
+  local rc=0
+  python3 "$BENCH_DIR/summarize.py" --raw "$OUTDIR/results.raw" --outdir "$OUTDIR" \
+    --expected-runs "$nruns" --not-measured "$WORK/not_measured.tsv" \
+    --meta started_utc="$started_utc" --meta nproc="$(nproc)" --meta cpu="$cpu" \
+    --meta postgresql="$PG_VERSION" --meta pgbouncer="$(pgbouncer --version 2>&1 | head -1)" \
+    --meta socat="$(socat -V 2>/dev/null | sed -n 's/^socat version \([^ ]*\).*/\1/p')" \
+    --meta proxy_commit="$commit" --meta proxy_bin="${PROXY_BIN#"$ROOT"/} ($(date -u -r "$PROXY_BIN" +%FT%TZ))" --meta command="$cmd" --meta T="$T" --meta REPS="$REPS" --meta J="$J" \
+    --meta bench_pg="$(realpath "$BENCH_PG")" || rc=$?
+  ((driver_errors == 0)) || { log "$driver_errors bench_pg.sh invocation(s) failed"; rc=1; }
+  log "results: $OUTDIR/results.md, $OUTDIR/results.json; logs: $OUTDIR/logs/"
+  return "$rc"
+}
+
+main "$@"
