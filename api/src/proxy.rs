@@ -150,6 +150,15 @@ pub struct ProxyStatus {
     pub error: String,
 }
 
+/// One proxy's status as the orchestrator fetched it, or why it could not.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProxyStatusRow {
+    pub lms_address: String,
+    pub status: Option<ProxyStatus>,
+    #[serde(default)]
+    pub error: String,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -135,11 +135,27 @@ impl ProxyEnv {
 
 /// A minimal HTTP/1.0 GET, enough for JSON and metrics endpoints.
 pub fn http_get(addr: SocketAddr, path: &str) -> (u16, String) {
+    http_request(addr, "GET", path, None)
+}
+
+/// A minimal HTTP/1.0 request with an optional JSON body.
+pub fn http_request(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    json: Option<&str>,
+) -> (u16, String) {
     let mut s =
-        TcpStream::connect_timeout(&addr, Duration::from_secs(5)).expect("connect admin API");
-    s.set_read_timeout(Some(Duration::from_secs(10)))
+        TcpStream::connect_timeout(&addr, Duration::from_secs(5)).expect("connect HTTP API");
+    s.set_read_timeout(Some(Duration::from_secs(60)))
         .expect("timeout");
-    write!(s, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").expect("send request");
+    let body = json.unwrap_or("");
+    write!(
+        s,
+        "{method} {path} HTTP/1.0\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .expect("send request");
     let mut raw = String::new();
     s.read_to_string(&mut raw).expect("read response");
     let (head, body) = raw.split_once("\r\n\r\n").unwrap_or((&raw, ""));

@@ -10,7 +10,9 @@
 
 pub mod bins;
 pub mod certs;
+pub mod cutover_env;
 pub mod fixture;
+pub mod orchestrator;
 pub mod pg;
 pub mod proxy;
 pub mod raw;

@@ -207,7 +207,7 @@ impl Drop for ProxyProcess {
 
 /// Reads stdout lines on a thread for the child's whole life, so it never blocks on a full
 /// pipe; lines nobody receives any more are dropped.
-fn drain_lines(stdout: ChildStdout) -> Receiver<String> {
+pub(crate) fn drain_lines(stdout: ChildStdout) -> Receiver<String> {
     let (tx, rx) = mpsc::channel();
     std::thread::Builder::new()
         .name("molt-lms-stdout".to_owned())
@@ -224,13 +224,23 @@ fn drain_lines(stdout: ChildStdout) -> Receiver<String> {
 }
 
 fn wait_ready(lines: &Receiver<String>) -> Result<(SocketAddr, SocketAddr), String> {
+    wait_ready_line(lines, READY_PREFIX, "sql", "admin")
+}
+
+/// Waits for a `PREFIX k1=HOST:PORT k2=HOST:PORT` line (any order, extra keys ignored).
+pub(crate) fn wait_ready_line(
+    lines: &Receiver<String>,
+    prefix: &str,
+    k1: &str,
+    k2: &str,
+) -> Result<(SocketAddr, SocketAddr), String> {
     let deadline = Instant::now() + READY_TIMEOUT;
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
         match lines.recv_timeout(left) {
             Ok(line) => {
-                if let Some(rest) = line.strip_prefix(READY_PREFIX) {
-                    return parse_ready(rest)
+                if let Some(rest) = line.strip_prefix(prefix) {
+                    return parse_ready(rest, k1, k2)
                         .ok_or_else(|| format!("malformed ready line: {line}"));
                 }
             }
@@ -244,15 +254,14 @@ fn wait_ready(lines: &Receiver<String>) -> Result<(SocketAddr, SocketAddr), Stri
     }
 }
 
-/// Parses `sql=HOST:PORT admin=HOST:PORT` (any order, extra keys ignored).
-fn parse_ready(rest: &str) -> Option<(SocketAddr, SocketAddr)> {
-    let (mut sql, mut admin) = (None, None);
+fn parse_ready(rest: &str, k1: &str, k2: &str) -> Option<(SocketAddr, SocketAddr)> {
+    let (mut a, mut b) = (None, None);
     for (key, value) in rest.split_whitespace().filter_map(|kv| kv.split_once('=')) {
-        match key {
-            "sql" => sql = value.parse().ok(),
-            "admin" => admin = value.parse().ok(),
-            _ => {}
+        if key == k1 {
+            a = value.parse().ok();
+        } else if key == k2 {
+            b = value.parse().ok();
         }
     }
-    Some((sql?, admin?))
+    Some((a?, b?))
 }

@@ -107,7 +107,10 @@ async fn sigterm_drains_idle_sessions_and_lets_transactions_finish() {
         .output()
         .expect("psql");
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("the molt-lms proxy is shutting down"), "{stderr}");
+    assert!(
+        stderr.contains("the molt-lms proxy is shutting down"),
+        "{stderr}"
+    );
     // The open transaction keeps working and commits.
     busy.batch_execute("INSERT INTO drained VALUES (2)")
         .await

@@ -2,8 +2,8 @@
 //! Every error names the key at fault and never contains a password.
 
 use crate::cli::Args;
-use config::{Config, File, FileFormat};
 use molt_lms_actors::backend_url::BackendUrl;
+use molt_lms_actors::config_file::{self, ConfigFileError};
 use molt_lms_actors::settings::{ProxySettings, ServerTlsFiles};
 use molt_lms_actors::tls::{self, TlsError};
 use molt_lms_api::{Dialect, ShadowMode, SourceOfTruth};
@@ -15,7 +15,7 @@ const FILE_KEYS: [&str; 3] = ["INIT_SOURCE", "INIT_TARGET", "AUTH_QUERY"];
 
 #[derive(Debug, Error)]
 pub enum ConfigError {
-    #[error("{key}: {reason}")]
+    #[error("{}{reason}", if key.is_empty() { String::new() } else { format!("{key}: ") })]
     Invalid { key: String, reason: String },
     #[error("{key}: missing (set it in config.json via --config/LMS_CONFIG, or as an environment variable)")]
     Missing { key: &'static str },
@@ -33,46 +33,14 @@ fn invalid(key: &str, reason: impl Into<String>) -> ConfigError {
 /// The file's keys (upper-cased) with environment overrides applied.
 type FileValues = HashMap<String, String>;
 
-/// Reads the file (if any) and applies environment overrides for its keys.
 fn file_values(args: &Args) -> Result<FileValues, ConfigError> {
-    let mut values = FileValues::new();
-    if let Some(path) = &args.config {
-        let file_err = |reason: String| ConfigError::File {
-            path: path.display().to_string(),
-            reason,
-        };
-        let table: HashMap<String, config::Value> = Config::builder()
-            .add_source(
-                File::from(path.as_path())
-                    .format(FileFormat::Json)
-                    .required(true),
-            )
-            .build()
-            .and_then(|c| c.try_deserialize())
-            .map_err(|e| file_err(e.to_string()))?;
-        for (key, value) in table {
-            let upper = key.to_ascii_uppercase();
-            if !FILE_KEYS.contains(&upper.as_str()) {
-                return Err(invalid(
-                    &key,
-                    format!(
-                        "unknown key in config.json (known keys: {})",
-                        FILE_KEYS.join(", ")
-                    ),
-                ));
-            }
-            let text = value
-                .into_string()
-                .map_err(|_| invalid(&upper, "must be a string"))?;
-            values.insert(upper, text);
-        }
-    }
-    for key in FILE_KEYS {
-        if let Ok(v) = std::env::var(key) {
-            values.insert(key.to_owned(), v);
-        }
-    }
-    Ok(values)
+    config_file::load(args.config.as_deref(), &FILE_KEYS).map_err(|e| match e {
+        ConfigFileError::Read { path, reason } => ConfigError::File { path, reason },
+        other => ConfigError::Invalid {
+            key: String::new(),
+            reason: other.to_string(),
+        },
+    })
 }
 
 fn url(

@@ -1,0 +1,248 @@
+//! One cutover attempt as a plain state machine, fed by proxy reports and losses.
+//!
+//! Transitions (attempt status; each proxy row follows the same path on its own):
+//! - `BeginStarted` → `TrafficPaused` once every proxy reports `Paused` for this attempt.
+//! - `TrafficPaused` → `CommitStarted` on commit. **Point of no return**: the new source
+//!   of truth is persisted before any proxy is told, and an attempt past this point
+//!   cannot be aborted (a revert is a new attempt).
+//! - `CommitStarted` → `CommitCompleted` when every proxy serves the new source of
+//!   truth, or `Error` if one failed or was lost.
+//! - `BeginStarted` | `TrafficPaused` | `Error` (before commit) → `AbortStarted` on abort
+//!   or begin-timeout → `AbortCompleted` when every reachable proxy serves again.
+//! - A proxy lost while the attempt holds traffic turns its row and the attempt to `Error`;
+//!   abort still releases the others.
+
+use molt_lms_api::cutover::{CutoverStatus, ProxyPhase, ProxyReport, TimeoutAction};
+use molt_lms_api::SourceOfTruth;
+use std::collections::BTreeMap;
+use std::time::{Duration, SystemTime};
+
+/// Which way an attempt is being finished.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Finish {
+    Commit,
+    Abort,
+}
+
+/// One proxy's part in an attempt.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Row {
+    pub status: CutoverStatus,
+    pub source_of_truth: SourceOfTruth,
+    pub trigger: SystemTime,
+    pub paused: Option<SystemTime>,
+    pub end: Option<SystemTime>,
+    pub error: String,
+    pub report: Option<ProxyReport>,
+}
+
+impl Row {
+    fn done(&self) -> bool {
+        matches!(
+            self.status,
+            CutoverStatus::CommitCompleted | CutoverStatus::AbortCompleted | CutoverStatus::Error
+        )
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Attempt {
+    pub id: u64,
+    pub from: SourceOfTruth,
+    pub to: SourceOfTruth,
+    pub status: CutoverStatus,
+    pub finish: Option<Finish>,
+    /// Epoch of the desired state that finishes the attempt.
+    pub finish_epoch: u64,
+    pub trigger: SystemTime,
+    pub paused: Option<SystemTime>,
+    pub end: Option<SystemTime>,
+    pub error: String,
+    pub begin_timeout: Option<Duration>,
+    pub action: TimeoutAction,
+    pub rows: BTreeMap<String, Row>,
+}
+
+impl Attempt {
+    pub fn begin(
+        id: u64,
+        from: SourceOfTruth,
+        proxies: impl IntoIterator<Item = String>,
+        begin_timeout: Option<Duration>,
+        action: TimeoutAction,
+    ) -> Self {
+        let now = SystemTime::now();
+        let rows = proxies
+            .into_iter()
+            .map(|addr| (addr, Row::new(from, now)))
+            .collect();
+        Self {
+            id,
+            from,
+            to: from.other(),
+            status: CutoverStatus::BeginStarted,
+            finish: None,
+            finish_epoch: 0,
+            trigger: now,
+            paused: None,
+            end: None,
+            error: String::new(),
+            begin_timeout,
+            action,
+            rows,
+        }
+    }
+
+    /// True while the attempt holds traffic (not yet committed or aborted).
+    pub fn holding(&self) -> bool {
+        self.finish.is_none()
+    }
+
+    /// A proxy that (re-)registers during the pause joins it.
+    pub fn join(&mut self, addr: &str) {
+        if self.holding() {
+            let row = self
+                .rows
+                .entry(addr.to_owned())
+                .or_insert_with(|| Row::new(self.from, SystemTime::now()));
+            if row.status == CutoverStatus::Error {
+                *row = Row::new(self.from, SystemTime::now());
+            }
+            self.recompute();
+        }
+    }
+
+    /// Applies a proxy's report; true if anything that is persisted changed.
+    pub fn on_report(&mut self, addr: &str, report: &ProxyReport) -> bool {
+        let Some(row) = self.rows.get_mut(addr) else {
+            return false;
+        };
+        let before = (row.status, row.paused, row.error.clone());
+        row.report = Some(report.clone());
+        match (row.status, self.finish) {
+            (CutoverStatus::BeginStarted, None)
+                if report.phase == ProxyPhase::Paused && report.attempt_id == Some(self.id) =>
+            {
+                row.status = CutoverStatus::TrafficPaused;
+                row.paused = Some(
+                    report
+                        .paused_at
+                        .as_deref()
+                        .and_then(|t| humantime::parse_rfc3339(t).ok())
+                        .unwrap_or_else(SystemTime::now),
+                );
+            }
+            (_, Some(finish)) if !row.done() => {
+                if report.epoch >= self.finish_epoch && report.phase == ProxyPhase::Serving {
+                    row.end = Some(SystemTime::now());
+                    row.source_of_truth = report.source_of_truth;
+                    if !report.error.is_empty() {
+                        row.status = CutoverStatus::Error;
+                        row.error = report.error.clone();
+                    } else {
+                        row.status = match finish {
+                            Finish::Commit => CutoverStatus::CommitCompleted,
+                            Finish::Abort => CutoverStatus::AbortCompleted,
+                        };
+                    }
+                }
+            }
+            _ => {}
+        }
+        let changed = before != (row.status, row.paused, row.error.clone());
+        self.recompute() || changed
+    }
+
+    /// A proxy stopped answering.
+    pub fn on_lost(&mut self, addr: &str) -> bool {
+        let Some(row) = self.rows.get_mut(addr) else {
+            return false;
+        };
+        if row.done() {
+            return false;
+        }
+        row.status = CutoverStatus::Error;
+        row.error = "lost contact with the proxy".to_owned();
+        if self.holding() && self.status != CutoverStatus::Error {
+            self.status = CutoverStatus::Error;
+            self.error =
+                format!("proxy {addr} was lost during the pause; abort to release the others");
+        }
+        self.recompute();
+        true
+    }
+
+    /// Starts finishing; the caller has persisted `epoch` as the new desired state.
+    pub fn start_finish(&mut self, finish: Finish, epoch: u64) {
+        self.finish = Some(finish);
+        self.finish_epoch = epoch;
+        self.status = match finish {
+            Finish::Commit => CutoverStatus::CommitStarted,
+            Finish::Abort => CutoverStatus::AbortStarted,
+        };
+        for row in self.rows.values_mut().filter(|r| !r.done()) {
+            row.status = self.status;
+        }
+        self.recompute();
+    }
+
+    /// Derives the attempt status from its rows; true if it changed.
+    fn recompute(&mut self) -> bool {
+        let before = self.status;
+        let all = |f: &dyn Fn(&Row) -> bool| self.rows.values().all(f);
+        match self.finish {
+            None if self.status == CutoverStatus::BeginStarted
+                && all(&|r| r.status == CutoverStatus::TrafficPaused) =>
+            {
+                self.status = CutoverStatus::TrafficPaused;
+                self.paused = self.rows.values().filter_map(|r| r.paused).max();
+            }
+            Some(finish)
+                if all(&|r| r.done())
+                    && !self.status.is_final()
+                    && self.status != CutoverStatus::Error =>
+            {
+                self.end = Some(SystemTime::now());
+                let failed: Vec<&String> = self
+                    .rows
+                    .iter()
+                    .filter(|(_, r)| r.status == CutoverStatus::Error)
+                    .map(|(a, _)| a)
+                    .collect();
+                self.status = match finish {
+                    Finish::Commit if !failed.is_empty() => {
+                        self.error = format!("proxies that did not confirm the switch: {failed:?}");
+                        CutoverStatus::Error
+                    }
+                    Finish::Commit => CutoverStatus::CommitCompleted,
+                    Finish::Abort => CutoverStatus::AbortCompleted,
+                };
+            }
+            _ => {}
+        }
+        before != self.status
+    }
+
+    /// Done changing: every proxy confirmed (or failed) the finish.
+    pub fn settled(&self) -> bool {
+        self.finish.is_some() && self.rows.values().all(Row::done)
+    }
+}
+
+impl Row {
+    fn new(sot: SourceOfTruth, trigger: SystemTime) -> Self {
+        Self {
+            status: CutoverStatus::BeginStarted,
+            source_of_truth: sot,
+            trigger,
+            paused: None,
+            end: None,
+            error: String::new(),
+            report: None,
+        }
+    }
+}
+
+#[cfg(test)]
+#[path = "attempt_tests.rs"]
+mod tests;

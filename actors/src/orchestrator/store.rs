@@ -1,0 +1,348 @@
+//! Persistence of the orchestrator's state in the target database (`CRDB_URL`), in its
+//! own schema: the current source of truth and epoch, every attempt and its per-proxy
+//! rows. Plain SQL that PostgreSQL and CockroachDB both accept.
+
+use super::attempt::{Attempt, Finish, Row};
+use crate::backend::Backend;
+use molt_lms_api::cutover::{CutoverStatus, TimeoutAction};
+use molt_lms_api::SourceOfTruth;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+use thiserror::Error;
+use tokio::sync::Mutex;
+use tokio_postgres::Client;
+
+const SCHEMA: &str = r#"
+CREATE SCHEMA IF NOT EXISTS molt_lms;
+CREATE TABLE IF NOT EXISTS molt_lms.state (
+    singleton BOOL PRIMARY KEY DEFAULT true CHECK (singleton),
+    source_of_truth TEXT NOT NULL,
+    epoch INT8 NOT NULL,
+    active_attempt INT8,
+    updated_at TIMESTAMPTZ NOT NULL DEFAULT now()
+);
+CREATE TABLE IF NOT EXISTS molt_lms.cutover_attempts (
+    id INT8 PRIMARY KEY,
+    status TEXT NOT NULL,
+    finish TEXT,
+    finish_epoch INT8 NOT NULL,
+    from_sot TEXT NOT NULL,
+    to_sot TEXT NOT NULL,
+    trigger_time TIMESTAMPTZ NOT NULL,
+    traffic_paused_time TIMESTAMPTZ,
+    end_time TIMESTAMPTZ,
+    error TEXT NOT NULL,
+    begin_timeout_ms INT8,
+    timeout_action TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS molt_lms.cutover_proxies (
+    attempt_id INT8 NOT NULL,
+    lms_address TEXT NOT NULL,
+    status TEXT NOT NULL,
+    source_of_truth TEXT NOT NULL,
+    trigger_time TIMESTAMPTZ NOT NULL,
+    traffic_paused_time TIMESTAMPTZ,
+    end_time TIMESTAMPTZ,
+    error TEXT NOT NULL,
+    PRIMARY KEY (attempt_id, lms_address)
+);
+INSERT INTO molt_lms.state (singleton, source_of_truth, epoch) VALUES (true, 'source', 0)
+    ON CONFLICT (singleton) DO NOTHING;
+"#;
+
+#[derive(Debug, Error)]
+pub enum StoreError {
+    #[error("the metadata tables do not exist yet: run `molt-lms-cli initialize`")]
+    NotInitialized,
+    #[error("cannot reach the metadata database: {0}")]
+    Connect(String),
+    #[error("metadata query failed: {0}")]
+    Query(String),
+}
+
+fn qerr(e: tokio_postgres::Error) -> StoreError {
+    if e.as_db_error().map(|d| d.code().code()) == Some("42P01")
+        || e.as_db_error().map(|d| d.code().code()) == Some("3F000")
+    {
+        return StoreError::NotInitialized;
+    }
+    StoreError::Query(
+        e.as_db_error()
+            .map_or_else(|| e.to_string(), |d| d.message().to_owned()),
+    )
+}
+
+/// The persisted desired state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct State {
+    pub source_of_truth: SourceOfTruth,
+    pub epoch: u64,
+    pub active_attempt: Option<u64>,
+}
+
+fn sot_str(s: SourceOfTruth) -> &'static str {
+    match s {
+        SourceOfTruth::Source => "source",
+        SourceOfTruth::Target => "target",
+    }
+}
+
+fn sot_parse(s: &str) -> SourceOfTruth {
+    if s == "target" {
+        SourceOfTruth::Target
+    } else {
+        SourceOfTruth::Source
+    }
+}
+
+pub struct Store {
+    backend: Arc<Backend>,
+    client: Mutex<Option<Client>>,
+}
+
+impl Store {
+    pub fn new(backend: Arc<Backend>) -> Self {
+        Self {
+            backend,
+            client: Mutex::new(None),
+        }
+    }
+
+    async fn client(&self) -> Result<tokio::sync::MutexGuard<'_, Option<Client>>, StoreError> {
+        let mut slot = self.client.lock().await;
+        if slot.as_ref().is_none_or(|c| c.is_closed()) {
+            let url = &self.backend.url;
+            let stream = self
+                .backend
+                .dial()
+                .await
+                .map_err(|e| StoreError::Connect(e.to_string()))?;
+            let mut cfg = tokio_postgres::Config::new();
+            cfg.user(&url.user)
+                .dbname(&url.database)
+                .application_name("molt-lms orchestrator")
+                .ssl_mode(tokio_postgres::config::SslMode::Disable);
+            if let Some(p) = &url.password {
+                cfg.password(p.expose());
+            }
+            let (client, conn) = cfg
+                .connect_raw(stream, tokio_postgres::NoTls)
+                .await
+                .map_err(|e| {
+                    StoreError::Connect(
+                        e.as_db_error()
+                            .map_or_else(|| e.to_string(), |d| d.message().to_owned()),
+                    )
+                })?;
+            tokio::spawn(async move {
+                let _ = conn.await;
+            });
+            *slot = Some(client);
+        }
+        Ok(slot)
+    }
+
+    /// Creates the schema and tables; safe to run again.
+    pub async fn initialize(&self) -> Result<(), StoreError> {
+        let guard = self.client().await?;
+        let c = guard
+            .as_ref()
+            .ok_or(StoreError::Connect("no session".into()))?;
+        c.batch_execute(SCHEMA).await.map_err(qerr)
+    }
+
+    pub async fn load_state(&self) -> Result<State, StoreError> {
+        let guard = self.client().await?;
+        let c = guard
+            .as_ref()
+            .ok_or(StoreError::Connect("no session".into()))?;
+        let row = c
+            .query_one(
+                "SELECT source_of_truth, epoch, active_attempt FROM molt_lms.state",
+                &[],
+            )
+            .await
+            .map_err(qerr)?;
+        Ok(State {
+            source_of_truth: sot_parse(row.get(0)),
+            epoch: row.get::<_, i64>(1) as u64,
+            active_attempt: row.get::<_, Option<i64>>(2).map(|v| v as u64),
+        })
+    }
+
+    pub async fn next_attempt_id(&self) -> Result<u64, StoreError> {
+        let guard = self.client().await?;
+        let c = guard
+            .as_ref()
+            .ok_or(StoreError::Connect("no session".into()))?;
+        let row = c
+            .query_one(
+                "SELECT COALESCE(max(id), 0) + 1 FROM molt_lms.cutover_attempts",
+                &[],
+            )
+            .await
+            .map_err(qerr)?;
+        Ok(row.get::<_, i64>(0) as u64)
+    }
+
+    /// Writes the desired state and the attempt in one transaction: a commit is durable
+    /// before any proxy hears of it.
+    pub async fn save(&self, state: State, attempt: &Attempt) -> Result<(), StoreError> {
+        let mut guard = self.client().await?;
+        let c = guard
+            .as_mut()
+            .ok_or(StoreError::Connect("no session".into()))?;
+        let tx = c.transaction().await.map_err(qerr)?;
+        tx.execute(
+            "UPDATE molt_lms.state SET source_of_truth = $1, epoch = $2, active_attempt = $3, updated_at = now()",
+            &[&sot_str(state.source_of_truth), &(state.epoch as i64), &state.active_attempt.map(|v| v as i64)],
+        )
+        .await
+        .map_err(qerr)?;
+        save_attempt(&tx, attempt).await?;
+        tx.commit().await.map_err(qerr)
+    }
+
+    /// Writes an attempt's progress.
+    pub async fn save_attempt(&self, attempt: &Attempt) -> Result<(), StoreError> {
+        let mut guard = self.client().await?;
+        let c = guard
+            .as_mut()
+            .ok_or(StoreError::Connect("no session".into()))?;
+        let tx = c.transaction().await.map_err(qerr)?;
+        save_attempt(&tx, attempt).await?;
+        tx.commit().await.map_err(qerr)
+    }
+
+    pub async fn load_attempt(&self, id: u64) -> Result<Option<Attempt>, StoreError> {
+        let guard = self.client().await?;
+        let c = guard
+            .as_ref()
+            .ok_or(StoreError::Connect("no session".into()))?;
+        let Some(a) = c
+            .query_opt(
+                "SELECT status, finish, finish_epoch, from_sot, to_sot, trigger_time, traffic_paused_time, \
+                 end_time, error, begin_timeout_ms, timeout_action FROM molt_lms.cutover_attempts WHERE id = $1",
+                &[&(id as i64)],
+            )
+            .await
+            .map_err(qerr)?
+        else {
+            return Ok(None);
+        };
+        let mut rows = BTreeMap::new();
+        for r in c
+            .query(
+                "SELECT lms_address, status, source_of_truth, trigger_time, traffic_paused_time, end_time, error \
+                 FROM molt_lms.cutover_proxies WHERE attempt_id = $1",
+                &[&(id as i64)],
+            )
+            .await
+            .map_err(qerr)?
+        {
+            rows.insert(
+                r.get::<_, String>(0),
+                Row {
+                    status: r.get::<_, String>(1).parse().unwrap_or(CutoverStatus::Error),
+                    source_of_truth: sot_parse(r.get(2)),
+                    trigger: r.get(3),
+                    paused: r.get(4),
+                    end: r.get(5),
+                    error: r.get(6),
+                    report: None,
+                },
+            );
+        }
+        Ok(Some(Attempt {
+            id,
+            status: a
+                .get::<_, String>(0)
+                .parse()
+                .unwrap_or(CutoverStatus::Error),
+            finish: match a.get::<_, Option<String>>(1).as_deref() {
+                Some("commit") => Some(Finish::Commit),
+                Some("abort") => Some(Finish::Abort),
+                _ => None,
+            },
+            finish_epoch: a.get::<_, i64>(2) as u64,
+            from: sot_parse(a.get(3)),
+            to: sot_parse(a.get(4)),
+            trigger: a.get(5),
+            paused: a.get(6),
+            end: a.get(7),
+            error: a.get(8),
+            begin_timeout: a
+                .get::<_, Option<i64>>(9)
+                .map(|ms| Duration::from_millis(ms as u64)),
+            action: if a.get::<_, String>(10) == "terminate" {
+                TimeoutAction::Terminate
+            } else {
+                TimeoutAction::Abort
+            },
+            rows,
+        }))
+    }
+}
+
+async fn save_attempt(tx: &tokio_postgres::Transaction<'_>, a: &Attempt) -> Result<(), StoreError> {
+    let finish = a.finish.map(|f| match f {
+        Finish::Commit => "commit",
+        Finish::Abort => "abort",
+    });
+    let action = match a.action {
+        TimeoutAction::Abort => "abort",
+        TimeoutAction::Terminate => "terminate",
+    };
+    tx.execute(
+        "INSERT INTO molt_lms.cutover_attempts (id, status, finish, finish_epoch, from_sot, to_sot, trigger_time, \
+         traffic_paused_time, end_time, error, begin_timeout_ms, timeout_action) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
+         ON CONFLICT (id) DO UPDATE SET status = excluded.status, finish = excluded.finish, \
+         finish_epoch = excluded.finish_epoch, traffic_paused_time = excluded.traffic_paused_time, \
+         end_time = excluded.end_time, error = excluded.error",
+        &[
+            &(a.id as i64),
+            &a.status.as_str(),
+            &finish,
+            &(a.finish_epoch as i64),
+            &sot_str(a.from),
+            &sot_str(a.to),
+            &a.trigger,
+            &a.paused,
+            &a.end,
+            &a.error,
+            &a.begin_timeout.map(|d| d.as_millis() as i64),
+            &action,
+        ],
+    )
+    .await
+    .map_err(qerr)?;
+    for (addr, r) in &a.rows {
+        tx.execute(
+            "INSERT INTO molt_lms.cutover_proxies (attempt_id, lms_address, status, source_of_truth, trigger_time, \
+             traffic_paused_time, end_time, error) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+             ON CONFLICT (attempt_id, lms_address) DO UPDATE SET status = excluded.status, \
+             source_of_truth = excluded.source_of_truth, traffic_paused_time = excluded.traffic_paused_time, \
+             end_time = excluded.end_time, error = excluded.error",
+            &[
+                &(a.id as i64),
+                addr,
+                &r.status.as_str(),
+                &sot_str(r.source_of_truth),
+                &r.trigger,
+                &r.paused,
+                &r.end,
+                &r.error,
+            ],
+        )
+        .await
+        .map_err(qerr)?;
+    }
+    Ok(())
+}
+
+/// Wall-clock time as RFC 3339 for API output.
+pub fn rfc3339(t: SystemTime) -> String {
+    humantime::format_rfc3339_micros(t).to_string()
+}

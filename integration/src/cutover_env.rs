@@ -1,0 +1,161 @@
+//! An orchestrator (with its own metadata database on the target) and N proxies
+//! registered with it, in front of the shared clusters, for cutover tests.
+
+use crate::fixture::http_request;
+use crate::orchestrator::OrchestratorProcess;
+use crate::pg::{shared, Clusters, PasswordMethod};
+use crate::proxy::{ProxyConfig, ProxyProcess};
+use crate::{unique_name, wait_until};
+use molt_lms_api::cutover::{
+    BeginRequest, CutoverAttempt, CutoverStatus, FinishRequest, OrchestratorStatus,
+};
+use std::time::Duration;
+
+pub struct CutoverEnv {
+    pub clusters: &'static Clusters,
+    pub orch: OrchestratorProcess,
+    pub proxies: Vec<ProxyProcess>,
+    pub user: String,
+    pub password: String,
+    pub db: String,
+    pub meta_db: String,
+}
+
+impl CutoverEnv {
+    pub fn start(proxies: usize, orch_args: &[&str]) -> Self {
+        let clusters = shared();
+        let user = unique_name("app");
+        let password = format!("pw-{user}");
+        clusters
+            .source
+            .create_role(&user, &password, PasswordMethod::Scram);
+        clusters.source.copy_role_to(&clusters.target, &user);
+        let db = unique_name("db");
+        clusters.source.create_database_owned(&db, &user);
+        clusters.target.create_database_owned(&db, &user);
+        let meta_db = unique_name("meta");
+        clusters.target.create_database(&meta_db);
+        let orch = OrchestratorProcess::start(&clusters.target.superuser_url(&meta_db), orch_args);
+        let (code, body) = http_request(orch.api_addr(), "POST", "/api/v1/initialize", None);
+        assert_eq!(code, 200, "initialize: {body}\n{}", orch.log());
+        let mut env = Self {
+            clusters,
+            orch,
+            proxies: Vec::new(),
+            user,
+            password,
+            db,
+            meta_db,
+        };
+        for _ in 0..proxies {
+            env.add_proxy();
+        }
+        env
+    }
+
+    /// Starts one more proxy registered with the orchestrator.
+    pub fn add_proxy(&mut self) -> usize {
+        let mut cfg = ProxyConfig::new(
+            self.clusters.source.superuser_url("postgres"),
+            self.clusters.target.superuser_url("postgres"),
+        );
+        cfg.extra_args = vec!["--orchestrator-url".into(), self.orch.url()];
+        self.proxies.push(ProxyProcess::start(cfg));
+        let n = self.proxies.len();
+        assert!(
+            wait_until(Duration::from_secs(10), || self.status().proxies.len() >= n),
+            "proxy did not register"
+        );
+        n - 1
+    }
+
+    pub fn conninfo(&self, proxy: usize) -> String {
+        format!(
+            "host=127.0.0.1 port={} user={} password={} dbname={}",
+            self.proxies[proxy].sql_port(),
+            self.user,
+            self.password,
+            self.db
+        )
+    }
+
+    pub async fn client(&self, proxy: usize) -> tokio_postgres::Client {
+        let (c, conn) = tokio_postgres::connect(&self.conninfo(proxy), tokio_postgres::NoTls)
+            .await
+            .unwrap_or_else(|e| {
+                panic!(
+                    "connect via proxy {proxy}: {e}\n{}",
+                    self.proxies[proxy].stderr_log()
+                )
+            });
+        tokio::spawn(conn);
+        c
+    }
+
+    fn post<T: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &impl serde::Serialize,
+    ) -> Result<T, (u16, String)> {
+        let json = serde_json::to_string(body).expect("json");
+        let (code, text) = http_request(self.orch.api_addr(), "POST", path, Some(&json));
+        if code == 200 {
+            Ok(serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}: {text}")))
+        } else {
+            Err((code, text))
+        }
+    }
+
+    pub fn status(&self) -> OrchestratorStatus {
+        let (code, text) = http_request(self.orch.api_addr(), "GET", "/api/v1/status", None);
+        assert_eq!(code, 200, "{text}");
+        serde_json::from_str(&text).expect("status json")
+    }
+
+    pub fn begin(&self, req: BeginRequest) -> Result<CutoverAttempt, (u16, String)> {
+        self.post("/api/v1/cutover/begin", &req)
+    }
+
+    pub fn commit(&self) -> Result<CutoverAttempt, (u16, String)> {
+        self.post("/api/v1/cutover/commit", &FinishRequest::default())
+    }
+
+    pub fn abort(&self) -> Result<CutoverAttempt, (u16, String)> {
+        self.post("/api/v1/cutover/abort", &FinishRequest::default())
+    }
+
+    pub fn attempt(&self, id: u64) -> Result<CutoverAttempt, (u16, String)> {
+        let (code, text) = http_request(
+            self.orch.api_addr(),
+            "GET",
+            &format!("/api/v1/cutover/{id}"),
+            None,
+        );
+        if code == 200 {
+            Ok(serde_json::from_str(&text).expect("attempt json"))
+        } else {
+            Err((code, text))
+        }
+    }
+
+    /// Polls the attempt until `status`; panics with the orchestrator log otherwise.
+    pub fn wait_status(&self, id: u64, status: CutoverStatus, timeout: Duration) -> CutoverAttempt {
+        let mut last = None;
+        let ok = wait_until(timeout, || {
+            last = self.attempt(id).ok();
+            last.as_ref().is_some_and(|a| a.status == status)
+        });
+        assert!(
+            ok,
+            "attempt {id} never reached {status:?}: {last:#?}\n{}",
+            self.orch.log()
+        );
+        last.expect("polled")
+    }
+
+    /// Begins and waits until traffic is paused on every proxy.
+    pub fn pause(&self) -> CutoverAttempt {
+        let a = self.begin(BeginRequest::default()).expect("begin");
+        self.wait_status(a.id, CutoverStatus::TrafficPaused, Duration::from_secs(20))
+    }
+}

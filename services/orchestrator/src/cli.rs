@@ -1,0 +1,57 @@
+//! Command-line flags; each has an environment variable.
+
+use clap::Parser;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "molt-lms-orchestrator",
+    version,
+    about = "molt-lms orchestrator: registers the proxies and coordinates the consistent cutover.",
+    long_about = "molt-lms orchestrator: registers the proxies and coordinates the consistent cutover.\n\n\
+                  config.json (--config) holds CRDB_URL, the target database where cutover metadata \
+                  and the current source of truth are stored (schema molt_lms, created by \
+                  `molt-lms-cli initialize`), and optionally LMS_URL, a SQL URL through the proxies. \
+                  Environment variables of the same names override the file."
+)]
+pub struct Args {
+    /// JSON file with CRDB_URL (and optionally LMS_URL).
+    #[arg(long, env = "ORCH_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Address of the REST API (/api/v1/...).
+    #[arg(
+        long,
+        env = "ORCH_LISTEN",
+        value_name = "HOST:PORT",
+        default_value = "0.0.0.0:4200"
+    )]
+    pub listen: SocketAddr,
+
+    /// Address of /metrics, /healthz and /readyz.
+    #[arg(
+        long,
+        env = "ORCH_METRICS_LISTEN",
+        value_name = "HOST:PORT",
+        default_value = "0.0.0.0:4201"
+    )]
+    pub metrics_listen: SocketAddr,
+
+    /// How often proxies report.
+    #[arg(long, env = "ORCH_HEARTBEAT_INTERVAL", value_name = "DURATION", default_value = "1s", value_parser = parse_duration)]
+    pub heartbeat_interval: Duration,
+
+    /// A proxy silent this long is marked lost and left out of new cutovers.
+    #[arg(long, env = "ORCH_PROXY_LOST_AFTER", value_name = "DURATION", default_value = "5s", value_parser = parse_duration)]
+    pub proxy_lost_after: Duration,
+
+    /// How long commit and abort wait for every proxy to confirm before answering.
+    #[arg(long, env = "ORCH_FINISH_TIMEOUT", value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
+    pub finish_timeout: Duration,
+}
+
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    humantime::parse_duration(s).map_err(|e| format!("{e} (examples: 1s, 500ms, 2m)"))
+}

@@ -1,0 +1,48 @@
+//! The orchestrator's validated settings: errors name the key and never a password.
+
+use crate::cli::Args;
+use molt_lms_actors::backend_url::BackendUrl;
+use molt_lms_actors::config_file;
+use thiserror::Error;
+
+const FILE_KEYS: [&str; 2] = ["CRDB_URL", "LMS_URL"];
+
+#[derive(Debug, Error)]
+#[error("{0}")]
+pub struct ConfigError(String);
+
+pub struct Settings {
+    /// Where cutover metadata lives (the target database).
+    pub crdb: BackendUrl,
+    /// A SQL URL through the proxies, if given.
+    pub lms: Option<BackendUrl>,
+}
+
+pub fn load(args: &Args) -> Result<Settings, ConfigError> {
+    let values = config_file::load(args.config.as_deref(), &FILE_KEYS)
+        .map_err(|e| ConfigError(e.to_string()))?;
+    let raw = values
+        .get("CRDB_URL")
+        .filter(|v| !v.trim().is_empty())
+        .ok_or_else(|| ConfigError("CRDB_URL: missing (set it in config.json via --config/ORCH_CONFIG, or as an environment variable)".into()))?;
+    let crdb = BackendUrl::parse(raw.trim()).map_err(|e| ConfigError(format!("CRDB_URL: {e}")))?;
+    molt_lms_actors::tls::client_config(&crdb.ssl)
+        .map_err(|e| ConfigError(format!("CRDB_URL: {e}")))?;
+    // LMS_URL may be a MySQL DSN in the reference's form; only PostgreSQL URLs are parsed.
+    let lms = match values
+        .get("LMS_URL")
+        .map(|v| v.trim())
+        .filter(|v| !v.is_empty())
+    {
+        Some(v) if v.starts_with("postgres") => {
+            Some(BackendUrl::parse(v).map_err(|e| ConfigError(format!("LMS_URL: {e}")))?)
+        }
+        _ => None,
+    };
+    if args.proxy_lost_after <= args.heartbeat_interval {
+        return Err(ConfigError(
+            "ORCH_PROXY_LOST_AFTER: must be longer than ORCH_HEARTBEAT_INTERVAL".into(),
+        ));
+    }
+    Ok(Settings { crdb, lms })
+}

@@ -1,0 +1,149 @@
+//! The `molt-lms-orchestrator` binary's library half: configuration, routes and `run`.
+
+pub mod cli;
+pub mod config;
+pub mod routes;
+
+use actix::{Addr, Supervisor};
+use actix_web::{web, App, HttpResponse, HttpServer};
+use anyhow::Context;
+use molt_lms_actors::backend::Backend;
+use molt_lms_actors::orchestrator::coordinator::{Coordinator, CoordinatorSettings};
+use molt_lms_actors::orchestrator::store::Store;
+use molt_lms_api::{ApiError, SourceOfTruth};
+use std::io::Write;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// What every request handler shares.
+pub struct AppState {
+    pub coordinator: Addr<Coordinator>,
+    pub http: reqwest::Client,
+    pub finish_timeout: Duration,
+}
+
+/// Malformed JSON bodies get a 400 with a JSON error.
+fn json_errors() -> web::JsonConfig {
+    web::JsonConfig::default()
+        .limit(256 * 1024)
+        .error_handler(|err, _| {
+            let body = ApiError::new("bad_request", err.to_string());
+            actix_web::error::InternalError::from_response(
+                err,
+                HttpResponse::BadRequest().json(body),
+            )
+            .into()
+        })
+}
+
+async fn not_found() -> HttpResponse {
+    HttpResponse::NotFound().json(ApiError::new("not_found", "no such endpoint"))
+}
+
+/// Serves until SIGTERM/SIGINT. Prints `molt-lms-orchestrator ready api=ADDR metrics=ADDR`.
+pub async fn run(args: cli::Args, settings: config::Settings) -> anyhow::Result<()> {
+    let api = std::net::TcpListener::bind(args.listen)
+        .with_context(|| format!("ORCH_LISTEN: cannot listen on {}", args.listen))?;
+    let metrics = std::net::TcpListener::bind(args.metrics_listen).with_context(|| {
+        format!(
+            "ORCH_METRICS_LISTEN: cannot listen on {}",
+            args.metrics_listen
+        )
+    })?;
+    let (api_addr, metrics_addr) = (api.local_addr()?, metrics.local_addr()?);
+    tracing::info!(metadata = %settings.crdb.redacted(), lms = ?settings.lms.as_ref().map(|u| u.redacted()), "starting");
+    let backend = Arc::new(Backend::new(SourceOfTruth::Target, settings.crdb).context("CRDB_URL")?);
+    let store = Arc::new(Store::new(backend));
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(5))
+        .build()?;
+    let coord_settings = CoordinatorSettings {
+        heartbeat_interval: args.heartbeat_interval,
+        lost_after: args.proxy_lost_after,
+    };
+    let coordinator = {
+        let (store, http) = (store.clone(), http.clone());
+        Supervisor::start(move |_| Coordinator::new(store, coord_settings, http))
+    };
+    let state = web::Data::new(AppState {
+        coordinator,
+        http,
+        finish_timeout: args.finish_timeout,
+    });
+    let s = state.clone();
+    let api_server = HttpServer::new(move || {
+        use routes::{cutover, proxies, status};
+        App::new()
+            .app_data(s.clone())
+            .app_data(json_errors())
+            .route("/api/v1/initialize", web::post().to(cutover::initialize))
+            .route("/api/v1/status", web::get().to(status::status))
+            .route("/api/v1/version", web::get().to(status::version))
+            .route("/api/v1/openapi.json", web::get().to(status::openapi))
+            .route(
+                "/api/v1/proxies/register",
+                web::post().to(proxies::register),
+            )
+            .route(
+                "/api/v1/proxies/heartbeat",
+                web::post().to(proxies::heartbeat),
+            )
+            .route(
+                "/api/v1/proxies/status",
+                web::get().to(proxies::proxy_status),
+            )
+            .route("/api/v1/connections", web::get().to(proxies::connections))
+            .route("/api/v1/cutover/begin", web::post().to(cutover::begin))
+            .route("/api/v1/cutover/commit", web::post().to(cutover::commit))
+            .route("/api/v1/cutover/abort", web::post().to(cutover::abort))
+            .route("/api/v1/cutover/{id}", web::get().to(cutover::get))
+            .route("/healthz", web::get().to(status::healthz))
+            .default_service(web::to(not_found))
+    })
+    .workers(2)
+    .disable_signals()
+    .shutdown_timeout(2)
+    .listen(api)?
+    .run();
+    let m = state.clone();
+    let metrics_server = HttpServer::new(move || {
+        use routes::status;
+        App::new()
+            .app_data(m.clone())
+            .route("/metrics", web::get().to(status::metrics))
+            .route("/healthz", web::get().to(status::healthz))
+            .route("/readyz", web::get().to(status::readyz))
+            .default_service(web::to(not_found))
+    })
+    .workers(1)
+    .disable_signals()
+    .shutdown_timeout(1)
+    .listen(metrics)?
+    .run();
+    let (h1, h2) = (api_server.handle(), metrics_server.handle());
+    actix_rt::spawn(api_server);
+    actix_rt::spawn(metrics_server);
+    println!("molt-lms-orchestrator ready api={api_addr} metrics={metrics_addr}");
+    let _ = std::io::stdout().flush();
+    tracing::info!(%api_addr, %metrics_addr, "listening");
+    wait_for_signal().await;
+    tracing::info!("stopping");
+    h1.stop(true).await;
+    h2.stop(true).await;
+    Ok(())
+}
+
+async fn wait_for_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
+        std::future::pending::<()>().await;
+        return;
+    };
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = int.recv() => {}
+    }
+}

@@ -1,0 +1,125 @@
+//! Proxy registration and heartbeats, and requests fanned out to the proxies.
+
+use super::unavailable;
+use crate::AppState;
+use actix_web::{web, HttpResponse};
+use molt_lms_actors::orchestrator::coordinator::{HeartbeatMsg, Register, Targets};
+use molt_lms_api::cutover::{Heartbeat, Liveness, Registration};
+use molt_lms_api::proxy::ProxyStatusRow;
+use molt_lms_api::{ApiError, ConnectionInfo, ProxyStatus};
+use serde::Deserialize;
+
+pub async fn register(state: web::Data<AppState>, body: web::Json<Registration>) -> HttpResponse {
+    match state.coordinator.send(Register(body.into_inner())).await {
+        Ok(d) => HttpResponse::Ok().json(d),
+        Err(_) => unavailable(),
+    }
+}
+
+pub async fn heartbeat(state: web::Data<AppState>, body: web::Json<Heartbeat>) -> HttpResponse {
+    match state
+        .coordinator
+        .send(HeartbeatMsg(body.into_inner()))
+        .await
+    {
+        Ok(Some(d)) => HttpResponse::Ok().json(d),
+        Ok(None) => HttpResponse::NotFound().json(ApiError::new(
+            "not_registered",
+            "unknown proxy: register first",
+        )),
+        Err(_) => unavailable(),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct Filter {
+    /// Comma-separated SQL addresses.
+    #[serde(default)]
+    lms_addresses: String,
+}
+
+fn addresses(f: &Filter) -> Vec<String> {
+    f.lms_addresses
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// `GET /api/v1/proxies/status`: each proxy's own status, fetched now.
+pub async fn proxy_status(state: web::Data<AppState>, q: web::Query<Filter>) -> HttpResponse {
+    let wanted = addresses(&q);
+    let Ok(targets) = state.coordinator.send(Targets(wanted.clone())).await else {
+        return unavailable();
+    };
+    let mut rows = Vec::new();
+    for w in wanted
+        .iter()
+        .filter(|w| !targets.iter().any(|(r, _)| &r.lms_address == *w))
+    {
+        rows.push(ProxyStatusRow {
+            lms_address: w.clone(),
+            status: None,
+            error: "not registered with the orchestrator".into(),
+        });
+    }
+    for (reg, liveness) in targets {
+        let url = format!("{}/api/v1/status", reg.admin_url);
+        let fetched = async {
+            state
+                .http
+                .get(&url)
+                .send()
+                .await?
+                .error_for_status()?
+                .json::<ProxyStatus>()
+                .await
+        };
+        rows.push(match fetched.await {
+            Ok(s) => ProxyStatusRow {
+                lms_address: reg.lms_address,
+                status: Some(s),
+                error: String::new(),
+            },
+            Err(e) => ProxyStatusRow {
+                lms_address: reg.lms_address,
+                status: None,
+                error: match liveness {
+                    Liveness::Lost => "lost: no heartbeat".to_owned(),
+                    Liveness::Live => format!("status unavailable: {}", e.without_url()),
+                },
+            },
+        });
+    }
+    rows.sort_by(|a, b| a.lms_address.cmp(&b.lms_address));
+    HttpResponse::Ok().json(rows)
+}
+
+/// `GET /api/v1/connections`: every proxy's client connections.
+pub async fn connections(state: web::Data<AppState>, q: web::Query<Filter>) -> HttpResponse {
+    let Ok(targets) = state.coordinator.send(Targets(addresses(&q))).await else {
+        return unavailable();
+    };
+    let mut all: Vec<ConnectionInfo> = Vec::new();
+    for (reg, _) in targets {
+        let url = format!("{}/api/v1/connections", reg.admin_url);
+        let fetched = async {
+            state
+                .http
+                .get(&url)
+                .send()
+                .await?
+                .error_for_status()?
+                .json::<Vec<ConnectionInfo>>()
+                .await
+        };
+        match fetched.await {
+            Ok(list) => all.extend(list),
+            Err(e) => {
+                tracing::warn!(proxy = %reg.lms_address, error = %e.without_url(), "connections unavailable")
+            }
+        }
+    }
+    HttpResponse::Ok().json(all)
+}

@@ -1,0 +1,69 @@
+//! Orchestrator status, version, the OpenAPI document, health and metrics.
+
+use super::unavailable;
+use crate::AppState;
+use actix_web::{web, HttpResponse};
+use molt_lms_actors::orchestrator::coordinator::GetStatus;
+use molt_lms_api::cutover::Liveness;
+use molt_lms_api::SourceOfTruth;
+
+pub async fn status(state: web::Data<AppState>) -> HttpResponse {
+    match state.coordinator.send(GetStatus).await {
+        Ok(s) => HttpResponse::Ok().json(s),
+        Err(_) => unavailable(),
+    }
+}
+
+pub async fn version() -> HttpResponse {
+    HttpResponse::Ok().json(serde_json::json!({ "version": env!("CARGO_PKG_VERSION") }))
+}
+
+pub async fn openapi() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .body(include_str!("../../openapi.json"))
+}
+
+pub async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().json(serde_json::json!({ "status": "ok" }))
+}
+
+/// Ready once the persisted state has loaded (the metadata tables exist).
+pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
+    match state.coordinator.send(GetStatus).await {
+        Ok(s) if s.initialized => HttpResponse::Ok().json(serde_json::json!({ "status": "ready" })),
+        Ok(_) => HttpResponse::ServiceUnavailable().json(molt_lms_api::ApiError::new(
+            "not_initialized",
+            "metadata tables missing: run `molt-lms-cli initialize`",
+        )),
+        Err(_) => unavailable(),
+    }
+}
+
+/// Prometheus text format, derived from the coordinator's status.
+pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    let Ok(s) = state.coordinator.send(GetStatus).await else {
+        return unavailable();
+    };
+    let live = s
+        .proxies
+        .iter()
+        .filter(|p| p.liveness == Liveness::Live)
+        .count();
+    let body = format!(
+        "# HELP lms_orchestrator_proxies Registered proxies by liveness.\n# TYPE lms_orchestrator_proxies gauge\n\
+         lms_orchestrator_proxies{{liveness=\"live\"}} {live}\nlms_orchestrator_proxies{{liveness=\"lost\"}} {}\n\
+         # HELP lms_orchestrator_epoch Epoch of the desired state.\n# TYPE lms_orchestrator_epoch gauge\nlms_orchestrator_epoch {}\n\
+         # HELP lms_orchestrator_source_of_truth_target 1 when the target is the source of truth.\n# TYPE lms_orchestrator_source_of_truth_target gauge\n\
+         lms_orchestrator_source_of_truth_target {}\n\
+         # HELP lms_orchestrator_transitioning 1 while a cutover attempt is unsettled.\n# TYPE lms_orchestrator_transitioning gauge\n\
+         lms_orchestrator_transitioning {}\n",
+        s.proxies.len() - live,
+        s.epoch,
+        u8::from(s.source_of_truth == SourceOfTruth::Target),
+        u8::from(s.transitioning),
+    );
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4")
+        .body(body)
+}
