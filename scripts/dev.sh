@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `make run`: one-command local molt-lms deployment (source and target PostgreSQL clusters of
-# its own, the proxy in front, the orchestrator once it exists). See `scripts/dev.sh --help`.
+# its own, the orchestrator, and the proxy in front). See `scripts/dev.sh --help`.
 # shellcheck disable=SC2317 # cleanup and stop_pid only run from the EXIT trap
 set -euo pipefail
 umask 022 # files written as root (configs, password file) must be readable by the server user
@@ -11,14 +11,17 @@ Usage: scripts/dev.sh [--help]
 
 Starts a local molt-lms deployment and keeps it running until Ctrl-C or SIGTERM:
   1. installs what is missing via apt-get (postgresql, postgresql-client, postgresql-contrib)
-     and builds the proxy with `cargo build -p molt-lms`;
+     and builds the proxy, orchestrator and CLI with cargo;
   2. starts two PostgreSQL clusters of its own (highest installed version): source
      (wal_level=logical) and target, which stands in for CockroachDB (--target-dialect
      cockroach). A server already running on the machine (e.g. on 5432) is never touched;
   3. creates role `app` (password `app`) and database `app` on both; the target gets the
      source's SCRAM verifier as is, so proxy logins keep working after a cutover;
-  4. writes .local/dev/config.json (INIT_SOURCE/INIT_TARGET as superuser postgres/postgres,
-     the proxy's service user) and starts molt-lms, then prints how to connect.
+  4. starts molt-lms-orchestrator on 127.0.0.1:4200 (metadata in the target's postgres
+     database) and initializes its metadata tables;
+  5. writes .local/dev/config.json (INIT_SOURCE/INIT_TARGET as superuser postgres/postgres,
+     the proxy's service user) and starts molt-lms, registered with the orchestrator, then
+     prints how to connect and how to run a cutover with molt-lms-cli.
 On exit the proxy gets SIGTERM, then both clusters get `pg_ctl stop -m fast`.
 State lives in .local/dev/ and is reused between runs (initdb only the first time). As root
 the servers run as user postgres; if it cannot reach the repository (e.g. under /root), the
@@ -72,8 +75,8 @@ build_proxy() {
   command -v cargo >/dev/null || die "cargo not found: install Rust >= 1.85 with rustup (Debian's rustc is too old)"
   local flags=()
   [[ $PROFILE == debug ]] || flags=(--profile "$PROFILE")
-  say "cargo build -p molt-lms ${flags[*]}"
-  (cd "$REPO" && cargo build -p molt-lms "${flags[@]}")
+  say "cargo build -p molt-lms -p molt-lms-orchestrator -p molt-lms-cli ${flags[*]}"
+  (cd "$REPO" && cargo build -p molt-lms -p molt-lms-orchestrator -p molt-lms-cli "${flags[@]}")
 }
 
 # Debian keeps server binaries in /usr/lib/postgresql/<ver>/bin; take the highest version.
@@ -148,9 +151,8 @@ SELECT 'CREATE DATABASE app OWNER app' WHERE NOT EXISTS (SELECT FROM pg_database
 SQL
 }
 
-# ---- orchestrator hook --------------------------------------------------------------------
-# The orchestrator binary is not part of the workspace yet. Once target/<profile>/molt-lms-
-# orchestrator exists it is started here, before the proxy, which then registers with it.
+# ---- orchestrator --------------------------------------------------------------------------
+# Started before the proxy, which registers with it and learns the source of truth from it.
 start_orchestrator() {
   local bin=$BIN_DIR/molt-lms-orchestrator
   [[ -x $bin ]] || return 0
@@ -162,6 +164,8 @@ EOF
   "$bin" --config "$DEV/orchestrator.json" --listen 127.0.0.1:4200 --metrics-listen 127.0.0.1:4201 \
     >"$DEV/orchestrator.log" 2>&1 & ORCH_PID=$!
   for _ in {1..50}; do port_busy 4200 && break; sleep 0.2; done # listening before the proxy registers
+  "$BIN_DIR/molt-lms-cli" --orchestrator-url http://127.0.0.1:4200 initialize >/dev/null ||
+    die "molt-lms-cli initialize failed (log: $DEV/orchestrator.log)"
   PROXY_ARGS+=(--orchestrator-url http://127.0.0.1:4200)
 }
 # --------------------------------------------------------------------------------------------
@@ -196,7 +200,12 @@ molt-lms is up: $(grep -m1 '^molt-lms ready ' "$DEV/molt-lms.log")
   target directly:    psql "$su:$TARGET_PORT/app"
   proxy log:          $DEV/molt-lms.log
 EOF
-  [[ -z $ORCH_PID ]] || echo "  orchestrator:       http://127.0.0.1:4200 (log: $DEV/orchestrator.log)"
+  [[ -z $ORCH_PID ]] || cat <<EOF
+  orchestrator:       http://127.0.0.1:4200 (log: $DEV/orchestrator.log)
+  cutover:            export CLI_ORCHESTRATOR_URL=http://127.0.0.1:4200
+                      $BIN_DIR/molt-lms-cli status
+                      $BIN_DIR/molt-lms-cli cutover consistent begin    (then: commit, or abort)
+EOF
   echo "Ctrl-C stops everything."
 }
 

@@ -80,6 +80,8 @@ async fn commit_abort_revert_and_refusals_with_cached_statements() {
     );
     let refused = env.abort().expect_err("abort after commit");
     assert!(refused.1.contains("already_committed"), "{}", refused.1);
+    let refused = env.commit().expect_err("a second commit without a begin");
+    assert!(refused.1.contains("no_attempt"), "{}", refused.1);
     assert_eq!(env.status().source_of_truth, SourceOfTruth::Target);
 
     // Revert: a second begin/commit switches back to the source.

@@ -562,8 +562,14 @@ impl Handler<FinishAttempt> for Coordinator {
                 ),
             });
         };
+        let no_attempt = || {
+            refused(
+                409,
+                "no_attempt",
+                format!("no cutover is in progress (attempt {} finished): run `cutover consistent begin` before {verb}", a.id),
+            )
+        };
         match (msg.finish, a.finish, a.status) {
-            (_, Some(done), _) if done == msg.finish => return Ok(a.id),
             (Finish::Abort, Some(Finish::Commit), _) => {
                 return Err(refused(
                     409,
@@ -571,8 +577,11 @@ impl Handler<FinishAttempt> for Coordinator {
                     format!("cutover attempt {} was committed and cannot be aborted; run begin and commit again to switch back", a.id),
                 ))
             }
+            // Repeating the finish in progress is harmless; once settled there is nothing to finish.
+            (_, Some(_), _) if a.settled() => return Err(no_attempt()),
+            (_, Some(done), _) if done == msg.finish => return Ok(a.id),
             (Finish::Commit, Some(Finish::Abort), _) => {
-                return Err(refused(409, "already_aborted", format!("cutover attempt {} was aborted; begin a new one", a.id)))
+                return Err(refused(409, "already_aborted", format!("cutover attempt {} is being aborted", a.id)))
             }
             (Finish::Commit, None, CutoverStatus::BeginStarted) => {
                 return Err(refused(409, "not_paused", format!("cutover attempt {} has not paused traffic on every proxy yet", a.id)))

@@ -1,0 +1,240 @@
+//! Command-line flags and subcommands. Names, short flags and environment variables
+//! follow the reference `molt-lms-cli`, so its documented invocations work unchanged.
+
+use crate::orchestrator_url::OrchestratorUrl;
+use crate::CliError;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use molt_lms_api::cutover::TimeoutAction;
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "molt-lms-cli",
+    version,
+    about = "Inspect the molt-lms proxies and perform a consistent cutover through the orchestrator.",
+    long_about = "Inspect the molt-lms proxies (LMS instances) and perform a consistent cutover \
+                  through the molt-lms orchestrator.\n\n\
+                  Every command talks to the orchestrator's REST API at --orchestrator-url. With \
+                  TLS, use an https:// URL together with --tls-ca-cert and, for mutual TLS, \
+                  --tls-client-cert and --tls-client-key. Exit status: 0 on success, 1 on any \
+                  failure (with one `error:` line on stderr), 130 when Ctrl-C interrupted a \
+                  cutover begin."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Flags every subcommand accepts, before or after its name.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Global options")]
+pub struct GlobalArgs {
+    /// URL of the orchestrator, e.g. https://orchestrator:4200. A value without a scheme
+    /// (localhost:4200) means http://. Required by every command except `version`.
+    // Kept as text, so a malformed URL with a password in it is never echoed back by clap.
+    #[arg(
+        long,
+        env = "CLI_ORCHESTRATOR_URL",
+        global = true,
+        value_name = "URL",
+        hide_env_values = true
+    )]
+    pub orchestrator_url: Option<String>,
+
+    /// PEM file with the CA certificate(s) that signed the orchestrator's certificate;
+    /// replaces the system roots.
+    #[arg(
+        long,
+        env = "CLI_TLS_CA_CERT",
+        global = true,
+        value_name = "FILE",
+        hide_env_values = true
+    )]
+    pub tls_ca_cert: Option<PathBuf>,
+
+    /// PEM file with the client certificate for mutual TLS (needs --tls-client-key).
+    #[arg(
+        long,
+        env = "CLI_TLS_CLIENT_CERT",
+        global = true,
+        value_name = "FILE",
+        hide_env_values = true
+    )]
+    pub tls_client_cert: Option<PathBuf>,
+
+    /// PEM file with the private key of --tls-client-cert.
+    #[arg(
+        long,
+        env = "CLI_TLS_CLIENT_KEY",
+        global = true,
+        value_name = "FILE",
+        hide_env_values = true
+    )]
+    pub tls_client_key: Option<PathBuf>,
+}
+
+impl GlobalArgs {
+    /// The normalized orchestrator URL; clap cannot require a global flag itself.
+    pub fn orchestrator_url(&self) -> Result<OrchestratorUrl, CliError> {
+        let raw = self.orchestrator_url.as_deref().ok_or_else(|| {
+            CliError::Usage("--orchestrator-url (or CLI_ORCHESTRATOR_URL) is required".to_owned())
+        })?;
+        OrchestratorUrl::parse(raw).map_err(CliError::Usage)
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create the orchestrator's metadata tables (run once, before the first cutover).
+    Initialize(OutputArgs),
+    /// Display the current configuration of the LMS instances: dialects, shadow mode,
+    /// database addresses, source of truth, liveness and errors.
+    Status(ListArgs),
+    /// Inspect client connections to the LMS instances.
+    #[command(subcommand)]
+    Connections(ConnectionsCommand),
+    /// Perform a consistent cutover or inspect a past cutover attempt.
+    #[command(subcommand)]
+    Cutover(CutoverCommand),
+    /// Print the CLI version and warn when the orchestrator runs a different one.
+    Version(OutputArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConnectionsCommand {
+    /// List all client connections to the LMS and their most recent queries.
+    List(ListArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CutoverCommand {
+    /// Consistent cutover: `begin` pauses traffic, then `commit` switches the source of
+    /// truth to the target (or `abort` resumes on the unchanged source of truth).
+    #[command(subcommand)]
+    Consistent(ConsistentCommand),
+    /// Display the metadata of a cutover attempt, e.g. `cutover get_metadata -i 1`.
+    #[command(name = "get_metadata")]
+    GetMetadata(MetadataArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConsistentCommand {
+    /// Begin a consistent cutover: pause traffic once every connection is free of
+    /// transactions and queries, showing what still blocks the pause. Ctrl-C before the
+    /// pause completes aborts the attempt and resumes traffic.
+    Begin(BeginArgs),
+    /// Commit the paused cutover: traffic resumes on the target database, which becomes
+    /// the source of truth. Only effective after `cutover consistent begin`.
+    Commit(FinishArgs),
+    /// Abort the cutover after `begin` (not after `commit`): traffic resumes on the
+    /// unchanged source of truth.
+    Abort(FinishArgs),
+}
+
+/// How a command prints its result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputType {
+    /// Human-readable tables, each followed by a caption line.
+    Table,
+    /// One JSON document on stdout.
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct OutputArgs {
+    /// Format of the output: table or json.
+    #[arg(short = 'o', long, value_enum, default_value_t = OutputType::Table)]
+    pub output_type: OutputType,
+}
+
+#[derive(Debug, Args)]
+pub struct LmsArgs {
+    /// LMS instances to run the command against, as a comma-separated list of SQL
+    /// addresses (e.g. demo-lms-1:9043,demo-lms-2:9043). Default: all of them.
+    #[arg(short = 'l', long, value_delimiter = ',', value_name = "ADDRESSES")]
+    pub lms_addresses: Vec<String>,
+}
+
+impl LmsArgs {
+    /// The addresses without blanks, so `-l "a, b,"` means `a` and `b`.
+    pub fn addresses(&self) -> Vec<String> {
+        self.lms_addresses
+            .iter()
+            .map(|a| a.trim())
+            .filter(|a| !a.is_empty())
+            .map(str::to_owned)
+            .collect()
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    #[command(flatten)]
+    pub lms: LmsArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// What to do when `--begin-timeout` expires; mirrors [`TimeoutAction`] for clap.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BeginTimeoutAction {
+    /// Resume traffic on the unchanged source of truth and fail the begin.
+    Abort,
+    /// End the sessions that block the pause, with an error to their clients.
+    Terminate,
+}
+
+impl From<BeginTimeoutAction> for TimeoutAction {
+    fn from(a: BeginTimeoutAction) -> Self {
+        match a {
+            BeginTimeoutAction::Abort => TimeoutAction::Abort,
+            BeginTimeoutAction::Terminate => TimeoutAction::Terminate,
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct BeginArgs {
+    /// Maximum time to wait for every connection to be free of transactions and queries
+    /// (e.g. 30s, 2m); about the length of the longest transaction. Default: no limit.
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    pub begin_timeout: Option<Duration>,
+
+    /// What happens when --begin-timeout expires.
+    #[arg(long, value_enum, value_name = "ACTION", default_value_t = BeginTimeoutAction::Abort)]
+    pub begin_timeout_action: BeginTimeoutAction,
+
+    /// After Ctrl-C, how long the orchestrator waits for every LMS instance to confirm
+    /// the abort (and how long this command waits for its answer).
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration, default_value = "2s")]
+    pub abort_begin_timeout: Duration,
+
+    #[command(flatten)]
+    pub lms: LmsArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct FinishArgs {
+    /// ID of the cutover attempt. Default: the attempt in progress.
+    #[arg(short = 'i', long, value_name = "ID")]
+    pub cutover_id: Option<u64>,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct MetadataArgs {
+    /// ID of the cutover attempt, as printed by `cutover consistent begin`.
+    #[arg(short = 'i', long, value_name = "ID")]
+    pub cutover_id: u64,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,101 @@
+//! Cutover attempt tables: the summary of `get_metadata` and the per-LMS table that
+//! `commit`, `abort` and `get_metadata` share.
+
+use super::{captioned, table, Dialects};
+use molt_lms_api::cutover::{CutoverAttempt, CutoverStatus};
+
+/// Which end an attempt's `end_time` records; it names the last time column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EndKind {
+    Commit,
+    Abort,
+}
+
+impl EndKind {
+    /// An aborting or aborted attempt ended by abort; any other by commit (or not yet).
+    pub fn of(attempt: &CutoverAttempt) -> Self {
+        match attempt.status {
+            CutoverStatus::AbortStarted | CutoverStatus::AbortCompleted => EndKind::Abort,
+            _ => EndKind::Commit,
+        }
+    }
+
+    fn header(self) -> &'static str {
+        match self {
+            EndKind::Commit => "COMMIT TIME",
+            EndKind::Abort => "ABORT TIME",
+        }
+    }
+}
+
+/// The attempt only knows the dialect of its current source of truth.
+fn dialects(attempt: &CutoverAttempt) -> Dialects {
+    let mut d = Dialects::default();
+    match attempt.source_of_truth {
+        molt_lms_api::SourceOfTruth::Source => d.source = Some(attempt.source_of_truth_dialect),
+        molt_lms_api::SourceOfTruth::Target => d.target = Some(attempt.source_of_truth_dialect),
+    }
+    d
+}
+
+fn time_cell(t: &Option<String>) -> String {
+    t.clone().unwrap_or_default()
+}
+
+/// "LMS-Specific Consistent Cutover Metadata.": one row per proxy in the attempt.
+pub fn attempt_proxies(attempt: &CutoverAttempt, end: EndKind) -> String {
+    let dialects = dialects(attempt);
+    let rows = attempt.proxies.iter().map(|p| {
+        vec![
+            p.lms_address.clone(),
+            dialects.name(p.source_of_truth),
+            p.status.as_str().to_owned(),
+            p.trigger_time.clone(),
+            time_cell(&p.traffic_paused_time),
+            time_cell(&p.end_time),
+            p.error.clone(),
+        ]
+    });
+    let t = table(
+        &[
+            "LMS ADDRESS",
+            "SOURCE OF TRUTH",
+            "STATUS",
+            "TRIGGER TIME",
+            "TRAFFIC PAUSED TIME",
+            end.header(),
+            "ERROR",
+        ],
+        rows,
+    );
+    captioned(&t, "LMS-Specific Consistent Cutover Metadata.")
+}
+
+/// `cutover get_metadata`: a heading, the summary table, then the per-LMS table.
+pub fn attempt_metadata(attempt: &CutoverAttempt) -> String {
+    let end = EndKind::of(attempt);
+    let summary = table(
+        &[
+            "SOURCE OF TRUTH",
+            "STATUS",
+            "TRIGGER TIME",
+            "TRAFFIC PAUSED TIME",
+            end.header(),
+            "ERROR",
+        ],
+        [vec![
+            attempt.source_of_truth_dialect.display_name().to_owned(),
+            attempt.status.as_str().to_owned(),
+            attempt.trigger_time.clone(),
+            time_cell(&attempt.traffic_paused_time),
+            time_cell(&attempt.end_time),
+            attempt.error.clone(),
+        ]],
+    );
+    format!("cutover metadata for attempt id {}:\n", attempt.id)
+        + &captioned(&summary, "Summarized Consistent Cutover Metadata.")
+        + &attempt_proxies(attempt, end)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,102 @@
+use super::*;
+use crate::output::json;
+use molt_lms_api::cutover::{ProxyAttempt, TimeoutAction};
+use molt_lms_api::{Dialect, SourceOfTruth};
+
+fn proxy_attempt(addr: &str, status: CutoverStatus) -> ProxyAttempt {
+    ProxyAttempt {
+        lms_address: addr.to_owned(),
+        source_of_truth: SourceOfTruth::Target,
+        status,
+        trigger_time: "2024-02-15T19:10:06.991048Z".to_owned(),
+        traffic_paused_time: Some("2024-02-15T19:10:07.001000Z".to_owned()),
+        end_time: Some("2024-02-15T19:14:22.951080Z".to_owned()),
+        error: String::new(),
+        held: 0,
+        connections: 0,
+        blockers: Vec::new(),
+    }
+}
+
+fn committed_attempt() -> CutoverAttempt {
+    CutoverAttempt {
+        id: 7,
+        from: SourceOfTruth::Source,
+        to: SourceOfTruth::Target,
+        source_of_truth: SourceOfTruth::Target,
+        source_of_truth_dialect: Dialect::Cockroach,
+        status: CutoverStatus::CommitCompleted,
+        trigger_time: "2024-02-15T19:10:06.974503Z".to_owned(),
+        traffic_paused_time: Some("2024-02-15T19:10:06.998836Z".to_owned()),
+        end_time: Some("2024-02-15T19:14:22.951534Z".to_owned()),
+        error: String::new(),
+        begin_timeout_ms: Some(30_000),
+        timeout_action: TimeoutAction::Abort,
+        proxies: vec![
+            proxy_attempt("demo-lms-1:9043", CutoverStatus::CommitCompleted),
+            proxy_attempt("demo-lms-2:9043", CutoverStatus::CommitCompleted),
+        ],
+    }
+}
+
+#[test]
+fn metadata_has_heading_both_tables_and_captions() {
+    let text = attempt_metadata(&committed_attempt());
+    assert!(
+        text.starts_with("cutover metadata for attempt id 7:\n"),
+        "{text}"
+    );
+    for needle in [
+        "SOURCE OF TRUTH",
+        "STATUS",
+        "TRIGGER TIME",
+        "TRAFFIC PAUSED TIME",
+        "COMMIT TIME",
+        "ERROR",
+        "LMS ADDRESS",
+        "Summarized Consistent Cutover Metadata.\n",
+        "LMS-Specific Consistent Cutover Metadata.\n",
+        "| Cockroach ",
+        "CommitCompleted",
+        "2024-02-15T19:14:22.951534Z",
+        "demo-lms-2:9043",
+    ] {
+        assert!(text.contains(needle), "missing {needle:?} in\n{text}");
+    }
+    assert!(!text.contains("ABORT TIME"));
+    // The summary comes before the per-LMS table.
+    let summary = text.find("Summarized").expect("summary caption");
+    assert!(summary < text.find("LMS ADDRESS").expect("per-LMS header"));
+}
+
+#[test]
+fn aborted_attempt_names_its_end_column_abort_time() {
+    let mut attempt = committed_attempt();
+    attempt.status = CutoverStatus::AbortCompleted;
+    attempt.source_of_truth = SourceOfTruth::Source;
+    attempt.source_of_truth_dialect = Dialect::Mysql;
+    for p in &mut attempt.proxies {
+        p.status = CutoverStatus::AbortCompleted;
+        p.source_of_truth = SourceOfTruth::Source;
+    }
+    attempt.proxies[1].error = "lost contact".to_owned();
+    let text = attempt_metadata(&attempt);
+    assert!(
+        text.contains("ABORT TIME") && !text.contains("COMMIT TIME"),
+        "{text}"
+    );
+    assert!(
+        text.contains("| MySQL ") && text.contains("lost contact"),
+        "{text}"
+    );
+    let per_lms = attempt_proxies(&attempt, EndKind::Abort);
+    assert!(per_lms.ends_with("LMS-Specific Consistent Cutover Metadata.\n"));
+}
+
+#[test]
+fn attempt_json_round_trips() {
+    let attempt = committed_attempt();
+    let text = json(&attempt).expect("json");
+    let back: CutoverAttempt = serde_json::from_str(&text).expect("parse");
+    assert_eq!(back, attempt);
+}
