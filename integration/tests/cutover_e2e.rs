@@ -22,10 +22,14 @@ struct Ledger {
 }
 
 async fn writer(env_conninfo: String, id: i32, stop: Arc<AtomicBool>, ledger: Arc<Mutex<Ledger>>) {
-    let (c, conn) = tokio_postgres::connect(&env_conninfo, tokio_postgres::NoTls).await.expect("writer connect");
+    let (c, conn) = tokio_postgres::connect(&env_conninfo, tokio_postgres::NoTls)
+        .await
+        .expect("writer connect");
     tokio::spawn(conn);
     let insert = c
-        .prepare("INSERT INTO writes (writer, seq, server_port) VALUES ($1, $2, inet_server_port())")
+        .prepare(
+            "INSERT INTO writes (writer, seq, server_port) VALUES ($1, $2, inet_server_port())",
+        )
         .await
         .expect("prepare");
     let mut seq = 0;
@@ -55,14 +59,21 @@ fn pairs(rows: &str) -> HashSet<(i32, i32)> {
 async fn cutover_under_load_with_logical_replication_loses_nothing() {
     let env = CutoverEnv::start(3, &[]);
     let (src, tgt) = (&env.clusters.source, &env.clusters.target);
-    let ddl = "CREATE TABLE writes (writer int, seq int, server_port int, PRIMARY KEY (writer, seq))";
+    let ddl =
+        "CREATE TABLE writes (writer int, seq int, server_port int, PRIMARY KEY (writer, seq))";
     src.psql(&env.db, ddl);
     tgt.psql(&env.db, ddl);
     for c in [src, tgt] {
-        c.psql(&env.db, &format!("ALTER TABLE writes OWNER TO \"{}\"", env.user));
+        c.psql(
+            &env.db,
+            &format!("ALTER TABLE writes OWNER TO \"{}\"", env.user),
+        );
     }
     let publication = format!("pub_{}", env.db);
-    src.psql(&env.db, &format!("CREATE PUBLICATION {publication} FOR TABLE writes"));
+    src.psql(
+        &env.db,
+        &format!("CREATE PUBLICATION {publication} FOR TABLE writes"),
+    );
     tgt.psql(
         &env.db,
         &format!(
@@ -75,16 +86,38 @@ async fn cutover_under_load_with_logical_replication_loses_nothing() {
     let stop = Arc::new(AtomicBool::new(false));
     let ledger = Arc::new(Mutex::new(Ledger::default()));
     let tasks: Vec<_> = (0..WRITERS)
-        .map(|i| tokio::spawn(writer(env.conninfo(i % 3), i as i32, stop.clone(), ledger.clone())))
+        .map(|i| {
+            tokio::spawn(writer(
+                env.conninfo(i % 3),
+                i as i32,
+                stop.clone(),
+                ledger.clone(),
+            ))
+        })
         .collect();
-    let count = |c: &molt_lms_integration::PgCluster| -> usize { c.psql(&env.db, "SELECT count(*) FROM writes").parse().expect("count") };
-    assert!(wait_until(Duration::from_secs(20), || count(src) >= 300), "load did not start");
+    let count = |c: &molt_lms_integration::PgCluster| -> usize {
+        c.psql(&env.db, "SELECT count(*) FROM writes")
+            .parse()
+            .expect("count")
+    };
+    assert!(
+        wait_until(Duration::from_secs(20), || count(src) >= 300),
+        "load did not start"
+    );
 
     // Begin: every proxy pauses once its sessions are between transactions.
     let began = Instant::now();
-    let out = env.orch.cli(&["cutover", "consistent", "begin", "-o", "json"]);
-    assert!(out.status.success(), "begin: {}\n{}", String::from_utf8_lossy(&out.stderr), env.orch.log());
-    let attempt: molt_lms_api::cutover::CutoverAttempt = serde_json::from_slice(&out.stdout).expect("begin json");
+    let out = env
+        .orch
+        .cli(&["cutover", "consistent", "begin", "-o", "json"]);
+    assert!(
+        out.status.success(),
+        "begin: {}\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        env.orch.log()
+    );
+    let attempt: molt_lms_api::cutover::CutoverAttempt =
+        serde_json::from_slice(&out.stdout).expect("begin json");
     assert_eq!(attempt.status, CutoverStatus::TrafficPaused);
     let pause_took = began.elapsed();
     // Replication catches up while traffic is held.
@@ -95,19 +128,35 @@ async fn cutover_under_load_with_logical_replication_loses_nothing() {
         "replication did not catch up: source {at_pause}, target {}",
         count(tgt)
     );
-    assert_eq!(count(src), at_pause, "a write reached the source during the pause");
+    assert_eq!(
+        count(src),
+        at_pause,
+        "a write reached the source during the pause"
+    );
     let catch_up_took = caught_up.elapsed();
     let committing = Instant::now();
-    let out = env.orch.cli(&["cutover", "consistent", "commit", "-o", "json"]);
-    assert!(out.status.success(), "commit: {}\n{}", String::from_utf8_lossy(&out.stderr), env.orch.log());
+    let out = env
+        .orch
+        .cli(&["cutover", "consistent", "commit", "-o", "json"]);
+    assert!(
+        out.status.success(),
+        "commit: {}\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        env.orch.log()
+    );
     let committed_at = Instant::now();
     let commit_took = committing.elapsed();
-    let done: molt_lms_api::cutover::CutoverAttempt = serde_json::from_slice(&out.stdout).expect("commit json");
+    let done: molt_lms_api::cutover::CutoverAttempt =
+        serde_json::from_slice(&out.stdout).expect("commit json");
     assert_eq!(done.status, CutoverStatus::CommitCompleted, "{done:#?}");
 
     // More writes on the new source of truth, then stop.
     let target_rows_at_commit = count(tgt);
-    assert!(wait_until(Duration::from_secs(20), || count(tgt) >= target_rows_at_commit + 300), "no writes after the commit");
+    assert!(
+        wait_until(Duration::from_secs(20), || count(tgt)
+            >= target_rows_at_commit + 300),
+        "no writes after the commit"
+    );
     stop.store(true, Ordering::Relaxed);
     for t in tasks {
         t.await.expect("writer task");
@@ -115,20 +164,33 @@ async fn cutover_under_load_with_logical_replication_loses_nothing() {
     tgt.psql(&env.db, &format!("DROP SUBSCRIPTION sub_{}", env.db));
 
     let l = ledger.lock().expect("ledger");
-    assert!(l.errors.is_empty(), "client errors: {:?}", &l.errors[..l.errors.len().min(5)]);
+    assert!(
+        l.errors.is_empty(),
+        "client errors: {:?}",
+        &l.errors[..l.errors.len().min(5)]
+    );
     let on_target = pairs(&tgt.psql(&env.db, "SELECT writer, seq FROM writes"));
     let on_source = pairs(&src.psql(&env.db, "SELECT writer, seq FROM writes"));
     let mut after_commit = 0;
     for (w, s, at) in &l.acked {
-        assert!(on_target.contains(&(*w, *s)), "acknowledged write ({w}, {s}) missing on the target");
+        assert!(
+            on_target.contains(&(*w, *s)),
+            "acknowledged write ({w}, {s}) missing on the target"
+        );
         if *at > committed_at {
             after_commit += 1;
-            assert!(!on_source.contains(&(*w, *s)), "write ({w}, {s}) after the commit reached the source");
+            assert!(
+                !on_source.contains(&(*w, *s)),
+                "write ({w}, {s}) after the commit reached the source"
+            );
         }
     }
     let target_port = tgt.port().to_string();
     let served_by_target: usize = tgt
-        .psql(&env.db, &format!("SELECT count(*) FROM writes WHERE server_port = {target_port}"))
+        .psql(
+            &env.db,
+            &format!("SELECT count(*) FROM writes WHERE server_port = {target_port}"),
+        )
         .parse()
         .expect("count");
     assert!(served_by_target >= after_commit);
@@ -146,7 +208,9 @@ async fn cutover_under_load_with_logical_replication_loses_nothing() {
         .iter()
         .map(|p| {
             let t = |s: &str| humantime::parse_rfc3339(s).expect("time");
-            let paused = t(p.traffic_paused_time.as_deref().expect("paused")).duration_since(t(&p.trigger_time)).unwrap_or_default();
+            let paused = t(p.traffic_paused_time.as_deref().expect("paused"))
+                .duration_since(t(&p.trigger_time))
+                .unwrap_or_default();
             format!("{} {:?}", p.lms_address, paused)
         })
         .collect();

@@ -132,19 +132,21 @@ impl Attempt {
                         .unwrap_or_else(SystemTime::now),
                 );
             }
-            (_, Some(finish)) if !row.done() => {
-                if report.epoch >= self.finish_epoch && report.phase == ProxyPhase::Serving {
-                    row.end = Some(SystemTime::now());
-                    row.source_of_truth = report.source_of_truth;
-                    if !report.error.is_empty() {
-                        row.status = CutoverStatus::Error;
-                        row.error = report.error.clone();
-                    } else {
-                        row.status = match finish {
-                            Finish::Commit => CutoverStatus::CommitCompleted,
-                            Finish::Abort => CutoverStatus::AbortCompleted,
-                        };
-                    }
+            (_, Some(finish))
+                if !row.done()
+                    && report.epoch >= self.finish_epoch
+                    && report.phase == ProxyPhase::Serving =>
+            {
+                row.end = Some(SystemTime::now());
+                row.source_of_truth = report.source_of_truth;
+                if !report.error.is_empty() {
+                    row.status = CutoverStatus::Error;
+                    row.error = report.error.clone();
+                } else {
+                    row.status = match finish {
+                        Finish::Commit => CutoverStatus::CommitCompleted,
+                        Finish::Abort => CutoverStatus::AbortCompleted,
+                    };
                 }
             }
             _ => {}
