@@ -183,6 +183,13 @@ async fn a_proxy_killed_during_the_pause_errors_the_attempt_and_abort_releases_t
     env.proxies[1].kill();
     let failed = env.wait_status(a.id, CutoverStatus::Error, Duration::from_secs(10));
     assert!(failed.error.contains("lost"), "{}", failed.error);
+    let refused = env
+        .begin(BeginRequest {
+            lms_addresses: vec![env.proxies[1].sql_addr().to_string()],
+            ..BeginRequest::default()
+        })
+        .expect_err("a second attempt while one is in progress");
+    assert_eq!(refused.0, 409);
     let refused = env.commit().expect_err("commit of a failed attempt");
     assert!(refused.1.contains("attempt_failed"), "{}", refused.1);
     // The survivor is still held until abort releases it.

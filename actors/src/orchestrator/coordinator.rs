@@ -11,7 +11,7 @@ use molt_lms_api::cutover::{
     Liveness, OrchestratorStatus, ProxyAttempt, ProxyReport, Registration, TimeoutAction,
 };
 use molt_lms_api::{Dialect, ShadowMode, SourceOfTruth};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -54,6 +54,8 @@ pub struct Coordinator {
     attempt: Option<Attempt>,
     terminate_blockers: bool,
     proxies: BTreeMap<String, (Addr<ProxyAgent>, Registration)>,
+    /// Proxies whose heartbeats stopped; left out of new cutovers until heard from.
+    lost: BTreeSet<String>,
 }
 
 impl Coordinator {
@@ -71,6 +73,7 @@ impl Coordinator {
             attempt: None,
             terminate_blockers: false,
             proxies: BTreeMap::new(),
+            lost: BTreeSet::new(),
         }
     }
 
@@ -324,6 +327,7 @@ impl Handler<Register> for Coordinator {
         )
         .start();
         self.proxies.insert(addr.clone(), (agent, reg));
+        self.lost.remove(&addr);
         tracing::info!(proxy = %addr, "proxy registered");
         if let Some(a) = self.attempt.as_mut().filter(|a| a.holding()) {
             a.join(&addr);
@@ -346,6 +350,7 @@ impl Handler<HeartbeatMsg> for Coordinator {
         } = msg.0;
         let (agent, _) = self.proxies.get(&lms_address)?;
         agent.do_send(Seen(report.clone()));
+        self.lost.remove(&lms_address);
         self.apply_report(&lms_address, &report, ctx);
         Some(self.directive())
     }
