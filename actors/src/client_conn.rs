@@ -33,7 +33,8 @@ const STARTUP_TIMEOUT: Duration = Duration::from_secs(60);
 const TERMINATE: [u8; 5] = [b'X', 0, 0, 0, 4];
 
 pub struct ClientConn {
-    socket: Option<TcpStream>,
+    /// Registered with this actor's own reactor when the actor starts on its worker.
+    socket: Option<std::net::TcpStream>,
     shared: Arc<Shared>,
     instance: Addr<ProxyInstance>,
     info: Arc<ConnInfo>,
@@ -44,7 +45,7 @@ pub struct ClientConn {
 
 impl ClientConn {
     pub fn new(
-        socket: TcpStream,
+        socket: std::net::TcpStream,
         shared: Arc<Shared>,
         instance: Addr<ProxyInstance>,
         info: Arc<ConnInfo>,
@@ -65,7 +66,7 @@ impl Actor for ClientConn {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Self::Context) {
-        let Some(socket) = self.socket.take() else {
+        let Some(socket) = self.socket.take().and_then(|s| TcpStream::from_std(s).ok()) else {
             ctx.stop();
             return;
         };

@@ -222,7 +222,15 @@ impl Handler<Accepted> for ProxyInstance {
         self.next_worker = self.next_worker.wrapping_add(1);
         let (shared, me, info2) = (self.shared.clone(), ctx.address(), info.clone());
         let secret: i32 = rand::rng().random();
-        let socket = msg.socket;
+        // Deregistered here and registered again on the worker: a socket stays bound to
+        // the reactor that accepted it, which would cost a cross-thread wakeup per read.
+        let socket = match msg.socket.into_std() {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot hand over an accepted socket");
+                return;
+            }
+        };
         let addr = ClientConn::start_in_arbiter(&worker.handle(), move |_| {
             ClientConn::new(socket, shared, me, info2, secret)
         });
