@@ -250,19 +250,17 @@ not_measured() { printf '%s\t%s\n' "$1" "$2" >>"$WORK/not_measured.tsv"; }
 # Shadow modes (async / sync / strict-sync): throughput and latency of shadowed traffic against
 # shadow mode none, with a second cluster as the target.
 bench_shadow_modes() {
-  not_measured "shadow modes" "the harness starts one cluster only and has no shadow-mode driver yet \
-(when written, this build rejected --shadow-mode other than none)"
+  not_measured "shadow modes" "the proxy has no shadow modes yet (--shadow-mode other than none is refused at start-up)"
 }
 
 # MySQL front end: sysbench oltp_read_only / oltp_read_write direct vs through the proxy, on MariaDB.
 bench_mysql_sysbench() {
-  not_measured "MySQL (sysbench)" "no MariaDB/sysbench driver in this harness yet (when written, the proxy had no MySQL \
-front end)"
+  not_measured "MySQL (sysbench)" "the proxy has no MySQL front end yet; sysbench oltp_point_select and oltp_read_only, 8 threads, go here"
 }
 
 # Cutover: pause duration seen by clients and errors under load while the source of truth switches.
 bench_cutover() {
-  not_measured "cutover" "no cutover driver in this harness yet (the proxy's cutover was still being written)"
+  not_measured "cutover" "no cutover driver in this harness yet (3 proxies, 32 pgbench clients); the integration test cutover_e2e reports its figures (BENCHMARKS.md)"
 }
 
 # 10k idle connections: proxy RSS and CPU with 10,000 idle client connections, and tps beside them.

@@ -303,6 +303,35 @@ impl Backend {
         }
     }
 
+    /// A tokio-postgres session as the URL's own (service) user, over `dial`, so it gets
+    /// the same TLS handling as client sessions. Its connection task runs on the
+    /// current runtime.
+    pub async fn service_client(
+        &self,
+        application_name: &str,
+    ) -> Result<tokio_postgres::Client, String> {
+        let stream = self.dial().await.map_err(|e| e.to_string())?;
+        let mut cfg = tokio_postgres::Config::new();
+        cfg.user(&self.url.user)
+            .dbname(&self.url.database)
+            .application_name(application_name)
+            .ssl_mode(tokio_postgres::config::SslMode::Disable);
+        if let Some(p) = &self.url.password {
+            cfg.password(p.expose());
+        }
+        let (client, conn) = cfg
+            .connect_raw(stream, tokio_postgres::NoTls)
+            .await
+            .map_err(|e| {
+                e.as_db_error()
+                    .map_or_else(|| e.to_string(), |d| d.message().to_owned())
+            })?;
+        tokio::spawn(async move {
+            let _ = conn.await;
+        });
+        Ok(client)
+    }
+
     /// Forwards a cancel request for one of this backend's sessions.
     pub async fn cancel(&self, pid: i32, secret: i32) -> Result<(), BackendError> {
         let mut stream = self.dial().await?;

@@ -337,7 +337,7 @@ impl Serve {
             _ = gate.wait_for(|open| *open) => {}
             _ = self.session.stopped() => {
                 let reason = self.session.kill_reason().unwrap_or_default();
-                let _ = stream.write_all(&Refusal::fatal("57P01", reason).encode()).await;
+                Refusal::fatal("57P01", reason).send(&mut stream).await;
                 return None;
             }
         }
@@ -350,8 +350,7 @@ impl Serve {
                 credential,
             }),
             Ok(Err(refusal)) => {
-                let _ = stream.write_all(&refusal.encode()).await;
-                let _ = stream.shutdown().await;
+                refusal.send(&mut stream).await;
                 None
             }
             Err(e) => {
@@ -386,8 +385,7 @@ impl Serve {
         match self.login(&mut stream, &mut buf, &params).await {
             Ok(Ok(credential)) => Some((stream, buf, params, credential)),
             Ok(Err(refusal)) => {
-                let _ = stream.write_all(&refusal.encode()).await;
-                let _ = stream.shutdown().await;
+                refusal.send(&mut stream).await;
                 None
             }
             Err(e) => {
@@ -404,9 +402,7 @@ impl Serve {
                 self.shared.metrics.protocol_errors.inc();
                 tracing::info!(%peer, error = %p, "closing connection: protocol violation");
                 if let Some(mut s) = stream {
-                    let refusal = Refusal::fatal("08P01", p.to_string());
-                    let _ = s.write_all(&refusal.encode()).await;
-                    let _ = s.shutdown().await;
+                    Refusal::fatal("08P01", p.to_string()).send(&mut s).await;
                 }
             }
             _ => tracing::info!(%peer, error = %e, "start-up failed"),

@@ -25,6 +25,7 @@ pub mod metrics;
 pub mod orch_client;
 pub mod orchestrator;
 pub mod pgio;
+pub mod process;
 pub mod proxy_instance;
 pub mod secret;
 pub mod settings;

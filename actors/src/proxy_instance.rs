@@ -16,7 +16,6 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
@@ -251,15 +250,15 @@ impl Handler<Accepted> for ProxyInstance {
 /// packet.
 async fn refuse_shutting_down(socket: TcpStream, tls: Option<tokio_rustls::TlsAcceptor>) {
     use crate::client_conn::startup::{open, Opening, Refusal};
-    let refusal = Refusal::fatal("57P03", "the molt-lms proxy is shutting down").encode();
     let opened = tokio::time::timeout(Duration::from_secs(10), open(socket, tls.as_ref())).await;
     let mut stream = match opened {
         Ok(Ok(Opening::Session { stream, .. })) => stream,
         Ok(Err((Some(stream), _))) => stream,
         _ => return,
     };
-    let _ = stream.write_all(&refusal).await;
-    let _ = stream.shutdown().await;
+    Refusal::fatal("57P03", "the molt-lms proxy is shutting down")
+        .send(&mut stream)
+        .await;
 }
 
 /// A connection ended.

@@ -2,7 +2,7 @@
 //! over one shared service session per database (the `INIT_SOURCE`/`INIT_TARGET` user).
 
 use crate::auth::Verifier;
-use crate::backend::{Backend, BackendError};
+use crate::backend::Backend;
 use std::sync::Arc;
 use thiserror::Error;
 use tokio::sync::Mutex;
@@ -14,8 +14,6 @@ pub const DEFAULT_AUTH_QUERY: &str =
 
 #[derive(Debug, Error)]
 pub enum LookupError {
-    #[error(transparent)]
-    Backend(#[from] BackendError),
     #[error("auth query on the {role} database failed: {message}")]
     Query { role: String, message: String },
 }
@@ -70,28 +68,14 @@ impl AuthLookup {
         if let Some(c) = slot.as_ref().filter(|c| !c.is_closed()) {
             return Ok(c.clone());
         }
-        let url = &self.backend.url;
-        let stream = self.backend.dial().await?;
-        let mut cfg = tokio_postgres::Config::new();
-        cfg.user(&url.user)
-            .dbname(&url.database)
-            .application_name("molt-lms auth lookup")
-            .ssl_mode(tokio_postgres::config::SslMode::Disable);
-        if let Some(p) = &url.password {
-            cfg.password(p.expose());
-        }
-        let (client, conn) = cfg
-            .connect_raw(stream, tokio_postgres::NoTls)
+        let client = self
+            .backend
+            .service_client("molt-lms auth lookup")
             .await
-            .map_err(|e| LookupError::Query {
+            .map_err(|message| LookupError::Query {
                 role: self.backend.role.to_string(),
-                message: e
-                    .as_db_error()
-                    .map_or_else(|| e.to_string(), |d| d.message().to_owned()),
+                message,
             })?;
-        tokio::spawn(async move {
-            let _ = conn.await;
-        });
         let client = Arc::new(client);
         *slot = Some(client.clone());
         Ok(client)

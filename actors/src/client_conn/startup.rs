@@ -34,6 +34,12 @@ impl Refusal {
         }
     }
 
+    /// Sends the refusal and closes the stream; the client may already be gone.
+    pub async fn send(&self, stream: &mut Stream) {
+        let _ = stream.write_all(&self.encode()).await;
+        let _ = stream.shutdown().await;
+    }
+
     /// The bytes to send the client.
     pub fn encode(&self) -> Vec<u8> {
         match self {

@@ -112,32 +112,11 @@ impl Store {
     async fn client(&self) -> Result<tokio::sync::MutexGuard<'_, Option<Client>>, StoreError> {
         let mut slot = self.client.lock().await;
         if slot.as_ref().is_none_or(|c| c.is_closed()) {
-            let url = &self.backend.url;
-            let stream = self
+            let client = self
                 .backend
-                .dial()
+                .service_client("molt-lms orchestrator")
                 .await
-                .map_err(|e| StoreError::Connect(e.to_string()))?;
-            let mut cfg = tokio_postgres::Config::new();
-            cfg.user(&url.user)
-                .dbname(&url.database)
-                .application_name("molt-lms orchestrator")
-                .ssl_mode(tokio_postgres::config::SslMode::Disable);
-            if let Some(p) = &url.password {
-                cfg.password(p.expose());
-            }
-            let (client, conn) = cfg
-                .connect_raw(stream, tokio_postgres::NoTls)
-                .await
-                .map_err(|e| {
-                    StoreError::Connect(
-                        e.as_db_error()
-                            .map_or_else(|| e.to_string(), |d| d.message().to_owned()),
-                    )
-                })?;
-            tokio::spawn(async move {
-                let _ = conn.await;
-            });
+                .map_err(StoreError::Connect)?;
             *slot = Some(client);
         }
         Ok(slot)

@@ -126,24 +126,9 @@ pub async fn run(args: cli::Args, settings: config::Settings) -> anyhow::Result<
     println!("molt-lms-orchestrator ready api={api_addr} metrics={metrics_addr}");
     let _ = std::io::stdout().flush();
     tracing::info!(%api_addr, %metrics_addr, "listening");
-    wait_for_signal().await;
+    molt_lms_actors::process::wait_for_signal().await;
     tracing::info!("stopping");
     h1.stop(true).await;
     h2.stop(true).await;
     Ok(())
-}
-
-async fn wait_for_signal() {
-    use tokio::signal::unix::{signal, SignalKind};
-    let (Ok(mut term), Ok(mut int)) = (
-        signal(SignalKind::terminate()),
-        signal(SignalKind::interrupt()),
-    ) else {
-        std::future::pending::<()>().await;
-        return;
-    };
-    tokio::select! {
-        _ = term.recv() => {}
-        _ = int.recv() => {}
-    }
 }

@@ -86,7 +86,7 @@ pub async fn run(args: cli::Args, mut settings: ProxySettings) -> anyhow::Result
     let _ = std::io::stdout().flush();
     tracing::info!(%sql_addr, %admin_addr, "listening");
 
-    wait_for_signal().await;
+    molt_lms_actors::process::wait_for_signal().await;
     tracing::info!(timeout = ?shutdown_timeout, "shutting down");
     let _ = instance
         .send(Shutdown {
@@ -96,20 +96,4 @@ pub async fn run(args: cli::Args, mut settings: ProxySettings) -> anyhow::Result
     server_handle.stop(true).await;
     tracing::info!("stopped");
     Ok(())
-}
-
-async fn wait_for_signal() {
-    use tokio::signal::unix::{signal, SignalKind};
-    let (Ok(mut term), Ok(mut int)) = (
-        signal(SignalKind::terminate()),
-        signal(SignalKind::interrupt()),
-    ) else {
-        // Without signal handlers the process still stops on the default action.
-        std::future::pending::<()>().await;
-        return;
-    };
-    tokio::select! {
-        _ = term.recv() => {}
-        _ = int.recv() => {}
-    }
 }
