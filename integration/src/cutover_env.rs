@@ -1,9 +1,9 @@
 //! An orchestrator (with its own metadata database on the target) and N proxies
 //! registered with it, in front of the shared clusters, for cutover tests.
 
-use crate::fixture::http_request;
+use crate::fixture::{http_request, provision};
 use crate::orchestrator::OrchestratorProcess;
-use crate::pg::{shared, Clusters, PasswordMethod};
+use crate::pg::{shared, Clusters};
 use crate::proxy::{ProxyConfig, ProxyProcess};
 use crate::{unique_name, wait_until};
 use molt_lms_api::cutover::{
@@ -24,15 +24,7 @@ pub struct CutoverEnv {
 impl CutoverEnv {
     pub fn start(proxies: usize, orch_args: &[&str]) -> Self {
         let clusters = shared();
-        let user = unique_name("app");
-        let password = format!("pw-{user}");
-        clusters
-            .source
-            .create_role(&user, &password, PasswordMethod::Scram);
-        clusters.source.copy_role_to(&clusters.target, &user);
-        let db = unique_name("db");
-        clusters.source.create_database_owned(&db, &user);
-        clusters.target.create_database_owned(&db, &user);
+        let (user, password, db) = provision(clusters);
         let meta_db = unique_name("meta");
         clusters.target.create_database(&meta_db);
         let orch = OrchestratorProcess::start(&clusters.target.superuser_url(&meta_db), orch_args);

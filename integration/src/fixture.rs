@@ -25,6 +25,21 @@ pub enum Via {
     Direct,
 }
 
+/// A fresh SCRAM role on the source, copied to the target with the same verifier, and a
+/// database it owns on both: `(user, password, database)`.
+pub fn provision(clusters: &Clusters) -> (String, String, String) {
+    let user = unique_name("app");
+    let password = format!("pw-{user}-S3cret!%");
+    clusters
+        .source
+        .create_role(&user, &password, PasswordMethod::Scram);
+    clusters.source.copy_role_to(&clusters.target, &user);
+    let db = unique_name("db");
+    clusters.source.create_database_owned(&db, &user);
+    clusters.target.create_database_owned(&db, &user);
+    (user, password, db)
+}
+
 impl ProxyEnv {
     pub fn start() -> Self {
         Self::start_with(|c| c)
@@ -33,15 +48,7 @@ impl ProxyEnv {
     /// Like [`ProxyEnv::start`], with a chance to change the proxy's configuration.
     pub fn start_with(configure: impl FnOnce(ProxyConfig) -> ProxyConfig) -> Self {
         let clusters = shared();
-        let user = unique_name("app");
-        let password = format!("pw-{user}-S3cret!%");
-        clusters
-            .source
-            .create_role(&user, &password, PasswordMethod::Scram);
-        clusters.source.copy_role_to(&clusters.target, &user);
-        let db = unique_name("db");
-        clusters.source.create_database_owned(&db, &user);
-        clusters.target.create_database_owned(&db, &user);
+        let (user, password, db) = provision(clusters);
         let cfg = configure(ProxyConfig::new(
             clusters.source.superuser_url("postgres"),
             clusters.target.superuser_url("postgres"),
