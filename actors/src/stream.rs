@@ -15,12 +15,6 @@ pub enum Stream {
     ClientTls(Box<tokio_rustls::client::TlsStream<TcpStream>>),
 }
 
-impl Stream {
-    pub fn is_tls(&self) -> bool {
-        !matches!(self, Stream::Tcp(_))
-    }
-}
-
 macro_rules! delegate {
     ($self:ident, $s:ident => $e:expr) => {
         match $self.get_mut() {

@@ -78,12 +78,10 @@ pub async fn run(
         e
     };
     let (e1, e2) = tokio::join!(c2b, b2c);
-    let end = match (e1, e2) {
-        _ if session.kill_reason().is_some() => {
-            End::Killed(session.kill_reason().unwrap_or_default())
-        }
-        (End::Stopped, e) => e,
-        (e, _) => e,
+    let end = match (e1, e2, session.kill_reason()) {
+        (_, _, Some(reason)) => End::Killed(reason),
+        (End::Stopped, e, None) => e,
+        (e, _, None) => e,
     };
     Finished {
         end,

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 use thiserror::Error;
-use tokio::sync::Mutex;
+use tokio::sync::{MappedMutexGuard, Mutex, MutexGuard};
 use tokio_postgres::Client;
 
 const SCHEMA: &str = r#"
@@ -109,7 +109,8 @@ impl Store {
         }
     }
 
-    async fn client(&self) -> Result<tokio::sync::MutexGuard<'_, Option<Client>>, StoreError> {
+    /// The metadata session, (re)connected on demand; held for one operation at a time.
+    async fn client(&self) -> Result<MappedMutexGuard<'_, Client>, StoreError> {
         let mut slot = self.client.lock().await;
         if slot.as_ref().is_none_or(|c| c.is_closed()) {
             let client = self
@@ -119,23 +120,18 @@ impl Store {
                 .map_err(StoreError::Connect)?;
             *slot = Some(client);
         }
-        Ok(slot)
+        MutexGuard::try_map(slot, Option::as_mut)
+            .map_err(|_| StoreError::Connect("no session".into()))
     }
 
     /// Creates the schema and tables; safe to run again.
     pub async fn initialize(&self) -> Result<(), StoreError> {
-        let guard = self.client().await?;
-        let c = guard
-            .as_ref()
-            .ok_or(StoreError::Connect("no session".into()))?;
+        let c = self.client().await?;
         c.batch_execute(SCHEMA).await.map_err(qerr)
     }
 
     pub async fn load_state(&self) -> Result<State, StoreError> {
-        let guard = self.client().await?;
-        let c = guard
-            .as_ref()
-            .ok_or(StoreError::Connect("no session".into()))?;
+        let c = self.client().await?;
         let row = c
             .query_one(
                 "SELECT source_of_truth, epoch, active_attempt FROM molt_lms.state",
@@ -151,10 +147,7 @@ impl Store {
     }
 
     pub async fn next_attempt_id(&self) -> Result<u64, StoreError> {
-        let guard = self.client().await?;
-        let c = guard
-            .as_ref()
-            .ok_or(StoreError::Connect("no session".into()))?;
+        let c = self.client().await?;
         let row = c
             .query_one(
                 "SELECT COALESCE(max(id), 0) + 1 FROM molt_lms.cutover_attempts",
@@ -168,10 +161,7 @@ impl Store {
     /// Writes the desired state and the attempt in one transaction: a commit is durable
     /// before any proxy hears of it.
     pub async fn save(&self, state: State, attempt: &Attempt) -> Result<(), StoreError> {
-        let mut guard = self.client().await?;
-        let c = guard
-            .as_mut()
-            .ok_or(StoreError::Connect("no session".into()))?;
+        let mut c = self.client().await?;
         let tx = c.transaction().await.map_err(qerr)?;
         tx.execute(
             "UPDATE molt_lms.state SET source_of_truth = $1, epoch = $2, active_attempt = $3, updated_at = now()",
@@ -185,20 +175,14 @@ impl Store {
 
     /// Writes an attempt's progress.
     pub async fn save_attempt(&self, attempt: &Attempt) -> Result<(), StoreError> {
-        let mut guard = self.client().await?;
-        let c = guard
-            .as_mut()
-            .ok_or(StoreError::Connect("no session".into()))?;
+        let mut c = self.client().await?;
         let tx = c.transaction().await.map_err(qerr)?;
         save_attempt(&tx, attempt).await?;
         tx.commit().await.map_err(qerr)
     }
 
     pub async fn load_attempt(&self, id: u64) -> Result<Option<Attempt>, StoreError> {
-        let guard = self.client().await?;
-        let c = guard
-            .as_ref()
-            .ok_or(StoreError::Connect("no session".into()))?;
+        let c = self.client().await?;
         let Some(a) = c
             .query_opt(
                 "SELECT status, finish, finish_epoch, from_sot, to_sot, trigger_time, traffic_paused_time, \

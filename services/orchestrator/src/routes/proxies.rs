@@ -47,6 +47,19 @@ fn addresses(f: &Filter) -> Vec<String> {
         .collect()
 }
 
+/// GETs a proxy's admin endpoint and decodes its JSON.
+async fn fetch_json<T: serde::de::DeserializeOwned>(
+    http: &reqwest::Client,
+    url: &str,
+) -> reqwest::Result<T> {
+    http.get(url)
+        .send()
+        .await?
+        .error_for_status()?
+        .json::<T>()
+        .await
+}
+
 /// `GET /api/v1/proxies/status`: each proxy's own status, fetched now.
 pub async fn proxy_status(state: web::Data<AppState>, q: web::Query<Filter>) -> HttpResponse {
     let wanted = addresses(&q);
@@ -66,17 +79,7 @@ pub async fn proxy_status(state: web::Data<AppState>, q: web::Query<Filter>) -> 
     }
     for (reg, liveness) in targets {
         let url = format!("{}/api/v1/status", reg.admin_url);
-        let fetched = async {
-            state
-                .http
-                .get(&url)
-                .send()
-                .await?
-                .error_for_status()?
-                .json::<ProxyStatus>()
-                .await
-        };
-        rows.push(match fetched.await {
+        rows.push(match fetch_json::<ProxyStatus>(&state.http, &url).await {
             Ok(s) => ProxyStatusRow {
                 lms_address: reg.lms_address,
                 status: Some(s),
@@ -104,17 +107,7 @@ pub async fn connections(state: web::Data<AppState>, q: web::Query<Filter>) -> H
     let mut all: Vec<ConnectionInfo> = Vec::new();
     for (reg, _) in targets {
         let url = format!("{}/api/v1/connections", reg.admin_url);
-        let fetched = async {
-            state
-                .http
-                .get(&url)
-                .send()
-                .await?
-                .error_for_status()?
-                .json::<Vec<ConnectionInfo>>()
-                .await
-        };
-        match fetched.await {
+        match fetch_json::<Vec<ConnectionInfo>>(&state.http, &url).await {
             Ok(list) => all.extend(list),
             Err(e) => {
                 tracing::warn!(proxy = %reg.lms_address, error = %e.without_url(), "connections unavailable")
