@@ -7,6 +7,7 @@ pub mod connection;
 pub mod cutover;
 pub mod error;
 pub mod proxy;
+pub mod shadow;
 
 pub use connection::{ConnectionInfo, ConnectionState};
 pub use error::ApiError;
