@@ -4,6 +4,7 @@
 
 pub mod relay;
 pub mod session;
+pub mod shadow_relay;
 pub mod startup;
 pub mod switch;
 
@@ -16,7 +17,7 @@ use crate::shared::Shared;
 use crate::stream::Stream;
 use crate::wire::pg::backend::{self as be, Severity};
 use actix::prelude::*;
-use molt_lms_api::{ConnectionState, SourceOfTruth};
+use molt_lms_api::{ConnectionState, ShadowMode, SourceOfTruth};
 use relay::End;
 use session::{Ctl, SessionCtl};
 use startup::{Opening, Refusal, StartupError};
@@ -203,11 +204,19 @@ impl Handler<TerminateBlocker> for ClientConn {
     }
 }
 
+/// Ends a backend session politely: Terminate, then close.
+async fn close_backend(stream: &mut Stream) {
+    let _ = stream.write_all(&TERMINATE).await;
+    let _ = stream.shutdown().await;
+}
+
 /// A logged-in session: both streams and what a switch needs to log in again.
 struct Login {
     client: Stream,
     buf: bytes::BytesMut,
     backend: Stream,
+    /// The session on the other database, when this proxy shadows.
+    shadow: Option<Stream>,
     params: Vec<(String, String)>,
     credential: Credential,
 }
@@ -229,20 +238,44 @@ impl Serve {
             return;
         };
         loop {
-            let fin = relay::run(
-                login.client,
-                login.backend,
-                &self.session,
-                &self.info,
-                &self.shared.metrics,
-                login.buf,
-            )
-            .await;
+            let fin = match login.shadow.take() {
+                Some(stream) => {
+                    let shadowing = shadow_relay::Shadowing {
+                        mode: self.shared.settings.shadow_mode,
+                        stream,
+                        sot: self.info.source_of_truth(),
+                        ledger: &self.shared.shadow,
+                        budget: self.shared.settings.shadow_compare_budget,
+                    };
+                    shadow_relay::run(
+                        login.client,
+                        login.backend,
+                        shadowing,
+                        &self.session,
+                        &self.info,
+                        &self.shared.metrics,
+                        login.buf,
+                    )
+                    .await
+                }
+                None => {
+                    relay::run(
+                        login.client,
+                        login.backend,
+                        &self.session,
+                        &self.info,
+                        &self.shared.metrics,
+                        login.buf,
+                    )
+                    .await
+                }
+            };
             let End::Switch(to) = fin.end else {
                 self.finish(fin, peer).await;
                 return;
             };
             let (mut client, mut old) = (fin.client, fin.backend);
+            login.shadow = fin.shadow;
             if self.info.source_of_truth() == to {
                 self.instance.do_send(SwitchDone {
                     id: self.info.id,
@@ -258,6 +291,13 @@ impl Serve {
                 .await
             {
                 Ok(backend) => {
+                    // Roles swap: the shadow now goes to the database just left.
+                    if let Some(mut stale) = login.shadow.take() {
+                        close_backend(&mut stale).await;
+                        login.shadow = self
+                            .open_shadow(to.other(), &login.params, &login.credential)
+                            .await;
+                    }
                     self.instance.do_send(SwitchDone {
                         id: self.info.id,
                         error: None,
@@ -285,6 +325,9 @@ impl Serve {
                     let _ = client.write_all(&out).await;
                     let _ = client.shutdown().await;
                     let _ = old.shutdown().await;
+                    if let Some(mut shadow) = login.shadow.take() {
+                        close_backend(&mut shadow).await;
+                    }
                     return;
                 }
             }
@@ -342,10 +385,11 @@ impl Serve {
             }
         }
         match self.open_backend(&mut stream, &params, &credential).await {
-            Ok(Ok(backend)) => Some(Login {
+            Ok(Ok((backend, shadow))) => Some(Login {
                 client: stream,
                 buf,
                 backend,
+                shadow,
                 params,
                 credential,
             }),
@@ -453,23 +497,78 @@ impl Serve {
         }
     }
 
-    /// Opens the backend session on the source of truth and greets the client.
+    /// Opens the shadow session on `role` for a client that already has its main
+    /// session; `None` (counted and logged) when it cannot be opened.
+    async fn open_shadow(
+        &self,
+        role: SourceOfTruth,
+        params: &[(String, String)],
+        credential: &Credential,
+    ) -> Option<Stream> {
+        match switch::prepare_session(self.shared.backend(role), params, credential, &self.session)
+            .await
+        {
+            Ok((s, _)) => Some(s.stream),
+            Err(e) => {
+                self.shared.metrics.shadow_sessions_failed.inc();
+                tracing::warn!(peer = %self.info.client_addr, shadow = %role, error = %e, "shadow session failed; this connection is not shadowed");
+                None
+            }
+        }
+    }
+
+    /// Opens the backend session on the source of truth (and, when shadowing, the
+    /// shadow session on the other database) and greets the client.
     async fn open_backend(
         &self,
         stream: &mut Stream,
         params: &[(String, String)],
         credential: &Credential,
-    ) -> Result<Result<Stream, Refusal>, StartupError> {
+    ) -> Result<Result<(Stream, Option<Stream>), Refusal>, StartupError> {
         let sot = self.shared.source_of_truth();
-        let session = match self
-            .shared
-            .backend(sot)
-            .open_session(params, credential)
-            .await
-        {
+        let mode = self.shared.settings.shadow_mode;
+        let main = self.shared.backend(sot).open_session(params, credential);
+        let (main, shadow) = if mode == ShadowMode::None {
+            (main.await, None)
+        } else {
+            let other = self
+                .shared
+                .backend(sot.other())
+                .open_session(params, credential);
+            let (m, o) = tokio::join!(main, other);
+            (m, Some(o))
+        };
+        let shadow = match shadow {
+            None => None,
+            Some(Ok(s)) => Some(s.stream),
+            Some(Err(e)) if mode == ShadowMode::StrictSync => {
+                tracing::warn!(error = %e, "shadow session failed; strict-sync refuses the client");
+                self.shared.metrics.shadow_sessions_failed.inc();
+                if let Ok(mut m) = main {
+                    close_backend(&mut m.stream).await;
+                }
+                return Ok(Err(Refusal::fatal(
+                    "08006",
+                    format!(
+                        "molt-lms: shadow mode strict-sync needs a session on the {} database too: {}",
+                        sot.other(),
+                        e.client_message()
+                    ),
+                )));
+            }
+            Some(Err(e)) => {
+                self.shared.metrics.shadow_sessions_failed.inc();
+                tracing::warn!(peer = %self.info.client_addr, error = %e, "shadow session failed; this connection is not shadowed");
+                None
+            }
+        };
+        let session = match main {
             Ok(s) => s,
             Err(e) => {
                 tracing::warn!(error = %e, "backend session failed");
+                if let Some(mut s) = shadow {
+                    close_backend(&mut s).await;
+                }
                 return Ok(Err(match e {
                     crate::backend::BackendError::Rejected { raw, .. } => Refusal::Backend(raw),
                     other => {
@@ -500,7 +599,7 @@ impl Serve {
             backend_pid: session.pid,
             backend_secret: session.secret,
         });
-        Ok(Ok(session.stream))
+        Ok(Ok((session.stream, shadow)))
     }
 
     fn cancel_pid(&self) -> i32 {
@@ -526,8 +625,12 @@ impl Serve {
             mut client,
             mut backend,
             client_at_boundary,
+            shadow,
             ..
         } = fin;
+        if let Some(mut shadow) = shadow {
+            close_backend(&mut shadow).await;
+        }
         let sot = self.info.source_of_truth();
         let (to_client, tell_backend): (Option<(&str, String)>, bool) = match &end {
             End::ClientClosed | End::ClientIo(_) => (None, true),

@@ -10,6 +10,7 @@
 //!   with the actor (hold/drain control, transaction tracking).
 //! - [`proxy_instance`]: the instance actor: listener, connection registry, cancel keys,
 //!   source of truth, graceful shutdown.
+//! - [`shadow`]: fingerprints, answer comparison and the shadow report.
 //! - [`shared`], [`settings`], [`metrics`], [`conn_info`]: what those pieces share.
 //!
 //! The connection actor knows the protocol only through `startup` and `session`; a
@@ -29,6 +30,7 @@ pub mod process;
 pub mod proxy_instance;
 pub mod secret;
 pub mod settings;
+pub mod shadow;
 pub mod shared;
 pub mod stream;
 pub mod tls;

@@ -15,6 +15,10 @@ pub struct ProxyMetrics {
     pub auth_failures: IntCounter,
     pub protocol_errors: IntCounter,
     pub backend_errors: IntCounter,
+    /// Mirrored requests by outcome and fingerprint id (see the shadow report).
+    pub shadow_requests: IntCounterVec,
+    pub shadow_sessions_failed: IntCounter,
+    pub shadow_sessions_lost: IntCounter,
 }
 
 impl ProxyMetrics {
@@ -60,7 +64,27 @@ impl ProxyMetrics {
         registry
             .register(Box::new(query_seconds.clone()))
             .expect("register");
+        let shadow_requests = IntCounterVec::new(
+            Opts::new(
+                "lms_shadow_requests_total",
+                "Requests mirrored to the shadow database, by outcome and statement fingerprint id.",
+            ),
+            &["outcome", "fingerprint"],
+        )
+        .expect("metric");
+        registry
+            .register(Box::new(shadow_requests.clone()))
+            .expect("register");
         Self {
+            shadow_requests,
+            shadow_sessions_failed: counter(
+                "lms_shadow_sessions_failed_total",
+                "Client sessions whose shadow session could not be opened.",
+            ),
+            shadow_sessions_lost: counter(
+                "lms_shadow_sessions_lost_total",
+                "Shadow sessions lost or abandoned while their client session went on.",
+            ),
             connections_open: gauge("lms_connections_open", "Client connections open now."),
             connections_total: counter("lms_connections_total", "Client connections accepted."),
             queries_ok: queries.with_label_values(&["ok"]),

@@ -20,6 +20,10 @@ pub struct ProxySettings {
     pub source_dialect: Dialect,
     pub target_dialect: Dialect,
     pub shadow_mode: ShadowMode,
+    /// Bytes of one statement's answer kept for comparison (half rows, half row hashes).
+    pub shadow_compare_budget: usize,
+    /// Samples kept per fingerprint in the shadow report.
+    pub shadow_samples: usize,
     /// The SQL address shown to other components.
     pub advertise_address: String,
     /// The admin/metrics address, for status output.

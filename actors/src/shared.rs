@@ -4,6 +4,7 @@ use crate::auth::lookup::AuthLookup;
 use crate::backend::Backend;
 use crate::metrics::ProxyMetrics;
 use crate::settings::ProxySettings;
+use crate::shadow::ShadowLedger;
 use crate::tls::{self, TlsError};
 use molt_lms_api::SourceOfTruth;
 use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
@@ -15,6 +16,8 @@ pub struct Shared {
     pub settings: ProxySettings,
     pub metrics: ProxyMetrics,
     pub tls: Option<TlsAcceptor>,
+    /// Outcomes of shadowed requests (empty with shadow mode none).
+    pub shadow: ShadowLedger,
     source: Arc<Backend>,
     target: Arc<Backend>,
     source_lookup: AuthLookup,
@@ -48,12 +51,20 @@ impl Shared {
             )?)),
             None => None,
         };
+        let metrics = ProxyMetrics::new();
+        let shadow = ShadowLedger::new(
+            settings.shadow_mode,
+            settings.advertise_address.clone(),
+            settings.shadow_samples,
+            metrics.shadow_requests.clone(),
+        );
         Ok(Self {
+            shadow,
             source_lookup: AuthLookup::new(source.clone(), settings.auth_query.clone()),
             target_lookup: AuthLookup::new(target.clone(), settings.auth_query.clone()),
             sot: AtomicU8::new(settings.initial_source_of_truth as u8),
             settings,
-            metrics: ProxyMetrics::new(),
+            metrics,
             tls,
             source,
             target,

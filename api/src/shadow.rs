@@ -168,12 +168,14 @@ impl ShadowReport {
                     mine.counts.merge(&f.counts);
                     mine.verdict = mine.counts.verdict();
                     mine.samples.extend(f.samples);
-                    mine.samples.sort_by_key(|s| s.at_unix_ms);
-                    let excess = mine.samples.len().saturating_sub(max_samples);
-                    mine.samples.drain(..excess);
                 }
                 None => self.fingerprints.push(f),
             }
+        }
+        for f in &mut self.fingerprints {
+            f.samples.sort_by_key(|s| s.at_unix_ms);
+            let excess = f.samples.len().saturating_sub(max_samples);
+            f.samples.drain(..excess);
         }
         self.sort();
     }

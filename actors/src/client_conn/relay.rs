@@ -13,7 +13,7 @@ use std::io;
 use tokio::io::{AsyncReadExt, AsyncWriteExt, ReadHalf, WriteHalf};
 
 /// Bytes reserved before each read.
-const READ_CHUNK: usize = 16 * 1024;
+pub(super) const READ_CHUNK: usize = 16 * 1024;
 
 /// Why a relay ended.
 #[derive(Debug)]
@@ -45,6 +45,8 @@ pub struct Finished {
     pub client_at_boundary: bool,
     /// Client bytes read but not yet forwarded (a held request).
     pub client_buf: BytesMut,
+    /// The shadow session, when the connection shadows and it is still open.
+    pub shadow: Option<Stream>,
 }
 
 /// Relays until either side ends. `cbuf` holds client bytes already read.
@@ -89,6 +91,7 @@ pub async fn run(
         backend: brd.unsplit(bwr),
         client_at_boundary: bscan.at_boundary() && bbuf.is_empty(),
         client_buf: cbuf,
+        shadow: None,
     }
 }
 
@@ -154,7 +157,7 @@ async fn client_to_backend(
     }
 }
 
-async fn backend_to_client(
+pub(super) async fn backend_to_client(
     rd: &mut ReadHalf<Stream>,
     wr: &mut WriteHalf<Stream>,
     s: &SessionCtl,

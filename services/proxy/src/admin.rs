@@ -63,6 +63,11 @@ async fn report(state: web::Data<AdminState>) -> HttpResponse {
     }
 }
 
+/// The shadow report: outcomes by statement fingerprint, with recent samples.
+async fn shadow(state: web::Data<AdminState>) -> HttpResponse {
+    HttpResponse::Ok().json(state.shared.shadow.report())
+}
+
 async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(serde_json::json!({ "status": "ok" }))
 }
@@ -114,6 +119,7 @@ pub fn server(
             .route("/api/v1/status", web::get().to(status))
             .route("/api/v1/connections", web::get().to(connections))
             .route("/api/v1/cutover", web::get().to(report))
+            .route("/api/v1/shadow", web::get().to(shadow))
             .route("/api/v1/desired", web::post().to(desired))
             .default_service(web::to(not_found))
     })

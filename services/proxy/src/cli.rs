@@ -62,7 +62,11 @@ pub struct Args {
     )]
     pub target_dialect: Dialect,
 
-    /// Shadowing of traffic to the database that is not the source of truth: none, async, sync or strict-sync.
+    /// Shadowing of traffic to the database that is not the source of truth (the
+    /// shadow): none; async (mirror without waiting, drop a request while the previous
+    /// one is still running there); sync (wait for both, return the source of truth's
+    /// answer, compare the two); strict-sync (like sync, but a shadow error is returned
+    /// when the source of truth succeeded). A consistent cutover needs none.
     #[arg(
         long,
         env = "LMS_SHADOW_MODE",
@@ -70,6 +74,21 @@ pub struct Args {
         default_value = "none"
     )]
     pub shadow_mode: ShadowMode,
+
+    /// Bytes of one statement's answer kept per side for comparison (sync, strict-sync):
+    /// half for whole rows (to show a differing row), half for row hashes. Past it, rows
+    /// are compared by aggregate hash only. Accepts KiB/MiB suffixes.
+    #[arg(long, env = "LMS_SHADOW_COMPARE_BUDGET", value_name = "BYTES", default_value = "1MiB", value_parser = parse_bytes)]
+    pub shadow_compare_budget: usize,
+
+    /// Difference samples kept per statement fingerprint for the shadow report.
+    #[arg(
+        long,
+        env = "LMS_SHADOW_SAMPLES",
+        value_name = "N",
+        default_value = "10"
+    )]
+    pub shadow_samples: usize,
 
     /// URL of the molt-lms orchestrator to register with (optional).
     #[arg(long, env = "LMS_ORCHESTRATOR_URL", value_name = "URL")]
@@ -104,6 +123,24 @@ pub struct Args {
     /// PEM CA certificate; when set, clients must present a certificate it signed.
     #[arg(long, env = "LMS_SSL_CA", value_name = "FILE")]
     pub ssl_ca: Option<PathBuf>,
+}
+
+fn parse_bytes(s: &str) -> Result<usize, String> {
+    let t = s.trim();
+    let (num, mult) = if let Some(n) = t.strip_suffix("MiB") {
+        (n, 1 << 20)
+    } else if let Some(n) = t.strip_suffix("KiB") {
+        (n, 1 << 10)
+    } else if let Some(n) = t.strip_suffix('B') {
+        (n, 1)
+    } else {
+        (t, 1)
+    };
+    num.trim()
+        .parse::<usize>()
+        .ok()
+        .and_then(|n| n.checked_mul(mult))
+        .ok_or_else(|| format!("'{s}' is not a size (examples: 1048576, 512KiB, 4MiB)"))
 }
 
 fn parse_duration(s: &str) -> Result<Duration, String> {

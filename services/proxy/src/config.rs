@@ -81,13 +81,10 @@ pub fn load(args: &Args) -> Result<ProxySettings, ConfigError> {
             "the target must speak the PostgreSQL protocol (cockroach or postgres)",
         ));
     }
-    if args.shadow_mode != ShadowMode::None {
+    if args.shadow_mode != ShadowMode::None && args.shadow_compare_budget < 1024 {
         return Err(invalid(
-            "LMS_SHADOW_MODE",
-            format!(
-                "shadow mode '{}' is not available in this build yet (none)",
-                args.shadow_mode
-            ),
+            "LMS_SHADOW_COMPARE_BUDGET",
+            "must be at least 1KiB",
         ));
     }
     if let Some(u) = &args.orchestrator_url {
@@ -135,6 +132,8 @@ pub fn load(args: &Args) -> Result<ProxySettings, ConfigError> {
         source_dialect: args.source_dialect,
         target_dialect: args.target_dialect,
         shadow_mode: args.shadow_mode,
+        shadow_compare_budget: args.shadow_compare_budget,
+        shadow_samples: args.shadow_samples,
         advertise_address: String::new(),
         admin_address: String::new(),
         auth_query,

@@ -92,6 +92,40 @@ pub fn parameter_status(body: &[u8]) -> Option<(&str, &str)> {
     Some((name, value))
 }
 
+/// `(name, type OID)` of each field of a RowDescription body.
+pub fn row_description(body: &[u8]) -> Option<Vec<(String, u32)>> {
+    let n = i16::from_be_bytes(body.get(..2)?.try_into().ok()?);
+    let mut rest = &body[2..];
+    let mut out = Vec::with_capacity(n.max(0) as usize);
+    for _ in 0..n {
+        let (name, len) = cstr(rest)?;
+        // table OID (4), column number (2), then the type OID.
+        let oid = u32::from_be_bytes(rest.get(len + 6..len + 10)?.try_into().ok()?);
+        out.push((name.to_owned(), oid));
+        rest = rest.get(len + 18..)?;
+    }
+    Some(out)
+}
+
+/// The fields of a DataRow body, `None` for NULL; `None` overall when malformed.
+pub fn data_row_fields(body: &[u8]) -> Option<Vec<Option<&[u8]>>> {
+    let n = i16::from_be_bytes(body.get(..2)?.try_into().ok()?);
+    let mut rest = &body[2..];
+    let mut out = Vec::with_capacity(n.max(0) as usize);
+    for _ in 0..n {
+        let len = i32::from_be_bytes(rest.get(..4)?.try_into().ok()?);
+        rest = &rest[4..];
+        if len < 0 {
+            out.push(None);
+        } else {
+            let len = len as usize;
+            out.push(Some(rest.get(..len)?));
+            rest = &rest[len..];
+        }
+    }
+    Some(out)
+}
+
 /// `(code, payload)` of an Authentication body.
 pub fn authentication_code(body: &[u8]) -> Option<(i32, &[u8])> {
     let code = i32::from_be_bytes(body.get(..4)?.try_into().ok()?);

@@ -145,6 +145,12 @@ pub fn parse_statement(body: &[u8]) -> Option<(&str, &str)> {
     Some((name, query))
 }
 
+/// The statement name a `Bind` body binds (empty for the unnamed statement).
+pub fn bound_statement(body: &[u8]) -> Option<&str> {
+    let (_portal, n) = cstr(body)?;
+    cstr(&body[n..]).map(|(s, _)| s)
+}
+
 /// The name of the statement a `Close` body closes, if it closes a statement ('S').
 pub fn closed_statement(body: &[u8]) -> Option<&str> {
     match body.split_first() {

@@ -1,0 +1,612 @@
+//! The data path of a shadowing connection. Client messages go to the source of truth
+//! and, request by request, to the shadow session; the shadow's answers are read by
+//! their own loop. The modes differ only in what the client waits for:
+//! - `async`: nothing. A request is dropped (and counted) when the shadow has not
+//!   finished the previous one, so a slow shadow never holds up or fails the client.
+//! - `sync`: each ReadyForQuery waits for the shadow to finish the same request; the two
+//!   answers are compared, and the source of truth's goes to the client.
+//! - `strict-sync`: as `sync`, but the source of truth's answer is kept back until the
+//!   shadow's is in, so a shadow error can replace it.
+//!
+//! Unlike the plain relay this loop handles whole messages: it must cut the stream into
+//! requests and read every answer. It is used only when shadowing is on.
+
+use super::relay::{backend_to_client, End, Finished, READ_CHUNK};
+use super::session::{Ctl, Release, SessionCtl};
+use crate::conn_info::ConnInfo;
+use crate::metrics::ProxyMetrics;
+use crate::shadow::compare::{compare, Comparison, Rules};
+use crate::shadow::ledger::Record;
+use crate::shadow::pg_answer::PgAnswer;
+use crate::shadow::result::{StmtEnd, StmtResult};
+use crate::shadow::{Fingerprint, ShadowLedger};
+use crate::stream::Stream;
+use crate::wire::pg::codec::{header, HEADER_LEN};
+use crate::wire::pg::frontend::{bound_statement, parse_statement, query_text};
+use crate::wire::pg::{FrameScanner, ProtocolError, ScanControl};
+use bytes::{Buf, BytesMut};
+use molt_lms_api::shadow::ShadowOutcome;
+use molt_lms_api::{ShadowMode, SourceOfTruth};
+use std::cell::{Cell, RefCell};
+use std::collections::{HashMap, VecDeque};
+use std::rc::Rc;
+use tokio::io::{AsyncReadExt, AsyncWriteExt, ReadHalf, WriteHalf};
+use tokio::sync::Notify;
+
+/// Client bytes that may wait for the shadow before it counts as fallen behind and is
+/// abandoned for this connection.
+const MAX_SHADOW_BACKLOG: usize = 64 << 20;
+/// Distinct query texts whose fingerprints a connection caches.
+const LABEL_CACHE: usize = 256;
+/// Output collected before it is written to the client mid-answer.
+const OUT_CHUNK: usize = 64 * 1024;
+
+/// What the shadow relay needs besides the two main streams.
+pub struct Shadowing<'a> {
+    pub mode: ShadowMode,
+    pub stream: Stream,
+    /// The database serving the client (the shadow is the other one).
+    pub sot: SourceOfTruth,
+    pub ledger: &'a ShadowLedger,
+    pub budget: usize,
+}
+
+/// A statement text with what the report and comparison need of it.
+struct Query {
+    text: String,
+    fingerprint: Fingerprint,
+    rules: Rules,
+}
+
+/// One request (up to Query, Sync or FunctionCall) as sent.
+struct Label {
+    query: Rc<Query>,
+    teed: bool,
+}
+
+/// State shared by the four loops of one shadowing connection (one task, one thread).
+struct Tee<'a> {
+    mode: ShadowMode,
+    sot: SourceOfTruth,
+    ledger: &'a ShadowLedger,
+    metrics: &'a ProxyMetrics,
+    session: &'a SessionCtl,
+    /// Bytes for the shadow, not yet written.
+    queue: RefCell<Vec<u8>>,
+    queued: Notify,
+    /// Requests sent to the shadow and not yet answered.
+    outstanding: Cell<u32>,
+    dead: Cell<bool>,
+    /// Labels of the requests sent to the source of truth (sync modes), in order.
+    sot_labels: RefCell<VecDeque<Label>>,
+    /// Labels of the requests sent to the shadow (async), in order.
+    shadow_labels: RefCell<VecDeque<Rc<Query>>>,
+    /// The shadow's answers, in order (sync modes).
+    answers: RefCell<VecDeque<Vec<StmtResult>>>,
+    answered: Notify,
+    /// The client sent Flush: it may wait for output before its Sync.
+    flush_requested: Cell<bool>,
+}
+
+impl Tee<'_> {
+    fn push(&self, raw: &[u8]) {
+        let mut q = self.queue.borrow_mut();
+        q.extend_from_slice(raw);
+        if q.len() > MAX_SHADOW_BACKLOG {
+            drop(q);
+            self.give_up("the shadow fell more than 64 MiB behind");
+        }
+    }
+
+    /// Stops shadowing this connection. In strict-sync the client session ends too: it
+    /// asked for every request to succeed on both databases.
+    fn give_up(&self, why: &str) {
+        if self.dead.replace(true) {
+            return;
+        }
+        self.queue.borrow_mut().clear();
+        self.metrics.shadow_sessions_lost.inc();
+        let shadow = self.sot.other();
+        tracing::warn!(%shadow, reason = why, "shadow session abandoned");
+        if self.mode == ShadowMode::StrictSync {
+            self.session.kill(format!(
+                "molt-lms: lost the shadow session on the {shadow} database ({why}), which shadow mode strict-sync requires"
+            ));
+        }
+        self.queued.notify_one();
+        self.answered.notify_one();
+    }
+
+    fn record(&self, q: &Query, outcome: ShadowOutcome, comparison: Option<&Comparison>) {
+        self.ledger.record(Record {
+            fingerprint: &q.fingerprint,
+            query: &q.text,
+            source_of_truth: self.sot,
+            outcome,
+            comparison,
+        });
+    }
+
+    /// The shadow's answer to the next request; `None` once shadowing stopped.
+    async fn next_answer(&self) -> Option<Vec<StmtResult>> {
+        loop {
+            if let Some(a) = self.answers.borrow_mut().pop_front() {
+                return Some(a);
+            }
+            if self.dead.get() || self.session.is_stopped() {
+                return None;
+            }
+            tokio::select! {
+                _ = self.answered.notified() => {}
+                _ = self.session.stopped() => return None,
+            }
+        }
+    }
+}
+
+/// Where the client's current request stands, for cutting the stream into requests.
+#[derive(Default)]
+struct Cutter {
+    open: bool,
+    teed: bool,
+    last_teed: bool,
+    query: Option<Rc<Query>>,
+    /// Fingerprints of recent texts, and of named and unnamed prepared statements.
+    texts: HashMap<String, Rc<Query>>,
+    named: HashMap<String, Rc<Query>>,
+    unnamed: Option<Rc<Query>>,
+}
+
+impl Cutter {
+    fn query(&mut self, text: &str) -> Rc<Query> {
+        if let Some(q) = self.texts.get(text) {
+            return q.clone();
+        }
+        if self.texts.len() >= LABEL_CACHE {
+            self.texts.clear();
+        }
+        let q = Rc::new(Query {
+            text: text.to_owned(),
+            fingerprint: Fingerprint::of(text),
+            rules: Rules::for_query(text),
+        });
+        self.texts.insert(text.to_owned(), q.clone());
+        q
+    }
+
+    /// Accounts for one client message and sends it to the shadow if its request goes.
+    fn on_message(&mut self, tee: &Tee<'_>, tag: u8, raw: &[u8]) -> Result<(), ProtocolError> {
+        let body = &raw[HEADER_LEN..];
+        match tag {
+            b'X' => return Ok(()),
+            // COPY data belongs to the request that started the COPY.
+            b'd' | b'c' | b'f' => {
+                if (self.open && self.teed) || (!self.open && self.last_teed) {
+                    tee.push(raw);
+                }
+                return Ok(());
+            }
+            _ => {}
+        }
+        if !self.open {
+            self.open = true;
+            self.query = None;
+            let busy = tee.mode == ShadowMode::Async && tee.outstanding.get() > 0;
+            self.teed = !tee.dead.get() && !busy;
+        }
+        match tag {
+            b'Q' => {
+                let text = query_text(body).ok_or(ProtocolError::Malformed("Query"))?;
+                self.query = Some(self.query(text));
+            }
+            b'P' => {
+                let (name, text) =
+                    parse_statement(body).ok_or(ProtocolError::Malformed("Parse"))?;
+                let q = self.query(text);
+                if name.is_empty() {
+                    self.unnamed = Some(q.clone());
+                } else {
+                    self.named.insert(name.to_owned(), q.clone());
+                }
+                self.query.get_or_insert(q);
+            }
+            b'B' if self.query.is_none() => {
+                let name = bound_statement(body).ok_or(ProtocolError::Malformed("Bind"))?;
+                self.query = if name.is_empty() {
+                    self.unnamed.clone()
+                } else {
+                    self.named.get(name).cloned()
+                };
+            }
+            b'H' => tee.flush_requested.set(true),
+            _ => {}
+        }
+        if self.teed {
+            tee.push(raw);
+        }
+        if matches!(tag, b'Q' | b'S' | b'F') {
+            let query = match self.query.take() {
+                Some(q) => q,
+                None if tag == b'F' => self.query("(function call)"),
+                None => self.query("(protocol request without a statement)"),
+            };
+            if tee.mode != ShadowMode::Async {
+                tee.sot_labels.borrow_mut().push_back(Label {
+                    query: query.clone(),
+                    teed: self.teed,
+                });
+            }
+            if self.teed {
+                tee.outstanding.set(tee.outstanding.get() + 1);
+                if tee.mode == ShadowMode::Async {
+                    tee.shadow_labels.borrow_mut().push_back(query);
+                }
+            } else if !tee.dead.get() {
+                tee.record(&query, ShadowOutcome::Dropped, None);
+            }
+            self.open = false;
+            self.last_teed = self.teed;
+        }
+        Ok(())
+    }
+}
+
+/// Relays until either side ends, shadowing as `shadowing.mode` says.
+#[allow(clippy::too_many_arguments)]
+pub async fn run(
+    client: Stream,
+    backend: Stream,
+    shadowing: Shadowing<'_>,
+    session: &SessionCtl,
+    info: &ConnInfo,
+    metrics: &ProxyMetrics,
+    mut cbuf: BytesMut,
+) -> Finished {
+    let (mut crd, mut cwr) = tokio::io::split(client);
+    let (mut brd, mut bwr) = tokio::io::split(backend);
+    let (mut srd, mut swr) = tokio::io::split(shadowing.stream);
+    let tee = Tee {
+        mode: shadowing.mode,
+        sot: shadowing.sot,
+        ledger: shadowing.ledger,
+        metrics,
+        session,
+        queue: RefCell::new(Vec::new()),
+        queued: Notify::new(),
+        outstanding: Cell::new(0),
+        dead: Cell::new(false),
+        sot_labels: RefCell::new(VecDeque::new()),
+        shadow_labels: RefCell::new(VecDeque::new()),
+        answers: RefCell::new(VecDeque::new()),
+        answered: Notify::new(),
+        flush_requested: Cell::new(false),
+    };
+    let budget = shadowing.budget;
+    let mut at_boundary = true;
+    let c2b = async {
+        let e = client_to_backend(&mut crd, &mut bwr, &tee, info, &mut cbuf).await;
+        session.stop_all();
+        e
+    };
+    let b2c = async {
+        let e = if tee.mode == ShadowMode::Async {
+            let mut bbuf = BytesMut::with_capacity(READ_CHUNK);
+            let mut scan = FrameScanner::default();
+            let e = backend_to_client(
+                &mut brd, &mut cwr, session, info, metrics, &mut bbuf, &mut scan,
+            )
+            .await;
+            at_boundary = scan.at_boundary() && bbuf.is_empty();
+            e
+        } else {
+            compared_backend_to_client(&mut brd, &mut cwr, &tee, info, budget).await
+        };
+        session.stop_all();
+        e
+    };
+    let (e1, e2, (), ()) = tokio::join!(
+        c2b,
+        b2c,
+        shadow_writer(&mut swr, &tee),
+        shadow_reader(&mut srd, &tee, budget)
+    );
+    let end = match (e1, e2, session.kill_reason()) {
+        (_, _, Some(reason)) => End::Killed(reason),
+        (End::Stopped, e, None) => e,
+        (e, _, None) => e,
+    };
+    Finished {
+        end,
+        client: crd.unsplit(cwr),
+        backend: brd.unsplit(bwr),
+        client_at_boundary: at_boundary,
+        client_buf: cbuf,
+        shadow: (!tee.dead.get()).then(|| srd.unsplit(swr)),
+    }
+}
+
+/// The next whole message in `buf`: `(tag, length)`.
+fn next_message(buf: &[u8]) -> Result<Option<(u8, usize)>, ProtocolError> {
+    Ok(header(buf)?.filter(|&(_, total)| buf.len() >= total))
+}
+
+async fn client_to_backend(
+    rd: &mut ReadHalf<Stream>,
+    wr: &mut WriteHalf<Stream>,
+    tee: &Tee<'_>,
+    info: &ConnInfo,
+    buf: &mut BytesMut,
+) -> End {
+    let s = tee.session;
+    let mut cutter = Cutter::default();
+    loop {
+        if s.is_stopped() {
+            return End::Stopped;
+        }
+        let mut pos = 0;
+        let mut held = false;
+        loop {
+            let (tag, total) = match next_message(&buf[pos..]) {
+                Ok(Some(m)) => m,
+                Ok(None) => break,
+                Err(e) => return End::ClientProtocol(e),
+            };
+            let raw = &buf[pos..pos + total];
+            match s.on_client_message(info, tag, Some(&raw[HEADER_LEN..])) {
+                Ok(ScanControl::HoldBefore) => {
+                    held = true;
+                    break;
+                }
+                Ok(ScanControl::Continue) => {}
+                Err(e) => return End::ClientProtocol(e),
+            }
+            if let Err(e) = cutter.on_message(tee, tag, raw) {
+                return End::ClientProtocol(e);
+            }
+            pos += total;
+        }
+        if pos > 0 {
+            if let Err(e) = wr.write_all(&buf[..pos]).await {
+                return End::BackendIo(e);
+            }
+            tee.metrics.bytes_client_to_backend.inc_by(pos as u64);
+            buf.advance(pos);
+            tee.queued.notify_one();
+        }
+        if s.terminate_seen() {
+            return End::ClientTerminated;
+        }
+        if held {
+            match s.wait_release().await {
+                Release::Go => continue,
+                Release::Drain => return End::Drained,
+                Release::Switch(to) => return End::Switch(to),
+                Release::Stopped => return End::Stopped,
+            }
+        }
+        if s.quiescent() && buf.is_empty() {
+            match s.ctl() {
+                Ctl::Drain => return End::Drained,
+                Ctl::Switch(to) => return End::Switch(to),
+                Ctl::Run | Ctl::Hold => {}
+            }
+        }
+        buf.reserve(READ_CHUNK);
+        tokio::select! {
+            biased;
+            _ = s.stopped() => return End::Stopped,
+            _ = s.changed() => continue,
+            r = rd.read_buf(buf) => match r {
+                Ok(0) => return End::ClientClosed,
+                Ok(_) => {}
+                Err(e) => return End::ClientIo(e),
+            },
+        }
+    }
+}
+
+/// Source of truth to client in sync and strict-sync: every ReadyForQuery waits for the
+/// shadow's answer to the same request, and the two answers are compared.
+async fn compared_backend_to_client(
+    rd: &mut ReadHalf<Stream>,
+    wr: &mut WriteHalf<Stream>,
+    tee: &Tee<'_>,
+    info: &ConnInfo,
+    budget: usize,
+) -> End {
+    let (s, m) = (tee.session, tee.metrics);
+    let strict = tee.mode == ShadowMode::StrictSync;
+    let mut buf = BytesMut::with_capacity(READ_CHUNK);
+    let mut out: Vec<u8> = Vec::with_capacity(READ_CHUNK);
+    // strict-sync: the answer so far, kept back until the shadow's is in.
+    let mut kept: Vec<u8> = Vec::new();
+    // strict-sync: this answer outgrew the budget or the client needs it early.
+    let mut through = false;
+    let mut answer = PgAnswer::new(budget, false);
+    loop {
+        buf.reserve(READ_CHUNK);
+        tokio::select! {
+            biased;
+            _ = s.stopped() => return End::Stopped,
+            r = rd.read_buf(&mut buf) => match r {
+                Ok(0) => return End::BackendClosed,
+                Ok(n) => m.bytes_backend_to_client.inc_by(n as u64),
+                Err(e) => return End::BackendIo(e),
+            },
+        }
+        loop {
+            let (tag, total) = match next_message(&buf) {
+                Ok(Some(msg)) => msg,
+                Ok(None) => break,
+                Err(e) => return End::BackendProtocol(e),
+            };
+            let msg = buf.split_to(total);
+            let body = &msg[HEADER_LEN..];
+            if tag != b'Z' {
+                if let Err(e) = s.on_backend_message(info, m, tag, Some(body)) {
+                    return End::BackendProtocol(e);
+                }
+                answer.observe(tag, body);
+                // CopyIn/CopyBoth responses and Flush need the client to see output now.
+                let now =
+                    !strict || through || tee.flush_requested.get() || matches!(tag, b'G' | b'W');
+                if now {
+                    out.append(&mut kept);
+                    out.extend_from_slice(&msg);
+                } else {
+                    kept.extend_from_slice(&msg);
+                    if kept.len() > budget {
+                        through = true;
+                        out.append(&mut kept);
+                    }
+                }
+                if out.len() >= OUT_CHUNK {
+                    if let Err(e) = wr.write_all(&out).await {
+                        return End::ClientIo(e);
+                    }
+                    out.clear();
+                }
+                continue;
+            }
+            // ReadyForQuery: the request is complete on the source of truth.
+            if !out.is_empty() {
+                if let Err(e) = wr.write_all(&out).await {
+                    return End::ClientIo(e);
+                }
+                out.clear();
+            }
+            let mine = answer.finish();
+            let label = tee.sot_labels.borrow_mut().pop_front();
+            let mut replace = None;
+            if let Some(label) = label.filter(|l| l.teed) {
+                match tee.next_answer().await {
+                    Some(theirs) => {
+                        let c = compare(&mine, &theirs, label.query.rules);
+                        tee.record(&label.query, c.outcome, Some(&c));
+                        if strict && c.outcome == ShadowOutcome::ShadowError {
+                            replace = theirs.into_iter().find_map(|r| match r.end {
+                                StmtEnd::Error { raw, .. } => Some(raw),
+                                _ => None,
+                            });
+                        }
+                    }
+                    None if s.is_stopped() => return End::Stopped,
+                    None => {}
+                }
+            }
+            match replace {
+                Some(err) => {
+                    kept.clear();
+                    out.extend_from_slice(&err);
+                }
+                None => out.append(&mut kept),
+            }
+            through = false;
+            tee.flush_requested.set(false);
+            if let Err(e) = s.on_backend_message(info, m, tag, Some(body)) {
+                return End::BackendProtocol(e);
+            }
+            out.extend_from_slice(&msg);
+            if let Err(e) = wr.write_all(&out).await {
+                return End::ClientIo(e);
+            }
+            out.clear();
+        }
+    }
+}
+
+async fn shadow_writer(wr: &mut WriteHalf<Stream>, tee: &Tee<'_>) {
+    let s = tee.session;
+    let mut spare = Vec::new();
+    loop {
+        loop {
+            if s.is_stopped() || tee.dead.get() {
+                return;
+            }
+            if !tee.queue.borrow().is_empty() {
+                break;
+            }
+            tokio::select! {
+                _ = tee.queued.notified() => {}
+                _ = s.stopped() => return,
+            }
+        }
+        std::mem::swap(&mut *tee.queue.borrow_mut(), &mut spare);
+        tokio::select! {
+            r = wr.write_all(&spare) => if let Err(e) = r {
+                tee.give_up(&format!("write failed: {e}"));
+                return;
+            },
+            _ = s.stopped() => return,
+        }
+        spare.clear();
+    }
+}
+
+async fn shadow_reader(rd: &mut ReadHalf<Stream>, tee: &Tee<'_>, budget: usize) {
+    let s = tee.session;
+    let mut buf = BytesMut::with_capacity(READ_CHUNK);
+    let mut answer = PgAnswer::new(budget, tee.mode == ShadowMode::Async);
+    loop {
+        if tee.dead.get() {
+            return;
+        }
+        buf.reserve(READ_CHUNK);
+        tokio::select! {
+            _ = s.stopped() => return,
+            r = rd.read_buf(&mut buf) => match r {
+                Ok(0) => { tee.give_up("the shadow database closed the session"); return; }
+                Ok(_) => {}
+                Err(e) => { tee.give_up(&format!("read failed: {e}")); return; }
+            },
+        }
+        loop {
+            let (tag, total) = match next_message(&buf) {
+                Ok(Some(msg)) => msg,
+                Ok(None) => break,
+                Err(e) => {
+                    tee.give_up(&format!("protocol error: {e}"));
+                    return;
+                }
+            };
+            let msg = buf.split_to(total);
+            if tag != b'Z' {
+                answer.observe(tag, &msg[HEADER_LEN..]);
+                continue;
+            }
+            tee.outstanding.set(tee.outstanding.get().saturating_sub(1));
+            let results = answer.finish();
+            if tee.mode == ShadowMode::Async {
+                let Some(query) = tee.shadow_labels.borrow_mut().pop_front() else {
+                    continue;
+                };
+                match results.iter().find(|r| r.end.is_error()) {
+                    Some(failed) => {
+                        let c = async_error(failed);
+                        tee.record(&query, ShadowOutcome::ShadowError, Some(&c));
+                    }
+                    None => tee.record(&query, ShadowOutcome::Unchecked, None),
+                }
+            } else {
+                tee.answers.borrow_mut().push_back(results);
+                tee.answered.notify_one();
+            }
+        }
+    }
+}
+
+fn async_error(failed: &StmtResult) -> Comparison {
+    let value = match &failed.end {
+        StmtEnd::Error { code, message, .. } => Some(format!("{code}: {message}")),
+        _ => None,
+    };
+    Comparison {
+        outcome: ShadowOutcome::ShadowError,
+        differed: "error",
+        detail: "the shadow database returned an error (async mode does not compare answers)"
+            .into(),
+        sot_value: None,
+        shadow_value: value,
+        benign_reason: None,
+    }
+}
