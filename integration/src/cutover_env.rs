@@ -47,12 +47,17 @@ impl CutoverEnv {
 
     /// Starts one more proxy registered with the orchestrator.
     pub fn add_proxy(&mut self) -> usize {
+        self.add_proxy_with(|c| c)
+    }
+
+    /// Like [`CutoverEnv::add_proxy`], with a chance to change the proxy's configuration.
+    pub fn add_proxy_with(&mut self, configure: impl FnOnce(ProxyConfig) -> ProxyConfig) -> usize {
         let mut cfg = ProxyConfig::new(
             self.clusters.source.superuser_url("postgres"),
             self.clusters.target.superuser_url("postgres"),
         );
         cfg.extra_args = vec!["--orchestrator-url".into(), self.orch.url()];
-        self.proxies.push(ProxyProcess::start(cfg));
+        self.proxies.push(ProxyProcess::start(configure(cfg)));
         let n = self.proxies.len();
         assert!(
             wait_until(Duration::from_secs(10), || self.status().proxies.len() >= n),

@@ -96,6 +96,10 @@ pub enum Command {
     /// Inspect client connections to the LMS instances.
     #[command(subcommand)]
     Connections(ConnectionsCommand),
+    /// Compare the answers of the shadow database with the source of truth's, for the
+    /// statements the LMS instances mirror to it (--shadow-mode).
+    #[command(subcommand)]
+    Shadow(ShadowCommand),
     /// Perform a consistent cutover or inspect a past cutover attempt.
     #[command(subcommand)]
     Cutover(CutoverCommand),
@@ -107,6 +111,19 @@ pub enum Command {
 pub enum ConnectionsCommand {
     /// List all client connections to the LMS and their most recent queries.
     List(ListArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ShadowCommand {
+    /// Show, per statement fingerprint, how the shadow database's answers compared with
+    /// the source of truth's.
+    ///
+    /// Each fingerprint (the statement with its literals replaced by `?`) gets a verdict:
+    /// safe, benign differences only, DIFFERS, FAILS ON SHADOW, or unverified (never
+    /// compared). Then come its requests per outcome and its latest samples that differed,
+    /// with both databases' values. Only --shadow-mode sync and strict-sync compare
+    /// results; async mirrors statements without comparing them.
+    Report(ListArgs),
 }
 
 #[derive(Debug, Subcommand)]

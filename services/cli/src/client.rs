@@ -7,6 +7,7 @@ use crate::orchestrator_url::OrchestratorUrl;
 use crate::CliError;
 use molt_lms_api::cutover::{BeginRequest, CutoverAttempt, FinishRequest, OrchestratorStatus};
 use molt_lms_api::proxy::ProxyStatusRow;
+use molt_lms_api::shadow::ShadowReport;
 use molt_lms_api::{ApiError, ConnectionInfo};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -96,6 +97,10 @@ impl Client {
 
     pub async fn connections(&self, lms: &[String]) -> Result<Vec<ConnectionInfo>, ClientError> {
         self.get("/api/v1/connections", lms).await
+    }
+
+    pub async fn shadow(&self, lms: &[String]) -> Result<ShadowReport, ClientError> {
+        self.get("/api/v1/shadow", lms).await
     }
 
     pub async fn version(&self) -> Result<VersionResponse, ClientError> {

@@ -4,10 +4,11 @@
 mod connections;
 mod cutover;
 mod initialize;
+mod shadow;
 mod status;
 mod version;
 
-use crate::cli::{Cli, Command, ConnectionsCommand};
+use crate::cli::{Cli, Command, ConnectionsCommand, ShadowCommand};
 use crate::client::Client;
 use crate::CliError;
 
@@ -20,6 +21,7 @@ pub async fn dispatch(cli: Cli) -> Result<(), CliError> {
         Command::Connections(ConnectionsCommand::List(args)) => {
             connections::run(&client()?, args).await
         }
+        Command::Shadow(ShadowCommand::Report(args)) => shadow::run(&client()?, args).await,
         Command::Cutover(cmd) => cutover::run(&client()?, cmd).await,
         Command::Version(out) => version::run(&cli.global, out.output_type).await,
     }

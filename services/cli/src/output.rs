@@ -3,10 +3,12 @@
 
 mod connections;
 mod cutover;
+mod shadow;
 mod status;
 
 pub use connections::{connections_json, connections_table, state_name as connection_state_name};
 pub use cutover::{attempt_metadata, attempt_proxies, EndKind};
+pub use shadow::shadow_table;
 pub use status::{status_table, status_view};
 
 use comfy_table::{Cell, CellAlignment, Table};

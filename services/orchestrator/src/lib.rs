@@ -93,6 +93,7 @@ pub async fn run(args: cli::Args, settings: config::Settings) -> anyhow::Result<
                 web::get().to(proxies::proxy_status),
             )
             .route("/api/v1/connections", web::get().to(proxies::connections))
+            .route("/api/v1/shadow", web::get().to(proxies::shadow))
             .route("/api/v1/cutover/begin", web::post().to(cutover::begin))
             .route("/api/v1/cutover/commit", web::post().to(cutover::commit))
             .route("/api/v1/cutover/abort", web::post().to(cutover::abort))

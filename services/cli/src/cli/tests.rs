@@ -108,3 +108,23 @@ fn get_metadata_keeps_the_reference_spelling() {
     assert_eq!(args.output.output_type, OutputType::Table);
     assert!(Cli::try_parse_from(["molt-lms-cli", "cutover", "get_metadata"]).is_err());
 }
+
+#[test]
+fn shadow_report_takes_the_list_flags() {
+    let cli = Cli::try_parse_from([
+        "molt-lms-cli",
+        "shadow",
+        "report",
+        "-l",
+        "a:9043,b:9043",
+        "-o",
+        "json",
+    ])
+    .expect("parses");
+    let Command::Shadow(ShadowCommand::Report(args)) = cli.command else {
+        panic!("not shadow report: {:?}", cli.command);
+    };
+    assert_eq!(args.lms.addresses(), ["a:9043", "b:9043"]);
+    assert_eq!(args.output.output_type, OutputType::Json);
+    assert!(Cli::try_parse_from(["molt-lms-cli", "shadow"]).is_err());
+}

@@ -6,8 +6,12 @@ use actix_web::{web, HttpResponse};
 use molt_lms_actors::orchestrator::coordinator::{HeartbeatMsg, Register, Targets};
 use molt_lms_api::cutover::{Heartbeat, Liveness, Registration};
 use molt_lms_api::proxy::ProxyStatusRow;
+use molt_lms_api::shadow::ShadowReport;
 use molt_lms_api::{ApiError, ConnectionInfo, ProxyStatus};
 use serde::Deserialize;
+
+/// Samples the merged shadow report keeps per fingerprint (the newest ones).
+const SHADOW_SAMPLES_PER_FINGERPRINT: usize = 10;
 
 pub async fn register(state: web::Data<AppState>, body: web::Json<Registration>) -> HttpResponse {
     match state.coordinator.send(Register(body.into_inner())).await {
@@ -115,4 +119,28 @@ pub async fn connections(state: web::Data<AppState>, q: web::Query<Filter>) -> H
         }
     }
     HttpResponse::Ok().json(all)
+}
+
+/// `GET /api/v1/shadow`: every proxy's shadow report, merged per fingerprint. A proxy
+/// that does not answer is listed in `unreachable`, so partial totals are never silent.
+pub async fn shadow(state: web::Data<AppState>, q: web::Query<Filter>) -> HttpResponse {
+    let Ok(targets) = state.coordinator.send(Targets(addresses(&q))).await else {
+        return unavailable();
+    };
+    let mut merged = ShadowReport::default();
+    for (reg, _) in targets {
+        let url = format!("{}/api/v1/shadow", reg.admin_url);
+        match fetch_json::<ShadowReport>(&state.http, &url).await {
+            Ok(report) => merged.merge(report, SHADOW_SAMPLES_PER_FINGERPRINT),
+            Err(e) => {
+                tracing::warn!(proxy = %reg.lms_address, error = %e.without_url(), "shadow report unavailable");
+                merged.unreachable.push(reg.lms_address);
+            }
+        }
+    }
+    merged
+        .proxies
+        .sort_by(|a, b| a.lms_address.cmp(&b.lms_address));
+    merged.unreachable.sort();
+    HttpResponse::Ok().json(merged)
 }

@@ -1,0 +1,469 @@
+//! Shadowing against a real source and target: what each mode returns to the client,
+//! what reaches the shadow database, the comparison of answers, the shadow report over
+//! HTTP and through the CLI, and shadow sessions closing with their clients.
+
+use molt_lms_api::shadow::{FingerprintReport, ShadowReport, Verdict};
+use molt_lms_integration::cutover_env::CutoverEnv;
+use molt_lms_integration::fixture::{ProxyEnv, Via};
+use molt_lms_integration::pg::PgCluster;
+use molt_lms_integration::proxy::ProxyConfig;
+use molt_lms_integration::{unique_name, wait_until, wait_until_async};
+use std::time::Duration;
+use tokio_postgres::{Client, NoTls};
+
+const WAIT: Duration = Duration::from_secs(20);
+
+fn start(mode: &str) -> ProxyEnv {
+    ProxyEnv::start_with(|c| ProxyConfig {
+        shadow_mode: mode.to_owned(),
+        ..c
+    })
+}
+
+/// The env's role, logged in straight to `cluster` (no proxy).
+async fn app_client(env: &ProxyEnv, cluster: &PgCluster) -> Client {
+    let url = cluster.url(&env.user, &env.password, &env.db);
+    let (c, conn) = tokio_postgres::connect(&url, NoTls).await.expect("connect");
+    tokio::spawn(conn);
+    c
+}
+
+async fn count(c: &Client, sql: &str) -> i64 {
+    c.query_one(sql, &[]).await.expect(sql).get(0)
+}
+
+fn report(env: &ProxyEnv) -> ShadowReport {
+    let (code, body) = env.admin_get("/api/v1/shadow");
+    assert_eq!(code, 200, "{body}");
+    serde_json::from_str(&body).expect("shadow report json")
+}
+
+/// The report's entry whose fingerprint starts with `prefix`.
+fn entry(r: &ShadowReport, prefix: &str) -> Option<FingerprintReport> {
+    r.fingerprints
+        .iter()
+        .find(|f| f.fingerprint.starts_with(prefix))
+        .cloned()
+}
+
+/// Every write reaches both databases; in async mode the test waits for the shadow
+/// after each statement, since a request sent while the previous one runs is dropped.
+async fn writes_land_on_both(mode: &str) {
+    let env = start(mode);
+    let proxy = env.client(Via::Proxy).await;
+    let target = app_client(&env, &env.clusters.target).await;
+    let source = app_client(&env, &env.clusters.source).await;
+    proxy
+        .batch_execute("CREATE TABLE w (id int PRIMARY KEY, v text)")
+        .await
+        .expect("create");
+    let exists = "SELECT count(*) FROM pg_tables WHERE tablename = 'w'";
+    assert!(wait_until_async(WAIT, || async { count(&target, exists).await == 1 }).await);
+    for i in 1..=3i32 {
+        proxy
+            .execute("INSERT INTO w VALUES ($1, $2)", &[&i, &format!("row {i}")])
+            .await
+            .expect("insert");
+        let n = i64::from(i);
+        assert!(
+            wait_until_async(WAIT, || async {
+                count(&target, "SELECT count(*) FROM w").await == n
+            })
+            .await,
+            "{mode}: insert {i} never reached the target\n{}",
+            env.proxy.stderr_log()
+        );
+    }
+    assert_eq!(count(&source, "SELECT count(*) FROM w").await, 3);
+    let r = report(&env);
+    let insert = entry(&r, "insert into w").expect("insert fingerprint");
+    let expected = if mode == "async" {
+        insert.counts.unchecked
+    } else {
+        insert.counts.matched
+    };
+    // Each execute with a text statement is two requests: prepare, then bind/execute.
+    assert_eq!(expected, 6, "{mode}: {insert:?}");
+    assert_eq!(r.proxies[0].shadow_mode.as_str(), mode);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn async_writes_land_on_both_databases() {
+    writes_land_on_both("async").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_writes_land_on_both_databases() {
+    writes_land_on_both("sync").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn strict_sync_writes_land_on_both_databases() {
+    writes_land_on_both("strict-sync").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn async_never_waits_for_a_stalled_shadow_and_counts_drops() {
+    let env = start("async");
+    let proxy = env.client(Via::Proxy).await;
+    let target = app_client(&env, &env.clusters.target).await;
+    let source = app_client(&env, &env.clusters.source).await;
+    for sql in [
+        "CREATE TABLE s (id int PRIMARY KEY, n int)",
+        "INSERT INTO s VALUES (1, 0)",
+    ] {
+        proxy.batch_execute(sql).await.expect(sql);
+        assert!(
+            wait_until_async(WAIT, || async {
+                target
+                    .query_opt("SELECT n FROM s WHERE id = 1", &[])
+                    .await
+                    .is_ok_and(|r| r.is_some())
+            })
+            .await
+                || sql.starts_with("CREATE")
+        );
+    }
+    // Stall the shadow: hold the row's lock on the target.
+    let locker = app_client(&env, &env.clusters.target).await;
+    locker
+        .batch_execute("BEGIN; SELECT * FROM s WHERE id = 1 FOR UPDATE")
+        .await
+        .expect("lock");
+    // The lock is never released while these run, so finishing at all proves the
+    // client did not wait for the shadow.
+    for _ in 0..6 {
+        tokio::time::timeout(
+            Duration::from_secs(10),
+            proxy.batch_execute("UPDATE s SET n = n + 1 WHERE id = 1"),
+        )
+        .await
+        .expect("the client waited for the stalled shadow")
+        .expect("update");
+    }
+    assert_eq!(
+        source
+            .query_one("SELECT n FROM s WHERE id = 1", &[])
+            .await
+            .expect("n")
+            .get::<_, i32>(0),
+        6
+    );
+    let update = entry(&report(&env), "update s set").expect("update fingerprint");
+    assert_eq!(update.counts.dropped, 5, "{update:?}");
+    let (_, metrics) = env.admin_get("/metrics");
+    assert!(
+        metrics.contains(&format!(
+            "lms_shadow_requests_total{{fingerprint=\"{}\",outcome=\"dropped\"}} 5",
+            update.id
+        )),
+        "{metrics}"
+    );
+    // Released, the shadow finishes the one update it was sent; the others stay dropped.
+    locker.batch_execute("ROLLBACK").await.expect("unlock");
+    assert!(
+        wait_until_async(WAIT, || async {
+            target
+                .query_one("SELECT n FROM s WHERE id = 1", &[])
+                .await
+                .is_ok_and(|r| r.get::<_, i32>(0) == 1)
+        })
+        .await
+    );
+}
+
+/// A table whose CHECK constraints differ: `v = 1` fails on the source only, `v = 2` on
+/// the target only, `v >= 100` on both.
+async fn diverging_constraints(env: &ProxyEnv) -> (Client, Client) {
+    let source = app_client(env, &env.clusters.source).await;
+    let target = app_client(env, &env.clusters.target).await;
+    source
+        .batch_execute("CREATE TABLE m (v int CONSTRAINT src_chk CHECK (v <> 1 AND v < 100))")
+        .await
+        .expect("source table");
+    target
+        .batch_execute("CREATE TABLE m (v int CONSTRAINT tgt_chk CHECK (v <> 2 AND v < 100))")
+        .await
+        .expect("target table");
+    (source, target)
+}
+
+async fn values(c: &Client) -> Vec<i32> {
+    c.query("SELECT v FROM m ORDER BY v", &[])
+        .await
+        .expect("values")
+        .iter()
+        .map(|r| r.get(0))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn strict_sync_returns_the_documented_error_for_each_outcome() {
+    let env = start("strict-sync");
+    let (source, target) = diverging_constraints(&env).await;
+    let proxy = env.client(Via::Proxy).await;
+    // Prepared once (a request of its own, which matches on both).
+    let stmt = proxy
+        .prepare("INSERT INTO m VALUES ($1)")
+        .await
+        .expect("prepare");
+    let insert = |v: i32| {
+        let (proxy, stmt) = (&proxy, &stmt);
+        async move { proxy.execute(stmt, &[&v]).await }
+    };
+    // ok / ok
+    assert_eq!(insert(0).await.expect("ok on both"), 1);
+    // ok on the source of truth, error on the shadow: the shadow's error.
+    let e = insert(2).await.expect_err("target error");
+    let db = e.as_db_error().expect("db error");
+    assert_eq!(db.code().code(), "23514");
+    assert!(db.message().contains("tgt_chk"), "{db:?}");
+    // error on the source of truth, ok on the shadow: the source of truth's error.
+    let e = insert(1).await.expect_err("source error");
+    assert!(
+        e.as_db_error().expect("db").message().contains("src_chk"),
+        "{e}"
+    );
+    // error on both: the source of truth's error.
+    let e = insert(200).await.expect_err("both fail");
+    assert!(
+        e.as_db_error().expect("db").message().contains("src_chk"),
+        "{e}"
+    );
+    // The session is still usable, and each database kept what it accepted.
+    let one: i32 = proxy
+        .query_one("SELECT 1", &[])
+        .await
+        .expect("select")
+        .get(0);
+    assert_eq!(one, 1);
+    assert_eq!(values(&source).await, vec![0, 2]);
+    assert_eq!(values(&target).await, vec![0, 1]);
+    let r = report(&env);
+    let f = entry(&r, "insert into m").expect("insert fingerprint");
+    assert_eq!(f.verdict, Verdict::FailsOnShadow);
+    assert_eq!(
+        (
+            f.counts.matched,
+            f.counts.shadow_errors,
+            f.counts.mismatched
+        ),
+        (3, 1, 1),
+        "{f:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_returns_the_source_of_truth_answer_when_only_the_shadow_fails_in_a_transaction() {
+    let env = start("sync");
+    let (source, target) = diverging_constraints(&env).await;
+    let mut proxy = env.client(Via::Proxy).await;
+    let stmt = proxy
+        .prepare("INSERT INTO m VALUES ($1)")
+        .await
+        .expect("prepare");
+    let tx = proxy.transaction().await.expect("begin");
+    for v in [0, 2, 3] {
+        tx.execute(&stmt, &[&v])
+            .await
+            .expect("sync returns the source of truth's answer");
+    }
+    tx.commit().await.expect("commit");
+    assert_eq!(values(&source).await, vec![0, 2, 3]);
+    // The shadow's transaction failed at v = 2, so its COMMIT rolled back.
+    assert_eq!(values(&target).await, Vec::<i32>::new());
+    let r = report(&env);
+    let f = entry(&r, "insert into m").expect("insert fingerprint");
+    // v = 2 fails on the shadow; v = 3 then fails there too (transaction aborted).
+    assert_eq!(f.counts.shadow_errors, 2, "{f:?}");
+    let sample = f.samples.first().expect("a sample");
+    assert!(
+        sample
+            .shadow_value
+            .as_deref()
+            .unwrap_or_default()
+            .contains("tgt_chk"),
+        "{sample:?}"
+    );
+    let commit = entry(&r, "commit").expect("commit fingerprint");
+    assert_eq!(commit.counts.mismatched, 1, "{commit:?}");
+    assert_eq!(commit.samples[0].shadow_value.as_deref(), Some("ROLLBACK"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prepared_statements_run_on_both_databases() {
+    let env = start("sync");
+    let proxy = env.client(Via::Proxy).await;
+    proxy
+        .batch_execute("CREATE TABLE p (id int PRIMARY KEY, label text)")
+        .await
+        .expect("create");
+    let insert = proxy
+        .prepare("INSERT INTO p VALUES ($1, $2)")
+        .await
+        .expect("prepare");
+    let select = proxy
+        .prepare("SELECT label FROM p WHERE id = $1")
+        .await
+        .expect("prepare");
+    for i in 0..20i32 {
+        proxy
+            .execute(&insert, &[&i, &format!("label {i}")])
+            .await
+            .expect("insert");
+        let row = proxy.query_one(&select, &[&i]).await.expect("select");
+        assert_eq!(row.get::<_, String>(0), format!("label {i}"));
+    }
+    let target = app_client(&env, &env.clusters.target).await;
+    assert_eq!(count(&target, "SELECT count(*) FROM p").await, 20);
+    let r = report(&env);
+    let f = entry(&r, "select label from p").expect("select fingerprint");
+    assert_eq!(f.verdict, Verdict::Safe, "{f:?}");
+    assert!(f.counts.matched >= 20, "{f:?}");
+    assert_eq!(f.counts.mismatched + f.counts.shadow_errors, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn comparison_reports_exactly_the_differing_row_and_the_cli_shows_it() {
+    let mut env = CutoverEnv::start(0, &[]);
+    let i = env.add_proxy_with(|c| ProxyConfig {
+        shadow_mode: "sync".into(),
+        ..c
+    });
+    for cluster in [&env.clusters.source, &env.clusters.target] {
+        let url = cluster.url(&env.user, &env.password, &env.db);
+        let (c, conn) = tokio_postgres::connect(&url, NoTls).await.expect("connect");
+        tokio::spawn(conn);
+        c.batch_execute(
+            "CREATE TABLE diff (id int PRIMARY KEY, v text);
+             INSERT INTO diff SELECT g, 'v' || g FROM generate_series(1, 50) g;
+             CREATE TABLE same (id int PRIMARY KEY, v text);
+             INSERT INTO same SELECT g, 'v' || g FROM generate_series(1, 50) g;",
+        )
+        .await
+        .expect("tables");
+        if std::ptr::eq(cluster, &env.clusters.target) {
+            c.batch_execute("UPDATE diff SET v = 'changed' WHERE id = 17")
+                .await
+                .expect("diverge");
+        }
+    }
+    let proxy = env.client(i).await;
+    // Simple-protocol queries: one request each, with rows in text form.
+    for sql in [
+        "SELECT id, v FROM diff",
+        "SELECT id, v FROM same ORDER BY id",
+    ] {
+        let rows = proxy.simple_query(sql).await.expect(sql);
+        let n = rows
+            .iter()
+            .filter(|m| matches!(m, tokio_postgres::SimpleQueryMessage::Row(_)))
+            .count();
+        assert_eq!(n, 50);
+    }
+    let out = env.orch.cli(&["shadow", "report", "-o", "json"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r: ShadowReport = serde_json::from_str(&text).expect("report json");
+    let diff = entry(&r, "select id, v from diff").expect("diff fingerprint");
+    assert_eq!(
+        (diff.counts.mismatched, diff.counts.matched),
+        (1, 0),
+        "{diff:?}"
+    );
+    let s = &diff.samples[0];
+    assert_eq!(s.differed, "rows");
+    assert_eq!(s.source_of_truth_value.as_deref(), Some("('17', 'v17')"));
+    assert_eq!(s.shadow_value.as_deref(), Some("('17', 'changed')"));
+    let same = entry(&r, "select id, v from same").expect("same fingerprint");
+    assert_eq!(
+        (same.counts.matched, same.counts.mismatched),
+        (1, 0),
+        "{same:?}"
+    );
+    assert_eq!(same.verdict, Verdict::Safe);
+
+    let out = env.orch.cli(&["shadow", "report"]);
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{table}");
+    for want in ["DIFFERS", "select id, v from diff", "'changed'", "safe"] {
+        assert!(table.contains(want), "table lacks {want:?}:\n{table}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shadow_sessions_close_with_their_clients() {
+    let env = start("sync");
+    let app = unique_name("shadowed");
+    let target = env.clusters.target.client("postgres").await;
+    let sessions =
+        format!("SELECT count(*) FROM pg_stat_activity WHERE application_name = '{app}'");
+    let mut clients = Vec::new();
+    for _ in 0..5 {
+        let conninfo = format!("{} application_name={app}", env.conninfo(Via::Proxy));
+        let (c, conn) = tokio_postgres::connect(&conninfo, NoTls)
+            .await
+            .expect("connect");
+        let task = tokio::spawn(conn);
+        c.batch_execute("SELECT 1").await.expect("query");
+        clients.push((c, task));
+    }
+    assert_eq!(
+        count(&target, &sessions).await,
+        5,
+        "one shadow session per client"
+    );
+    drop(clients);
+    assert!(
+        wait_until_async(WAIT, || async { count(&target, &sessions).await == 0 }).await,
+        "shadow sessions leaked"
+    );
+    // A client that vanishes without Terminate is cleaned up too.
+    let mut psql = env
+        .pg_command("psql", Via::Proxy)
+        .env("PGAPPNAME", &app)
+        .args(["-X", "-c", "SELECT pg_sleep(0)", "-c", "\\! sleep 30"])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("psql");
+    assert!(wait_until(WAIT, || {
+        env.clusters.target.psql("postgres", &sessions).trim() == "1"
+    }));
+    psql.kill().expect("kill psql");
+    let _ = psql.wait();
+    assert!(
+        wait_until_async(WAIT, || async { count(&target, &sessions).await == 0 }).await,
+        "shadow session of a killed client leaked"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_a_cutover_the_shadow_is_the_old_source() {
+    let mut env = CutoverEnv::start(1, &[]);
+    env.pause();
+    let done = env.commit().expect("commit");
+    assert_eq!(
+        done.status,
+        molt_lms_api::cutover::CutoverStatus::CommitCompleted
+    );
+    let i = env.add_proxy_with(|c| ProxyConfig {
+        shadow_mode: "sync".into(),
+        ..c
+    });
+    let proxy = env.client(i).await;
+    proxy
+        .batch_execute("CREATE TABLE swapped (id int); INSERT INTO swapped VALUES (1), (2)")
+        .await
+        .expect("write");
+    for cluster in [&env.clusters.source, &env.clusters.target] {
+        let n = cluster.psql(&env.db, "SELECT count(*) FROM swapped");
+        assert_eq!(n.trim(), "2");
+    }
+    let (_, body) =
+        molt_lms_integration::fixture::http_get(env.proxies[i].admin_addr(), "/api/v1/status");
+    assert!(body.contains("\"target\""), "{body}");
+}
