@@ -21,6 +21,7 @@ use molt_lms_api::{ConnectionState, ShadowMode, SourceOfTruth};
 use relay::End;
 use session::{Ctl, SessionCtl};
 use startup::{Opening, Refusal, StartupError};
+use std::cell::Cell;
 use std::net::SocketAddr;
 use std::rc::Rc;
 use std::sync::Arc;
@@ -79,6 +80,8 @@ impl Actor for ClientConn {
             info: self.info.clone(),
             session: self.session.clone(),
             cancel_secret: self.cancel_secret,
+            keys: Cell::new(None),
+            shadow_key: Cell::new(None),
         };
         ctx.spawn(
             conn.run(socket)
@@ -228,6 +231,10 @@ struct Serve {
     info: Arc<ConnInfo>,
     session: Rc<SessionCtl>,
     cancel_secret: i32,
+    /// The backend keys a client's cancel request is forwarded to: the source of
+    /// truth's session, and the shadow's when there is one.
+    keys: Cell<Option<(SourceOfTruth, i32, i32)>>,
+    shadow_key: Cell<Option<(i32, i32)>>,
 }
 
 impl Serve {
@@ -350,13 +357,8 @@ impl Serve {
             .await
             .map_err(|e| format!("client write failed: {e}"))?;
         self.info.set_source_of_truth(to);
-        self.instance.do_send(SessionKey {
-            id: self.info.id,
-            secret: self.cancel_secret,
-            backend: to,
-            backend_pid: new.pid,
-            backend_secret: new.secret,
-        });
+        self.keys.set(Some((to, new.pid, new.secret)));
+        self.publish_keys();
         Ok(new.stream)
     }
 
@@ -508,8 +510,14 @@ impl Serve {
         match switch::prepare_session(self.shared.backend(role), params, credential, &self.session)
             .await
         {
-            Ok((s, _)) => Some(s.stream),
+            Ok((s, _)) => {
+                self.shadow_key.set(Some((s.pid, s.secret)));
+                self.publish_keys();
+                Some(s.stream)
+            }
             Err(e) => {
+                self.shadow_key.set(None);
+                self.publish_keys();
                 self.shared.metrics.shadow_sessions_failed.inc();
                 tracing::warn!(peer = %self.info.client_addr, shadow = %role, error = %e, "shadow session failed; this connection is not shadowed");
                 None
@@ -540,7 +548,10 @@ impl Serve {
         };
         let shadow = match shadow {
             None => None,
-            Some(Ok(s)) => Some(s.stream),
+            Some(Ok(s)) => {
+                self.shadow_key.set(Some((s.pid, s.secret)));
+                Some(s.stream)
+            }
             Some(Err(e)) if mode == ShadowMode::StrictSync => {
                 tracing::warn!(error = %e, "shadow session failed; strict-sync refuses the client");
                 self.shared.metrics.shadow_sessions_failed.inc();
@@ -592,14 +603,23 @@ impl Serve {
         if self.session.ctl() != Ctl::Run {
             self.info.set_state(ConnectionState::Held);
         }
-        self.instance.do_send(SessionKey {
-            id: self.info.id,
-            secret: self.cancel_secret,
-            backend: sot,
-            backend_pid: session.pid,
-            backend_secret: session.secret,
-        });
+        self.keys.set(Some((sot, session.pid, session.secret)));
+        self.publish_keys();
         Ok(Ok((session.stream, shadow)))
+    }
+
+    /// Tells the instance which backend sessions this client's cancel key stands for.
+    fn publish_keys(&self) {
+        if let Some((backend, pid, secret)) = self.keys.get() {
+            self.instance.do_send(SessionKey {
+                id: self.info.id,
+                secret: self.cancel_secret,
+                backend,
+                backend_pid: pid,
+                backend_secret: secret,
+                shadow: self.shadow_key.get(),
+            });
+        }
     }
 
     fn cancel_pid(&self) -> i32 {
@@ -607,13 +627,25 @@ impl Serve {
     }
 
     async fn forward_cancel(&self, pid: i32, secret: i32) {
-        let Ok(Some((role, bpid, bsecret))) =
-            self.instance.send(LookupCancel { pid, secret }).await
-        else {
+        let Ok(Some(key)) = self.instance.send(LookupCancel { pid, secret }).await else {
             tracing::debug!(pid, "cancel request for an unknown key ignored");
             return;
         };
-        if let Err(e) = self.shared.backend(role).cancel(bpid, bsecret).await {
+        let role = key.backend;
+        let main = self
+            .shared
+            .backend(role)
+            .cancel(key.backend_pid, key.backend_secret);
+        // The shadow's copy of the query is cancelled too: in sync modes the client
+        // would otherwise wait for it.
+        let shadow = async {
+            match key.shadow {
+                Some((p, s)) => self.shared.backend(role.other()).cancel(p, s).await,
+                None => Ok(()),
+            }
+        };
+        let (a, b) = tokio::join!(main, shadow);
+        if let Err(e) = a.and(b) {
             tracing::warn!(error = %e, "forwarding a cancel request failed");
         }
     }

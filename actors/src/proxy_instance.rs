@@ -342,6 +342,8 @@ pub struct SessionKey {
     pub backend: SourceOfTruth,
     pub backend_pid: i32,
     pub backend_secret: i32,
+    /// `(pid, secret)` of the shadow session, so a cancel stops the query there too.
+    pub shadow: Option<(i32, i32)>,
 }
 
 impl Handler<SessionKey> for ProxyInstance {
@@ -355,17 +357,17 @@ impl Handler<SessionKey> for ProxyInstance {
 
 /// Which backend session a client's cancel key points at.
 #[derive(Message)]
-#[rtype(result = "Option<(SourceOfTruth, i32, i32)>")]
+#[rtype(result = "Option<SessionKey>")]
 pub struct LookupCancel {
     pub pid: i32,
     pub secret: i32,
 }
 
 impl Handler<LookupCancel> for ProxyInstance {
-    type Result = Option<(SourceOfTruth, i32, i32)>;
+    type Result = Option<SessionKey>;
     fn handle(&mut self, msg: LookupCancel, _: &mut Self::Context) -> Self::Result {
         let key = self.conns.get(&(msg.pid as u64))?.cancel?;
-        (key.secret == msg.secret).then_some((key.backend, key.backend_pid, key.backend_secret))
+        (key.secret == msg.secret).then_some(key)
     }
 }
 
