@@ -9,6 +9,7 @@ pub mod startup;
 pub mod switch;
 
 use crate::auth::Credential;
+use crate::backend::BackendError;
 use crate::conn_info::ConnInfo;
 use crate::proxy_instance::{
     ConnClosed, LookupCancel, ProxyInstance, Quiescent, SessionKey, SwitchDone,
@@ -536,7 +537,12 @@ impl Serve {
         let sot = self.shared.source_of_truth();
         let mode = self.shared.settings.shadow_mode;
         let main = self.shared.backend(sot).open_session(params, credential);
-        let (main, shadow) = if mode == ShadowMode::None {
+        let skip = mode == ShadowMode::None
+            || (mode != ShadowMode::StrictSync && !self.shared.shadow_worth_trying());
+        let (main, shadow) = if skip {
+            if mode != ShadowMode::None {
+                self.shared.metrics.shadow_sessions_failed.inc();
+            }
             (main.await, None)
         } else {
             let other = self
@@ -553,6 +559,9 @@ impl Serve {
                 Some(s.stream)
             }
             Some(Err(e)) if mode == ShadowMode::StrictSync => {
+                if !matches!(e, BackendError::Rejected { .. }) {
+                    self.shared.shadow_unreachable();
+                }
                 tracing::warn!(error = %e, "shadow session failed; strict-sync refuses the client");
                 self.shared.metrics.shadow_sessions_failed.inc();
                 if let Ok(mut m) = main {
@@ -568,6 +577,9 @@ impl Serve {
                 )));
             }
             Some(Err(e)) => {
+                if !matches!(e, BackendError::Rejected { .. }) {
+                    self.shared.shadow_unreachable();
+                }
                 self.shared.metrics.shadow_sessions_failed.inc();
                 tracing::warn!(peer = %self.info.client_addr, error = %e, "shadow session failed; this connection is not shadowed");
                 None
@@ -581,7 +593,7 @@ impl Serve {
                     close_backend(&mut s).await;
                 }
                 return Ok(Err(match e {
-                    crate::backend::BackendError::Rejected { raw, .. } => Refusal::Backend(raw),
+                    BackendError::Rejected { raw, .. } => Refusal::Backend(raw),
                     other => {
                         self.shared.metrics.backend_errors.inc();
                         Refusal::fatal("08006", other.client_message())

@@ -9,6 +9,7 @@ use crate::tls::{self, TlsError};
 use molt_lms_api::SourceOfTruth;
 use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 use tokio::sync::watch;
 use tokio_rustls::TlsAcceptor;
 
@@ -30,7 +31,15 @@ pub struct Shared {
     pub gate: watch::Sender<bool>,
     /// Bumped whenever the instance's cutover phase changes, so its report goes out now.
     pub report_changed: watch::Sender<u64>,
+    /// Milliseconds after `started` before which no shadow session is tried again, after
+    /// the shadow database could not be reached: logins then skip it at once instead of
+    /// each waiting out a connect timeout.
+    shadow_retry_at: AtomicU64,
+    started: Instant,
 }
+
+/// How long logins skip an unreachable shadow database before trying it again.
+const SHADOW_RETRY_AFTER: Duration = Duration::from_secs(5);
 
 impl Shared {
     /// Builds backends and TLS from settings; fails on unreadable certificate files.
@@ -71,6 +80,8 @@ impl Shared {
             next_id: AtomicU64::new(1),
             gate: watch::channel(true).0,
             report_changed: watch::channel(0).0,
+            shadow_retry_at: AtomicU64::new(0),
+            started: Instant::now(),
         })
     }
 
@@ -99,6 +110,17 @@ impl Shared {
             SourceOfTruth::Source => &self.source_lookup,
             SourceOfTruth::Target => &self.target_lookup,
         }
+    }
+
+    /// False for a while after the shadow database was unreachable.
+    pub fn shadow_worth_trying(&self) -> bool {
+        self.started.elapsed().as_millis() as u64 >= self.shadow_retry_at.load(Ordering::Relaxed)
+    }
+
+    /// Records that the shadow database could not be reached.
+    pub fn shadow_unreachable(&self) {
+        let at = (self.started.elapsed() + SHADOW_RETRY_AFTER).as_millis() as u64;
+        self.shadow_retry_at.store(at, Ordering::Relaxed);
     }
 
     pub(crate) fn next_conn_id(&self) -> u64 {

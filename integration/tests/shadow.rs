@@ -491,3 +491,38 @@ async fn a_cancel_stops_the_query_on_the_shadow_too() {
     assert_eq!(e.code().map(|c| c.code()), Some("57014"), "{e}");
     assert!(wait_until_async(WAIT, || async { count(&target, running).await == 0 }).await);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_shadow_leaves_sync_clients_served_and_strict_sync_refused() {
+    // Nothing listens on port 1 of the loopback address.
+    let dead = "postgresql://postgres:unused@127.0.0.1:1/postgres?sslmode=disable";
+    let env = ProxyEnv::start_with(|c| ProxyConfig {
+        target_url: dead.into(),
+        shadow_mode: "sync".into(),
+        ..c
+    });
+    for _ in 0..3 {
+        let c = env.client(Via::Proxy).await;
+        let one: i32 = c.query_one("SELECT 1", &[]).await.expect("served").get(0);
+        assert_eq!(one, 1);
+    }
+    let (_, metrics) = env.admin_get("/metrics");
+    assert!(
+        metrics.contains("lms_shadow_sessions_failed_total 3"),
+        "{metrics}"
+    );
+
+    let strict = ProxyEnv::start_with(|c| ProxyConfig {
+        target_url: dead.into(),
+        shadow_mode: "strict-sync".into(),
+        ..c
+    });
+    let err = tokio_postgres::connect(&strict.conninfo(Via::Proxy), NoTls)
+        .await
+        .err()
+        .expect("strict-sync refuses a client it cannot shadow");
+    let db = err.as_db_error().expect("a server error");
+    assert_eq!(db.code().code(), "08006");
+    assert!(db.message().contains("strict-sync"), "{db:?}");
+    assert!(!db.message().contains("unused"), "no secret in errors");
+}
