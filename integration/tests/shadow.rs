@@ -470,26 +470,48 @@ async fn after_a_cutover_the_shadow_is_the_old_source() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_cancel_stops_the_query_on_the_shadow_too() {
+async fn a_cancelled_request_is_not_replayed_on_the_shadow() {
     let env = start("sync");
     let proxy = env.client(Via::Proxy).await;
+    proxy
+        .batch_execute("CREATE TABLE k (id int)")
+        .await
+        .expect("create");
     let token = proxy.cancel_token();
+    let source = env.clusters.source.client("postgres").await;
+    let target = env.clusters.target.client("postgres").await;
+    let running = "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(60)%' AND state = 'active' AND pid <> pg_backend_pid()";
+    // Inside a transaction, so the cancel leaves it failed on the source of truth.
+    for sql in ["BEGIN", "INSERT INTO k VALUES (1)"] {
+        proxy.batch_execute(sql).await.expect(sql);
+    }
     let sleeper = tokio::spawn(async move {
         let r = proxy.batch_execute("SELECT pg_sleep(60)").await;
-        (r, proxy)
+        let commit = proxy.batch_execute("COMMIT").await;
+        (r, commit, proxy)
     });
-    let target = env.clusters.target.client("postgres").await;
-    let running = "SELECT count(*) FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(60)' AND state = 'active'";
-    assert!(wait_until_async(WAIT, || async { count(&target, running).await == 1 }).await);
+    assert!(wait_until_async(WAIT, || async { count(&source, running).await == 1 }).await);
     token.cancel_query(NoTls).await.expect("cancel");
-    // Without the shadow's copy cancelled, the client would wait the full minute.
-    let (r, _proxy) = tokio::time::timeout(Duration::from_secs(20), sleeper)
+    // Replayed on the shadow, the sleep would keep the client waiting a full minute.
+    let (r, commit, proxy) = tokio::time::timeout(Duration::from_secs(20), sleeper)
         .await
-        .expect("the client still waited for the shadow")
+        .expect("the client waited for a replay of the cancelled request")
         .expect("join");
     let e = r.expect_err("cancelled");
     assert_eq!(e.code().map(|c| c.code()), Some("57014"), "{e}");
-    assert!(wait_until_async(WAIT, || async { count(&target, running).await == 0 }).await);
+    assert_eq!(count(&target, running).await, 0);
+    // COMMIT of the failed transaction rolls back on both databases alike.
+    commit.expect("commit of a failed transaction answers ROLLBACK");
+    for cluster in [&env.clusters.source, &env.clusters.target] {
+        let n = cluster.psql(&env.db, "SELECT count(*) FROM k");
+        assert_eq!(n.trim(), "0");
+    }
+    let r = report(&env);
+    let commit = entry(&r, "commit").expect("commit fingerprint");
+    assert_eq!(commit.counts.matched, 1, "{commit:?}");
+    let sleep = entry(&r, "select pg_sleep").expect("sleep fingerprint");
+    assert_eq!(sleep.counts.dropped, 1, "{sleep:?}");
+    proxy.batch_execute("SELECT 1").await.expect("still usable");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

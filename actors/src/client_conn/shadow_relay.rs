@@ -8,6 +8,12 @@
 //! - `strict-sync`: as `sync`, but the source of truth's answer is kept back until the
 //!   shadow's is in, so a shadow error can replace it.
 //!
+//! In the sync modes a request goes to the shadow only once the source of truth has
+//! answered it. Sent to both at once, two clients that update the same row can each get
+//! the lock on a different database and wait for each other across them forever, which
+//! neither database can see. Following the source of truth's completion order, the
+//! shadow only ever waits for work that will finish.
+//!
 //! Unlike the plain relay this loop handles whole messages: it must cut the stream into
 //! requests and read every answer. It is used only when shadowing is on.
 
@@ -21,7 +27,7 @@ use crate::shadow::pg_answer::PgAnswer;
 use crate::shadow::result::{StmtEnd, StmtResult};
 use crate::shadow::{Fingerprint, ShadowLedger};
 use crate::stream::Stream;
-use crate::wire::pg::codec::{header, HEADER_LEN};
+use crate::wire::pg::codec::{header, put_cstr, put_message, HEADER_LEN};
 use crate::wire::pg::frontend::{bound_statement, parse_statement, query_text};
 use crate::wire::pg::{FrameScanner, ProtocolError, ScanControl};
 use bytes::{Buf, BytesMut};
@@ -38,6 +44,8 @@ use tokio::sync::Notify;
 const MAX_SHADOW_BACKLOG: usize = 64 << 20;
 /// Distinct query texts whose fingerprints a connection caches.
 const LABEL_CACHE: usize = 256;
+/// SQLSTATE of a statement stopped by a cancel request or `statement_timeout`.
+const QUERY_CANCELED: &str = "57014";
 /// Output collected before it is written to the client mid-answer.
 const OUT_CHUNK: usize = 64 * 1024;
 
@@ -73,6 +81,13 @@ struct Tee<'a> {
     session: &'a SessionCtl,
     /// Bytes for the shadow, not yet written.
     queue: RefCell<Vec<u8>>,
+    /// Sync modes: the bytes of each request sent to the source of truth and not yet
+    /// answered there, oldest first; each goes to `queue` at its ReadyForQuery.
+    waiting: RefCell<VecDeque<Vec<u8>>>,
+    /// Bytes in `queue` and `waiting` together.
+    backlog: Cell<usize>,
+    /// Shadow answers to throw away (to requests the proxy made up, not the client's).
+    discard: Cell<u32>,
     queued: Notify,
     /// Requests sent to the shadow and not yet answered.
     outstanding: Cell<u32>,
@@ -89,12 +104,54 @@ struct Tee<'a> {
 }
 
 impl Tee<'_> {
-    fn push(&self, raw: &[u8]) {
-        let mut q = self.queue.borrow_mut();
-        q.extend_from_slice(raw);
-        if q.len() > MAX_SHADOW_BACKLOG {
-            drop(q);
+    /// Adds client bytes of the current request (`start`: its first message).
+    fn push(&self, raw: &[u8], start: bool) {
+        if self.mode == ShadowMode::Async {
+            self.queue.borrow_mut().extend_from_slice(raw);
+        } else {
+            let mut waiting = self.waiting.borrow_mut();
+            match waiting.back_mut() {
+                _ if start => waiting.push_back(raw.to_vec()),
+                Some(unit) => unit.extend_from_slice(raw),
+                // COPY data after its request was answered: the request is gone, so
+                // the data must not start a request of its own.
+                None => self.queue.borrow_mut().extend_from_slice(raw),
+            }
+        }
+        self.backlog.set(self.backlog.get() + raw.len());
+        if self.backlog.get() > MAX_SHADOW_BACKLOG {
             self.give_up("the shadow fell more than 64 MiB behind");
+        }
+    }
+
+    /// Sync modes: the source of truth cancelled the oldest waiting request (a client's
+    /// cancel, or its `statement_timeout`). Replaying it would make the client wait for
+    /// the shadow's copy, so it is not sent. If the cancel left the source of truth's
+    /// transaction failed, a statement that fails puts the shadow's there too, so both
+    /// sessions agree on what a later COMMIT does.
+    fn skip_oldest(&self, tx_failed: bool) {
+        if let Some(unit) = self.waiting.borrow_mut().pop_front() {
+            self.backlog
+                .set(self.backlog.get().saturating_sub(unit.len()));
+        }
+        if tx_failed {
+            let mut q = self.queue.borrow_mut();
+            put_message(&mut q, b'Q', |o| {
+                put_cstr(
+                    o,
+                    "SELECT 'molt-lms: request cancelled on the source of truth'::int",
+                )
+            });
+            self.discard.set(self.discard.get() + 1);
+            self.queued.notify_one();
+        }
+    }
+
+    /// Sync modes: the source of truth answered the oldest waiting request; send it on.
+    fn release_oldest(&self) {
+        if let Some(unit) = self.waiting.borrow_mut().pop_front() {
+            self.queue.borrow_mut().extend_from_slice(&unit);
+            self.queued.notify_one();
         }
     }
 
@@ -105,6 +162,7 @@ impl Tee<'_> {
             return;
         }
         self.queue.borrow_mut().clear();
+        self.waiting.borrow_mut().clear();
         self.metrics.shadow_sessions_lost.inc();
         let shadow = self.sot.other();
         tracing::warn!(%shadow, reason = why, "shadow session abandoned");
@@ -182,13 +240,14 @@ impl Cutter {
             // COPY data belongs to the request that started the COPY.
             b'd' | b'c' | b'f' => {
                 if (self.open && self.teed) || (!self.open && self.last_teed) {
-                    tee.push(raw);
+                    tee.push(raw, false);
                 }
                 return Ok(());
             }
             _ => {}
         }
-        if !self.open {
+        let start = !self.open;
+        if start {
             self.open = true;
             self.query = None;
             let busy = tee.mode == ShadowMode::Async && tee.outstanding.get() > 0;
@@ -222,7 +281,7 @@ impl Cutter {
             _ => {}
         }
         if self.teed {
-            tee.push(raw);
+            tee.push(raw, start);
         }
         if matches!(tag, b'Q' | b'S' | b'F') {
             let query = match self.query.take() {
@@ -272,6 +331,9 @@ pub async fn run(
         metrics,
         session,
         queue: RefCell::new(Vec::new()),
+        waiting: RefCell::new(VecDeque::new()),
+        backlog: Cell::new(0),
+        discard: Cell::new(0),
         queued: Notify::new(),
         outstanding: Cell::new(0),
         dead: Cell::new(false),
@@ -478,7 +540,15 @@ async fn compared_backend_to_client(
             let mine = answer.finish();
             let label = tee.sot_labels.borrow_mut().pop_front();
             let mut replace = None;
-            if let Some(label) = label.filter(|l| l.teed) {
+            let cancelled = mine
+                .iter()
+                .any(|r| matches!(&r.end, StmtEnd::Error { code, .. } if code == QUERY_CANCELED));
+            let label = label.filter(|l| l.teed);
+            if let Some(label) = label.as_ref().filter(|_| cancelled) {
+                tee.skip_oldest(body.first() == Some(&b'E'));
+                tee.record(&label.query, ShadowOutcome::Dropped, None);
+            } else if let Some(label) = label {
+                tee.release_oldest();
                 match tee.next_answer().await {
                     Some(theirs) => {
                         let c = compare(&mine, &theirs, label.query.rules);
@@ -532,6 +602,8 @@ async fn shadow_writer(wr: &mut WriteHalf<Stream>, tee: &Tee<'_>) {
             }
         }
         std::mem::swap(&mut *tee.queue.borrow_mut(), &mut spare);
+        tee.backlog
+            .set(tee.backlog.get().saturating_sub(spare.len()));
         tokio::select! {
             r = wr.write_all(&spare) => if let Err(e) = r {
                 tee.give_up(&format!("write failed: {e}"));
@@ -587,6 +659,8 @@ async fn shadow_reader(rd: &mut ReadHalf<Stream>, tee: &Tee<'_>, budget: usize) 
                     }
                     None => tee.record(&query, ShadowOutcome::Unchecked, None),
                 }
+            } else if tee.discard.get() > 0 {
+                tee.discard.set(tee.discard.get() - 1);
             } else {
                 tee.answers.borrow_mut().push_back(results);
                 tee.answered.notify_one();
