@@ -548,3 +548,47 @@ async fn an_unreachable_shadow_leaves_sync_clients_served_and_strict_sync_refuse
     assert!(db.message().contains("strict-sync"), "{db:?}");
     assert!(!db.message().contains("unused"), "no secret in errors");
 }
+
+/// Clients that update the same row inside transactions: sent to both databases at once,
+/// two of them could each win the row lock on a different database and wait for each
+/// other forever. Every transaction must finish, on both databases.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn contended_transactions_never_deadlock_across_the_two_databases() {
+    for mode in ["sync", "strict-sync"] {
+        let env = start(mode);
+        let setup = env.client(Via::Proxy).await;
+        setup
+            .batch_execute(
+                "CREATE TABLE hot (id int PRIMARY KEY, n int); INSERT INTO hot VALUES (1, 0)",
+            )
+            .await
+            .expect("setup");
+        let (clients, rounds) = (8, 150);
+        let mut tasks = Vec::new();
+        for _ in 0..clients {
+            let c = env.client(Via::Proxy).await;
+            tasks.push(tokio::spawn(async move {
+                for _ in 0..rounds {
+                    for sql in [
+                        "BEGIN",
+                        "UPDATE hot SET n = n + 1 WHERE id = 1",
+                        "UPDATE hot SET n = n + 0 WHERE id = 2",
+                        "COMMIT",
+                    ] {
+                        c.batch_execute(sql).await.expect(sql);
+                    }
+                }
+            }));
+        }
+        let all = futures_util::future::join_all(tasks);
+        tokio::time::timeout(Duration::from_secs(60), all)
+            .await
+            .unwrap_or_else(|_| panic!("{mode}: transactions stalled across the databases"))
+            .into_iter()
+            .for_each(|r| r.expect("client task"));
+        for cluster in [&env.clusters.source, &env.clusters.target] {
+            let n = cluster.psql(&env.db, "SELECT n FROM hot WHERE id = 1");
+            assert_eq!(n.trim(), (clients * rounds).to_string(), "{mode}");
+        }
+    }
+}

@@ -8,11 +8,14 @@
 //! - `strict-sync`: as `sync`, but the source of truth's answer is kept back until the
 //!   shadow's is in, so a shadow error can replace it.
 //!
-//! In the sync modes a request goes to the shadow only once the source of truth has
-//! answered it. Sent to both at once, two clients that update the same row can each get
-//! the lock on a different database and wait for each other across them forever, which
-//! neither database can see. Following the source of truth's completion order, the
-//! shadow only ever waits for work that will finish.
+//! In the sync modes a request that may run while the session holds locks goes to the
+//! shadow only once the source of truth has answered it. Sent to both at once, two
+//! clients that update the same row inside transactions can each get the lock on a
+//! different database and wait for each other across them forever, which neither
+//! database can see. Following the source of truth's completion order, the shadow only
+//! ever waits for work that will finish. A request that starts outside a transaction, with
+//! nothing else in flight, and opens neither a transaction nor an advisory lock cannot
+//! hold a lock while it waits: it goes to both at once.
 //!
 //! Unlike the plain relay this loop handles whole messages: it must cut the stream into
 //! requests and read every answer. It is used only when shadowing is on.
@@ -64,12 +67,24 @@ struct Query {
     text: String,
     fingerprint: Fingerprint,
     rules: Rules,
+    /// It may leave locks held after it answers (BEGIN, advisory locks).
+    may_hold_locks: bool,
 }
 
 /// One request (up to Query, Sync or FunctionCall) as sent.
 struct Label {
     query: Rc<Query>,
     teed: bool,
+    /// Sent to the shadow together with the source of truth, not after its answer.
+    released: bool,
+}
+
+/// Whether a statement text may leave the session holding locks once it has answered.
+fn may_hold_locks(text: &str) -> bool {
+    let t = text.to_ascii_lowercase();
+    ["begin", "start transaction", "advisory"]
+        .iter()
+        .any(|k| t.contains(k))
 }
 
 /// State shared by the four loops of one shadowing connection (one task, one thread).
@@ -88,6 +103,10 @@ struct Tee<'a> {
     backlog: Cell<usize>,
     /// Shadow answers to throw away (to requests the proxy made up, not the client's).
     discard: Cell<u32>,
+    /// Requests sent to the source of truth and not yet answered, and its transaction
+    /// status at the last answer: a request may go to both at once only from idle.
+    sot_in_flight: Cell<u32>,
+    sot_status: Cell<u8>,
     queued: Notify,
     /// Requests sent to the shadow and not yet answered.
     outstanding: Cell<u32>,
@@ -207,6 +226,8 @@ impl Tee<'_> {
 struct Cutter {
     open: bool,
     teed: bool,
+    /// Sync modes: the current request may go to both databases at once.
+    together: bool,
     last_teed: bool,
     query: Option<Rc<Query>>,
     /// Fingerprints of recent texts, and of named and unnamed prepared statements.
@@ -227,6 +248,7 @@ impl Cutter {
             text: text.to_owned(),
             fingerprint: Fingerprint::of(text),
             rules: Rules::for_query(text),
+            may_hold_locks: may_hold_locks(text),
         });
         self.texts.insert(text.to_owned(), q.clone());
         q
@@ -252,6 +274,10 @@ impl Cutter {
             self.query = None;
             let busy = tee.mode == ShadowMode::Async && tee.outstanding.get() > 0;
             self.teed = !tee.dead.get() && !busy;
+            self.together = tee.mode != ShadowMode::Async
+                && tee.sot_in_flight.get() == 0
+                && tee.sot_status.get() == b'I'
+                && tee.waiting.borrow().is_empty();
         }
         match tag {
             b'Q' => {
@@ -280,6 +306,28 @@ impl Cutter {
             b'H' => tee.flush_requested.set(true),
             _ => {}
         }
+        match tag {
+            // The statement this message runs; a name never seen here (prepared on
+            // another path) is unknown, so it counts as possibly holding locks.
+            b'Q' | b'P' | b'B' => {
+                let this = match tag {
+                    b'B' => bound_statement(body).and_then(|n| {
+                        if n.is_empty() {
+                            self.unnamed.clone()
+                        } else {
+                            self.named.get(n).cloned()
+                        }
+                    }),
+                    b'Q' => query_text(body).map(|t| self.query(t)),
+                    _ => parse_statement(body).map(|(_, t)| self.query(t)),
+                };
+                if this.is_none_or(|q| q.may_hold_locks) {
+                    self.together = false;
+                }
+            }
+            b'F' => self.together = false,
+            _ => {}
+        }
         if self.teed {
             tee.push(raw, start);
         }
@@ -290,9 +338,15 @@ impl Cutter {
                 None => self.query("(protocol request without a statement)"),
             };
             if tee.mode != ShadowMode::Async {
+                let released = self.teed && self.together;
+                if released {
+                    tee.release_oldest();
+                }
+                tee.sot_in_flight.set(tee.sot_in_flight.get() + 1);
                 tee.sot_labels.borrow_mut().push_back(Label {
                     query: query.clone(),
                     teed: self.teed,
+                    released,
                 });
             }
             if self.teed {
@@ -334,6 +388,8 @@ pub async fn run(
         waiting: RefCell::new(VecDeque::new()),
         backlog: Cell::new(0),
         discard: Cell::new(0),
+        sot_in_flight: Cell::new(0),
+        sot_status: Cell::new(b'I'),
         queued: Notify::new(),
         outstanding: Cell::new(0),
         dead: Cell::new(false),
@@ -543,12 +599,17 @@ async fn compared_backend_to_client(
             let cancelled = mine
                 .iter()
                 .any(|r| matches!(&r.end, StmtEnd::Error { code, .. } if code == QUERY_CANCELED));
+            tee.sot_in_flight
+                .set(tee.sot_in_flight.get().saturating_sub(1));
+            tee.sot_status.set(body.first().copied().unwrap_or(b'I'));
             let label = label.filter(|l| l.teed);
-            if let Some(label) = label.as_ref().filter(|_| cancelled) {
+            if let Some(label) = label.as_ref().filter(|l| cancelled && !l.released) {
                 tee.skip_oldest(body.first() == Some(&b'E'));
                 tee.record(&label.query, ShadowOutcome::Dropped, None);
             } else if let Some(label) = label {
-                tee.release_oldest();
+                if !label.released {
+                    tee.release_oldest();
+                }
                 match tee.next_answer().await {
                     Some(theirs) => {
                         let c = compare(&mine, &theirs, label.query.rules);
