@@ -15,11 +15,26 @@ use molt_lms_api::cutover::Registration;
 use std::io::Write;
 use std::sync::Arc;
 
+/// Accept queue of the SQL listener. The standard 128 overflows when many clients
+/// connect at once (a pool filling up, every client reconnecting after a restart), and
+/// each overflowed connect waits a one-second SYN retry. The kernel caps it at somaxconn.
+const SQL_BACKLOG: u32 = 4096;
+
+fn bind_sql(addr: std::net::SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(SQL_BACKLOG)
+}
+
 /// Binds both listeners, serves until SIGTERM or SIGINT, then drains and returns.
 /// Prints `molt-lms ready sql=ADDR admin=ADDR` on stdout once both listen.
 pub async fn run(args: cli::Args, mut settings: ProxySettings) -> anyhow::Result<()> {
-    let sql = tokio::net::TcpListener::bind(args.listen)
-        .await
+    let sql = bind_sql(args.listen)
         .with_context(|| format!("LMS_LISTEN: cannot listen on {}", args.listen))?;
     let sql_addr = sql.local_addr()?;
     let admin = std::net::TcpListener::bind(args.metrics_listen).with_context(|| {
