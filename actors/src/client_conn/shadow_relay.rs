@@ -5,8 +5,11 @@
 //!   finished the previous one, so a slow shadow never holds up or fails the client.
 //! - `sync`: each ReadyForQuery waits for the shadow to finish the same request; the two
 //!   answers are compared, and the source of truth's goes to the client.
-//! - `strict-sync`: as `sync`, but the source of truth's answer is kept back until the
-//!   shadow's is in, so a shadow error can replace it.
+//! - `strict-sync`: as `sync`, but a shadow error replaces the source of truth's answer.
+//!
+//! Both sync modes keep the source of truth's answer back until the shadow's is in and
+//! then write it in one piece: strict-sync needs that to replace it, and for sync it saves
+//! the client a wake-up and the proxy a write per request.
 //!
 //! In the sync modes a request that may run while the session holds locks goes to the
 //! shadow only once the source of truth has answered it. Sent to both at once, two
@@ -25,7 +28,7 @@ use super::session::{Ctl, Release, SessionCtl};
 use crate::conn_info::ConnInfo;
 use crate::metrics::ProxyMetrics;
 use crate::shadow::compare::{compare, Comparison, Rules};
-use crate::shadow::ledger::Record;
+use crate::shadow::ledger::{FingerprintStats, Record};
 use crate::shadow::pg_answer::PgAnswer;
 use crate::shadow::result::{StmtEnd, StmtResult};
 use crate::shadow::{Fingerprint, ShadowLedger};
@@ -36,9 +39,10 @@ use crate::wire::pg::{FrameScanner, ProtocolError, ScanControl};
 use bytes::{Buf, BytesMut};
 use molt_lms_api::shadow::ShadowOutcome;
 use molt_lms_api::{ShadowMode, SourceOfTruth};
-use std::cell::{Cell, RefCell};
+use std::cell::{Cell, OnceCell, RefCell};
 use std::collections::{HashMap, VecDeque};
 use std::rc::Rc;
+use std::sync::Arc;
 use tokio::io::{AsyncReadExt, AsyncWriteExt, ReadHalf, WriteHalf};
 use tokio::sync::Notify;
 
@@ -69,6 +73,8 @@ struct Query {
     rules: Rules,
     /// It may leave locks held after it answers (BEGIN, advisory locks).
     may_hold_locks: bool,
+    /// The ledger's counters for the fingerprint, looked up on first use.
+    stats: OnceCell<Arc<FingerprintStats>>,
 }
 
 /// One request (up to Query, Sync or FunctionCall) as sent.
@@ -195,13 +201,16 @@ impl Tee<'_> {
     }
 
     fn record(&self, q: &Query, outcome: ShadowOutcome, comparison: Option<&Comparison>) {
-        self.ledger.record(Record {
-            fingerprint: &q.fingerprint,
-            query: &q.text,
-            source_of_truth: self.sot,
-            outcome,
-            comparison,
-        });
+        let stats = q.stats.get_or_init(|| self.ledger.stats(&q.fingerprint));
+        self.ledger.record(
+            stats,
+            Record {
+                query: &q.text,
+                source_of_truth: self.sot,
+                outcome,
+                comparison,
+            },
+        );
     }
 
     /// The shadow's answer to the next request; `None` once shadowing stopped.
@@ -249,6 +258,7 @@ impl Cutter {
             fingerprint: Fingerprint::of(text),
             rules: Rules::for_query(text),
             may_hold_locks: may_hold_locks(text),
+            stats: OnceCell::new(),
         });
         self.texts.insert(text.to_owned(), q.clone());
         q
@@ -536,9 +546,9 @@ async fn compared_backend_to_client(
     let strict = tee.mode == ShadowMode::StrictSync;
     let mut buf = BytesMut::with_capacity(READ_CHUNK);
     let mut out: Vec<u8> = Vec::with_capacity(READ_CHUNK);
-    // strict-sync: the answer so far, kept back until the shadow's is in.
+    // The answer so far, kept back until the shadow's is in.
     let mut kept: Vec<u8> = Vec::new();
-    // strict-sync: this answer outgrew the budget or the client needs it early.
+    // This answer outgrew the budget or the client needs it early.
     let mut through = false;
     let mut answer = PgAnswer::new(budget, false);
     loop {
@@ -566,8 +576,7 @@ async fn compared_backend_to_client(
                 }
                 answer.observe(tag, body);
                 // CopyIn/CopyBoth responses and Flush need the client to see output now.
-                let now =
-                    !strict || through || tee.flush_requested.get() || matches!(tag, b'G' | b'W');
+                let now = through || tee.flush_requested.get() || matches!(tag, b'G' | b'W');
                 if now {
                     out.append(&mut kept);
                     out.extend_from_slice(&msg);
