@@ -7,15 +7,31 @@
 #   proxy      target/release/molt-lms (source = target = the same cluster)
 #
 # Knobs (environment; defaults in brackets):
-#   WORKLOADS ["S tpcb"]  CLIENTS ["1 8 32"]  MODES ["simple extended prepared"]
+#   SECTIONS ["matrix shadow cutover idle"]: which measurements run (any subset; always in this order)
+#   WORKLOADS ["S tpcb"]  CLIENTS ["1 8 32"]  MODES ["simple extended prepared"]   (matrix)
 #   T [15] seconds per run   REPS [2]   J [2] pgbench threads   SKIP_BUILD=1 skips cargo build
 #   PROXY_BIN [target/release/molt-lms]: benchmark another build of the proxy (implies no cargo build)
-#   OUTDIR [bench-out]: results.md, results.json, results.raw (RESULT lines) and logs/ (cleared each run)
+#   ORCH_BIN [target/release/molt-lms-orchestrator]: the orchestrator for the cutover and idle sections
+#   OUTDIR [bench-out]: results.md, results.json, results.raw (matrix RESULT lines), sections/ (the
+#     other sections' raw results) and logs/ (all cleared each run)
+#   shadow:  SHADOW_CELLS ["S:8:extended tpcb:8:simple"] (workload:clients:mode); T and REPS as above
+#   cutover: CUTOVER_T [20] s of pgbench  CUTOVER_CLIENTS [32]  CUTOVER_PROXIES [3]
+#            CUTOVER_BEGIN_AT [CUTOVER_T/3] s into the run  CUTOVER_HOLD_MS [0] between pause and commit
+#   idle:    IDLE_CONNS [10000] pre-startup connections  IDLE_SESSIONS [200] authenticated sessions
+#            IDLE_T [min(T,30), at most 40] s per pgbench run beside/without them; REPS as above
+#   BENCH_GRACE [30]: a section's pgbench still running this long after its -T ended is killed (failed)
+#   PLAN_ONLY=1: print the plan (what runs, how long) and exit
 # Quick run:  T=3 REPS=1 CLIENTS=8 MODES=simple WORKLOADS=S make bench
+#             (add IDLE_CONNS=2000 CUTOVER_T=12 to shorten the sections; SECTIONS=matrix: the matrix only)
 #
-# Every cell (workload, clients, mode) runs direct, socat, pgbouncer, proxy in turn, once per
-# repetition (A B C D, A B C D, ...), so the machine's drift hits all targets alike.
-# Exits non-zero when any pgbench run failed (after writing the results).
+# matrix: every cell (workload, clients, mode) runs direct, socat, pgbouncer, proxy in turn, once
+#   per repetition (A B C D, A B C D, ...), so the machine's drift hits all targets alike.
+# shadow: pgbench direct and through four proxies with --shadow-mode none, async, sync and
+#   strict-sync against a second cluster, interleaved the same way (bench/shadow.sh).
+# cutover: 32 pgbench clients over 3 proxies and a consistent cutover under load (bench/cutover.sh).
+# idle: the proxy's RSS and CPU with IDLE_CONNS idle connections, pgbench beside them, the cutover
+#   pause with them held; the same for IDLE_SESSIONS authenticated idle sessions (bench/idle.sh).
+# Exits non-zero when any pgbench run or any section failed (after writing the results).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -31,6 +47,8 @@ J=${J:-2}
 SKIP_BUILD=${SKIP_BUILD:-}
 PROXY_BIN=${PROXY_BIN:-}
 OUTDIR=${OUTDIR:-$ROOT/bench-out}
+SECTIONS=${SECTIONS:-"matrix shadow cutover idle"}
+ORCH_BIN=${ORCH_BIN:-$ROOT/target/release/molt-lms-orchestrator}
 TARGETS=(direct socat pgbouncer proxy)
 PASSWORD=bench
 READY_TIMEOUT=30 # seconds, for every server to come up
@@ -44,7 +62,12 @@ unset PGHOST PGHOSTADDR PGPORT PGDATABASE PGSERVICE PGOPTIONS PGSSLMODE PROXY_PI
 export PGUSER=postgres PGPASSWORD=$PASSWORD
 
 log() { printf '[bench %s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
-die() { log "ERROR: $*"; exit 1; }
+# Inside a section (bench/sections.sh) the reason is also recorded for results.md.
+die() {
+  log "ERROR: $*"
+  [[ -z ${SECTION:-} ]] || printf '%s\n' "$*" >>"$SECDIR/$SECTION.err"
+  exit 1
+}
 
 SUDO=()
 [[ $EUID -eq 0 ]] || SUDO=(sudo)
@@ -75,8 +98,10 @@ build_proxy() {
   elif [[ $SKIP_BUILD == 1 ]]; then
     log "SKIP_BUILD=1: using the existing target/release/molt-lms"
   else
-    log "cargo build --release -p molt-lms"
-    cargo build --release -p molt-lms
+    local pkgs=(-p molt-lms)
+    if wants cutover || wants idle; then pkgs+=(-p molt-lms-orchestrator); fi
+    log "cargo build --release ${pkgs[*]}"
+    cargo build --release "${pkgs[@]}"
   fi
   PROXY_BIN=$ROOT/target/release/molt-lms
   [[ -x $PROXY_BIN ]] || die "$PROXY_BIN not found (build it, or unset SKIP_BUILD)"
@@ -123,6 +148,35 @@ stop_pid() { # pid secs
 # ---------------------------------------------------------------------------------------------
 # 2. PostgreSQL cluster of our own
 # ---------------------------------------------------------------------------------------------
+# initdb (password $PASSWORD for postgres over TCP) and start; the caller stops it.
+create_cluster() { # datadir port logfile max_connections label
+  local data=$1 port=$2 logf=$3 maxconn=$4 label=$5
+  log "initdb in $data ($PGBIN)"
+  as_pg "$PGBIN/initdb" -D "$data" -A trust --auth-host=scram-sha-256 -U postgres \
+    --pwfile="$WORK/pwfile" >"$data.initdb.log" 2>&1 || { cat "$data.initdb.log" >&2; die "initdb failed ($label)"; }
+  cat >>"$data/postgresql.conf" <<EOF
+
+# molt-lms bench
+listen_addresses = '127.0.0.1'
+port = $port
+unix_socket_directories = '$WORK'
+max_connections = $maxconn
+shared_buffers = 256MB
+fsync = off
+synchronous_commit = off
+EOF
+  as_pg "$PGBIN/pg_ctl" -D "$data" -l "$logf" -w -t "$READY_TIMEOUT" start >/dev/null ||
+    { tail -20 "$logf" >&2; die "PostgreSQL did not start ($label)"; }
+}
+
+# Database bench with pgbench's tables at scale 10.
+init_bench_db() { # port logfile
+  "$PGBIN/psql" -h 127.0.0.1 -p "$1" -d postgres -XAtqc 'CREATE DATABASE bench' >/dev/null
+  log "pgbench -i -s 10 bench (port $1)"
+  "$PGBIN/pgbench" -h 127.0.0.1 -p "$1" -i -s 10 bench >"$2" 2>&1 ||
+    { tail -20 "$2" >&2; die "pgbench -i failed (port $1)"; }
+}
+
 start_postgres() {
   PGBIN=$(for d in /usr/lib/postgresql/*/bin; do [[ -x $d/initdb ]] && echo "$d"; done | sort -V | tail -1)
   [[ -n $PGBIN ]] || die "no /usr/lib/postgresql/<ver>/bin/initdb"
@@ -130,31 +184,17 @@ start_postgres() {
   WORK=$(mktemp -d /tmp/molt-bench.XXXXXX)
   chmod 755 "$WORK"
   PGDATA_DIR=$WORK/data
+  TARGET_DIR=$WORK/target # the second cluster, created by the first section that needs it
   printf '%s\n' "$PASSWORD" >"$WORK/pwfile"
   [[ $EUID -eq 0 ]] && chown postgres: "$WORK" "$WORK/pwfile"
-  log "initdb in $PGDATA_DIR ($PGBIN)"
-  as_pg "$PGBIN/initdb" -D "$PGDATA_DIR" -A trust --auth-host=scram-sha-256 -U postgres \
-    --pwfile="$WORK/pwfile" >"$WORK/initdb.log" 2>&1 || { cat "$WORK/initdb.log" >&2; die "initdb failed"; }
-  cat >>"$PGDATA_DIR/postgresql.conf" <<EOF
-
-# molt-lms bench
-listen_addresses = '127.0.0.1'
-port = $PG_PORT
-unix_socket_directories = '$WORK'
-max_connections = 300
-shared_buffers = 256MB
-fsync = off
-synchronous_commit = off
-EOF
-  as_pg "$PGBIN/pg_ctl" -D "$PGDATA_DIR" -l "$WORK/postgres.log" -w -t "$READY_TIMEOUT" start >/dev/null ||
-    { tail -20 "$WORK/postgres.log" >&2; die "PostgreSQL did not start"; }
+  # The idle section holds IDLE_SESSIONS more backends on this cluster.
+  local maxconn=300
+  if wants idle && ((IDLE_SESSIONS + 100 > maxconn)); then maxconn=$((IDLE_SESSIONS + 100)); fi
+  create_cluster "$PGDATA_DIR" "$PG_PORT" "$WORK/postgres.log" "$maxconn" bench
   PG_STARTED=1
   PG_VERSION=$("$PGBIN/psql" -h 127.0.0.1 -p "$PG_PORT" -d postgres -XAtqc 'SHOW server_version')
   log "PostgreSQL $PG_VERSION on 127.0.0.1:$PG_PORT"
-  "$PGBIN/psql" -h 127.0.0.1 -p "$PG_PORT" -d postgres -XAtqc 'CREATE DATABASE bench' >/dev/null
-  log "pgbench -i -s 10 bench"
-  "$PGBIN/pgbench" -h 127.0.0.1 -p "$PG_PORT" -i -s 10 bench >"$OUTDIR/logs/pgbench-init.log" 2>&1 ||
-    { tail -20 "$OUTDIR/logs/pgbench-init.log" >&2; die "pgbench -i failed"; }
+  init_bench_db "$PG_PORT" "$OUTDIR/logs/pgbench-init.log"
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -225,12 +265,15 @@ cleanup() {
   set +e
   trap - EXIT INT TERM
   if alive "${PROXY_PID_RUN:-}"; then stop_pid "$PROXY_PID_RUN" 35; wait "$PROXY_PID_RUN" 2>/dev/null; fi
+  stop_section
+  [[ -n ${WORK:-} ]] && stop_tracked # whatever a section left running (it was killed)
   if alive "${SOCAT_PID:-}"; then
     pkill -TERM -P "$SOCAT_PID" 2>/dev/null # its per-connection forks, if any are left
     stop_pid "$SOCAT_PID" 5
     wait "$SOCAT_PID" 2>/dev/null
   fi
   stop_pid "${BOUNCER_PID:-}" 10
+  stop_target_cluster
   if [[ -n ${PG_STARTED:-} ]]; then
     as_pg "$PGBIN/pg_ctl" -D "$PGDATA_DIR" -m fast -w -t 60 stop >/dev/null ||
       log "pg_ctl stop failed; postmaster pid $(head -1 "$PGDATA_DIR/postmaster.pid" 2>/dev/null)"
@@ -247,46 +290,113 @@ cleanup() {
 # ---------------------------------------------------------------------------------------------
 not_measured() { printf '%s\t%s\n' "$1" "$2" >>"$WORK/not_measured.tsv"; }
 
-# Shadow modes (async / sync / strict-sync): throughput and latency of shadowed traffic against
-# shadow mode none, with a second cluster as the target.
-bench_shadow_modes() {
-  not_measured "shadow modes" "the proxy has no shadow modes yet (--shadow-mode other than none is refused at start-up)"
-}
-
 # MySQL front end: sysbench oltp_read_only / oltp_read_write direct vs through the proxy, on MariaDB.
 bench_mysql_sysbench() {
   not_measured "MySQL (sysbench)" "the proxy has no MySQL front end yet; sysbench oltp_point_select and oltp_read_only, 8 threads, go here"
 }
 
-# Cutover: pause duration seen by clients and errors under load while the source of truth switches.
-bench_cutover() {
-  not_measured "cutover" "no cutover driver in this harness yet (3 proxies, 32 pgbench clients); the integration test cutover_e2e reports its figures (BENCHMARKS.md)"
-}
-
-# 10k idle connections: proxy RSS and CPU with 10,000 idle client connections, and tps beside them.
-bench_idle_10k() {
-  not_measured "10k idle connections" "needs a client that holds 10,000 connections (and raised fd limits); \
-not written yet"
-}
+# The measured sections, one file each; each runs in a subshell (run_section in sections.sh).
+# shellcheck source=bench/sections.sh
+source "$BENCH_DIR/sections.sh"
+# shellcheck source=bench/shadow.sh
+source "$BENCH_DIR/shadow.sh"  # bench_shadow_modes
+# shellcheck source=bench/cutover.sh
+source "$BENCH_DIR/cutover.sh" # bench_cutover
+# shellcheck source=bench/idle.sh
+source "$BENCH_DIR/idle.sh"    # bench_idle_10k
 
 # ---------------------------------------------------------------------------------------------
 # main
 # ---------------------------------------------------------------------------------------------
+fmt_dur() { printf '%dm%02ds' $(($1 / 60)) $(($1 % 60)); }
+
+# Prints the plan: pgbench load and estimated wall time of each selected section.
+plan() {
+  local total=30 line # ~30 s set-up: the bench cluster and pgbench -i
+  if wants matrix; then
+    local run_s=$((MATRIX_RUNS * T))
+    printf 'Planned: %d cells x %d targets x %d reps = %d pgbench runs x %ss = %s of load\n' \
+      "$MATRIX_CELLS" "${#TARGETS[@]}" "$REPS" "$MATRIX_RUNS" "$T" "$(fmt_dur "$run_s")"
+    total=$((total + run_s + MATRIX_RUNS))
+  else
+    echo "Planned: matrix skipped (SECTIONS=\"$SECTIONS\")"
+  fi
+  local target_setup=25 # second cluster, pgbench -i on it
+  if wants shadow; then
+    local nc n s
+    nc=$(wc -w <<<"$SHADOW_CELLS")
+    n=$((nc * 5 * REPS))
+    s=$((n * T + n + target_setup + 5))
+    target_setup=0
+    printf '         + shadow: %d cells x 5 targets x %d reps = %d pgbench runs x %ss, ~%s\n' "$nc" "$REPS" "$n" "$T" "$(fmt_dur "$s")"
+    total=$((total + s))
+  fi
+  if wants cutover; then
+    local s=$((CUTOVER_T + 15 + target_setup))
+    printf '         + cutover: %ss of pgbench, %d clients over %d proxies, ~%s\n' "$CUTOVER_T" "$CUTOVER_CLIENTS" \
+      "$CUTOVER_PROXIES" "$(fmt_dur "$s")"
+    total=$((total + s))
+  fi
+  if wants idle; then
+    local s=$((REPS * (2 * IDLE_T + 20) + IDLE_SESSIONS_T + 20))
+    printf '         + idle: %d idle connections, %d reps x 2 pgbench runs x %ss; %d sessions for %ss, ~%s\n' \
+      "$IDLE_CONNS" "$REPS" "$IDLE_T" "$IDLE_SESSIONS" "$IDLE_SESSIONS_T" "$(fmt_dur "$s")"
+    total=$((total + s))
+  fi
+  printf '         ~%s in all with ~1s overhead per run and ~30s set-up (more if installing or building)\n' \
+    "$(fmt_dur "$total")"
+}
+
+# The four-target matrix; counts bench_pg.sh failures in DRIVER_ERRORS.
+bench_matrix() {
+  start_socat
+  start_pgbouncer
+  start_proxy
+  wait_sql "$PG_PORT" direct
+  wait_sql "$SOCAT_PORT" socat
+  wait_sql "$BOUNCER_PORT" pgbouncer
+  wait_sql "$PROXY_PORT" "proxy (admin $PROXY_ADMIN)"
+
+  declare -A port=([direct]=$PG_PORT [socat]=$SOCAT_PORT [pgbouncer]=$BOUNCER_PORT [proxy]=$PROXY_PORT)
+  declare -A pid=([direct]="" [socat]=$SOCAT_PID [pgbouncer]=$BOUNCER_PID [proxy]=$PROXY_PID_RUN)
+  local r w c m tgt n=0
+  for ((r = 1; r <= REPS; r++)); do
+    for w in $WORKLOADS; do for c in $CLIENTS; do for m in $MODES; do
+      for tgt in "${TARGETS[@]}"; do
+        n=$((n + 1))
+        log "run $n/$MATRIX_RUNS: rep $r $tgt -$w c$c $m"
+        if ! env -u PROXY_PID ${pid[$tgt]:+PROXY_PID=${pid[$tgt]}} \
+          BASE="$OUTDIR" OUT="$OUTDIR/results.raw" DIRECT="127.0.0.1:$PG_PORT/bench" PGDATA="$PGDATA_DIR" \
+          WORKLOADS="$w" CLIENTS="$c" MODES="$m" T="$T" J="$J" REPS=1 REP="$r" \
+          bash "$BENCH_PG" "127.0.0.1:${port[$tgt]}/bench" "$tgt" >/dev/null; then
+          DRIVER_ERRORS=$((DRIVER_ERRORS + 1))
+          log "bench_pg.sh itself failed for $tgt -$w c$c $m rep $r"
+        fi
+        tail -1 "$OUTDIR/results.raw" | grep -q "label=$tgt .*workload=$w clients=$c mode=$m " ||
+          log "no RESULT line for $tgt -$w c$c $m rep $r"
+      done
+    done; done; done
+  done
+}
+
 main() {
-  local ncells=0 w c m
-  for w in $WORKLOADS; do for c in $CLIENTS; do for m in $MODES; do ncells=$((ncells + 1)); done; done; done
-  ((ncells > 0)) || die "empty matrix: WORKLOADS='$WORKLOADS' CLIENTS='$CLIENTS' MODES='$MODES'"
-  local nruns=$((ncells * ${#TARGETS[@]} * REPS))
-  local run_s=$((nruns * T)) over_s=$((nruns + 30))
-  printf 'Planned: %d cells x %d targets x %d reps = %d pgbench runs x %ss = %dm%02ds of load\n' \
-    "$ncells" "${#TARGETS[@]}" "$REPS" "$nruns" "$T" $((run_s / 60)) $((run_s % 60))
-  printf '         ~%dm%02ds in all with ~1s overhead per run and ~30s set-up (more if installing or building)\n' \
-    $(((run_s + over_s) / 60)) $(((run_s + over_s) % 60))
+  local w c m x
+  for x in $SECTIONS; do
+    [[ $x =~ ^(matrix|shadow|cutover|idle)$ ]] || die "SECTIONS: unknown section '$x' (matrix shadow cutover idle)"
+  done
+  MATRIX_CELLS=0
+  for w in $WORKLOADS; do for c in $CLIENTS; do for m in $MODES; do MATRIX_CELLS=$((MATRIX_CELLS + 1)); done; done; done
+  ! wants matrix || ((MATRIX_CELLS > 0)) || die "empty matrix: WORKLOADS='$WORKLOADS' CLIENTS='$CLIENTS' MODES='$MODES'"
+  MATRIX_RUNS=0
+  wants matrix && MATRIX_RUNS=$((MATRIX_CELLS * ${#TARGETS[@]} * REPS))
+  plan
+  [[ ${PLAN_ONLY:-} != 1 ]] || return 0
 
   mkdir -p "$OUTDIR"
   OUTDIR=$(cd "$OUTDIR" && pwd)
-  rm -rf "$OUTDIR/logs"
-  mkdir -p "$OUTDIR/logs"
+  SECDIR=$OUTDIR/sections
+  rm -rf "$OUTDIR/logs" "$SECDIR"
+  mkdir -p "$OUTDIR/logs" "$SECDIR"
   rm -f "$OUTDIR"/results.{md,json,raw}
   : >"$OUTDIR/results.raw"
   local started_utc
@@ -300,57 +410,50 @@ main() {
 
   read -r PG_PORT SOCAT_PORT BOUNCER_PORT < <(free_ports 3)
   start_postgres
-  start_socat
-  start_pgbouncer
-  start_proxy
-  wait_sql "$PG_PORT" direct
-  wait_sql "$SOCAT_PORT" socat
-  wait_sql "$BOUNCER_PORT" pgbouncer
-  wait_sql "$PROXY_PORT" "proxy (admin $PROXY_ADMIN)"
+  : >"$WORK/not_measured.tsv"
+  DRIVER_ERRORS=0
+  if wants matrix; then bench_matrix; else echo skipped >"$SECDIR/matrix.status"; fi
 
-  declare -A port=([direct]=$PG_PORT [socat]=$SOCAT_PORT [pgbouncer]=$BOUNCER_PORT [proxy]=$PROXY_PORT)
-  declare -A pid=([direct]="" [socat]=$SOCAT_PID [pgbouncer]=$BOUNCER_PID [proxy]=$PROXY_PID_RUN)
-  local r tgt n=0 driver_errors=0
-  for ((r = 1; r <= REPS; r++)); do
-    for w in $WORKLOADS; do for c in $CLIENTS; do for m in $MODES; do
-      for tgt in "${TARGETS[@]}"; do
-        n=$((n + 1))
-        log "run $n/$nruns: rep $r $tgt -$w c$c $m"
-        if ! env -u PROXY_PID ${pid[$tgt]:+PROXY_PID=${pid[$tgt]}} \
-          BASE="$OUTDIR" OUT="$OUTDIR/results.raw" DIRECT="127.0.0.1:$PG_PORT/bench" PGDATA="$PGDATA_DIR" \
-          WORKLOADS="$w" CLIENTS="$c" MODES="$m" T="$T" J="$J" REPS=1 REP="$r" \
-          bash "$BENCH_PG" "127.0.0.1:${port[$tgt]}/bench" "$tgt" >/dev/null; then
-          driver_errors=$((driver_errors + 1))
-          log "bench_pg.sh itself failed for $tgt -$w c$c $m rep $r"
-        fi
-        tail -1 "$OUTDIR/results.raw" | grep -q "label=$tgt .*workload=$w clients=$c mode=$m " ||
-          log "no RESULT line for $tgt -$w c$c $m rep $r"
-      done
-    done; done; done
-  done
-
-  bench_shadow_modes
+  run_section shadow bench_shadow_modes
   bench_mysql_sysbench
-  bench_cutover
-  bench_idle_10k
+  run_section cutover bench_cutover
+  run_section idle bench_idle_10k
 
   local cmd cpu commit
   cmd="T=$T REPS=$REPS J=$J WORKLOADS=\"$WORKLOADS\" CLIENTS=\"$CLIENTS\" MODES=\"$MODES\""
+  [[ $SECTIONS == "matrix shadow cutover idle" ]] || cmd+=" SECTIONS=\"$SECTIONS\""
+  if wants shadow && [[ $SHADOW_CELLS != "S:8:extended tpcb:8:simple" ]]; then cmd+=" SHADOW_CELLS=\"$SHADOW_CELLS\""; fi
+  local name
+  if wants cutover; then
+    for x in CUTOVER_T:20 CUTOVER_CLIENTS:32 CUTOVER_PROXIES:3 "CUTOVER_BEGIN_AT:$((CUTOVER_T / 3))" CUTOVER_HOLD_MS:0; do
+      name=${x%%:*}
+      [[ ${!name} == "${x#*:}" ]] || cmd+=" $name=${!name}"
+    done
+  fi
+  if wants idle; then
+    for x in IDLE_CONNS:10000 IDLE_SESSIONS:200 "IDLE_T:$((T < 30 ? T : 30))"; do
+      name=${x%%:*}
+      [[ ${!name} == "${x#*:}" ]] || cmd+=" $name=${!name}"
+    done
+  fi
   cmd+="${SKIP_BUILD:+ SKIP_BUILD=$SKIP_BUILD}"
   [[ $PROXY_BIN == "$ROOT/target/release/molt-lms" ]] || cmd+=" PROXY_BIN=${PROXY_BIN#"$ROOT"/}"
   cmd+=" ./bench/run.sh"
   cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
   commit=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
   [[ -n $(git -C "$ROOT" status --porcelain -- actors services api 2>/dev/null) ]] && commit+=" (+ uncommitted changes)"
-  local rc=0
+  local rc=0 bouncer_v socat_v
+  bouncer_v=$(pgbouncer --version 2>&1 | head -1) || true
+  socat_v=$(socat -V 2>/dev/null | sed -n 's/^socat version \([^ ]*\).*/\1/p') || true
   python3 "$BENCH_DIR/summarize.py" --raw "$OUTDIR/results.raw" --outdir "$OUTDIR" \
-    --expected-runs "$nruns" --not-measured "$WORK/not_measured.tsv" \
+    --expected-runs "$MATRIX_RUNS" --not-measured "$WORK/not_measured.tsv" \
+    --sections-dir "$SECDIR" --sections "$SECTIONS" \
     --meta started_utc="$started_utc" --meta nproc="$(nproc)" --meta cpu="$cpu" \
-    --meta postgresql="$PG_VERSION" --meta pgbouncer="$(pgbouncer --version 2>&1 | head -1)" \
-    --meta socat="$(socat -V 2>/dev/null | sed -n 's/^socat version \([^ ]*\).*/\1/p')" \
+    --meta postgresql="$PG_VERSION" --meta pgbouncer="$bouncer_v" --meta socat="$socat_v" \
     --meta proxy_commit="$commit" --meta proxy_bin="${PROXY_BIN#"$ROOT"/} ($(date -u -r "$PROXY_BIN" +%FT%TZ))" --meta command="$cmd" --meta T="$T" --meta REPS="$REPS" --meta J="$J" \
     --meta bench_pg="$(realpath "$BENCH_PG")" || rc=$?
-  ((driver_errors == 0)) || { log "$driver_errors bench_pg.sh invocation(s) failed"; rc=1; }
+  ((DRIVER_ERRORS == 0)) || { log "$DRIVER_ERRORS bench_pg.sh invocation(s) failed"; rc=1; }
+  ((${#SECTION_FAILED[@]} == 0)) || { log "failed section(s): ${SECTION_FAILED[*]} (see results.md)"; rc=1; }
   log "results: $OUTDIR/results.md, $OUTDIR/results.json; logs: $OUTDIR/logs/"
   return "$rc"
 }

@@ -4,6 +4,9 @@
 Per cell (workload, clients, mode): median tps and latency per target, the intermediary's CPU per
 transaction, and the ratios proxy/direct, proxy/socat, proxy/pgbouncer of median tps. Checks the
 performance targets, lists failed runs and exits 1 if any run failed or is missing.
+
+With --sections-dir, also renders the shadow, cutover and idle sections from the files those
+sections wrote there (see bench/shadow.sh, cutover.sh, idle.sh), and exits 1 if one failed.
 """
 import argparse
 import json
@@ -120,7 +123,8 @@ def table(header, rows):
     return lines
 
 
-def render(meta, cells, checks, failed, missing, disturbed, not_measured):
+def render(meta, cells, checks, failed, missing, disturbed, not_measured, sections=None):
+    sections = sections or {}
     md = ["# molt-lms benchmark: pgbench through direct, socat, PgBouncer and the proxy", ""]
     md += [
         f"- date (UTC): started {meta.get('started_utc', '?')}, finished {meta['finished_utc']}",
@@ -134,10 +138,12 @@ def render(meta, cells, checks, failed, missing, disturbed, not_measured):
         "scale 10; per cell the targets run interleaved (direct, socat, pgbouncer, proxy) once per rep",
         f"- driver: {meta.get('bench_pg', '?')}",
         "- figures are medians over the successful runs of each cell; ratios are of median tps",
-        "",
-        "## Throughput (median tps)",
-        "",
     ]
+    if sections:
+        md += ["- sections: " + ", ".join(f"{n} **{v['status']}**" for n, v in sections.items())]
+    md += ["", "## Throughput (median tps)", ""]
+    if sections.get("matrix", {}).get("status") == "skipped":
+        md += ["matrix skipped (not in SECTIONS)", ""]
     md += table(
         ["workload", "clients", "mode", *TARGETS, *(f"proxy/{b}" for b in RATIO_BASES)],
         [
@@ -175,9 +181,313 @@ def render(meta, cells, checks, failed, missing, disturbed, not_measured):
         f"- {r['label']} {wl(r['workload'])} c{r['clients']} {r['mode']} rep {r['rep']}: "
         f"other_cpu_pct={r['other_cpu_pct']}" for r in disturbed
     ] or ["none"]
+    for name, render_section in (("shadow", render_shadow), ("cutover", render_cutover), ("idle", render_idle)):
+        if name in sections:
+            md += [""] + render_section(sections[name])
     md += ["", "## Not measured yet", ""]
     md += [f"- {n['section']}: not measured yet: {n['why']}" for n in not_measured] or ["none"]
+    md = [x for i, x in enumerate(md) if x or i == 0 or md[i - 1]]  # no doubled blank lines
     return "\n".join(md) + "\n"
+
+
+# ---------------------------------------------------------------------------------------------
+# Sections after the matrix
+# ---------------------------------------------------------------------------------------------
+SHADOW_TARGETS = ["direct", "none", "async", "sync", "strict-sync"]
+SHADOW_TITLE = "## Shadow modes: pgbench direct and through proxies with --shadow-mode none, async, sync, strict-sync"
+CUTOVER_TITLE = "## Cutover under load: pgbench through 3 proxies, consistent cutover begin -> commit"
+IDLE_TITLE = "## Idle connections: proxy memory and CPU, pgbench beside them, cutover pause with them held"
+
+
+def section_head(title, sec):
+    md = [title, ""]
+    if sec["status"] == "failed":
+        md += ["**FAILED**: " + "; ".join(sec["errors"] or ["(no reason recorded)"]), ""]
+    elif sec["status"] != "ok":
+        md += [f"{sec['status']} (not in SECTIONS)" if sec["status"] == "skipped" else sec["status"]]
+    return md
+
+
+def parse_kv_lines(path, tag):
+    out = []
+    if path.exists():
+        for line in path.read_text().splitlines():
+            if line.startswith(tag + " "):
+                out.append(dict(t.split("=", 1) for t in line.split()[1:] if "=" in t))
+    return out
+
+
+def load_json(path):
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def failed_run_lines(runs, outdir):
+    md = []
+    for r in runs:
+        if r["ok"]:
+            continue
+        log = outdir / "logs" / "runs" / f"{r['ts']}_{r['label']}_{r['workload']}_c{r['clients']}_{r['mode']}_r{r['rep']}.log"
+        md.append(f"- {r['label']} {wl(r['workload'])} c{r['clients']} {r['mode']} rep {r['rep']}: status={r['status']} "
+                  f"rc={r.get('rc', '?')} failed={r.get('failed')} err={r.get('err')} — log `{log}`")
+        md += [f"    > {x}" for x in log_excerpt(log)]
+    return md
+
+
+def load_shadow(d, outdir):
+    runs = parse(d / "shadow.raw") if (d / "shadow.raw").exists() else []
+    cells = {}
+    for r in runs:
+        key = (r["workload"], int(r["clients"]), r["mode"])
+        t = "direct" if r["label"] == "direct" else r["label"].removeprefix("shadow-")
+        cells.setdefault(key, {}).setdefault(t, []).append(r)
+    out = []
+    for (w, c, m), by in cells.items():
+        cell = {"workload": w, "clients": c, "mode": m, "targets": {}}
+        for t, rs in by.items():
+            ok = [r for r in rs if r["ok"]]
+            cell["targets"][t] = {
+                "runs": len(rs), "ok_runs": len(ok), "tps": [num(r["tps"]) for r in ok],
+                "tps_median": median(num(r["tps"]) for r in ok),
+                "lat_ms_median": median(num(r["lat_ms"]) for r in ok),
+                "cpu_us_per_xact_median": median(r["cpu_us_per_xact"] for r in ok) if t != "direct" else None,
+            }
+        tps = {t: cell["targets"].get(t, {}).get("tps_median") for t in SHADOW_TARGETS}
+        cell["ratios"] = {f"{t}/{b}": (tps[t] / tps[b] if tps[t] is not None and tps[b] else None)
+                          for t in SHADOW_TARGETS[1:] for b in ("direct", "none") if t != b}
+        out.append(cell)
+    reports = {}
+    for mode in SHADOW_TARGETS[1:]:
+        rep_ = load_json(d / f"shadow-report-{mode}.json")
+        if rep_ is not None:
+            reports[mode] = {
+                "totals": rep_.get("totals", {}),
+                "fingerprints": [{k: f.get(k) for k in ("fingerprint", "verdict", "counts")}
+                                 for f in rep_.get("fingerprints", [])[:8]],
+            }
+    cell = next((x for x in out if (x["workload"], x["clients"], x["mode"]) == ("S", 8, "extended")), None)
+    sync, none = (cell["targets"].get(t, {}).get("tps_median") if cell else None for t in ("sync", "none"))
+    if cell is None or sync is None or none is None:
+        check = {"verdict": "NOT MEASURED", "detail": "no successful -S c8 extended run for sync or none"}
+    else:
+        check = {"verdict": "MET" if sync >= 0.45 * none else "MISSED",
+                 "detail": f"sync {sync:.0f} tps vs none {none:.0f} tps (ratio {sync / none:.3f}, needed >= 0.45)"}
+    check["target"] = "sync >= 0.45 x none (-S, 8 clients, extended)"
+    return {"cells": out, "reports": reports, "check": check,
+            "failed_runs": [{k: r.get(k) for k in ("label", "workload", "clients", "mode", "rep", "status", "err")}
+                            for r in runs if not r["ok"]],
+            "runs": runs, "_outdir": outdir}
+
+
+def render_shadow(sec):
+    md = section_head(SHADOW_TITLE, sec)
+    data = sec.get("data") or {}
+    cells = data.get("cells", [])
+    if not cells and sec["status"] != "ok":
+        return md
+    md += ["Source of truth: the bench cluster; shadow: a second cluster (pgbench -i -s 10, the same SCRAM "
+           "verifier for role postgres). Per rep, each cell runs direct, none, async, sync, strict-sync in turn. "
+           "Median tps:", ""]
+    md += table(["workload", "clients", "mode", *SHADOW_TARGETS,
+                 *(f"{t}/direct" for t in SHADOW_TARGETS[1:]), *(f"{t}/none" for t in SHADOW_TARGETS[2:])],
+                [[wl(c["workload"]), str(c["clients"]), c["mode"],
+                  *(fmt(c["targets"].get(t, {}).get("tps_median"), ".0f") for t in SHADOW_TARGETS),
+                  *(fmt(c["ratios"].get(f"{t}/direct"), ".2f") for t in SHADOW_TARGETS[1:]),
+                  *(fmt(c["ratios"].get(f"{t}/none"), ".2f") for t in SHADOW_TARGETS[2:])] for c in cells])
+    md += ["", "Median latency (ms) and the proxy's CPU per transaction (µs; the shadow cluster's CPU is not in it):", ""]
+    md += table(["workload", "clients", "mode", *(f"{t} ms" for t in SHADOW_TARGETS),
+                 *(f"{t} µs/xact" for t in SHADOW_TARGETS[1:])],
+                [[wl(c["workload"]), str(c["clients"]), c["mode"],
+                  *(fmt(c["targets"].get(t, {}).get("lat_ms_median"), ".3f") for t in SHADOW_TARGETS),
+                  *(fmt(c["targets"].get(t, {}).get("cpu_us_per_xact_median"), ".1f") for t in SHADOW_TARGETS[1:])]
+                 for c in cells])
+    k = data.get("check")
+    if k:
+        md += ["", f"- {k['target']}: **{k['verdict']}** — {k['detail']}"]
+    reps = data.get("reports", {})
+    if reps:
+        keys = ["matched", "benign", "mismatched", "shadow_errors", "unchecked", "dropped"]
+        md += ["", "Shadow report totals per proxy (`GET /api/v1/shadow` after all runs, every cell together):", ""]
+        md += table(["mode", *keys], [[m, *(str(r["totals"].get(x, 0)) for x in keys)] for m, r in reps.items()])
+        rows = []
+        for m, r in reps.items():
+            for f in r["fingerprints"]:
+                if m == "none":
+                    continue
+                cnt = f.get("counts") or {}
+                rows.append([m, "`" + (f.get("fingerprint") or "")[:70].replace("|", "\\|") + "`", f.get("verdict") or "",
+                             *(str(cnt.get(x, 0)) for x in keys)])
+        if rows:
+            md += ["", "Statement fingerprints (worst first, up to 8 per proxy):", ""]
+            md += table(["mode", "fingerprint", "verdict", *keys], rows)
+        md += ["", "With tpcb, the two clusters' balances have drifted apart (the matrix and earlier runs wrote to "
+               "the source only), so `UPDATE ... RETURNING`/`SELECT abalance` answers differ: those mismatches "
+               "are expected; the numbers are reported as they are."]
+    bad = failed_run_lines(data.get("runs", []), data.get("_outdir", Path(".")))
+    if bad:
+        md += ["", "Failed runs:", ""] + bad
+    return md
+
+
+def render_cutover(sec):
+    md = section_head(CUTOVER_TITLE, sec)
+    r = sec.get("data")
+    if not r:
+        return md
+    d = r.get("drive") or {}
+    per = d.get("per_proxy_pause_ms") or {}
+    md += [f"pgbench TPC-B-like, simple protocol, {r.get('clients')} clients in {len(r.get('pgbench', []))} pgbench "
+           "processes (one per proxy), shadow mode none; begin, then commit as soon as the orchestrator reports "
+           "TrafficPaused (no replication to wait for: both clusters hold the same pgbench data). Times are wall "
+           "clock as the driver (REST API) saw them.", ""]
+    md += table(["measure", "value"], [
+        ["begin request → attempt TrafficPaused (seen by polling)", fmt(d.get("begin_to_paused_ms"), ".1f") + " ms"],
+        ["orchestrator: trigger → traffic paused", fmt(d.get("orch_trigger_to_paused_ms"), ".1f") + " ms"],
+        ["per proxy: trigger → pause-ack", ", ".join(f"{v} ms" for v in per.values()) or "—"],
+        ["commit request → CommitCompleted (answer)", fmt(d.get("finish_ms"), ".1f") + " ms"],
+        ["begin request → commit answered (attempt open; sessions resume one by one during commit)", fmt(d.get("begin_to_finished_ms"), ".1f") + " ms"],
+        ["longest time with no transaction completing", fmt(r.get("longest_gap_ms"), ".1f") + " ms"],
+        ["max transaction latency, transactions overlapping begin..commit",
+         fmt(r.get("max_latency_in_window_ms"), ".1f") + f" ms ({r.get('tx_in_window', '—')} transactions)"],
+        ["max / p99 transaction latency before begin",
+         fmt(r.get("max_latency_before_ms"), ".1f") + " / " + fmt(r.get("p99_latency_before_ms"), ".1f") + " ms"],
+        ["tps before begin / after commit", fmt(r.get("tps_before"), ".0f") + " / " + fmt(r.get("tps_after"), ".0f")],
+        ["transactions processed (pgbench) / tps over the run", f"{r.get('processed')} / {fmt(r.get('tps_total'), '.0f')}"],
+        ["pgbench_history rows: source + target = total",
+         f"{r.get('history_rows_source')} + {r.get('history_rows_target')} = {r.get('history_rows_total')}"],
+        ["pgbench errors (failed transactions + aborted clients)", str(r.get("errors"))],
+    ])
+    v = "MET" if r.get("errors") == 0 and not r.get("drive_error") else "MISSED"
+    md += ["", f"- no client error across the cutover: **{v}** — {r.get('errors')} error(s)"
+           + (f"; driver: {r['drive_error']}" if r.get("drive_error") else "")]
+    if r.get("history_rows_total") is not None and r.get("processed") is not None:
+        same = r["history_rows_total"] == r["processed"]
+        md += [f"- every committed transaction's history row is in exactly one database: "
+               f"**{'yes' if same else 'NO'}** ({r['history_rows_total']} rows, {r['processed']} transactions)"]
+    for p in r.get("pgbench", []):
+        if p.get("errors"):
+            md += [f"    > {p['file']}: {e}" for e in p["errors"]]
+    return md
+
+
+def load_idle(d):
+    runs = parse(d / "idle.raw") if (d / "idle.raw").exists() else []
+    lines = parse_kv_lines(d / "idle.txt", "IDLE")
+    conns = [x for x in lines if x.get("kind") == "conns"]
+    sess = next((x for x in lines if x.get("kind") == "sessions"), None)
+    tps = {lab: median(num(r["tps"]) for r in runs if r["label"] == lab and r["ok"]) for lab in ("idle-without", "idle-beside")}
+    cpu = {lab: median(r["cpu_us_per_xact"] for r in runs if r["label"] == lab and r["ok"]) for lab in ("idle-without", "idle-beside")}
+    return {"conns": conns, "sessions": sess, "tps_median": tps, "cpu_us_per_xact_median": cpu, "runs": runs}
+
+
+def mib(kib):
+    v = num(kib)
+    return None if v is None else v / 1024
+
+
+def render_idle(sec):
+    md = section_head(IDLE_TITLE, sec)
+    data = sec.get("data") or {}
+    conns, sess = data.get("conns", []), data.get("sessions")
+    if not conns and not sess:
+        return md
+    md += ["A proxy (shadow none, source = target = the bench cluster, fd limit raised), registered with its own "
+           "orchestrator, fresh for (a) and for (b); pauses are begin → TrafficPaused, then abort. The proxy opens a backend session only for an authenticated client, so a logged-in idle "
+           "client also holds a PostgreSQL backend; 10,000 of those do not fit on this machine. Measured instead: "
+           "(a) connections that sent nothing yet (before the startup packet; the proxy closes them after 60 s), "
+           "(b) authenticated idle sessions, as many as the cluster takes (IDLE_SESSIONS).", ""]
+    goals = []
+    if conns:
+        md += ["(a) idle TCP connections before start-up, per rep:", ""]
+        rows = []
+        for x in conns:
+            n = num(x.get("open")) or 0
+            base, with_ = num(x.get("rss_base_kib")), num(x.get("rss_with_kib"))
+            per = (with_ - base) / n if n and base is not None and with_ is not None else None
+            x["kib_per_conn"] = per
+            rows.append([x.get("rep", "?"), f"{x.get('open')}/{x.get('conns')}", x.get("connect_secs", "—"),
+                         x.get("listen_overflows", "—"), x.get("proxy_saw", "—"), fmt(mib(base), ".1f"), fmt(mib(with_), ".1f"),
+                         fmt(mib(x.get("rss_after_kib")), ".1f"), fmt(per, ".2f"), x.get("cpu_idle_pct", "—"),
+                         x.get("pause_ms", "—"), x.get("abort_ms", "—"), x.get("alive_at_end", "—")])
+        md += table(["rep", "open", "connect s", "SYNs dropped (accept queue full)", "proxy counted",
+                     "RSS before MiB", "RSS with MiB", "RSS after close MiB", "KiB/conn", "proxy CPU idle %", "pause ms", "abort ms", "still open at end"], rows)
+        t, c = data.get("tps_median", {}), data.get("cpu_us_per_xact_median", {})
+        w, b = t.get("idle-without"), t.get("idle-beside")
+        md += ["", f"pgbench -S, 8 clients, simple, through the same proxy (median tps): without {fmt(w, '.0f')}, "
+               f"beside the idle connections {fmt(b, '.0f')} (ratio {fmt(b / w if w and b else None, '.3f')}); proxy CPU "
+               f"per transaction {fmt(c.get('idle-without'), '.1f')} vs {fmt(c.get('idle-beside'), '.1f')} µs."]
+        n = max(num(x.get("open")) or 0 for x in conns)
+        rss = max(num(x.get("rss_with_kib")) or 0 for x in conns) / 1024
+        pause = max(num(x.get("pause_ms")) or 0 for x in conns)
+        if n >= 10000:
+            goals.append(f"- RSS < 200 MiB with 10,000 idle connections (pre-startup): **{'MET' if rss < 200 else 'MISSED'}** "
+                         f"— {rss:.1f} MiB with {n:.0f}")
+            goals.append(f"- cutover pause < 1 s with 10,000 idle connections (pre-startup): "
+                         f"**{'MET' if pause < 1000 else 'MISSED'}** — {pause:.0f} ms (begin → TrafficPaused)")
+        else:
+            pers = [x["kib_per_conn"] for x in conns if x.get("kib_per_conn") is not None]
+            est = (min(num(x.get('rss_base_kib')) for x in conns) / 1024 + median(pers) * 10000 / 1024) if pers else None
+            goals.append(f"- RSS < 200 MiB with 10,000 idle connections: **NOT MEASURED** at 10,000 (IDLE_CONNS={n:.0f}); "
+                         f"linear estimate {fmt(est, '.0f')} MiB")
+            goals.append(f"- cutover pause < 1 s with 10,000 idle connections: **NOT MEASURED** at 10,000; "
+                         f"{pause:.0f} ms with {n:.0f}")
+    if sess:
+        n = num(sess.get("sessions")) or 0
+        base, with_ = num(sess.get("rss_base_kib")), num(sess.get("rss_with_kib"))
+        per = (with_ - base) / n if n and base is not None and with_ is not None else None
+        anon = num(sess.get("pg_backend_rss_anon_kib_mean"))
+        md += ["", "(b) authenticated idle sessions (one pgbench, each client `SELECT 1` then `\sleep 5 s`):", ""]
+        md += table(["sessions", "proxy counted", "RSS before MiB", "RSS with MiB", "KiB/session",
+                     "PG backend private (RssAnon) MiB, mean", "pause ms", "abort ms", "pgbench errors"],
+                    [[sess.get("sessions", "?"), sess.get("proxy_saw", "—"), fmt(mib(base), ".1f"), fmt(mib(with_), ".1f"),
+                      fmt(per, ".1f"), fmt(mib(anon), ".2f") + f" ({sess.get('pg_backends', '?')} backends)",
+                      sess.get("pause_ms", "—"), sess.get("abort_ms", "—"), sess.get("pgbench_errors", "—")]])
+        if per is not None:
+            md += ["", f"Linear estimate for 10,000 authenticated idle sessions: proxy "
+                       f"{(base + per * 10000) / 1024:.0f} MiB"
+                   + (f"; PostgreSQL backends {anon * 10000 / 1024 / 1024:.1f} GiB private memory plus 10,000 processes"
+                      if anon else "")
+                   + " (not measured: the cluster cannot hold them here)."]
+        goals.append(f"- RSS < 200 MiB with 10,000 authenticated idle sessions: **NOT MEASURED** (PostgreSQL cannot "
+                     f"hold 10,000 backends on this machine); measured {n:.0f} sessions")
+        p = num(sess.get("pause_ms"))
+        goals.append(f"- cutover pause < 1 s with authenticated idle sessions: "
+                     f"**{'MET' if p is not None and p < 1000 else 'MISSED' if p is not None else 'NOT MEASURED'}** at "
+                     f"{n:.0f} sessions ({fmt(p, '.0f')} ms), NOT MEASURED at 10,000")
+    md += ["", "Goals:", ""] + goals
+    bad = failed_run_lines(data.get("runs", []), data.get("_outdir", Path(".")))
+    if bad:
+        md += ["", "Failed runs:", ""] + bad
+    return md
+
+
+def load_sections(d, names, outdir):
+    sections = {}
+    for name in names:
+        st = d / f"{name}.status"
+        status = st.read_text().strip() if st.exists() else "not run"
+        err = d / f"{name}.err"
+        errors = [x for x in err.read_text().splitlines() if x.strip()] if err.exists() else []
+        data = None
+        if name == "shadow":
+            data = load_shadow(d, outdir)
+        elif name == "cutover":
+            data = load_json(d / "cutover.json")
+        elif name == "idle":
+            data = load_idle(d)
+            data["_outdir"] = outdir
+        sections[name] = {"status": status, "errors": errors, "data": data}
+    return sections
+
+
+def json_safe(x):
+    if isinstance(x, dict):
+        return {k: json_safe(v) for k, v in x.items() if not k.startswith("_") and k != "runs"}
+    if isinstance(x, list):
+        return [json_safe(v) for v in x]
+    return x
 
 
 def main():
@@ -187,6 +497,8 @@ def main():
     ap.add_argument("--expected-runs", type=int, default=0)
     ap.add_argument("--not-measured", help="TSV: section<TAB>why")
     ap.add_argument("--meta", action="append", default=[], help="KEY=VALUE for the header")
+    ap.add_argument("--sections-dir", help="where the shadow, cutover and idle sections wrote their results")
+    ap.add_argument("--sections", default="matrix shadow cutover idle", help="the SECTIONS of this run")
     a = ap.parse_args()
 
     meta = dict(kv.split("=", 1) for kv in a.meta)
@@ -209,7 +521,15 @@ def main():
             section, _, why = line.partition("\t")
             not_measured.append({"section": section, "why": why})
 
-    md = render(meta, cells, checks, failed, missing, disturbed, not_measured)
+    sections = {}
+    if a.sections_dir:
+        names = ["matrix", "shadow", "cutover", "idle"]
+        sections = load_sections(Path(a.sections_dir), names, outdir)
+        if "matrix" in a.sections.split():
+            sections["matrix"]["status"] = "failed" if (failed or missing) else "ok"
+        else:
+            sections["matrix"]["status"] = "skipped"
+    md = render(meta, cells, checks, failed, missing, disturbed, not_measured, sections)
     (outdir / "results.md").write_text(md)
     result = {
         "meta": meta,
@@ -223,10 +543,17 @@ def main():
                            for r in disturbed],
         "not_measured": not_measured,
         "runs": [{k: v for k, v in r.items() if k not in ("log", "excerpt")} for r in runs],
+        "sections": {n: {"status": v["status"], "errors": v["errors"], "data": json_safe(v["data"])}
+                     for n, v in sections.items()},
     }
+    for n in ("shadow", "idle"):
+        if sections.get(n, {}).get("data"):
+            result["sections"][n]["runs"] = [{k: v for k, v in r.items() if k not in ("log", "excerpt")}
+                                             for r in sections[n]["data"].get("runs", [])]
     (outdir / "results.json").write_text(json.dumps(result, indent=2) + "\n")
     print(md)
-    return 1 if failed or missing else 0
+    sections_failed = [n for n, v in sections.items() if v["status"] == "failed" and n != "matrix"]
+    return 1 if failed or missing or sections_failed else 0
 
 
 if __name__ == "__main__":
