@@ -126,34 +126,62 @@ async fn client_to_backend(
                 return End::ClientTerminated;
             }
             if sc.held {
-                match s.wait_release().await {
-                    Release::Go => continue,
-                    Release::Drain => return End::Drained,
-                    Release::Switch(to) => return End::Switch(to),
-                    Release::Stopped => return End::Stopped,
+                match released(s).await {
+                    Ok(()) => continue,
+                    Err(end) => return end,
                 }
             }
         }
-        // A quiet session being drained or switched acts now rather than waiting for
-        // the client's next request.
-        if s.quiescent() && buf.is_empty() {
-            match s.ctl() {
-                Ctl::Drain => return End::Drained,
-                Ctl::Switch(to) => return End::Switch(to),
-                Ctl::Run | Ctl::Hold => {}
-            }
+        if let Some(end) = act_when_quiet(s, buf.is_empty()) {
+            return end;
         }
-        buf.reserve(READ_CHUNK);
-        tokio::select! {
-            biased;
-            _ = s.stopped() => return End::Stopped,
-            _ = s.changed() => continue,
-            r = rd.read_buf(buf) => match r {
-                Ok(0) => return End::ClientClosed,
-                Ok(_) => {}
-                Err(e) => return End::ClientIo(e),
-            },
+        match read_client(s, rd, buf).await {
+            Ok(()) => {}
+            Err(None) => continue,
+            Err(Some(end)) => return end,
         }
+    }
+}
+
+/// Waits while the session is held: `Ok` to go on, or how the relay ends.
+pub(super) async fn released(s: &SessionCtl) -> Result<(), End> {
+    match s.wait_release().await {
+        Release::Go => Ok(()),
+        Release::Drain => Err(End::Drained),
+        Release::Switch(to) => Err(End::Switch(to)),
+        Release::Stopped => Err(End::Stopped),
+    }
+}
+
+/// A quiet session being drained or switched acts now rather than waiting for the
+/// client's next request.
+pub(super) fn act_when_quiet(s: &SessionCtl, nothing_buffered: bool) -> Option<End> {
+    if !(s.quiescent() && nothing_buffered) {
+        return None;
+    }
+    match s.ctl() {
+        Ctl::Drain => Some(End::Drained),
+        Ctl::Switch(to) => Some(End::Switch(to)),
+        Ctl::Run | Ctl::Hold => None,
+    }
+}
+
+/// Reads more client bytes. `Err(None)`: woken by a control change before any arrived.
+pub(super) async fn read_client(
+    s: &SessionCtl,
+    rd: &mut ReadHalf<Stream>,
+    buf: &mut BytesMut,
+) -> Result<(), Option<End>> {
+    buf.reserve(READ_CHUNK);
+    tokio::select! {
+        biased;
+        _ = s.stopped() => Err(Some(End::Stopped)),
+        _ = s.changed() => Err(None),
+        r = rd.read_buf(buf) => match r {
+            Ok(0) => Err(Some(End::ClientClosed)),
+            Ok(_) => Ok(()),
+            Err(e) => Err(Some(End::ClientIo(e))),
+        },
     }
 }
 

@@ -23,8 +23,10 @@
 //! Unlike the plain relay this loop handles whole messages: it must cut the stream into
 //! requests and read every answer. It is used only when shadowing is on.
 
-use super::relay::{backend_to_client, End, Finished, READ_CHUNK};
-use super::session::{Ctl, Release, SessionCtl};
+use super::relay::{
+    act_when_quiet, backend_to_client, read_client, released, End, Finished, READ_CHUNK,
+};
+use super::session::SessionCtl;
 use crate::conn_info::ConnInfo;
 use crate::metrics::ProxyMetrics;
 use crate::shadow::compare::{compare, Comparison, Rules};
@@ -505,30 +507,18 @@ async fn client_to_backend(
             return End::ClientTerminated;
         }
         if held {
-            match s.wait_release().await {
-                Release::Go => continue,
-                Release::Drain => return End::Drained,
-                Release::Switch(to) => return End::Switch(to),
-                Release::Stopped => return End::Stopped,
+            match released(s).await {
+                Ok(()) => continue,
+                Err(end) => return end,
             }
         }
-        if s.quiescent() && buf.is_empty() {
-            match s.ctl() {
-                Ctl::Drain => return End::Drained,
-                Ctl::Switch(to) => return End::Switch(to),
-                Ctl::Run | Ctl::Hold => {}
-            }
+        if let Some(end) = act_when_quiet(s, buf.is_empty()) {
+            return end;
         }
-        buf.reserve(READ_CHUNK);
-        tokio::select! {
-            biased;
-            _ = s.stopped() => return End::Stopped,
-            _ = s.changed() => continue,
-            r = rd.read_buf(buf) => match r {
-                Ok(0) => return End::ClientClosed,
-                Ok(_) => {}
-                Err(e) => return End::ClientIo(e),
-            },
+        match read_client(s, rd, buf).await {
+            Ok(()) => {}
+            Err(None) => continue,
+            Err(Some(end)) => return end,
         }
     }
 }
