@@ -3,7 +3,9 @@
 driving a cutover through the orchestrator's REST API, and analysing pgbench logs around it.
 
   lms.py http METHOD URL [BODY]            print the response body; exit 1 unless 2xx
-  lms.py wait-proxies API N [SECS]         until the orchestrator lists N live proxies
+  lms.py wait-proxies API N [SECS] [--address ADDR]
+                                           until the orchestrator lists N live proxies (with
+                                           --address: N live ones whose lms_address is ADDR)
   lms.py wait-open ADMIN N [SECS]          until a proxy reports >= N open connections; prints it
   lms.py cutover API OUT [--finish commit|abort] [--hold-ms MS] [--timeout SECS] [--lms ADDR ...]
         POST begin, poll GET /api/v1/cutover/{id} until TrafficPaused, wait MS, POST commit (or
@@ -84,10 +86,12 @@ def poll(deadline_s, what, fn, interval=0.1):
 def cmd_wait_proxies(a):
     def check():
         st = get_json(f"http://{a.api}/api/v1/status")
-        live = [p for p in st.get("proxies", []) if p.get("liveness") == "live"]
+        live = [p for p in st.get("proxies", []) if p.get("liveness") == "live"
+                and (a.address is None or (p.get("registration") or {}).get("lms_address") == a.address)]
         return len(live) >= a.n, len(live)
 
-    print(poll(a.secs, f"{a.n} live proxies at {a.api}", check))
+    what = f"{a.n} live proxies" + (f" at {a.address}" if a.address else "")
+    print(poll(a.secs, f"{what} in {a.api}'s status", check))
     return 0
 
 
@@ -247,6 +251,7 @@ def main():
     p.add_argument("api")
     p.add_argument("n", type=int)
     p.add_argument("secs", type=float, nargs="?", default=30)
+    p.add_argument("--address", help="count only the proxy registered with this lms_address (SQL address)")
     p.set_defaults(fn=cmd_wait_proxies)
     p = sub.add_parser("wait-open")
     p.add_argument("admin")

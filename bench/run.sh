@@ -19,6 +19,8 @@
 #            CUTOVER_BEGIN_AT [CUTOVER_T/3] s into the run  CUTOVER_HOLD_MS [0] between pause and commit
 #   idle:    IDLE_CONNS [10000] pre-startup connections  IDLE_SESSIONS [200] authenticated sessions
 #            IDLE_T [min(T,30), at most 40] s per pgbench run beside/without them; REPS as above
+#            IDLE_AUTH_SESSIONS [9000] authenticated sessions through PgBouncer (transaction pooling;
+#            0 skips them; at most (fd hard limit - 256) / 2)  IDLE_AUTH_HOLD [40] s they are held
 #   BENCH_GRACE [30]: a section's pgbench still running this long after its -T ended is killed (failed)
 #   PLAN_ONLY=1: print the plan (what runs, how long) and exit
 # Quick run:  T=3 REPS=1 CLIENTS=8 MODES=simple WORKLOADS=S make bench
@@ -30,7 +32,9 @@
 #   strict-sync against a second cluster, interleaved the same way (bench/shadow.sh).
 # cutover: 32 pgbench clients over 3 proxies and a consistent cutover under load (bench/cutover.sh).
 # idle: the proxy's RSS and CPU with IDLE_CONNS idle connections, pgbench beside them, the cutover
-#   pause with them held; the same for IDLE_SESSIONS authenticated idle sessions (bench/idle.sh).
+#   pause with them held; the same for IDLE_SESSIONS authenticated idle sessions, and for
+#   IDLE_AUTH_SESSIONS of them on a proxy whose backend is a PgBouncer in transaction pooling mode
+#   in front of the bench cluster (bench/idle.sh).
 # Exits non-zero when any pgbench run or any section failed (after writing the results).
 set -euo pipefail
 
@@ -267,6 +271,13 @@ cleanup() {
   if alive "${PROXY_PID_RUN:-}"; then stop_pid "$PROXY_PID_RUN" 35; wait "$PROXY_PID_RUN" 2>/dev/null; fi
   stop_section
   [[ -n ${WORK:-} ]] && stop_tracked # whatever a section left running (it was killed)
+  # The idle section's PgBouncer, in case a signal came between its start and its track_pid.
+  local bpid
+  bpid=$(cat "${WORK:-/nonexistent}/idle/bouncer/pgbouncer.pid" 2>/dev/null)
+  if [[ -n $bpid && $(ps -o comm= -p "$bpid" 2>/dev/null) == pgbouncer ]]; then
+    log "cleanup: stopping the idle section's PgBouncer (pid $bpid)"
+    stop_pid "$bpid" 10
+  fi
   if alive "${SOCAT_PID:-}"; then
     pkill -TERM -P "$SOCAT_PID" 2>/dev/null # its per-connection forks, if any are left
     stop_pid "$SOCAT_PID" 5
@@ -338,9 +349,12 @@ plan() {
     total=$((total + s))
   fi
   if wants idle; then
+    # (c): ~300 SCRAM logins/s measured on 2 cores (250 here), then the hold.
     local s=$((REPS * (2 * IDLE_T + 20) + IDLE_SESSIONS_T + 20))
-    printf '         + idle: %d idle connections, %d reps x 2 pgbench runs x %ss; %d sessions for %ss, ~%s\n' \
-      "$IDLE_CONNS" "$REPS" "$IDLE_T" "$IDLE_SESSIONS" "$IDLE_SESSIONS_T" "$(fmt_dur "$s")"
+    ((IDLE_AUTH_SESSIONS == 0)) || s=$((s + IDLE_AUTH_SESSIONS / 250 + IDLE_AUTH_HOLD + 20))
+    printf '         + idle: %d idle connections, %d reps x 2 pgbench runs x %ss; %d sessions for %ss;' \
+      "$IDLE_CONNS" "$REPS" "$IDLE_T" "$IDLE_SESSIONS" "$IDLE_SESSIONS_T"
+    printf ' %d sessions via PgBouncer held %ss, ~%s\n' "$IDLE_AUTH_SESSIONS" "$IDLE_AUTH_HOLD" "$(fmt_dur "$s")"
     total=$((total + s))
   fi
   printf '         ~%s in all with ~1s overhead per run and ~30s set-up (more if installing or building)\n' \
@@ -431,7 +445,7 @@ main() {
     done
   fi
   if wants idle; then
-    for x in IDLE_CONNS:10000 IDLE_SESSIONS:200 "IDLE_T:$((T < 30 ? T : 30))"; do
+    for x in IDLE_CONNS:10000 IDLE_SESSIONS:200 "IDLE_T:$((T < 30 ? T : 30))" IDLE_AUTH_SESSIONS:9000 IDLE_AUTH_HOLD:40; do
       name=${x%%:*}
       [[ ${!name} == "${x#*:}" ]] || cmd+=" $name=${!name}"
     done

@@ -377,9 +377,10 @@ def load_idle(d):
     lines = parse_kv_lines(d / "idle.txt", "IDLE")
     conns = [x for x in lines if x.get("kind") == "conns"]
     sess = next((x for x in lines if x.get("kind") == "sessions"), None)
+    auth = next((x for x in lines if x.get("kind") == "authsessions"), None)
     tps = {lab: median(num(r["tps"]) for r in runs if r["label"] == lab and r["ok"]) for lab in ("idle-without", "idle-beside")}
     cpu = {lab: median(r["cpu_us_per_xact"] for r in runs if r["label"] == lab and r["ok"]) for lab in ("idle-without", "idle-beside")}
-    return {"conns": conns, "sessions": sess, "tps_median": tps, "cpu_us_per_xact_median": cpu, "runs": runs}
+    return {"conns": conns, "sessions": sess, "auth_sessions": auth, "tps_median": tps, "cpu_us_per_xact_median": cpu, "runs": runs}
 
 
 def mib(kib):
@@ -390,14 +391,17 @@ def mib(kib):
 def render_idle(sec):
     md = section_head(IDLE_TITLE, sec)
     data = sec.get("data") or {}
-    conns, sess = data.get("conns", []), data.get("sessions")
-    if not conns and not sess:
+    conns, sess, auth = data.get("conns", []), data.get("sessions"), data.get("auth_sessions")
+    if not conns and not sess and not auth:
         return md
-    md += ["A proxy (shadow none, source = target = the bench cluster, fd limit raised), registered with its own "
-           "orchestrator, fresh for (a) and for (b); pauses are begin → TrafficPaused, then abort. The proxy opens a backend session only for an authenticated client, so a logged-in idle "
-           "client also holds a PostgreSQL backend; 10,000 of those do not fit on this machine. Measured instead: "
+    md += ["A proxy (shadow none, fd limit raised), registered with its own orchestrator, fresh for (a), (b) and (c); "
+           "pauses are begin → TrafficPaused, then abort. The proxy opens a backend session only for an authenticated "
+           "client, so a logged-in idle client also holds a backend session; straight on PostgreSQL that is a backend "
+           "process, and 10,000 of those do not fit on this machine. Measured: "
            "(a) connections that sent nothing yet (before the startup packet; the proxy closes them after 60 s), "
-           "(b) authenticated idle sessions, as many as the cluster takes (IDLE_SESSIONS).", ""]
+           "(b) authenticated idle sessions straight on the bench cluster, as many as it takes (IDLE_SESSIONS), "
+           "(c) authenticated idle sessions on a proxy whose source and target are a PgBouncer in transaction pooling "
+           "mode in front of the bench cluster, so that they share a few PostgreSQL backends (IDLE_AUTH_SESSIONS).", ""]
     goals = []
     if conns:
         md += ["(a) idle TCP connections before start-up, per rep:", ""]
@@ -433,33 +437,92 @@ def render_idle(sec):
                          f"linear estimate {fmt(est, '.0f')} MiB")
             goals.append(f"- cutover pause < 1 s with 10,000 idle connections: **NOT MEASURED** at 10,000; "
                          f"{pause:.0f} ms with {n:.0f}")
+    auth_n = num(auth.get("proxy_saw")) if auth else None
+    auth_ok = bool(auth and auth_n and auth_n >= (num(auth.get("sessions")) or 0) and num(auth.get("rss_with_kib")))
     if sess:
         n = num(sess.get("sessions")) or 0
         base, with_ = num(sess.get("rss_base_kib")), num(sess.get("rss_with_kib"))
         per = (with_ - base) / n if n and base is not None and with_ is not None else None
         anon = num(sess.get("pg_backend_rss_anon_kib_mean"))
-        md += ["", "(b) authenticated idle sessions (one pgbench, each client `SELECT 1` then `\sleep 5 s`):", ""]
+        md += ["", "(b) authenticated idle sessions straight on the bench cluster (one pgbench, each client `SELECT 1` "
+                   "then `\\sleep 5 s`):", ""]
         md += table(["sessions", "proxy counted", "RSS before MiB", "RSS with MiB", "KiB/session",
                      "PG backend private (RssAnon) MiB, mean", "pause ms", "abort ms", "pgbench errors"],
                     [[sess.get("sessions", "?"), sess.get("proxy_saw", "—"), fmt(mib(base), ".1f"), fmt(mib(with_), ".1f"),
                       fmt(per, ".1f"), fmt(mib(anon), ".2f") + f" ({sess.get('pg_backends', '?')} backends)",
                       sess.get("pause_ms", "—"), sess.get("abort_ms", "—"), sess.get("pgbench_errors", "—")]])
-        if per is not None:
-            md += ["", f"Linear estimate for 10,000 authenticated idle sessions: proxy "
-                       f"{(base + per * 10000) / 1024:.0f} MiB"
-                   + (f"; PostgreSQL backends {anon * 10000 / 1024 / 1024:.1f} GiB private memory plus 10,000 processes"
-                      if anon else "")
-                   + " (not measured: the cluster cannot hold them here)."]
-        goals.append(f"- RSS < 200 MiB with 10,000 authenticated idle sessions: **NOT MEASURED** (PostgreSQL cannot "
-                     f"hold 10,000 backends on this machine); measured {n:.0f} sessions")
-        p = num(sess.get("pause_ms"))
-        goals.append(f"- cutover pause < 1 s with authenticated idle sessions: "
-                     f"**{'MET' if p is not None and p < 1000 else 'MISSED' if p is not None else 'NOT MEASURED'}** at "
-                     f"{n:.0f} sessions ({fmt(p, '.0f')} ms), NOT MEASURED at 10,000")
+        if per is not None and anon:
+            md += ["", f"Without a pooler, 10,000 such sessions would need 10,000 PostgreSQL backends: "
+                       f"{anon * 10000 / 1024 / 1024:.1f} GiB private memory plus 10,000 processes (not measured: the "
+                       "cluster cannot hold them here; (c) puts PgBouncer in between instead)."]
+        if not auth_ok:
+            if per is not None:
+                md += ["", f"Linear estimate for 10,000 authenticated idle sessions: proxy {(base + per * 10000) / 1024:.0f} MiB."]
+            goals.append(f"- RSS < 200 MiB with 10,000 authenticated idle sessions: **NOT MEASURED** (PostgreSQL cannot "
+                         f"hold 10,000 backends on this machine); measured {n:.0f} sessions")
+            p = num(sess.get("pause_ms"))
+            goals.append(f"- cutover pause < 1 s with authenticated idle sessions: "
+                         f"**{'MET' if p is not None and p < 1000 else 'MISSED' if p is not None else 'NOT MEASURED'}** at "
+                         f"{n:.0f} sessions ({fmt(p, '.0f')} ms), NOT MEASURED at 10,000")
+    if auth:
+        md += render_auth_sessions(auth, goals)
     md += ["", "Goals:", ""] + goals
     bad = failed_run_lines(data.get("runs", []), data.get("_outdir", Path(".")))
     if bad:
         md += ["", "Failed runs:", ""] + bad
+    return md
+
+
+def render_auth_sessions(a, goals):
+    """(c): authenticated idle sessions through PgBouncer in transaction pooling mode; appends its goal lines."""
+    want = num(a.get("sessions")) or 0
+    n = num(a.get("proxy_saw")) or 0
+    base, with_ = num(a.get("rss_base_kib")), num(a.get("rss_with_kib"))
+    per = (with_ - base) / n if n and base is not None and with_ is not None else None
+    bbase, bwith = num(a.get("bouncer_rss_base_kib")), num(a.get("bouncer_rss_with_kib"))
+    md = ["", f"(c) authenticated idle sessions through PgBouncer {a.get('pool_mode', 'transaction')} pooling "
+              f"(default_pool_size {a.get('pool_size', '?')}) in front of the bench cluster: one pgbench with `-t`, whose "
+              "clients all connect first (SCRAM each), then each runs `SELECT 1` then `\\sleep 5 s` (so the proxy "
+              f"relays ~{want / 5:.0f} queries/s while they are held; its CPU below includes them):", ""]
+    md += table(["sessions", "proxy counted", "connect s", "RSS before MiB", "RSS with MiB", "KiB/session",
+                 "proxy CPU %", "PgBouncer server conns (pools bench + postgres)", "PG client backends (whole cluster)", "PgBouncer RSS with MiB",
+                 "PgBouncer CPU %", "pause ms", "abort ms", "open after abort", "pgbench errors / failed xacts"],
+                [[a.get("sessions", "?"), a.get("proxy_saw", "—"), a.get("connect_secs", "—"),
+                  fmt(mib(base), ".1f"), fmt(mib(with_), ".1f"), fmt(per, ".1f"), a.get("cpu_pct", "—"),
+                  a.get("bouncer_servers", "—"), a.get("pg_client_backends", "—"), fmt(mib(bwith), ".1f"),
+                  a.get("bouncer_cpu_pct", "—"), a.get("pause_ms", "—"), a.get("abort_ms", "—"),
+                  a.get("open_after_pause", "—"), f"{a.get('pgbench_errors', '—')} / {a.get('pgbench_failed', '—')}"]])
+    hard = num(a.get("fd_hard"))
+    md += ["", f"fd limits: hard {a.get('fd_hard', '?')} per process (container), proxy {a.get('proxy_nofile', '?')}; "
+               f"pgbench transactions {a.get('pgbench_processed', '—')}, rc {a.get('pgbench_rc', '—')}; "
+               f"PgBouncer RSS before {fmt(mib(bbase), '.1f')} MiB."]
+    why = ""
+    if n and n < 10000:
+        cap = int((hard - 256) // 2) if hard else None
+        if cap is not None and cap < 10000 and n >= 9000:
+            why = (f" — N is {n:.0f} rather than 10,000 because of the fd hard limit: the proxy needs two fds per "
+                   f"session (client and backend) and the per-process hard limit here is {hard:.0f} (at most {cap} "
+                   "sessions, keeping 256 fds spare)")
+        elif cap is not None and cap < 10000:
+            why = (f" — N is {n:.0f} (IDLE_AUTH_SESSIONS, below the default 9000); 10,000 would not fit anyway: two "
+                   f"fds per session, fd hard limit {hard:.0f}")
+        else:
+            why = f" — N is {n:.0f} (IDLE_AUTH_SESSIONS), not 10,000"
+    if not n or with_ is None or n < want:
+        goals.append(f"- RSS < 200 MiB with N authenticated idle sessions: **NOT MEASURED** (the proxy held "
+                     f"{n:.0f} of {want:.0f} sessions; see the errors above)")
+        goals.append("- cutover pause < 1 s with N authenticated idle sessions: **NOT MEASURED**")
+        return md
+    rss = with_ / 1024
+    if n < 10000 and per is not None:
+        md += ["", f"Linear estimate for 10,000 authenticated idle sessions from (c): proxy "
+                   f"{(base + per * 10000) / 1024:.0f} MiB (not measured: see N below)."]
+    goals.append(f"- RSS < 200 MiB with N authenticated idle sessions: **{'MET' if rss < 200 else 'MISSED'}** — "
+                 f"{rss:.1f} MiB with N = {n:.0f} (through PgBouncer, transaction pooling){why}")
+    p = num(a.get("pause_ms"))
+    goals.append(f"- cutover pause < 1 s with N authenticated idle sessions: "
+                 f"**{'MET' if p is not None and p < 1000 else 'MISSED' if p is not None else 'NOT MEASURED'}** — "
+                 f"{fmt(p, '.0f')} ms (begin → TrafficPaused) with N = {n:.0f}")
     return md
 
 
