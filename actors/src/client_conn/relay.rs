@@ -12,8 +12,18 @@ use bytes::{Buf, BytesMut};
 use std::io;
 use tokio::io::{AsyncReadExt, AsyncWriteExt, ReadHalf, WriteHalf};
 
-/// Bytes reserved before each read.
+/// Most bytes reserved before a read.
 pub(super) const READ_CHUNK: usize = 16 * 1024;
+/// Fewest bytes reserved before a read, and the size buffers start at.
+pub(super) const MIN_READ: usize = 2 * 1024;
+
+/// Reserves room for the next read. Buffers start small and grow (up to `READ_CHUNK`)
+/// only once reads fill them: an idle session then holds a few KiB, not 32, which is
+/// what decides the proxy's memory with thousands of connections, while a busy one
+/// still reads in large pieces.
+pub(super) fn reserve_read(buf: &mut BytesMut) {
+    buf.reserve(buf.capacity().clamp(MIN_READ, READ_CHUNK));
+}
 
 /// Why a relay ended.
 #[derive(Debug)]
@@ -60,7 +70,7 @@ pub async fn run(
 ) -> Finished {
     let (mut crd, mut cwr) = tokio::io::split(client);
     let (mut brd, mut bwr) = tokio::io::split(backend);
-    let mut bbuf = BytesMut::with_capacity(READ_CHUNK);
+    let mut bbuf = BytesMut::with_capacity(MIN_READ);
     let mut cscan = FrameScanner::default();
     let mut bscan = FrameScanner::default();
     let c2b = async {
@@ -172,7 +182,7 @@ pub(super) async fn read_client(
     rd: &mut ReadHalf<Stream>,
     buf: &mut BytesMut,
 ) -> Result<(), Option<End>> {
-    buf.reserve(READ_CHUNK);
+    reserve_read(buf);
     tokio::select! {
         biased;
         _ = s.stopped() => Err(Some(End::Stopped)),
@@ -195,7 +205,7 @@ pub(super) async fn backend_to_client(
     scan: &mut FrameScanner,
 ) -> End {
     loop {
-        buf.reserve(READ_CHUNK);
+        reserve_read(buf);
         tokio::select! {
             biased;
             _ = s.stopped() => return End::Stopped,

@@ -24,7 +24,7 @@
 //! requests and read every answer. It is used only when shadowing is on.
 
 use super::relay::{
-    act_when_quiet, backend_to_client, read_client, released, End, Finished, READ_CHUNK,
+    act_when_quiet, backend_to_client, read_client, released, reserve_read, End, Finished, MIN_READ,
 };
 use super::session::SessionCtl;
 use crate::conn_info::ConnInfo;
@@ -420,7 +420,7 @@ pub async fn run(
     };
     let b2c = async {
         let e = if tee.mode == ShadowMode::Async {
-            let mut bbuf = BytesMut::with_capacity(READ_CHUNK);
+            let mut bbuf = BytesMut::with_capacity(MIN_READ);
             let mut scan = FrameScanner::default();
             let e = backend_to_client(
                 &mut brd, &mut cwr, session, info, metrics, &mut bbuf, &mut scan,
@@ -534,15 +534,15 @@ async fn compared_backend_to_client(
 ) -> End {
     let (s, m) = (tee.session, tee.metrics);
     let strict = tee.mode == ShadowMode::StrictSync;
-    let mut buf = BytesMut::with_capacity(READ_CHUNK);
-    let mut out: Vec<u8> = Vec::with_capacity(READ_CHUNK);
+    let mut buf = BytesMut::with_capacity(MIN_READ);
+    let mut out: Vec<u8> = Vec::new();
     // The answer so far, kept back until the shadow's is in.
     let mut kept: Vec<u8> = Vec::new();
     // This answer outgrew the budget or the client needs it early.
     let mut through = false;
     let mut answer = PgAnswer::new(budget, false);
     loop {
-        buf.reserve(READ_CHUNK);
+        reserve_read(&mut buf);
         tokio::select! {
             biased;
             _ = s.stopped() => return End::Stopped,
@@ -677,13 +677,13 @@ async fn shadow_writer(wr: &mut WriteHalf<Stream>, tee: &Tee<'_>) {
 
 async fn shadow_reader(rd: &mut ReadHalf<Stream>, tee: &Tee<'_>, budget: usize) {
     let s = tee.session;
-    let mut buf = BytesMut::with_capacity(READ_CHUNK);
+    let mut buf = BytesMut::with_capacity(MIN_READ);
     let mut answer = PgAnswer::new(budget, tee.mode == ShadowMode::Async);
     loop {
         if tee.dead.get() {
             return;
         }
-        buf.reserve(READ_CHUNK);
+        reserve_read(&mut buf);
         tokio::select! {
             _ = s.stopped() => return,
             r = rd.read_buf(&mut buf) => match r {
