@@ -34,7 +34,7 @@ pub struct Args {
     )]
     pub listen: SocketAddr,
 
-    /// Address of the admin HTTP API: /metrics, /api/v1/status, /api/v1/connections, /healthz, /readyz.
+    /// Address of the admin HTTP API: /metrics, /api/v1/status, /api/v1/connections, /api/v1/shadow, /healthz, /readyz.
     #[arg(
         long,
         env = "LMS_METRICS_LISTEN",
