@@ -712,8 +712,9 @@ impl Serve {
         }
         let _ = client.shutdown().await;
         if tell_backend {
-            let _ = backend.write_all(&TERMINATE).await;
+            close_backend(&mut backend).await;
+        } else {
+            let _ = backend.shutdown().await;
         }
-        let _ = backend.shutdown().await;
     }
 }

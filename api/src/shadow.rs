@@ -56,6 +56,16 @@ impl ShadowCounts {
         self.dropped += other.dropped;
     }
 
+    /// Every request counted once, whatever its outcome.
+    pub fn total(&self) -> u64 {
+        self.matched
+            + self.benign
+            + self.mismatched
+            + self.shadow_errors
+            + self.unchecked
+            + self.dropped
+    }
+
     /// What these counts say about the statement: the worst outcome wins.
     pub fn verdict(&self) -> Verdict {
         if self.shadow_errors > 0 {
@@ -192,13 +202,9 @@ impl ShadowReport {
             }
         }
         self.fingerprints.sort_by(|a, b| {
-            let total = |f: &FingerprintReport| {
-                let c = &f.counts;
-                c.matched + c.benign + c.mismatched + c.shadow_errors + c.unchecked + c.dropped
-            };
             rank(a.verdict)
                 .cmp(&rank(b.verdict))
-                .then(total(b).cmp(&total(a)))
+                .then(b.counts.total().cmp(&a.counts.total()))
                 .then(a.fingerprint.cmp(&b.fingerprint))
         });
     }

@@ -90,18 +90,23 @@ pub async fn run(
         e
     };
     let (e1, e2) = tokio::join!(c2b, b2c);
-    let end = match (e1, e2, session.kill_reason()) {
-        (_, _, Some(reason)) => End::Killed(reason),
-        (End::Stopped, e, None) => e,
-        (e, _, None) => e,
-    };
     Finished {
-        end,
+        end: why_ended(e1, e2, session),
         client: crd.unsplit(cwr),
         backend: brd.unsplit(bwr),
         client_at_boundary: bscan.at_boundary() && bbuf.is_empty(),
         client_buf: cbuf,
         shadow: None,
+    }
+}
+
+/// The relay's end from its two directions' ends: a kill explains itself; otherwise the
+/// direction that ended first, not the one it stopped.
+pub(super) fn why_ended(c2b: End, b2c: End, s: &SessionCtl) -> End {
+    match (c2b, b2c, s.kill_reason()) {
+        (_, _, Some(reason)) => End::Killed(reason),
+        (End::Stopped, e, None) => e,
+        (e, _, None) => e,
     }
 }
 

@@ -24,7 +24,8 @@
 //! requests and read every answer. It is used only when shadowing is on.
 
 use super::relay::{
-    act_when_quiet, backend_to_client, read_client, released, reserve_read, End, Finished, MIN_READ,
+    act_when_quiet, backend_to_client, read_client, released, reserve_read, why_ended, End,
+    Finished, MIN_READ,
 };
 use super::session::SessionCtl;
 use crate::conn_info::ConnInfo;
@@ -291,10 +292,14 @@ impl Cutter {
                 && tee.sot_status.get() == b'I'
                 && tee.waiting.borrow().is_empty();
         }
-        match tag {
+        // The statement this message runs. A name never seen here (prepared on another
+        // path) is unknown, so it counts as possibly holding locks.
+        let this = match tag {
             b'Q' => {
                 let text = query_text(body).ok_or(ProtocolError::Malformed("Query"))?;
-                self.query = Some(self.query(text));
+                let q = self.query(text);
+                self.query = Some(q.clone());
+                Some(q)
             }
             b'P' => {
                 let (name, text) =
@@ -305,39 +310,34 @@ impl Cutter {
                 } else {
                     self.named.insert(name.to_owned(), q.clone());
                 }
-                self.query.get_or_insert(q);
+                self.query.get_or_insert(q.clone());
+                Some(q)
             }
-            b'B' if self.query.is_none() => {
-                let name = bound_statement(body).ok_or(ProtocolError::Malformed("Bind"))?;
-                self.query = if name.is_empty() {
-                    self.unnamed.clone()
-                } else {
-                    self.named.get(name).cloned()
-                };
-            }
-            b'H' => tee.flush_requested.set(true),
-            _ => {}
-        }
-        match tag {
-            // The statement this message runs; a name never seen here (prepared on
-            // another path) is unknown, so it counts as possibly holding locks.
-            b'Q' | b'P' | b'B' => {
-                let this = match tag {
-                    b'B' => bound_statement(body).and_then(|n| {
-                        if n.is_empty() {
-                            self.unnamed.clone()
-                        } else {
-                            self.named.get(n).cloned()
-                        }
-                    }),
-                    b'Q' => query_text(body).map(|t| self.query(t)),
-                    _ => parse_statement(body).map(|(_, t)| self.query(t)),
-                };
-                if this.is_none_or(|q| q.may_hold_locks) {
-                    self.together = false;
+            b'B' => {
+                let name = bound_statement(body);
+                if name.is_none() && self.query.is_none() {
+                    return Err(ProtocolError::Malformed("Bind"));
                 }
+                let bound = name.and_then(|n| {
+                    if n.is_empty() {
+                        self.unnamed.clone()
+                    } else {
+                        self.named.get(n).cloned()
+                    }
+                });
+                if self.query.is_none() {
+                    self.query = bound.clone();
+                }
+                bound
+            }
+            _ => None,
+        };
+        match tag {
+            b'Q' | b'P' | b'B' if this.as_ref().is_none_or(|q| q.may_hold_locks) => {
+                self.together = false
             }
             b'F' => self.together = false,
+            b'H' => tee.flush_requested.set(true),
             _ => {}
         }
         if self.teed {
@@ -440,13 +440,8 @@ pub async fn run(
         shadow_writer(&mut swr, &tee),
         shadow_reader(&mut srd, &tee, budget)
     );
-    let end = match (e1, e2, session.kill_reason()) {
-        (_, _, Some(reason)) => End::Killed(reason),
-        (End::Stopped, e, None) => e,
-        (e, _, None) => e,
-    };
     Finished {
-        end,
+        end: why_ended(e1, e2, session),
         client: crd.unsplit(cwr),
         backend: brd.unsplit(bwr),
         client_at_boundary: at_boundary,

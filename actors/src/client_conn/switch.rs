@@ -115,8 +115,7 @@ pub async fn complete(
     old: &mut Stream,
     to_client: &[u8],
 ) -> std::io::Result<()> {
-    let _ = old.write_all(&[b'X', 0, 0, 0, 4]).await;
-    let _ = old.shutdown().await;
+    super::close_backend(old).await;
     if !to_client.is_empty() {
         client.write_all(to_client).await?;
     }

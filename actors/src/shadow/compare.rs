@@ -90,11 +90,10 @@ impl Rules {
     pub fn for_query(text: &str) -> Self {
         let lower = text.to_ascii_lowercase();
         let squeezed: String = lower.split_whitespace().collect::<Vec<_>>().join(" ");
+        let calls = squeezed.replace("( )", "()");
         Rules {
             ordered: squeezed.contains("order by"),
-            volatile: VOLATILE
-                .iter()
-                .any(|f| squeezed.replace("( )", "()").contains(f)),
+            volatile: VOLATILE.iter().any(|f| calls.contains(f)),
         }
     }
 }

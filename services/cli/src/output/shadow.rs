@@ -3,9 +3,7 @@
 
 use super::{captioned, one_line, shadow_mode_name, table, truncate};
 use comfy_table::CellAlignment;
-use molt_lms_api::shadow::{
-    FingerprintReport, ShadowCounts, ShadowOutcome, ShadowReport, ShadowSample, Verdict,
-};
+use molt_lms_api::shadow::{FingerprintReport, ShadowOutcome, ShadowReport, ShadowSample, Verdict};
 use std::time::{Duration, UNIX_EPOCH};
 
 /// Longest fingerprint shown in the table; JSON always carries the whole text.
@@ -55,11 +53,6 @@ fn outcome_name(o: ShadowOutcome) -> &'static str {
     }
 }
 
-/// Every request counted once, whatever its outcome.
-fn requests(c: &ShadowCounts) -> u64 {
-    c.matched + c.benign + c.mismatched + c.shadow_errors + c.unchecked + c.dropped
-}
-
 fn summary(report: &ShadowReport) -> String {
     let proxies = if report.proxies.is_empty() {
         "none".to_owned()
@@ -82,7 +75,7 @@ fn summary(report: &ShadowReport) -> String {
     text.push_str(&format!(
         "Totals: requests {}, matched {}, benign {}, mismatched {}, shadow errors {}, \
          unchecked {}, dropped {}\n",
-        requests(t),
+        t.total(),
         t.matched,
         t.benign,
         t.mismatched,
@@ -109,7 +102,7 @@ fn fingerprints_table(fingerprints: &[FingerprintReport]) -> String {
         let c = &f.counts;
         vec![
             verdict_name(f.verdict).to_owned(),
-            requests(c).to_string(),
+            c.total().to_string(),
             c.matched.to_string(),
             c.benign.to_string(),
             c.mismatched.to_string(),

@@ -1,6 +1,6 @@
 use super::*;
 use crate::output::json;
-use molt_lms_api::shadow::ShadowProxy;
+use molt_lms_api::shadow::{ShadowCounts, ShadowProxy};
 use molt_lms_api::{ShadowMode, SourceOfTruth};
 
 fn counts(matched: u64, benign: u64, mismatched: u64, shadow_errors: u64) -> ShadowCounts {
