@@ -28,6 +28,7 @@ pub mod orchestrator;
 pub mod pgio;
 pub mod process;
 pub mod proxy_instance;
+pub mod rest;
 pub mod secret;
 pub mod settings;
 pub mod shadow;

@@ -5,12 +5,13 @@ pub mod config;
 pub mod routes;
 
 use actix::{Addr, Supervisor};
-use actix_web::{web, App, HttpResponse, HttpServer};
+use actix_web::{web, App, HttpServer};
 use anyhow::Context;
 use molt_lms_actors::backend::Backend;
 use molt_lms_actors::orchestrator::coordinator::{Coordinator, CoordinatorSettings};
 use molt_lms_actors::orchestrator::store::Store;
-use molt_lms_api::{ApiError, SourceOfTruth};
+use molt_lms_actors::rest;
+use molt_lms_api::SourceOfTruth;
 use std::io::Write;
 use std::sync::Arc;
 use std::time::Duration;
@@ -20,24 +21,6 @@ pub struct AppState {
     pub coordinator: Addr<Coordinator>,
     pub http: reqwest::Client,
     pub finish_timeout: Duration,
-}
-
-/// Malformed JSON bodies get a 400 with a JSON error.
-fn json_errors() -> web::JsonConfig {
-    web::JsonConfig::default()
-        .limit(256 * 1024)
-        .error_handler(|err, _| {
-            let body = ApiError::new("bad_request", err.to_string());
-            actix_web::error::InternalError::from_response(
-                err,
-                HttpResponse::BadRequest().json(body),
-            )
-            .into()
-        })
-}
-
-async fn not_found() -> HttpResponse {
-    HttpResponse::NotFound().json(ApiError::new("not_found", "no such endpoint"))
 }
 
 /// Serves until SIGTERM/SIGINT. Prints `molt-lms-orchestrator ready api=ADDR metrics=ADDR`.
@@ -75,7 +58,7 @@ pub async fn run(args: cli::Args, settings: config::Settings) -> anyhow::Result<
         use routes::{cutover, proxies, status};
         App::new()
             .app_data(s.clone())
-            .app_data(json_errors())
+            .app_data(rest::json_errors(256 * 1024))
             .route("/api/v1/initialize", web::post().to(cutover::initialize))
             .route("/api/v1/status", web::get().to(status::status))
             .route("/api/v1/version", web::get().to(status::version))
@@ -99,7 +82,7 @@ pub async fn run(args: cli::Args, settings: config::Settings) -> anyhow::Result<
             .route("/api/v1/cutover/abort", web::post().to(cutover::abort))
             .route("/api/v1/cutover/{id}", web::get().to(cutover::get))
             .route("/healthz", web::get().to(status::healthz))
-            .default_service(web::to(not_found))
+            .default_service(web::to(rest::not_found))
     })
     .workers(2)
     .disable_signals()
@@ -114,7 +97,7 @@ pub async fn run(args: cli::Args, settings: config::Settings) -> anyhow::Result<
             .route("/metrics", web::get().to(status::metrics))
             .route("/healthz", web::get().to(status::healthz))
             .route("/readyz", web::get().to(status::readyz))
-            .default_service(web::to(not_found))
+            .default_service(web::to(rest::not_found))
     })
     .workers(1)
     .disable_signals()

@@ -7,6 +7,7 @@ use actix_web::{web, App, HttpResponse, HttpServer};
 use molt_lms_actors::proxy_instance::{
     ApplyDesired, GetReport, GetStatus, ListConnections, ProxyInstance,
 };
+use molt_lms_actors::rest;
 use molt_lms_actors::shared::Shared;
 use molt_lms_api::cutover::DesiredState;
 use molt_lms_api::ApiError;
@@ -84,24 +85,6 @@ async fn readyz(state: web::Data<AdminState>) -> HttpResponse {
     }
 }
 
-async fn not_found() -> HttpResponse {
-    HttpResponse::NotFound().json(ApiError::new("not_found", "no such endpoint"))
-}
-
-/// Malformed JSON bodies get a 400 with a JSON error, like every other failure.
-fn json_errors() -> web::JsonConfig {
-    web::JsonConfig::default()
-        .limit(64 * 1024)
-        .error_handler(|err, _| {
-            let body = ApiError::new("bad_request", err.to_string());
-            actix_web::error::InternalError::from_response(
-                err,
-                HttpResponse::BadRequest().json(body),
-            )
-            .into()
-        })
-}
-
 /// Serves the admin API on an already bound listener.
 pub fn server(
     listener: std::net::TcpListener,
@@ -112,7 +95,7 @@ pub fn server(
     Ok(HttpServer::new(move || {
         App::new()
             .app_data(state.clone())
-            .app_data(json_errors())
+            .app_data(rest::json_errors(64 * 1024))
             .route("/metrics", web::get().to(metrics))
             .route("/healthz", web::get().to(healthz))
             .route("/readyz", web::get().to(readyz))
@@ -121,7 +104,7 @@ pub fn server(
             .route("/api/v1/cutover", web::get().to(report))
             .route("/api/v1/shadow", web::get().to(shadow))
             .route("/api/v1/desired", web::post().to(desired))
-            .default_service(web::to(not_found))
+            .default_service(web::to(rest::not_found))
     })
     .workers(1)
     .disable_signals()
