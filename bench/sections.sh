@@ -197,10 +197,11 @@ start_lms() {
   local dir=$WORK/$name out=$OUTDIR/logs/$name.stdout err=$OUTDIR/logs/$name.stderr line sql
   mkdir -p "$dir"
   printf '{"INIT_SOURCE":"%s","INIT_TARGET":"%s"}\n' "$src" "$tgt" >"$dir/config.json"
-  RUST_LOG=warn "${LMS_WRAP[@]}" "$PROXY_BIN" --config "$dir/config.json" --listen 127.0.0.1:0 \
+  RUST_LOG=warn setsid "${LMS_WRAP[@]}" "$PROXY_BIN" --config "$dir/config.json" --listen 127.0.0.1:0 \
     --metrics-listen 127.0.0.1:0 "$@" >"$out" 2>"$err" </dev/null &
   LMS_PID=$!
   track_pid "$LMS_PID" "$name"
+  own_session_check "$LMS_PID" "$name" # why: run.sh, at own_session_check
   line=$(wait_ready_line "$LMS_PID" "$out" "$err" '^molt-lms ready sql=' "$name")
   sql=${line#molt-lms ready sql=}
   sql=${sql%% *}
@@ -215,10 +216,11 @@ start_orch() {
   [[ -x $ORCH_BIN ]] || die "$ORCH_BIN not found (build it: cargo build --release -p molt-lms-orchestrator)"
   mkdir -p "$dir"
   printf '{"CRDB_URL":"%s"}\n' "$crdb" >"$dir/config.json"
-  RUST_LOG=warn "$ORCH_BIN" --config "$dir/config.json" --listen 127.0.0.1:0 --metrics-listen 127.0.0.1:0 \
+  RUST_LOG=warn setsid "$ORCH_BIN" --config "$dir/config.json" --listen 127.0.0.1:0 --metrics-listen 127.0.0.1:0 \
     >"$out" 2>"$err" </dev/null &
   ORCH_PID=$!
   track_pid "$ORCH_PID" "$name"
+  own_session_check "$ORCH_PID" "$name"
   line=$(wait_ready_line "$ORCH_PID" "$out" "$err" '^molt-lms-orchestrator ready api=' "$name")
   ORCH_API=${line#molt-lms-orchestrator ready api=}
   ORCH_API=${ORCH_API%% *}

@@ -133,6 +133,7 @@ def render(meta, cells, checks, failed, missing, disturbed, not_measured, sectio
         f"socat {meta.get('socat', '?')}",
         f"- proxy: {meta.get('proxy_bin', 'target/release/molt-lms')}, tree at commit {meta.get('proxy_commit', '?')}"
         + (" — **DEBUG BUILD: proxy figures are not representative**" if "debug" in meta.get("proxy_bin", "") else ""),
+        f"- scheduling: every server in a session of its own (kernel autogroup: {meta.get('autogroup', '?')})",
         f"- command: `{meta.get('command', '?')}`",
         f"- T={meta.get('T', '?')} s per run, REPS={meta.get('REPS', '?')}, pgbench -j {meta.get('J', '?')}, "
         "scale 10; per cell the targets run interleaved (direct, socat, pgbouncer, proxy) once per rep",
