@@ -11,8 +11,9 @@ use crate::wire::pg::{ProtocolError, ScanControl};
 use molt_lms_api::SourceOfTruth;
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
+use std::future::{poll_fn, Future};
+use std::task::{Poll, Waker};
 use std::time::Instant;
-use tokio::sync::Notify;
 
 /// What the control plane asks of a session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,10 +39,11 @@ pub enum Release {
 
 pub struct SessionCtl {
     ctl: Cell<Ctl>,
-    /// Wakes the relay when `ctl` changes, and waiters when a held session goes quiet.
-    changed: Notify,
+    /// Bumped when `ctl` changes, and when a session that is not running goes quiet.
+    changes: Cell<u64>,
     stopped: Cell<bool>,
-    stop: Notify,
+    /// The tasks waiting for a change or a stop.
+    waiters: Waiters,
     /// Why the session was killed, for the client's error message.
     killed: RefCell<Option<String>>,
     /// Requests sent that still await a ReadyForQuery (Query, Sync, FunctionCall).
@@ -63,9 +65,9 @@ impl Default for SessionCtl {
     fn default() -> Self {
         Self {
             ctl: Cell::new(Ctl::Run),
-            changed: Notify::new(),
+            changes: Cell::new(0),
             stopped: Cell::new(false),
-            stop: Notify::new(),
+            waiters: Waiters::default(),
             killed: RefCell::new(None),
             pending: Cell::new(0),
             in_batch: Cell::new(false),
@@ -75,6 +77,30 @@ impl Default for SessionCtl {
             terminate_seen: Cell::new(false),
             prepared: RefCell::new(HashMap::new()),
             params: RefCell::new(Vec::new()),
+        }
+    }
+}
+
+/// Wakers of the tasks that wait on one session. The session lives on one thread, so a
+/// plain list does: the relay waits on every read, and tokio's `Notify` would take a lock
+/// to link a waiter on each poll and again to unlink it on each drop. Registering the same
+/// task twice is a `will_wake` check; a waker whose future is gone costs one spurious poll
+/// at the next change, and the list is emptied at every wake.
+#[derive(Default)]
+struct Waiters(RefCell<Vec<Waker>>);
+
+impl Waiters {
+    fn register(&self, waker: &Waker) {
+        let mut list = self.0.borrow_mut();
+        if !list.iter().any(|w| w.will_wake(waker)) {
+            list.push(waker.clone());
+        }
+    }
+
+    fn wake_all(&self) {
+        let list = self.0.take();
+        for w in list {
+            w.wake();
         }
     }
 }
@@ -101,13 +127,18 @@ impl SessionCtl {
 
     pub fn request(&self, ctl: Ctl) {
         self.ctl.set(ctl);
-        self.changed.notify_waiters();
+        self.signal_change();
+    }
+
+    fn signal_change(&self) {
+        self.changes.set(self.changes.get().wrapping_add(1));
+        self.waiters.wake_all();
     }
 
     /// Ends both relay directions now, wherever they are.
     pub fn stop_all(&self) {
         if !self.stopped.replace(true) {
-            self.stop.notify_waiters();
+            self.waiters.wake_all();
         }
     }
 
@@ -137,23 +168,34 @@ impl SessionCtl {
     }
 
     /// Resolves when the relay must stop (after `stop_all`).
-    pub async fn stopped(&self) {
-        let n = self.stop.notified();
-        if self.stopped.get() {
-            return;
-        }
-        n.await
+    pub fn stopped(&self) -> impl Future<Output = ()> + '_ {
+        poll_fn(|cx| {
+            if self.stopped.get() {
+                return Poll::Ready(());
+            }
+            self.waiters.register(cx.waker());
+            Poll::Pending
+        })
     }
 
-    /// Resolves at the next control change or quiescence change while not running.
-    pub async fn changed(&self) {
-        self.changed.notified().await
+    /// Resolves at the first control change, or quiescence change while not running,
+    /// after this call (not after the first poll), so a check between the call and the
+    /// await cannot miss one.
+    pub fn changed(&self) -> impl Future<Output = ()> + '_ {
+        let seen = self.changes.get();
+        poll_fn(move |cx| {
+            if self.changes.get() != seen {
+                return Poll::Ready(());
+            }
+            self.waiters.register(cx.waker());
+            Poll::Pending
+        })
     }
 
     /// Waits while held.
     pub async fn wait_release(&self) -> Release {
         loop {
-            let changed = self.changed.notified();
+            let changed = self.changed();
             if self.stopped.get() {
                 return Release::Stopped;
             }
@@ -173,7 +215,7 @@ impl SessionCtl {
     /// Waits until the session is quiescent (for a pause acknowledgement).
     pub async fn wait_quiescent(&self) {
         loop {
-            let changed = self.changed.notified();
+            let changed = self.changed();
             if self.quiescent() || self.stopped.get() {
                 return;
             }
@@ -287,7 +329,7 @@ impl SessionCtl {
                     if self.quiescent() {
                         info.set_state(molt_lms_api::ConnectionState::Held);
                     }
-                    self.changed.notify_waiters();
+                    self.signal_change();
                 }
             }
             (b'S', Some(body)) => {
@@ -305,3 +347,7 @@ impl SessionCtl {
         Ok(ScanControl::Continue)
     }
 }
+
+#[cfg(test)]
+#[path = "session_tests.rs"]
+mod tests;
