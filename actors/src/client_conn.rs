@@ -1,6 +1,6 @@
 //! One client connection as an actor. The actor owns the session's lifecycle and takes
 //! control messages (drain, kill); the bytes move in a plain async loop (`relay`) that
-//! the actor spawns on its own arbiter, sharing `SessionCtl` with it.
+//! runs as a task of its own on the actor's arbiter, sharing `SessionCtl` with it.
 
 pub mod relay;
 pub mod session;
@@ -44,6 +44,8 @@ pub struct ClientConn {
     session: Rc<SessionCtl>,
     /// The secret of the cancel key this proxy hands the client.
     cancel_secret: i32,
+    /// The task that serves the connection; ended when the actor stops.
+    task: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl ClientConn {
@@ -61,6 +63,7 @@ impl ClientConn {
             info,
             session: Rc::new(SessionCtl::default()),
             cancel_secret,
+            task: None,
         }
     }
 }
@@ -84,16 +87,33 @@ impl Actor for ClientConn {
             keys: Cell::new(None),
             shadow_key: Cell::new(None),
         };
-        ctx.spawn(
-            conn.run(socket)
-                .into_actor(self)
-                .map(|_, _, ctx| ctx.stop()),
-        );
+        // A task of its own rather than a future in the actor's context: the context
+        // would poll its mailbox and its other futures at every wake-up of the data path.
+        let addr = ctx.address();
+        self.task = Some(actix_rt::spawn(async move {
+            conn.run(socket).await;
+            addr.do_send(Served);
+        }));
     }
 
     fn stopped(&mut self, _: &mut Self::Context) {
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
         self.shared.metrics.connections_open.dec();
         self.instance.do_send(ConnClosed { id: self.info.id });
+    }
+}
+
+/// The serving task ended: the connection is closed.
+#[derive(Message)]
+#[rtype(result = "()")]
+struct Served;
+
+impl Handler<Served> for ClientConn {
+    type Result = ();
+    fn handle(&mut self, _: Served, ctx: &mut Self::Context) {
+        ctx.stop();
     }
 }
 
