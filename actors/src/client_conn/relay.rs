@@ -6,11 +6,11 @@
 use super::session::{backend_wants_body, client_wants_body, Ctl, Release, SessionCtl};
 use crate::conn_info::ConnInfo;
 use crate::metrics::ProxyMetrics;
-use crate::stream::Stream;
+use crate::stream::{self, Half, Stream};
 use crate::wire::pg::{FrameScanner, ProtocolError};
 use bytes::{Buf, BytesMut};
 use std::io;
-use tokio::io::{AsyncReadExt, AsyncWriteExt, ReadHalf, WriteHalf};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// Most bytes reserved before a read.
 pub(super) const READ_CHUNK: usize = 16 * 1024;
@@ -68,8 +68,8 @@ pub async fn run(
     metrics: &ProxyMetrics,
     mut cbuf: BytesMut,
 ) -> Finished {
-    let (mut crd, mut cwr) = tokio::io::split(client);
-    let (mut brd, mut bwr) = tokio::io::split(backend);
+    let (mut crd, mut cwr) = stream::split(client);
+    let (mut brd, mut bwr) = stream::split(backend);
     let mut bbuf = BytesMut::with_capacity(MIN_READ);
     let mut cscan = FrameScanner::default();
     let mut bscan = FrameScanner::default();
@@ -111,8 +111,8 @@ pub(super) fn why_ended(c2b: End, b2c: End, s: &SessionCtl) -> End {
 }
 
 async fn client_to_backend(
-    rd: &mut ReadHalf<Stream>,
-    wr: &mut WriteHalf<Stream>,
+    rd: &mut Half,
+    wr: &mut Half,
     s: &SessionCtl,
     info: &ConnInfo,
     m: &ProxyMetrics,
@@ -184,7 +184,7 @@ pub(super) fn act_when_quiet(s: &SessionCtl, nothing_buffered: bool) -> Option<E
 /// Reads more client bytes. `Err(None)`: woken by a control change before any arrived.
 pub(super) async fn read_client(
     s: &SessionCtl,
-    rd: &mut ReadHalf<Stream>,
+    rd: &mut Half,
     buf: &mut BytesMut,
 ) -> Result<(), Option<End>> {
     reserve_read(buf);
@@ -201,8 +201,8 @@ pub(super) async fn read_client(
 }
 
 pub(super) async fn backend_to_client(
-    rd: &mut ReadHalf<Stream>,
-    wr: &mut WriteHalf<Stream>,
+    rd: &mut Half,
+    wr: &mut Half,
     s: &SessionCtl,
     info: &ConnInfo,
     m: &ProxyMetrics,

@@ -35,7 +35,7 @@ use crate::shadow::ledger::{FingerprintStats, Record};
 use crate::shadow::pg_answer::PgAnswer;
 use crate::shadow::result::{StmtEnd, StmtResult};
 use crate::shadow::{Fingerprint, ShadowLedger};
-use crate::stream::Stream;
+use crate::stream::{self, Half, Stream};
 use crate::wire::pg::codec::{header, put_cstr, put_message, HEADER_LEN};
 use crate::wire::pg::frontend::{bound_statement, parse_statement, query_text};
 use crate::wire::pg::{FrameScanner, ProtocolError, ScanControl};
@@ -46,7 +46,7 @@ use std::cell::{Cell, OnceCell, RefCell};
 use std::collections::{HashMap, VecDeque};
 use std::rc::Rc;
 use std::sync::Arc;
-use tokio::io::{AsyncReadExt, AsyncWriteExt, ReadHalf, WriteHalf};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::Notify;
 
 /// Client bytes that may wait for the shadow before it counts as fallen behind and is
@@ -387,9 +387,9 @@ pub async fn run(
     metrics: &ProxyMetrics,
     mut cbuf: BytesMut,
 ) -> Finished {
-    let (mut crd, mut cwr) = tokio::io::split(client);
-    let (mut brd, mut bwr) = tokio::io::split(backend);
-    let (mut srd, mut swr) = tokio::io::split(shadowing.stream);
+    let (mut crd, mut cwr) = stream::split(client);
+    let (mut brd, mut bwr) = stream::split(backend);
+    let (mut srd, mut swr) = stream::split(shadowing.stream);
     let tee = Tee {
         mode: shadowing.mode,
         sot: shadowing.sot,
@@ -456,8 +456,8 @@ fn next_message(buf: &[u8]) -> Result<Option<(u8, usize)>, ProtocolError> {
 }
 
 async fn client_to_backend(
-    rd: &mut ReadHalf<Stream>,
-    wr: &mut WriteHalf<Stream>,
+    rd: &mut Half,
+    wr: &mut Half,
     tee: &Tee<'_>,
     info: &ConnInfo,
     buf: &mut BytesMut,
@@ -521,8 +521,8 @@ async fn client_to_backend(
 /// Source of truth to client in sync and strict-sync: every ReadyForQuery waits for the
 /// shadow's answer to the same request, and the two answers are compared.
 async fn compared_backend_to_client(
-    rd: &mut ReadHalf<Stream>,
-    wr: &mut WriteHalf<Stream>,
+    rd: &mut Half,
+    wr: &mut Half,
     tee: &Tee<'_>,
     info: &ConnInfo,
     budget: usize,
@@ -640,7 +640,7 @@ async fn compared_backend_to_client(
     }
 }
 
-async fn shadow_writer(wr: &mut WriteHalf<Stream>, tee: &Tee<'_>) {
+async fn shadow_writer(wr: &mut Half, tee: &Tee<'_>) {
     let s = tee.session;
     let mut spare = Vec::new();
     loop {
@@ -670,7 +670,7 @@ async fn shadow_writer(wr: &mut WriteHalf<Stream>, tee: &Tee<'_>) {
     }
 }
 
-async fn shadow_reader(rd: &mut ReadHalf<Stream>, tee: &Tee<'_>, budget: usize) {
+async fn shadow_reader(rd: &mut Half, tee: &Tee<'_>, budget: usize) {
     let s = tee.session;
     let mut buf = BytesMut::with_capacity(MIN_READ);
     let mut answer = PgAnswer::new(budget, tee.mode == ShadowMode::Async);
