@@ -5,8 +5,10 @@
 pub mod relay;
 pub mod session;
 pub mod shadow_relay;
+mod signal;
 pub mod startup;
 pub mod switch;
+mod waiting;
 
 use crate::auth::Credential;
 use crate::backend::BackendError;

@@ -28,6 +28,8 @@ use super::relay::{
     Finished, MIN_READ,
 };
 use super::session::SessionCtl;
+use super::signal::Signal;
+use super::waiting::Waiting;
 use crate::conn_info::ConnInfo;
 use crate::metrics::ProxyMetrics;
 use crate::shadow::compare::{compare, Comparison, Rules};
@@ -47,7 +49,6 @@ use std::collections::{HashMap, VecDeque};
 use std::rc::Rc;
 use std::sync::Arc;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::sync::Notify;
 
 /// Client bytes that may wait for the shadow before it counts as fallen behind and is
 /// abandoned for this connection.
@@ -105,9 +106,9 @@ struct Tee<'a> {
     session: &'a SessionCtl,
     /// Bytes for the shadow, not yet written.
     queue: RefCell<Vec<u8>>,
-    /// Sync modes: the bytes of each request sent to the source of truth and not yet
-    /// answered there, oldest first; each goes to `queue` at its ReadyForQuery.
-    waiting: RefCell<VecDeque<Vec<u8>>>,
+    /// Sync modes: the requests sent to the source of truth and not yet answered there;
+    /// each goes to `queue` at its ReadyForQuery.
+    waiting: RefCell<Waiting>,
     /// Bytes in `queue` and `waiting` together.
     backlog: Cell<usize>,
     /// Shadow answers to throw away (to requests the proxy made up, not the client's).
@@ -116,7 +117,7 @@ struct Tee<'a> {
     /// status at the last answer: a request may go to both at once only from idle.
     sot_in_flight: Cell<u32>,
     sot_status: Cell<u8>,
-    queued: Notify,
+    queued: Signal,
     /// Requests sent to the shadow and not yet answered.
     outstanding: Cell<u32>,
     dead: Cell<bool>,
@@ -126,7 +127,7 @@ struct Tee<'a> {
     shadow_labels: RefCell<VecDeque<Rc<Query>>>,
     /// The shadow's answers, in order (sync modes).
     answers: RefCell<VecDeque<Vec<StmtResult>>>,
-    answered: Notify,
+    answered: Signal,
     /// The client sent Flush: it may wait for output before its Sync.
     flush_requested: Cell<bool>,
 }
@@ -138,12 +139,12 @@ impl Tee<'_> {
             self.queue.borrow_mut().extend_from_slice(raw);
         } else {
             let mut waiting = self.waiting.borrow_mut();
-            match waiting.back_mut() {
-                _ if start => waiting.push_back(raw.to_vec()),
-                Some(unit) => unit.extend_from_slice(raw),
+            if start {
+                waiting.start(raw);
+            } else if !waiting.extend(raw) {
                 // COPY data after its request was answered: the request is gone, so
                 // the data must not start a request of its own.
-                None => self.queue.borrow_mut().extend_from_slice(raw),
+                self.queue.borrow_mut().extend_from_slice(raw);
             }
         }
         self.backlog.set(self.backlog.get() + raw.len());
@@ -158,9 +159,8 @@ impl Tee<'_> {
     /// transaction failed, a statement that fails puts the shadow's there too, so both
     /// sessions agree on what a later COMMIT does.
     fn skip_oldest(&self, tx_failed: bool) {
-        if let Some(unit) = self.waiting.borrow_mut().pop_front() {
-            self.backlog
-                .set(self.backlog.get().saturating_sub(unit.len()));
+        if let Some(n) = self.waiting.borrow_mut().pop_front(None) {
+            self.backlog.set(self.backlog.get().saturating_sub(n));
         }
         if tx_failed {
             let mut q = self.queue.borrow_mut();
@@ -171,15 +171,20 @@ impl Tee<'_> {
                 )
             });
             self.discard.set(self.discard.get() + 1);
-            self.queued.notify_one();
+            self.queued.notify();
         }
     }
 
     /// Sync modes: the source of truth answered the oldest waiting request; send it on.
     fn release_oldest(&self) {
-        if let Some(unit) = self.waiting.borrow_mut().pop_front() {
-            self.queue.borrow_mut().extend_from_slice(&unit);
-            self.queued.notify_one();
+        let mut queue = self.queue.borrow_mut();
+        if self
+            .waiting
+            .borrow_mut()
+            .pop_front(Some(&mut queue))
+            .is_some()
+        {
+            self.queued.notify();
         }
     }
 
@@ -199,8 +204,8 @@ impl Tee<'_> {
                 "molt-lms: lost the shadow session on the {shadow} database ({why}), which shadow mode strict-sync requires"
             ));
         }
-        self.queued.notify_one();
-        self.answered.notify_one();
+        self.queued.notify();
+        self.answered.notify();
     }
 
     fn record(&self, q: &Query, outcome: ShadowOutcome, comparison: Option<&Comparison>) {
@@ -397,18 +402,18 @@ pub async fn run(
         metrics,
         session,
         queue: RefCell::new(Vec::new()),
-        waiting: RefCell::new(VecDeque::new()),
+        waiting: RefCell::default(),
         backlog: Cell::new(0),
         discard: Cell::new(0),
         sot_in_flight: Cell::new(0),
         sot_status: Cell::new(b'I'),
-        queued: Notify::new(),
+        queued: Signal::default(),
         outstanding: Cell::new(0),
         dead: Cell::new(false),
         sot_labels: RefCell::new(VecDeque::new()),
         shadow_labels: RefCell::new(VecDeque::new()),
         answers: RefCell::new(VecDeque::new()),
-        answered: Notify::new(),
+        answered: Signal::default(),
         flush_requested: Cell::new(false),
     };
     let budget = shadowing.budget;
@@ -496,7 +501,7 @@ async fn client_to_backend(
             }
             tee.metrics.bytes_client_to_backend.inc_by(pos as u64);
             buf.advance(pos);
-            tee.queued.notify_one();
+            tee.queued.notify();
         }
         if s.terminate_seen() {
             return End::ClientTerminated;
@@ -718,7 +723,7 @@ async fn shadow_reader(rd: &mut Half, tee: &Tee<'_>, budget: usize) {
                 tee.discard.set(tee.discard.get() - 1);
             } else {
                 tee.answers.borrow_mut().push_back(results);
-                tee.answered.notify_one();
+                tee.answered.notify();
             }
         }
     }
