@@ -8,6 +8,8 @@ pub mod shadow_relay;
 mod signal;
 pub mod startup;
 pub mod switch;
+#[cfg(test)]
+mod test_waker;
 mod waiting;
 
 use crate::auth::Credential;

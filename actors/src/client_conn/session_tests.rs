@@ -1,25 +1,9 @@
 //! The session's waits: what wakes them, and what they must not miss.
 
+use super::super::test_waker::{poll_once, CountingWaker};
 use super::*;
 use std::pin::pin;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::task::{Context, Wake};
-
-/// Counts its wake-ups, so a test can tell whether a wait was woken.
-#[derive(Default)]
-struct CountingWaker(AtomicUsize);
-
-impl Wake for CountingWaker {
-    fn wake(self: Arc<Self>) {
-        self.0.fetch_add(1, Ordering::SeqCst);
-    }
-}
-
-fn poll_once<F: Future>(f: std::pin::Pin<&mut F>, waker: &Arc<CountingWaker>) -> Poll<F::Output> {
-    let waker = Waker::from(waker.clone());
-    f.poll(&mut Context::from_waker(&waker))
-}
 
 #[test]
 fn a_change_between_the_call_and_the_first_poll_is_not_missed() {
@@ -39,7 +23,7 @@ fn a_change_wakes_a_pending_wait_once_and_it_then_resolves() {
     // Polled again by the same task: registered once, so woken once.
     assert!(poll_once(changed.as_mut(), &w).is_pending());
     s.request(Ctl::Drain);
-    assert_eq!(w.0.load(Ordering::SeqCst), 1);
+    assert_eq!(w.wakes(), 1);
     assert!(poll_once(changed.as_mut(), &w).is_ready());
 }
 
@@ -50,10 +34,10 @@ fn stop_all_wakes_and_resolves_stopped_and_a_second_stop_wakes_nobody() {
     let mut stopped = pin!(s.stopped());
     assert!(poll_once(stopped.as_mut(), &w).is_pending());
     s.stop_all();
-    assert_eq!(w.0.load(Ordering::SeqCst), 1);
+    assert_eq!(w.wakes(), 1);
     assert!(poll_once(stopped.as_mut(), &w).is_ready());
     s.stop_all();
-    assert_eq!(w.0.load(Ordering::SeqCst), 1);
+    assert_eq!(w.wakes(), 1);
     assert!(s.is_stopped());
 }
 
@@ -65,7 +49,7 @@ fn a_held_session_is_released_by_run_and_switched_by_switch() {
     let mut wait = pin!(s.wait_release());
     assert!(poll_once(wait.as_mut(), &w).is_pending());
     s.request(Ctl::Switch(SourceOfTruth::Target));
-    assert!(w.0.load(Ordering::SeqCst) >= 1);
+    assert!(w.wakes() >= 1);
     assert_eq!(
         poll_once(wait.as_mut(), &w),
         Poll::Ready(Release::Switch(SourceOfTruth::Target))

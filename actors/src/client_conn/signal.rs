@@ -42,43 +42,32 @@ impl Signal {
 
 #[cfg(test)]
 mod tests {
+    use super::super::test_waker::{poll_once, CountingWaker};
     use super::Signal;
-    use std::future::Future;
     use std::pin::pin;
-    use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::Arc;
-    use std::task::{Context, Poll, Wake, Waker};
-
-    struct Count(AtomicUsize);
-    impl Wake for Count {
-        fn wake(self: Arc<Self>) {
-            self.0.fetch_add(1, Ordering::SeqCst);
-        }
-    }
+    use std::task::Poll;
 
     #[test]
     fn a_notification_before_the_wait_is_kept() {
         let s = Signal::default();
+        let w = Arc::new(CountingWaker::default());
         s.notify();
-        let waker = Waker::noop();
-        let mut cx = Context::from_waker(waker);
-        assert_eq!(pin!(s.notified()).poll(&mut cx), Poll::Ready(()));
+        assert_eq!(poll_once(pin!(s.notified()), &w), Poll::Ready(()));
         // Consumed: the next wait waits.
-        assert_eq!(pin!(s.notified()).poll(&mut cx), Poll::Pending);
+        assert_eq!(poll_once(pin!(s.notified()), &w), Poll::Pending);
     }
 
     #[test]
     fn notify_wakes_the_waiter_once_and_completes_its_wait() {
         let s = Signal::default();
-        let count = Arc::new(Count(AtomicUsize::new(0)));
-        let waker = Waker::from(count.clone());
-        let mut cx = Context::from_waker(&waker);
+        let w = Arc::new(CountingWaker::default());
         let mut wait = pin!(s.notified());
-        assert_eq!(wait.as_mut().poll(&mut cx), Poll::Pending);
-        assert_eq!(wait.as_mut().poll(&mut cx), Poll::Pending);
+        assert_eq!(poll_once(wait.as_mut(), &w), Poll::Pending);
+        assert_eq!(poll_once(wait.as_mut(), &w), Poll::Pending);
         s.notify();
         s.notify();
-        assert_eq!(count.0.load(Ordering::SeqCst), 1);
-        assert_eq!(wait.as_mut().poll(&mut cx), Poll::Ready(()));
+        assert_eq!(w.wakes(), 1);
+        assert_eq!(poll_once(wait.as_mut(), &w), Poll::Ready(()));
     }
 }
