@@ -135,6 +135,7 @@ impl ProxyInstance {
             },
             blockers,
             error: self.cutover.errors.join("; "),
+            prepare: None,
         }
     }
 

@@ -30,6 +30,10 @@ pub struct HoldOrder {
     /// Set once `--begin-timeout` expired with action `terminate`: end blocking sessions.
     #[serde(default)]
     pub terminate_blockers: bool,
+    /// Set by `commit` before its point of no return: while still holding, open, log in and
+    /// prepare every held session on this database, and report the outcome.
+    #[serde(default)]
+    pub prepare_to: Option<SourceOfTruth>,
 }
 
 /// Where every proxy should be. Proxies ignore a state with a lower epoch than one they
@@ -51,6 +55,10 @@ pub enum ProxyPhase {
     Pausing,
     /// Every session is held (the pause-ack).
     Paused,
+    /// Held, and opening every session on the new source of truth (commit, phase one).
+    Preparing,
+    /// Held, and every session's preparation ended; see the report's `prepare`.
+    Prepared,
     /// Moving held sessions to a new source of truth.
     Switching,
 }
@@ -82,6 +90,82 @@ pub struct ProxyReport {
     /// Sessions that could not be moved at the last switch.
     #[serde(default)]
     pub error: String,
+    /// The latest preparation (commit, phase one) of the attempt held for.
+    #[serde(default)]
+    pub prepare: Option<PrepareReport>,
+}
+
+/// A proxy's account of preparing its held sessions on the new source of truth.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PrepareReport {
+    pub attempt_id: u64,
+    /// The epoch of the desired state that ordered this preparation.
+    pub epoch: u64,
+    pub to: SourceOfTruth,
+    /// True once every session's preparation ended (ready or failed).
+    pub done: bool,
+    /// Sessions logged in, with parameters and statements restored, on `to`.
+    pub sessions: u64,
+    /// Named prepared statements prepared again on `to`.
+    pub statements: u64,
+    pub failures: Vec<PrepareFailure>,
+    /// How long the preparation took, once done.
+    pub millis: Option<u64>,
+}
+
+/// What part of a session's preparation failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PrepareStage {
+    /// Connecting or logging in to the new database.
+    Login,
+    /// Re-applying the session parameters the client has seen.
+    SessionParameters,
+    /// Preparing one of the client's named statements again.
+    PreparedStatement,
+    /// The preparation did not finish in time.
+    Timeout,
+}
+
+impl PrepareStage {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PrepareStage::Login => "login",
+            PrepareStage::SessionParameters => "session parameters",
+            PrepareStage::PreparedStatement => "prepared statement",
+            PrepareStage::Timeout => "timeout",
+        }
+    }
+}
+
+/// One session that could not be prepared. Never carries a secret; `statement` is the
+/// statement's name and its text with literals replaced by `?`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PrepareFailure {
+    pub connection_id: u64,
+    pub role: String,
+    pub database: String,
+    pub stage: PrepareStage,
+    #[serde(default)]
+    pub statement: Option<String>,
+    pub message: String,
+}
+
+impl std::fmt::Display for PrepareFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "role {} database {} (connection {}): {}",
+            self.role,
+            self.database,
+            self.connection_id,
+            self.stage.as_str()
+        )?;
+        if let Some(s) = &self.statement {
+            write!(f, " {s}")?;
+        }
+        write!(f, ": {}", self.message)
+    }
 }
 
 /// `POST /api/v1/proxies/register`.
@@ -111,6 +195,11 @@ pub struct Directive {
 pub enum CutoverStatus {
     BeginStarted,
     TrafficPaused,
+    /// Commit, phase one: every proxy prepares its held sessions on the new source of
+    /// truth. Not yet the point of no return: a failure returns to `TrafficPaused`.
+    Preparing,
+    /// A proxy's row only: its sessions are prepared and wait for the switch.
+    Prepared,
     CommitStarted,
     CommitCompleted,
     AbortStarted,
@@ -123,6 +212,8 @@ impl CutoverStatus {
         match self {
             CutoverStatus::BeginStarted => "BeginStarted",
             CutoverStatus::TrafficPaused => "TrafficPaused",
+            CutoverStatus::Preparing => "Preparing",
+            CutoverStatus::Prepared => "Prepared",
             CutoverStatus::CommitStarted => "CommitStarted",
             CutoverStatus::CommitCompleted => "CommitCompleted",
             CutoverStatus::AbortStarted => "AbortStarted",
@@ -147,6 +238,8 @@ impl std::str::FromStr for CutoverStatus {
         [
             BeginStarted,
             TrafficPaused,
+            Preparing,
+            Prepared,
             CommitStarted,
             CommitCompleted,
             AbortStarted,
@@ -167,9 +260,15 @@ pub struct ProxyAttempt {
     pub status: CutoverStatus,
     pub trigger_time: String,
     pub traffic_paused_time: Option<String>,
+    /// When this proxy reported its sessions prepared on the new source of truth.
+    #[serde(default)]
+    pub prepared_time: Option<String>,
     /// Commit or abort time.
     pub end_time: Option<String>,
     pub error: String,
+    /// The proxy's latest preparation: sessions and statements prepared, failures, time.
+    #[serde(default)]
+    pub prepare: Option<PrepareReport>,
     /// Live, while the attempt is pausing.
     #[serde(default)]
     pub held: u64,
@@ -193,6 +292,9 @@ pub struct CutoverAttempt {
     pub status: CutoverStatus,
     pub trigger_time: String,
     pub traffic_paused_time: Option<String>,
+    /// When the latest commit's preparation (phase one) started.
+    #[serde(default)]
+    pub prepare_started_time: Option<String>,
     pub end_time: Option<String>,
     pub error: String,
     pub begin_timeout_ms: Option<u64>,
@@ -209,6 +311,9 @@ pub struct BeginRequest {
     pub begin_timeout_ms: Option<u64>,
     #[serde(default)]
     pub timeout_action: TimeoutAction,
+    /// Begin without running the cutover check first.
+    #[serde(default)]
+    pub skip_check: bool,
 }
 
 /// `POST /api/v1/cutover/commit` and `/abort`.

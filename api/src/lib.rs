@@ -3,10 +3,12 @@
 //! Only plain serde types live here, so every component agrees on the wire format
 //! without depending on each other's code.
 
+pub mod check;
 pub mod connection;
 pub mod cutover;
 pub mod error;
 pub mod proxy;
+pub mod roles;
 pub mod shadow;
 
 pub use connection::{ConnectionInfo, ConnectionState};

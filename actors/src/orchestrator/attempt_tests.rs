@@ -11,6 +11,7 @@ fn report(epoch: u64, phase: ProxyPhase, attempt: Option<u64>, sot: SourceOfTrut
         held: 0,
         blockers: vec![],
         error: String::new(),
+        prepare: None,
     }
 }
 

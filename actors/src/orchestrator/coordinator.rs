@@ -88,6 +88,7 @@ impl Coordinator {
                 .map(|a| HoldOrder {
                     attempt_id: a.id,
                     terminate_blockers: self.terminate_blockers,
+                    prepare_to: None,
                 }),
         }
     }
@@ -149,6 +150,7 @@ impl Coordinator {
             status: a.status,
             trigger_time: rfc3339(a.trigger),
             traffic_paused_time: a.paused.map(rfc3339),
+            prepare_started_time: None,
             end_time: a.end.map(rfc3339),
             error: a.error.clone(),
             begin_timeout_ms: a.begin_timeout.map(|d| d.as_millis() as u64),
@@ -162,6 +164,7 @@ impl Coordinator {
                     status: r.status,
                     trigger_time: rfc3339(r.trigger),
                     traffic_paused_time: r.paused.map(rfc3339),
+                    prepared_time: None,
                     end_time: r.end.map(rfc3339),
                     error: r.error.clone(),
                     held: r.report.as_ref().map_or(0, |p| p.held),
@@ -171,6 +174,7 @@ impl Coordinator {
                         .as_ref()
                         .map(|p| p.blockers.clone())
                         .unwrap_or_default(),
+                    prepare: None,
                 })
                 .collect(),
         }

@@ -8,6 +8,7 @@ fn desired(epoch: u64, sot: SourceOfTruth, hold: Option<u64>, terminate: bool) -
         hold: hold.map(|attempt_id| HoldOrder {
             attempt_id,
             terminate_blockers: terminate,
+            prepare_to: None,
         }),
     }
 }

@@ -21,6 +21,7 @@ pub async fn run(client: &Client, args: &BeginArgs) -> Result<(), CliError> {
         lms_addresses: args.lms.addresses(),
         begin_timeout_ms: args.begin_timeout.map(millis),
         timeout_action: args.begin_timeout_action.into(),
+        skip_check: false,
     };
     eprintln!("Pausing traffic, press Ctrl-C to exit cutover and resume the traffic.");
     // Created once, so the handler is installed before the begin request is sent.
@@ -67,6 +68,8 @@ async fn wait_for_pause(
             CutoverStatus::BeginStarted => {}
             // Someone may commit as soon as the pause completes; the begin still succeeded.
             CutoverStatus::TrafficPaused
+            | CutoverStatus::Preparing
+            | CutoverStatus::Prepared
             | CutoverStatus::CommitStarted
             | CutoverStatus::CommitCompleted => return Ok(attempt),
             CutoverStatus::AbortStarted | CutoverStatus::AbortCompleted | CutoverStatus::Error => {

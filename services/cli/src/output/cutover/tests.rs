@@ -10,11 +10,13 @@ fn proxy_attempt(addr: &str, status: CutoverStatus) -> ProxyAttempt {
         status,
         trigger_time: "2024-02-15T19:10:06.991048Z".to_owned(),
         traffic_paused_time: Some("2024-02-15T19:10:07.001000Z".to_owned()),
+        prepared_time: None,
         end_time: Some("2024-02-15T19:14:22.951080Z".to_owned()),
         error: String::new(),
         held: 0,
         connections: 0,
         blockers: Vec::new(),
+        prepare: None,
     }
 }
 
@@ -28,6 +30,7 @@ fn committed_attempt() -> CutoverAttempt {
         status: CutoverStatus::CommitCompleted,
         trigger_time: "2024-02-15T19:10:06.974503Z".to_owned(),
         traffic_paused_time: Some("2024-02-15T19:10:06.998836Z".to_owned()),
+        prepare_started_time: None,
         end_time: Some("2024-02-15T19:14:22.951534Z".to_owned()),
         error: String::new(),
         begin_timeout_ms: Some(30_000),

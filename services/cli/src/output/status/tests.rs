@@ -31,6 +31,7 @@ fn orchestrator_status() -> OrchestratorStatus {
             held: 0,
             blockers: Vec::new(),
             error: String::new(),
+            prepare: None,
         }),
     };
     OrchestratorStatus {

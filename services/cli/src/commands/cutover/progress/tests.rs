@@ -12,6 +12,7 @@ fn pausing(held: u64, age: f64, query: &str) -> CutoverAttempt {
         status: CutoverStatus::BeginStarted,
         trigger_time: "2024-02-15T19:10:06Z".to_owned(),
         traffic_paused_time: None,
+        prepare_started_time: None,
         end_time: None,
         error: String::new(),
         begin_timeout_ms: None,
@@ -22,6 +23,7 @@ fn pausing(held: u64, age: f64, query: &str) -> CutoverAttempt {
             status: CutoverStatus::BeginStarted,
             trigger_time: "2024-02-15T19:10:06Z".to_owned(),
             traffic_paused_time: None,
+            prepared_time: None,
             end_time: None,
             error: String::new(),
             held,
@@ -33,6 +35,7 @@ fn pausing(held: u64, age: f64, query: &str) -> CutoverAttempt {
                 transaction_age_secs: Some(age),
                 last_query: query.to_owned(),
             }],
+            prepare: None,
         }],
     }
 }

@@ -1,0 +1,254 @@
+//! The cutover check: before traffic is paused, can every session the proxies hold log
+//! in to the database a commit switches to, and do their named statements parse there?
+
+use serde::{Deserialize, Serialize};
+
+/// Whether the proxies can log a role in to the new source of truth.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RoleVerdict {
+    /// The new database stores the same verifier: logins will work.
+    Ok,
+    /// Both store a verifier of the same method, with a different salt or hash: the proxy
+    /// cannot log in with what it holds. `roles sync` copies the verifier.
+    VerifierDiffers,
+    /// The role does not exist (or cannot log in) on the new database.
+    RoleMissing,
+    /// One database stores SCRAM-SHA-256, the other md5.
+    MethodMismatch,
+    /// The role's verifier could not be read on one of the databases.
+    LookupFailed,
+}
+
+impl RoleVerdict {
+    pub fn passed(self) -> bool {
+        self == RoleVerdict::Ok
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RoleVerdict::Ok => "ok",
+            RoleVerdict::VerifierDiffers => "verifier differs",
+            RoleVerdict::RoleMissing => "role missing",
+            RoleVerdict::MethodMismatch => "method mismatch",
+            RoleVerdict::LookupFailed => "lookup failed",
+        }
+    }
+}
+
+/// One role with sessions on a proxy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoleCheck {
+    pub role: String,
+    /// Sessions of this role (on this proxy, or summed over proxies once merged).
+    pub sessions: u64,
+    pub verdict: RoleVerdict,
+    /// Why, in a sentence; never a verifier.
+    pub detail: String,
+}
+
+/// Whether a named prepared statement a client holds parses on the new database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StatementVerdict {
+    Ok,
+    /// The new database refused it (Parse or Describe failed).
+    Fails,
+    /// Not tried: the role could not log in to the new database.
+    Unchecked,
+}
+
+impl StatementVerdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StatementVerdict::Ok => "ok",
+            StatementVerdict::Fails => "FAILS",
+            StatementVerdict::Unchecked => "unchecked",
+        }
+    }
+}
+
+/// One distinct named statement, per role and database.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatementCheck {
+    pub role: String,
+    pub database: String,
+    /// The client's name for the statement.
+    pub name: String,
+    /// Its text with literals replaced by `?`.
+    pub query: String,
+    pub verdict: StatementVerdict,
+    /// The database's error (SQLSTATE: message), or why it was not tried.
+    pub error: String,
+}
+
+/// One proxy's check: `GET /api/v1/cutover/check` on its admin API.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProxyCheck {
+    pub lms_address: String,
+    /// The database a commit would switch to.
+    pub to: crate::SourceOfTruth,
+    pub roles: Vec<RoleCheck>,
+    pub statements: Vec<StatementCheck>,
+}
+
+impl ProxyCheck {
+    pub fn passed(&self) -> bool {
+        self.roles.iter().all(|r| r.verdict.passed())
+            && self
+                .statements
+                .iter()
+                .all(|s| s.verdict == StatementVerdict::Ok)
+    }
+}
+
+/// The orchestrator's merged check: `GET /api/v1/cutover/check`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckReport {
+    /// True when a commit is expected to succeed: every role passes, every statement
+    /// parses, and every proxy answered.
+    pub passed: bool,
+    pub proxies: Vec<String>,
+    /// Proxies that did not answer, with why.
+    pub unreachable: Vec<String>,
+    pub roles: Vec<RoleCheck>,
+    pub statements: Vec<StatementCheck>,
+}
+
+impl CheckReport {
+    /// Merges proxies' checks: roles by name (sessions summed, worst verdict kept),
+    /// statements by role, database, name and text.
+    pub fn merge(checks: Vec<ProxyCheck>, unreachable: Vec<String>) -> Self {
+        let mut roles: Vec<RoleCheck> = Vec::new();
+        let mut statements: Vec<StatementCheck> = Vec::new();
+        let mut proxies = Vec::new();
+        for c in checks {
+            proxies.push(c.lms_address);
+            for r in c.roles {
+                match roles.iter_mut().find(|x| x.role == r.role) {
+                    Some(x) => {
+                        x.sessions += r.sessions;
+                        if r.verdict > x.verdict {
+                            x.verdict = r.verdict;
+                            x.detail = r.detail;
+                        }
+                    }
+                    None => roles.push(r),
+                }
+            }
+            for s in c.statements {
+                let same = |x: &&mut StatementCheck| {
+                    x.role == s.role
+                        && x.database == s.database
+                        && x.name == s.name
+                        && x.query == s.query
+                };
+                match statements.iter_mut().find(same) {
+                    Some(x) if s.verdict > x.verdict => *x = s,
+                    Some(_) => {}
+                    None => statements.push(s),
+                }
+            }
+        }
+        roles.sort_by(|a, b| b.verdict.cmp(&a.verdict).then(a.role.cmp(&b.role)));
+        statements.sort_by(|a, b| {
+            b.verdict
+                .cmp(&a.verdict)
+                .then(a.role.cmp(&b.role))
+                .then(a.name.cmp(&b.name))
+        });
+        proxies.sort();
+        let passed = unreachable.is_empty()
+            && roles.iter().all(|r| r.verdict.passed())
+            && statements.iter().all(|s| s.verdict == StatementVerdict::Ok);
+        Self {
+            passed,
+            proxies,
+            unreachable,
+            roles,
+            statements,
+        }
+    }
+
+    /// One line per problem, for an error message (empty when passed).
+    pub fn problems(&self) -> Vec<String> {
+        let mut out: Vec<String> = self
+            .unreachable
+            .iter()
+            .map(|u| format!("proxy {u} did not answer the check"))
+            .collect();
+        out.extend(self.roles.iter().filter(|r| !r.verdict.passed()).map(|r| {
+            format!(
+                "role {} ({} sessions): {}: {}",
+                r.role,
+                r.sessions,
+                r.verdict.as_str(),
+                r.detail
+            )
+        }));
+        out.extend(
+            self.statements
+                .iter()
+                .filter(|s| s.verdict == StatementVerdict::Fails)
+                .map(|s| {
+                    format!(
+                        "statement {} of role {} in database {} ({}): {}",
+                        s.name, s.role, s.database, s.query, s.error
+                    )
+                }),
+        );
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn role(name: &str, n: u64, v: RoleVerdict) -> RoleCheck {
+        RoleCheck {
+            role: name.into(),
+            sessions: n,
+            verdict: v,
+            detail: v.as_str().into(),
+        }
+    }
+
+    #[test]
+    fn merge_sums_sessions_and_keeps_the_worst_verdict() {
+        let a = ProxyCheck {
+            lms_address: "a:1".into(),
+            to: crate::SourceOfTruth::Target,
+            roles: vec![role("app", 2, RoleVerdict::Ok)],
+            statements: vec![],
+        };
+        let b = ProxyCheck {
+            lms_address: "b:1".into(),
+            to: crate::SourceOfTruth::Target,
+            roles: vec![
+                role("app", 3, RoleVerdict::VerifierDiffers),
+                role("ro", 1, RoleVerdict::Ok),
+            ],
+            statements: vec![StatementCheck {
+                role: "ro".into(),
+                database: "db".into(),
+                name: "s1".into(),
+                query: "SELECT ? FROM t".into(),
+                verdict: StatementVerdict::Fails,
+                error: "42P01: relation \"t\" does not exist".into(),
+            }],
+        };
+        let m = CheckReport::merge(vec![b, a], vec![]);
+        assert!(!m.passed);
+        assert_eq!(m.proxies, vec!["a:1", "b:1"]);
+        assert_eq!(m.roles[0].role, "app");
+        assert_eq!(m.roles[0].sessions, 5);
+        assert_eq!(m.roles[0].verdict, RoleVerdict::VerifierDiffers);
+        let p = m.problems();
+        assert_eq!(p.len(), 2, "{p:?}");
+        assert!(p[1].contains("s1") && p[1].contains("42P01"), "{p:?}");
+        let ok = CheckReport::merge(vec![], vec![]);
+        assert!(ok.passed);
+        assert!(!CheckReport::merge(vec![], vec!["c:1: timed out".into()]).passed);
+    }
+}
