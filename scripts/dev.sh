@@ -204,6 +204,9 @@ EOF
   orchestrator:       http://127.0.0.1:4200 (log: $DEV/orchestrator.log)
   cutover:            export CLI_ORCHESTRATOR_URL=http://127.0.0.1:4200
                       $BIN_DIR/molt-lms-cli status
+                      $BIN_DIR/molt-lms-cli roles sync --dry-run        (what would be copied)
+                      $BIN_DIR/molt-lms-cli roles sync                  (copy verifiers to the target)
+                      $BIN_DIR/molt-lms-cli cutover check               (would a commit succeed?)
                       $BIN_DIR/molt-lms-cli cutover consistent begin    (then: commit, or abort)
 EOF
   echo "Ctrl-C stops everything."

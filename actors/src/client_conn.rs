@@ -2,6 +2,7 @@
 //! control messages (drain, kill); the bytes move in a plain async loop (`relay`) that
 //! runs as a task of its own on the actor's arbiter, sharing `SessionCtl` with it.
 
+pub mod handoff;
 pub mod relay;
 pub mod session;
 pub mod shadow_relay;
@@ -15,13 +16,17 @@ mod waiting;
 use crate::auth::Credential;
 use crate::backend::BackendError;
 use crate::conn_info::ConnInfo;
+use crate::proxy_instance::cutover::PrepareOutcome;
 use crate::proxy_instance::{
-    ConnClosed, LookupCancel, ProxyInstance, Quiescent, SessionKey, SwitchDone,
+    ConnClosed, LookupCancel, PrepareDone, PrepareStarted, ProxyInstance, Quiescent, SessionKey,
+    SwitchDone,
 };
 use crate::shared::Shared;
 use crate::stream::Stream;
 use crate::wire::pg::backend::{self as be, Severity};
 use actix::prelude::*;
+use handoff::{Handoff, Identity};
+use molt_lms_api::cutover::PrepareFailure;
 use molt_lms_api::{ConnectionState, ShadowMode, SourceOfTruth};
 use relay::End;
 use session::{Ctl, SessionCtl};
@@ -31,6 +36,7 @@ use std::net::SocketAddr;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Duration;
+use switch::{PrepareError, Prepared};
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 
@@ -38,6 +44,10 @@ use tokio::net::TcpStream;
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(60);
 /// A Terminate message, sent to a backend whose client left.
 const TERMINATE: [u8; 5] = [b'X', 0, 0, 0, 4];
+/// How long preparing one session on the new source of truth may take: connect, log
+/// in, restore parameters and statements. A database that accepts TCP and then stalls
+/// fails the preparation instead of stalling the commit.
+const PREPARE_TIMEOUT: Duration = Duration::from_secs(20);
 
 pub struct ClientConn {
     /// Registered with this actor's own reactor when the actor starts on its worker.
@@ -46,6 +56,10 @@ pub struct ClientConn {
     instance: Addr<ProxyInstance>,
     info: Arc<ConnInfo>,
     session: Rc<SessionCtl>,
+    /// The client's identity and the session prepared for a cutover's switch.
+    handoff: Rc<Handoff<Prepared>>,
+    /// The prepare order whose preparation this actor started.
+    preparing: Option<u64>,
     /// The secret of the cancel key this proxy hands the client.
     cancel_secret: i32,
     /// The task that serves the connection; ended when the actor stops.
@@ -66,9 +80,80 @@ impl ClientConn {
             instance,
             info,
             session: Rc::new(SessionCtl::default()),
+            handoff: Rc::new(Handoff::default()),
+            preparing: None,
             cancel_secret,
             task: None,
         }
+    }
+
+    /// Prepares this session on `to` for order `order`, unless already started; the
+    /// instance hears `PrepareDone`. Runs beside the held relay, on this arbiter.
+    fn start_prepare(&mut self, order: u64, to: SourceOfTruth, ctx: &mut Context<Self>) {
+        let Some(identity) = self.handoff.identity() else {
+            return;
+        };
+        if self.preparing == Some(order) {
+            return;
+        }
+        self.preparing = Some(order);
+        let (shared, session, handoff) = (
+            self.shared.clone(),
+            self.session.clone(),
+            self.handoff.clone(),
+        );
+        let (instance, id) = (self.instance.clone(), self.info.id);
+        let failure = {
+            let identity = identity.clone();
+            move |e: PrepareError| PrepareFailure {
+                connection_id: id,
+                role: identity.user.clone(),
+                database: identity.database.clone(),
+                stage: e.stage,
+                statement: e.statement,
+                message: e.message,
+            }
+        };
+        ctx.spawn(
+            async move {
+                let backend = shared.backend(to);
+                let prepared = tokio::time::timeout(
+                    PREPARE_TIMEOUT,
+                    switch::prepare(backend, &identity.params, &identity.credential, &session),
+                )
+                .await
+                .unwrap_or_else(|_| {
+                    Err(PrepareError {
+                        stage: molt_lms_api::cutover::PrepareStage::Timeout,
+                        statement: None,
+                        message: format!(
+                            "the {to} database did not finish the session's preparation within {}",
+                            humantime::format_duration(PREPARE_TIMEOUT)
+                        ),
+                    })
+                });
+                let outcome = match prepared {
+                    Ok(p) => {
+                        let statements = p.statements;
+                        if let Err(mut p) = handoff.offer(order, to, p) {
+                            // The order was cancelled or superseded meanwhile.
+                            close_backend(&mut p.session.stream).await;
+                        }
+                        PrepareOutcome::Ready { statements }
+                    }
+                    Err(e) => PrepareOutcome::Failed(failure(e)),
+                };
+                instance.do_send(PrepareDone { id, order, outcome });
+            }
+            .into_actor(self),
+        );
+    }
+}
+
+/// Closes a prepared session nobody will use, in the background.
+fn discard(prepared: Option<Prepared>) {
+    if let Some(mut p) = prepared {
+        actix_rt::spawn(async move { close_backend(&mut p.session.stream).await });
     }
 }
 
@@ -85,8 +170,10 @@ impl Actor for ClientConn {
         let conn = Serve {
             shared: self.shared.clone(),
             instance: self.instance.clone(),
+            me: ctx.address(),
             info: self.info.clone(),
             session: self.session.clone(),
+            handoff: self.handoff.clone(),
             cancel_secret: self.cancel_secret,
             keys: Cell::new(None),
             shadow_key: Cell::new(None),
@@ -104,6 +191,7 @@ impl Actor for ClientConn {
         if let Some(task) = self.task.take() {
             task.abort();
         }
+        discard(self.handoff.cancel());
         self.shared.metrics.connections_open.dec();
         self.instance.do_send(ConnClosed { id: self.info.id });
     }
@@ -215,6 +303,90 @@ impl Handler<Switch> for ClientConn {
     }
 }
 
+/// Commit, phase one: prepare this session on `to` while it is held. A session not yet
+/// logged in answers `NotLoggedIn` now and prepares once it is (`LoggedIn`).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Prepare {
+    pub order: u64,
+    pub to: SourceOfTruth,
+}
+
+impl Handler<Prepare> for ClientConn {
+    type Result = ();
+    fn handle(&mut self, msg: Prepare, ctx: &mut Self::Context) {
+        discard(self.handoff.order_prepare(msg.order, msg.to));
+        if self.handoff.identity().is_some() {
+            self.start_prepare(msg.order, msg.to, ctx);
+        } else {
+            self.instance.do_send(PrepareDone {
+                id: self.info.id,
+                order: msg.order,
+                outcome: PrepareOutcome::NotLoggedIn,
+            });
+        }
+    }
+}
+
+/// The preparation was called off (abort, or a commit refused): close what was prepared.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Unprepare;
+
+impl Handler<Unprepare> for ClientConn {
+    type Result = ();
+    fn handle(&mut self, _: Unprepare, _: &mut Self::Context) {
+        self.preparing = None;
+        discard(self.handoff.cancel());
+    }
+}
+
+/// The client authenticated: a prepare order in force applies to it now.
+#[derive(Message)]
+#[rtype(result = "()")]
+struct LoggedIn;
+
+impl Handler<LoggedIn> for ClientConn {
+    type Result = ();
+    fn handle(&mut self, _: LoggedIn, ctx: &mut Self::Context) {
+        if let Some((order, to)) = self.handoff.order() {
+            self.instance.do_send(PrepareStarted {
+                id: self.info.id,
+                order,
+            });
+            self.start_prepare(order, to, ctx);
+        }
+    }
+}
+
+/// What the cutover check needs of a logged-in session: who it is and the named
+/// statements it holds (raw Parse messages). Plain data: it crosses threads.
+pub struct SketchData {
+    pub user: String,
+    pub database: String,
+    pub params: Vec<(String, String)>,
+    pub credential: crate::auth::Credential,
+    pub statements: Vec<Vec<u8>>,
+}
+
+#[derive(Message)]
+#[rtype(result = "Option<SketchData>")]
+pub struct Describe;
+
+impl Handler<Describe> for ClientConn {
+    type Result = Option<SketchData>;
+    fn handle(&mut self, _: Describe, _: &mut Self::Context) -> Self::Result {
+        let identity = self.handoff.identity()?;
+        Some(SketchData {
+            user: identity.user.clone(),
+            database: identity.database.clone(),
+            params: identity.params.clone(),
+            credential: identity.credential.clone(),
+            statements: self.session.prepared_statements(),
+        })
+    }
+}
+
 /// Cutover begin-timeout with action `terminate`: end this blocking session.
 #[derive(Message)]
 #[rtype(result = "()")]
@@ -245,16 +417,18 @@ struct Login {
     backend: Stream,
     /// The session on the other database, when this proxy shadows.
     shadow: Option<Stream>,
-    params: Vec<(String, String)>,
-    credential: Credential,
+    identity: Rc<Identity>,
 }
 
 /// The connection's async body, detached from the actor's `&mut self`.
 struct Serve {
     shared: Arc<Shared>,
     instance: Addr<ProxyInstance>,
+    /// This connection's actor, told when the client has logged in.
+    me: Addr<ClientConn>,
     info: Arc<ConnInfo>,
     session: Rc<SessionCtl>,
+    handoff: Rc<Handoff<Prepared>>,
     cancel_secret: i32,
     /// The backend keys a client's cancel request is forwarded to: the source of
     /// truth's session, and the shadow's when there is one.
@@ -319,16 +493,14 @@ impl Serve {
                 continue;
             }
             match self
-                .switch(to, &login.params, &login.credential, &mut client, &mut old)
+                .switch(to, &login.identity, &mut client, &mut old)
                 .await
             {
                 Ok(backend) => {
                     // Roles swap: the shadow now goes to the database just left.
                     if let Some(mut stale) = login.shadow.take() {
                         close_backend(&mut stale).await;
-                        login.shadow = self
-                            .open_shadow(to.other(), &login.params, &login.credential)
-                            .await;
+                        login.shadow = self.open_shadow(to.other(), &login.identity).await;
                     }
                     self.instance.do_send(SwitchDone {
                         id: self.info.id,
@@ -366,19 +538,39 @@ impl Serve {
         }
     }
 
-    /// Moves a held session to `to`; returns the new backend stream.
+    /// Moves a held session to `to`; returns the new backend stream. Uses the session
+    /// prepared before the point of no return; prepares one now only for a session that
+    /// missed the preparation (it logged in after its proxy reported prepared).
     async fn switch(
         &self,
         to: SourceOfTruth,
-        params: &[(String, String)],
-        credential: &Credential,
+        identity: &Identity,
         client: &mut Stream,
         old: &mut Stream,
     ) -> Result<Stream, String> {
-        let backend = self.shared.backend(to);
-        let (new, to_client) =
-            switch::prepare_session(backend, params, credential, &self.session).await?;
-        switch::complete(client, old, &to_client)
+        let prepared = match self.handoff.take(to) {
+            Some(p) => p,
+            None => {
+                let backend = self.shared.backend(to);
+                let late = switch::prepare(
+                    backend,
+                    &identity.params,
+                    &identity.credential,
+                    &self.session,
+                );
+                tokio::time::timeout(PREPARE_TIMEOUT, late)
+                    .await
+                    .map_err(|_| format!("the {to} database did not answer in time"))?
+                    .map_err(|e| e.to_string())?
+            }
+        };
+        discard(self.handoff.leftover());
+        let Prepared {
+            session: new,
+            changes,
+            ..
+        } = prepared;
+        switch::complete(client, old, &changes, &self.session)
             .await
             .map_err(|e| format!("client write failed: {e}"))?;
         self.info.set_source_of_truth(to);
@@ -401,6 +593,18 @@ impl Serve {
                 return None;
             }
         };
+        let get = |k: &str| params.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+        let user = get("user").unwrap_or_default();
+        let database = get("database").unwrap_or_else(|| user.clone());
+        self.handoff.set_identity(Identity {
+            user,
+            database,
+            params,
+            credential,
+        });
+        let identity = self.handoff.identity().expect("just set");
+        // A commit preparing while this client waits at the gate prepares it too.
+        self.me.do_send(LoggedIn);
         // A cutover pause holds new sessions here, before any backend is chosen.
         let mut gate = self.shared.gate.subscribe();
         tokio::select! {
@@ -411,14 +615,13 @@ impl Serve {
                 return None;
             }
         }
-        match self.open_backend(&mut stream, &params, &credential).await {
+        match self.open_backend(&mut stream, &identity).await {
             Ok(Ok((backend, shadow))) => Some(Login {
                 client: stream,
                 buf,
                 backend,
                 shadow,
-                params,
-                credential,
+                identity,
             }),
             Ok(Err(refusal)) => {
                 refusal.send(&mut stream).await;
@@ -526,16 +729,17 @@ impl Serve {
 
     /// Opens the shadow session on `role` for a client that already has its main
     /// session; `None` (counted and logged) when it cannot be opened.
-    async fn open_shadow(
-        &self,
-        role: SourceOfTruth,
-        params: &[(String, String)],
-        credential: &Credential,
-    ) -> Option<Stream> {
-        match switch::prepare_session(self.shared.backend(role), params, credential, &self.session)
-            .await
+    async fn open_shadow(&self, role: SourceOfTruth, identity: &Identity) -> Option<Stream> {
+        let backend = self.shared.backend(role);
+        match switch::prepare(
+            backend,
+            &identity.params,
+            &identity.credential,
+            &self.session,
+        )
+        .await
         {
-            Ok((s, _)) => {
+            Ok(Prepared { session: s, .. }) => {
                 self.shadow_key.set(Some((s.pid, s.secret)));
                 self.publish_keys();
                 Some(s.stream)
@@ -555,12 +759,25 @@ impl Serve {
     async fn open_backend(
         &self,
         stream: &mut Stream,
-        params: &[(String, String)],
-        credential: &Credential,
+        identity: &Identity,
     ) -> Result<Result<(Stream, Option<Stream>), Refusal>, StartupError> {
+        let (params, credential) = (&identity.params, &identity.credential);
         let sot = self.shared.source_of_truth();
         let mode = self.shared.settings.shadow_mode;
-        let main = self.shared.backend(sot).open_session(params, credential);
+        // A client that logged in during a cutover's preparation has its session ready.
+        let prepared = self.handoff.take(sot);
+        discard(self.handoff.leftover());
+        let main = async {
+            match prepared {
+                Some(p) => Ok(p.session),
+                None => {
+                    self.shared
+                        .backend(sot)
+                        .open_session(params, credential)
+                        .await
+                }
+            }
+        };
         let skip = mode == ShadowMode::None
             || (mode != ShadowMode::StrictSync && !self.shared.shadow_worth_trying());
         let (main, shadow) = if skip {

@@ -10,7 +10,10 @@
 //!   with the actor (hold/drain control, transaction tracking).
 //! - [`proxy_instance`]: the instance actor: listener, connection registry, cancel keys,
 //!   source of truth, graceful shutdown.
+//! - [`cutover_check`]: before a pause, whether a commit could log every session in to
+//!   the new source of truth and prepare its statements there.
 //! - [`shadow`]: fingerprints, answer comparison and the shadow report.
+//! - [`roles_sync`]: copying the source's login roles' password verifiers to the target.
 //! - [`shared`], [`settings`], [`metrics`], [`conn_info`]: what those pieces share.
 //!
 //! The connection actor knows the protocol only through `startup` and `session`; a
@@ -22,6 +25,7 @@ pub mod backend_url;
 pub mod client_conn;
 pub mod config_file;
 pub mod conn_info;
+pub mod cutover_check;
 pub mod metrics;
 pub mod orch_client;
 pub mod orchestrator;
@@ -29,6 +33,7 @@ pub mod pgio;
 pub mod process;
 pub mod proxy_instance;
 pub mod rest;
+pub mod roles_sync;
 pub mod secret;
 pub mod settings;
 pub mod shadow;

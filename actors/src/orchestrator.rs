@@ -6,3 +6,4 @@ pub mod attempt;
 pub mod coordinator;
 pub mod proxy_agent;
 pub mod store;
+pub mod view;

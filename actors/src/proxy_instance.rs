@@ -4,11 +4,13 @@
 
 pub mod cutover;
 
-use crate::client_conn::{ClientConn, Drain, Hold, Kill, Release, Switch, TerminateBlocker};
+use crate::client_conn::{
+    ClientConn, Describe, Drain, Hold, Kill, Prepare, Release, Switch, TerminateBlocker, Unprepare,
+};
 use crate::conn_info::ConnInfo;
 use crate::shared::Shared;
 use actix::prelude::*;
-use cutover::{Action, CutoverState, Stale};
+use cutover::{Action, CutoverState, PrepareOutcome, Stale};
 use molt_lms_api::cutover::{Blocker, DesiredState, ProxyPhase, ProxyReport};
 use molt_lms_api::{ConnectionInfo, ProxyStatus, SourceOfTruth};
 use rand::Rng;
@@ -76,6 +78,17 @@ impl ProxyInstance {
                         }
                     }
                 }
+                Action::PrepareAll { order, to } => {
+                    tracing::info!(order, %to, sessions = self.conns.len(), "preparing sessions on the new source of truth");
+                    for e in self.conns.values() {
+                        e.addr.do_send(Prepare { order, to });
+                    }
+                }
+                Action::UnprepareAll => {
+                    for e in self.conns.values() {
+                        e.addr.do_send(Unprepare);
+                    }
+                }
                 Action::ReleaseAll => {
                     for e in self.conns.values() {
                         e.addr.do_send(Release);
@@ -91,7 +104,15 @@ impl ProxyInstance {
                     }
                 }
                 Action::Report => {
-                    tracing::info!(phase = ?self.cutover.phase, attempt = ?self.cutover.attempt, "cutover phase");
+                    let prepare = self.cutover.prepare.as_ref().map(|p| p.report());
+                    tracing::info!(
+                        phase = ?self.cutover.phase,
+                        attempt = ?self.cutover.attempt,
+                        prepared = prepare.as_ref().map(|p| p.sessions),
+                        prepare_failures = prepare.as_ref().map(|p| p.failures.len()),
+                        prepare_ms = prepare.as_ref().and_then(|p| p.millis),
+                        "cutover phase"
+                    );
                     self.shared.report_changed.send_modify(|n| *n += 1);
                 }
             }
@@ -117,7 +138,7 @@ impl ProxyInstance {
             })
             .collect();
         blockers.sort_by_key(|b| b.connection_id);
-        let holding = matches!(self.cutover.phase, ProxyPhase::Pausing | ProxyPhase::Paused);
+        let holding = self.cutover.holding();
         ProxyReport {
             epoch: self.cutover.epoch,
             source_of_truth: self.shared.source_of_truth(),
@@ -135,7 +156,7 @@ impl ProxyInstance {
             },
             blockers,
             error: self.cutover.errors.join("; "),
-            prepare: None,
+            prepare: self.cutover.prepare.as_ref().map(|p| p.report()),
         }
     }
 
@@ -234,6 +255,11 @@ impl Handler<Accepted> for ProxyInstance {
         let addr = ClientConn::start_in_arbiter(&worker.handle(), move |_| {
             ClientConn::new(socket, shared, me, info2, secret)
         });
+        // A connection accepted while a commit prepares is prepared once logged in.
+        if let Some((order, to)) = self.cutover.prepare_order() {
+            addr.do_send(Prepare { order, to });
+        }
+        self.cutover.opened(id);
         self.conns.insert(
             id,
             Entry {
@@ -310,6 +336,41 @@ impl Handler<SwitchDone> for ProxyInstance {
     }
 }
 
+/// A session's preparation on the new source of truth ended.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct PrepareDone {
+    pub id: u64,
+    pub order: u64,
+    pub outcome: PrepareOutcome,
+}
+
+impl Handler<PrepareDone> for ProxyInstance {
+    type Result = ();
+    fn handle(&mut self, msg: PrepareDone, _: &mut Self::Context) {
+        if let PrepareOutcome::Failed(f) = &msg.outcome {
+            tracing::warn!(connection = msg.id, role = %f.role, database = %f.database, stage = f.stage.as_str(), error = %f.message, "a session could not be prepared on the new source of truth");
+        }
+        let actions = self.cutover.prepared(msg.id, msg.order, msg.outcome);
+        self.carry_out(actions);
+    }
+}
+
+/// A session that logged in during a preparation started preparing.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct PrepareStarted {
+    pub id: u64,
+    pub order: u64,
+}
+
+impl Handler<PrepareStarted> for ProxyInstance {
+    type Result = ();
+    fn handle(&mut self, msg: PrepareStarted, _: &mut Self::Context) {
+        self.cutover.prepare_started(msg.id, msg.order);
+    }
+}
+
 /// The orchestrator's desired state (pushed, or from a heartbeat answer).
 #[derive(Message)]
 #[rtype(result = "Result<ProxyReport, Stale>")]
@@ -319,6 +380,29 @@ impl Handler<ApplyDesired> for ProxyInstance {
     type Result = Result<ProxyReport, Stale>;
     fn handle(&mut self, msg: ApplyDesired, _: &mut Self::Context) -> Self::Result {
         self.apply(&msg.0)
+    }
+}
+
+/// `cutover check`: whether a commit could log every session in to the other database
+/// and prepare its named statements there.
+#[derive(Message)]
+#[rtype(result = "molt_lms_api::check::ProxyCheck")]
+pub struct CheckCutover;
+
+impl Handler<CheckCutover> for ProxyInstance {
+    type Result = ResponseFuture<molt_lms_api::check::ProxyCheck>;
+    fn handle(&mut self, _: CheckCutover, _: &mut Self::Context) -> Self::Result {
+        let addrs: Vec<Addr<ClientConn>> = self.conns.values().map(|e| e.addr.clone()).collect();
+        let shared = self.shared.clone();
+        Box::pin(async move {
+            let mut sketches = Vec::new();
+            for a in addrs {
+                if let Ok(Some(s)) = a.send(Describe).await {
+                    sketches.push(s);
+                }
+            }
+            crate::cutover_check::check(&shared, sketches).await
+        })
     }
 }
 

@@ -18,6 +18,9 @@ pub enum RoleVerdict {
     MethodMismatch,
     /// The role's verifier could not be read on one of the databases.
     LookupFailed,
+    /// The verifiers agree, but a trial login to the new database failed (a missing
+    /// database, `pg_hba.conf`, a connection limit, the database being down).
+    LoginFailed,
 }
 
 impl RoleVerdict {
@@ -32,6 +35,7 @@ impl RoleVerdict {
             RoleVerdict::RoleMissing => "role missing",
             RoleVerdict::MethodMismatch => "method mismatch",
             RoleVerdict::LookupFailed => "lookup failed",
+            RoleVerdict::LoginFailed => "login failed",
         }
     }
 }
@@ -189,7 +193,7 @@ impl CheckReport {
         out.extend(
             self.statements
                 .iter()
-                .filter(|s| s.verdict == StatementVerdict::Fails)
+                .filter(|s| s.verdict != StatementVerdict::Ok)
                 .map(|s| {
                     format!(
                         "statement {} of role {} in database {} ({}): {}",

@@ -31,9 +31,18 @@ pub struct HoldOrder {
     #[serde(default)]
     pub terminate_blockers: bool,
     /// Set by `commit` before its point of no return: while still holding, open, log in and
-    /// prepare every held session on this database, and report the outcome.
+    /// prepare every held session on the new database, and report the outcome.
     #[serde(default)]
-    pub prepare_to: Option<SourceOfTruth>,
+    pub prepare: Option<PrepareOrder>,
+}
+
+/// Commit, phase one: prepare every held session on `to`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PrepareOrder {
+    /// Names this preparation (the epoch that first carried it); a new commit after a
+    /// refused one gets a new order, so no proxy mistakes old results for new ones.
+    pub order: u64,
+    pub to: SourceOfTruth,
 }
 
 /// Where every proxy should be. Proxies ignore a state with a lower epoch than one they
@@ -99,8 +108,8 @@ pub struct ProxyReport {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PrepareReport {
     pub attempt_id: u64,
-    /// The epoch of the desired state that ordered this preparation.
-    pub epoch: u64,
+    /// The order this preparation answers (`PrepareOrder::order`).
+    pub order: u64,
     pub to: SourceOfTruth,
     /// True once every session's preparation ended (ready or failed).
     pub done: bool,

@@ -1,9 +1,9 @@
 //! An orchestrator (with its own metadata database on the target) and N proxies
 //! registered with it, in front of the shared clusters, for cutover tests.
 
-use crate::fixture::{http_request, provision};
+use crate::fixture::{http_request, provision, provision_independent};
 use crate::orchestrator::OrchestratorProcess;
-use crate::pg::{shared, Clusters};
+use crate::pg::{shared, Clusters, PgCluster, PgOptions};
 use crate::proxy::{ProxyConfig, ProxyProcess};
 use crate::{unique_name, wait_until};
 use molt_lms_api::cutover::{
@@ -21,13 +21,78 @@ pub struct CutoverEnv {
     pub meta_db: String,
 }
 
+/// How a [`CutoverEnv`] differs from the plain one.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct EnvSpec {
+    /// The role is created on the target on its own, with the same password and so
+    /// another SCRAM salt, as users do on CockroachDB, instead of with the same verifier.
+    pub independent_target_role: bool,
+    /// A source and target of this test's own (which it may stop), instead of the shared
+    /// pair; the orchestrator's metadata then lives on the source.
+    pub private_clusters: bool,
+    /// The orchestrator logs in to its metadata database as a role of its own that owns
+    /// it, so a test can revoke its privileges.
+    pub own_metadata_role: bool,
+}
+
+/// A metadata role's name and password, when [`EnvSpec::own_metadata_role`].
+pub struct MetaRole {
+    pub name: String,
+    pub password: String,
+}
+
 impl CutoverEnv {
     pub fn start(proxies: usize, orch_args: &[&str]) -> Self {
-        let clusters = shared();
-        let (user, password, db) = provision(clusters);
+        Self::start_spec(proxies, orch_args, EnvSpec::default()).0
+    }
+
+    /// Like [`CutoverEnv::start`], shaped by `spec`.
+    pub fn start_spec(
+        proxies: usize,
+        orch_args: &[&str],
+        spec: EnvSpec,
+    ) -> (Self, Option<MetaRole>) {
+        let clusters: &'static Clusters = if spec.private_clusters {
+            // Leaked on purpose: each cluster's guardian stops it when the process exits.
+            let name = unique_name("p");
+            Box::leak(Box::new(Clusters {
+                source: PgCluster::start(
+                    &format!("s{name}"),
+                    PgOptions {
+                        logical: true,
+                        ..PgOptions::default()
+                    },
+                ),
+                target: PgCluster::start(&format!("t{name}"), PgOptions::default()),
+            }))
+        } else {
+            shared()
+        };
+        let (user, password, db) = if spec.independent_target_role {
+            provision_independent(clusters)
+        } else {
+            provision(clusters)
+        };
         let meta_db = unique_name("meta");
-        clusters.target.create_database(&meta_db);
-        let orch = OrchestratorProcess::start(&clusters.target.superuser_url(&meta_db), orch_args);
+        let meta_cluster = if spec.private_clusters {
+            &clusters.source
+        } else {
+            &clusters.target
+        };
+        let (meta_url, meta_role) = if spec.own_metadata_role {
+            let role = MetaRole {
+                name: unique_name("orch"),
+                password: "orch-pw".to_owned(),
+            };
+            meta_cluster.create_role(&role.name, &role.password, crate::pg::PasswordMethod::Scram);
+            meta_cluster.create_database_owned(&meta_db, &role.name);
+            let url = meta_cluster.url(&role.name, &role.password, &meta_db);
+            (url, Some(role))
+        } else {
+            meta_cluster.create_database(&meta_db);
+            (meta_cluster.superuser_url(&meta_db), None)
+        };
+        let orch = OrchestratorProcess::start(&meta_url, orch_args);
         let (code, body) = http_request(orch.api_addr(), "POST", "/api/v1/initialize", None);
         assert_eq!(code, 200, "initialize: {body}\n{}", orch.log());
         let mut env = Self {
@@ -42,7 +107,17 @@ impl CutoverEnv {
         for _ in 0..proxies {
             env.add_proxy();
         }
-        env
+        (env, meta_role)
+    }
+
+    /// The cluster that holds the orchestrator's metadata database.
+    pub fn meta_cluster(&self) -> &'static PgCluster {
+        let c = self.clusters;
+        if std::ptr::eq(c, shared()) {
+            &c.target
+        } else {
+            &c.source
+        }
     }
 
     /// Starts one more proxy registered with the orchestrator.

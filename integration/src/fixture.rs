@@ -40,6 +40,20 @@ pub fn provision(clusters: &Clusters) -> (String, String, String) {
     (user, password, db)
 }
 
+/// Like [`provision`], but the role is created on the target on its own with the same
+/// password: another salt, so another verifier, as every CockroachDB user gets.
+pub fn provision_independent(clusters: &Clusters) -> (String, String, String) {
+    let user = unique_name("app");
+    let password = format!("pw-{user}-S3cret!%");
+    for c in [&clusters.source, &clusters.target] {
+        c.create_role(&user, &password, PasswordMethod::Scram);
+    }
+    let db = unique_name("db");
+    clusters.source.create_database_owned(&db, &user);
+    clusters.target.create_database_owned(&db, &user);
+    (user, password, db)
+}
+
 impl ProxyEnv {
     pub fn start() -> Self {
         Self::start_with(|c| c)

@@ -12,6 +12,7 @@ pub mod bins;
 pub mod certs;
 pub mod cutover_env;
 pub mod fixture;
+pub mod load;
 pub mod orchestrator;
 pub mod pg;
 pub mod proxy;

@@ -5,101 +5,19 @@
 use molt_lms_api::cutover::CutoverStatus;
 use molt_lms_api::SourceOfTruth;
 use molt_lms_integration::cutover_env::CutoverEnv;
+use molt_lms_integration::load::{self, pairs, Load};
 use molt_lms_integration::wait_until;
-use std::collections::HashSet;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 const WRITERS: usize = 12;
-
-#[derive(Default)]
-struct Ledger {
-    /// (writer, seq, acknowledged at)
-    acked: Vec<(i32, i32, Instant)>,
-    errors: Vec<String>,
-    max_latency: Duration,
-}
-
-async fn writer(env_conninfo: String, id: i32, stop: Arc<AtomicBool>, ledger: Arc<Mutex<Ledger>>) {
-    let (c, conn) = tokio_postgres::connect(&env_conninfo, tokio_postgres::NoTls)
-        .await
-        .expect("writer connect");
-    tokio::spawn(conn);
-    let insert = c
-        .prepare(
-            "INSERT INTO writes (writer, seq, server_port) VALUES ($1, $2, inet_server_port())",
-        )
-        .await
-        .expect("prepare");
-    let mut seq = 0;
-    while !stop.load(Ordering::Relaxed) {
-        seq += 1;
-        let t = Instant::now();
-        let r = c.execute(&insert, &[&id, &seq]).await;
-        let took = t.elapsed();
-        let mut l = ledger.lock().expect("ledger");
-        l.max_latency = l.max_latency.max(took);
-        match r {
-            Ok(1) => l.acked.push((id, seq, Instant::now())),
-            Ok(n) => l.errors.push(format!("writer {id} seq {seq}: {n} rows")),
-            Err(e) => l.errors.push(format!("writer {id} seq {seq}: {e}")),
-        }
-    }
-}
-
-fn pairs(rows: &str) -> HashSet<(i32, i32)> {
-    rows.lines()
-        .filter_map(|l| l.split_once('|'))
-        .map(|(w, s)| (w.parse().expect("writer"), s.parse().expect("seq")))
-        .collect()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cutover_under_load_with_logical_replication_loses_nothing() {
     let env = CutoverEnv::start(3, &[]);
     let (src, tgt) = (&env.clusters.source, &env.clusters.target);
-    let ddl =
-        "CREATE TABLE writes (writer int, seq int, server_port int, PRIMARY KEY (writer, seq))";
-    src.psql(&env.db, ddl);
-    tgt.psql(&env.db, ddl);
-    for c in [src, tgt] {
-        c.psql(
-            &env.db,
-            &format!("ALTER TABLE writes OWNER TO \"{}\"", env.user),
-        );
-    }
-    let publication = format!("pub_{}", env.db);
-    src.psql(
-        &env.db,
-        &format!("CREATE PUBLICATION {publication} FOR TABLE writes"),
-    );
-    tgt.psql(
-        &env.db,
-        &format!(
-            "CREATE SUBSCRIPTION sub_{db} CONNECTION 'host=127.0.0.1 port={port} user=postgres password=postgres dbname={db}' PUBLICATION {publication}",
-            db = env.db,
-            port = src.port()
-        ),
-    );
-
-    let stop = Arc::new(AtomicBool::new(false));
-    let ledger = Arc::new(Mutex::new(Ledger::default()));
-    let tasks: Vec<_> = (0..WRITERS)
-        .map(|i| {
-            tokio::spawn(writer(
-                env.conninfo(i % 3),
-                i as i32,
-                stop.clone(),
-                ledger.clone(),
-            ))
-        })
-        .collect();
-    let count = |c: &molt_lms_integration::PgCluster| -> usize {
-        c.psql(&env.db, "SELECT count(*) FROM writes")
-            .parse()
-            .expect("count")
-    };
+    load::replicate_writes(&env);
+    let writers = Load::start(&env, WRITERS);
+    let count = |c: &molt_lms_integration::PgCluster| load::count(c, &env.db);
     assert!(
         wait_until(Duration::from_secs(20), || count(src) >= 300),
         "load did not start"
@@ -157,11 +75,8 @@ async fn cutover_under_load_with_logical_replication_loses_nothing() {
             >= target_rows_at_commit + 300),
         "no writes after the commit"
     );
-    stop.store(true, Ordering::Relaxed);
-    for t in tasks {
-        t.await.expect("writer task");
-    }
-    tgt.psql(&env.db, &format!("DROP SUBSCRIPTION sub_{}", env.db));
+    let ledger = writers.stop().await;
+    load::stop_replication(&env);
 
     let l = ledger.lock().expect("ledger");
     assert!(
@@ -169,8 +84,8 @@ async fn cutover_under_load_with_logical_replication_loses_nothing() {
         "client errors: {:?}",
         &l.errors[..l.errors.len().min(5)]
     );
-    let on_target = pairs(&tgt.psql(&env.db, "SELECT writer, seq FROM writes"));
-    let on_source = pairs(&src.psql(&env.db, "SELECT writer, seq FROM writes"));
+    let on_target = pairs(tgt, &env.db);
+    let on_source = pairs(src, &env.db);
     let mut after_commit = 0;
     for (w, s, at) in &l.acked {
         assert!(

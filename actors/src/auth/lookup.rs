@@ -3,6 +3,7 @@
 
 use crate::auth::Verifier;
 use crate::backend::Backend;
+use crate::secret::Secret;
 use std::sync::Arc;
 use thiserror::Error;
 use tokio::sync::Mutex;
@@ -36,13 +37,20 @@ impl AuthLookup {
 
     /// The role's verifier, `None` if it has none (or does not exist).
     pub async fn verifier(&self, user: &str) -> Result<Option<Verifier>, LookupError> {
+        let stored = self.stored_verifier(user).await?;
+        Ok(stored.as_ref().and_then(|s| Verifier::parse(s.expose())))
+    }
+
+    /// The role's verifier text exactly as the auth query returns it (`rolpassword`), for
+    /// copying it to another database; `None` when there is no row or it is NULL.
+    pub async fn stored_verifier(&self, user: &str) -> Result<Option<Secret>, LookupError> {
         // One retry: the service session may have been closed since its last use.
         for attempt in 0..2 {
             let client = self.client().await?;
             match client.query_opt(&self.query, &[&user]).await {
                 Ok(row) => {
                     let stored: Option<String> = row.and_then(|r| r.try_get(r.len() - 1).ok());
-                    return Ok(stored.as_deref().and_then(Verifier::parse));
+                    return Ok(stored.map(Secret::new));
                 }
                 Err(e) if e.is_closed() && attempt == 0 => {
                     *self.client.lock().await = None;

@@ -1,16 +1,24 @@
-//! Moving a held session to another database at cutover: a new backend session with
-//! the same start-up parameters and credential, the client's session parameters
-//! re-applied, and its named prepared statements prepared again, so the client sees
-//! no error and its cached statements keep working.
+//! Moving a held session to another database at cutover, in two steps. `prepare` runs
+//! while the client is still held and the old database is still the source of truth: a
+//! new backend session with the same start-up parameters and credential, the client's
+//! session parameters re-applied, its named prepared statements prepared again. Nothing
+//! is sent to the client, so a failure here changes nothing for it. `complete` runs after
+//! the point of no return and only swaps sessions: it closes the old one and tells the
+//! client which reported parameters changed.
 
 use super::session::SessionCtl;
 use crate::auth::Credential;
 use crate::backend::{Backend, BackendSession};
 use crate::pgio::read_message;
+use crate::shadow::fingerprint::{cut, normalize};
 use crate::stream::Stream;
 use crate::wire::pg::backend::{error_fields, parameter_status};
 use crate::wire::pg::codec::{put_cstr, put_message};
+use crate::wire::pg::frontend::parse_statement;
 use bytes::BytesMut;
+use molt_lms_api::cutover::PrepareStage;
+use molt_lms_api::SourceOfTruth;
+use std::fmt;
 use tokio::io::AsyncWriteExt;
 
 /// Reported parameters a session can set; the rest describe the server.
@@ -25,22 +33,74 @@ const SETTABLE: &[&str] = &[
     "search_path",
 ];
 
+/// Longest statement text a failure names.
+const STATEMENT_TEXT: usize = 200;
+
 fn quote_literal(s: &str) -> String {
     format!("'{}'", s.replace('\'', "''"))
 }
 
-/// Opens and prepares the new backend session; returns it with the ParameterStatus
-/// messages the client must be sent (values that differ from what it has seen).
-pub async fn prepare_session(
+/// A session opened and made ready on the new database while the client is held.
+pub struct Prepared {
+    pub to: SourceOfTruth,
+    pub session: BackendSession,
+    /// Reported parameters whose value on the new session differs from what the client
+    /// has seen; sent to it when the switch completes.
+    pub changes: Vec<(String, String)>,
+    /// Named statements prepared again.
+    pub statements: usize,
+}
+
+/// Why a session could not be prepared: what failed, for which statement, and the
+/// database's or the network's words. Carries no secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PrepareError {
+    pub stage: PrepareStage,
+    /// The statement's name and its text with literals replaced by `?`.
+    pub statement: Option<String>,
+    pub message: String,
+}
+
+impl PrepareError {
+    fn new(stage: PrepareStage, message: impl Into<String>) -> Self {
+        Self {
+            stage,
+            statement: None,
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for PrepareError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.stage.as_str())?;
+        if let Some(s) = &self.statement {
+            write!(f, " {s}")?;
+        }
+        write!(f, ": {}", self.message)
+    }
+}
+
+/// `name (normalized text)` of a raw Parse message, for a failure report.
+fn describe_statement(raw: &[u8]) -> String {
+    match raw.get(5..).and_then(parse_statement) {
+        Some((name, query)) => format!("{name} ({})", cut(&normalize(query), STATEMENT_TEXT)),
+        None => "(unreadable Parse message)".to_owned(),
+    }
+}
+
+/// Opens and prepares a session on `backend` for a client whose session state is
+/// `session`. Sends nothing to the client and changes nothing in `session`.
+pub async fn prepare(
     backend: &Backend,
     params: &[(String, String)],
     credential: &Credential,
     session: &SessionCtl,
-) -> Result<(BackendSession, Vec<u8>), String> {
+) -> Result<Prepared, PrepareError> {
     let mut new = backend
         .open_session(params, credential)
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| PrepareError::new(PrepareStage::Login, e.to_string()))?;
     let mut values = new.params.clone();
     let seen = session.reported_params();
     let mut sets = String::new();
@@ -51,35 +111,44 @@ pub async fn prepare_session(
         }
     }
     let statements = session.prepared_statements();
+    // One request per statement, pipelined, so each error names its statement.
+    let mut requests: Vec<Option<&[u8]>> = Vec::new();
     let mut out = Vec::new();
-    let mut waits = 0;
     if !sets.is_empty() {
         put_message(&mut out, b'Q', |o| put_cstr(o, &sets));
-        waits += 1;
+        requests.push(None);
     }
-    if !statements.is_empty() {
-        for parse in &statements {
-            out.extend_from_slice(parse);
-        }
+    for parse in &statements {
+        out.extend_from_slice(parse);
         put_message(&mut out, b'S', |_| {});
-        waits += 1;
+        requests.push(Some(parse));
     }
-    if waits > 0 {
-        new.stream
-            .write_all(&out)
-            .await
-            .map_err(|e| e.to_string())?;
+    if !requests.is_empty() {
+        let io = |e: std::io::Error| PrepareError::new(PrepareStage::Login, e.to_string());
+        new.stream.write_all(&out).await.map_err(io)?;
         let mut buf = BytesMut::with_capacity(4096);
         let mut error = None;
-        while waits > 0 {
+        let mut answered = 0;
+        while answered < requests.len() {
             let (tag, body) = read_message(&mut new.stream, &mut buf)
                 .await
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| PrepareError::new(PrepareStage::Login, e.to_string()))?;
             match tag {
-                b'Z' => waits -= 1,
-                b'E' => {
+                b'Z' => answered += 1,
+                b'E' if error.is_none() => {
                     let (code, msg) = error_fields(&body);
-                    error.get_or_insert(format!("{code}: {msg}"));
+                    let (stage, statement) = match requests[answered] {
+                        None => (PrepareStage::SessionParameters, None),
+                        Some(raw) => (
+                            PrepareStage::PreparedStatement,
+                            Some(describe_statement(raw)),
+                        ),
+                    };
+                    error = Some(PrepareError {
+                        stage,
+                        statement,
+                        message: format!("{code}: {msg}"),
+                    });
                 }
                 b'S' => {
                     if let Some((n, v)) = parameter_status(&body) {
@@ -93,31 +162,67 @@ pub async fn prepare_session(
             }
         }
         if let Some(e) = error {
-            return Err(format!("restoring session state failed: {e}"));
+            super::close_backend(&mut new.stream).await;
+            return Err(e);
         }
     }
-    let mut to_client = Vec::new();
-    for (name, value) in &values {
-        if seen.iter().find(|(n, _)| n == name).map(|(_, v)| v) != Some(value) {
-            put_message(&mut to_client, b'S', |o| {
-                put_cstr(o, name);
-                put_cstr(o, value);
-            });
-            session.note_param(name, value);
-        }
-    }
-    Ok((new, to_client))
+    let changes = values
+        .into_iter()
+        .filter(|(name, value)| seen.iter().find(|(n, _)| n == name).map(|(_, v)| v) != Some(value))
+        .collect();
+    Ok(Prepared {
+        to: backend.role,
+        session: new,
+        changes,
+        statements: statements.len(),
+    })
 }
 
-/// Sends the client what changed and closes the old backend session.
+/// Closes the old backend session and tells the client which reported parameters
+/// changed (recording them as seen). Past the point of no return: nothing here asks
+/// the new database anything.
 pub async fn complete(
     client: &mut Stream,
     old: &mut Stream,
-    to_client: &[u8],
+    changes: &[(String, String)],
+    session: &SessionCtl,
 ) -> std::io::Result<()> {
     super::close_backend(old).await;
-    if !to_client.is_empty() {
-        client.write_all(to_client).await?;
+    if changes.is_empty() {
+        return Ok(());
     }
-    Ok(())
+    let mut to_client = Vec::new();
+    for (name, value) in changes {
+        put_message(&mut to_client, b'S', |o| {
+            put_cstr(o, name);
+            put_cstr(o, value);
+        });
+        session.note_param(name, value);
+    }
+    client.write_all(&to_client).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failing_statement_is_named_without_its_literals() {
+        let mut raw = Vec::new();
+        put_message(&mut raw, b'P', |o| {
+            put_cstr(o, "s1");
+            put_cstr(o, "SELECT * FROM missing WHERE secret = 'hunter2'");
+            o.extend_from_slice(&0i16.to_be_bytes());
+        });
+        let d = describe_statement(&raw);
+        assert!(d.starts_with("s1 ("), "{d}");
+        assert!(d.contains("missing"), "{d}");
+        assert!(!d.contains("hunter2"), "{d}");
+        let e = PrepareError {
+            stage: PrepareStage::PreparedStatement,
+            statement: Some(d),
+            message: "42P01: relation \"missing\" does not exist".into(),
+        };
+        assert!(e.to_string().starts_with("prepared statement s1 ("), "{e}");
+    }
 }

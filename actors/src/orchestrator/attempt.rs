@@ -2,16 +2,25 @@
 //!
 //! Transitions (attempt status; each proxy row follows the same path on its own):
 //! - `BeginStarted` → `TrafficPaused` once every proxy reports `Paused` for this attempt.
-//! - `TrafficPaused` → `CommitStarted` on commit. **Point of no return**: the new source
-//!   of truth is persisted before any proxy is told, and an attempt past this point
-//!   cannot be aborted (a revert is a new attempt).
+//! - `TrafficPaused` → `Preparing` on commit (phase one): every proxy opens, logs in and
+//!   prepares each held session on the new source of truth; a row turns `Prepared`
+//!   when its proxy reports the outcome.
+//! - `Preparing` → `TrafficPaused` when any proxy failed to prepare a session, or did
+//!   not answer in time: the commit is refused with every failure named, traffic stays
+//!   paused, and abort or another commit may follow.
+//! - `Preparing` → `CommitStarted` once every row is `Prepared` without a failure (phase
+//!   two). **Point of no return**: the new source of truth is persisted before any proxy
+//!   is told, and an attempt past this point cannot be aborted (a revert is a new
+//!   attempt). The switch only swaps sessions that are already open.
 //! - `CommitStarted` → `CommitCompleted` when every proxy serves the new source of
 //!   truth, or `Error` if one failed or was lost.
-//! - `BeginStarted` | `TrafficPaused` | `Error` (before commit) → `AbortStarted` on abort
+//! - `BeginStarted` | `TrafficPaused` | `Preparing` | `Error` (before the point of no
+//!   return) → `AbortStarted` on abort
 //!   or begin-timeout → `AbortCompleted` when every reachable proxy serves again.
 //! - A proxy lost while the attempt holds traffic turns its row and the attempt to `Error`;
 //!   abort still releases the others.
 
+use molt_lms_api::cutover::PrepareOrder;
 use molt_lms_api::cutover::{CutoverStatus, ProxyPhase, ProxyReport, TimeoutAction};
 use molt_lms_api::SourceOfTruth;
 use std::collections::BTreeMap;
@@ -31,6 +40,8 @@ pub struct Row {
     pub source_of_truth: SourceOfTruth,
     pub trigger: SystemTime,
     pub paused: Option<SystemTime>,
+    /// When the proxy reported its sessions prepared for the current order.
+    pub prepared: Option<SystemTime>,
     pub end: Option<SystemTime>,
     pub error: String,
     pub report: Option<ProxyReport>,
@@ -59,7 +70,11 @@ pub struct Attempt {
     pub end: Option<SystemTime>,
     pub error: String,
     pub begin_timeout: Option<Duration>,
+    /// `trigger + begin_timeout`, persisted so a restarted orchestrator keeps it.
+    pub begin_deadline: Option<SystemTime>,
     pub action: TimeoutAction,
+    /// The running (or latest) commit preparation: its order and start.
+    pub prepare: Option<(PrepareOrder, SystemTime)>,
     pub rows: BTreeMap<String, Row>,
 }
 
@@ -88,8 +103,94 @@ impl Attempt {
             end: None,
             error: String::new(),
             begin_timeout,
+            begin_deadline: begin_timeout.map(|t| now + t),
             action,
+            prepare: None,
             rows,
+        }
+    }
+
+    /// The preparation order proxies must carry out now, while one runs.
+    pub fn prepare_order(&self) -> Option<PrepareOrder> {
+        match (self.status, self.prepare) {
+            (CutoverStatus::Preparing, Some((order, _))) => Some(order),
+            _ => None,
+        }
+    }
+
+    /// Commit, phase one; the caller persists the result before anyone acts on it.
+    pub fn start_prepare(&mut self, order: u64) {
+        self.status = CutoverStatus::Preparing;
+        self.error.clear();
+        self.prepare = Some((PrepareOrder { order, to: self.to }, SystemTime::now()));
+        for row in self.rows.values_mut() {
+            row.prepared = None;
+            if row.status == CutoverStatus::TrafficPaused {
+                row.status = CutoverStatus::Preparing;
+            }
+        }
+    }
+
+    /// How the preparation ended: `None` while a proxy has not reported, `Ok` when every
+    /// proxy prepared every session, `Err` with one line per failed session otherwise.
+    pub fn prepare_outcome(&self) -> Option<Result<(), Vec<String>>> {
+        let order = self.prepare_order()?;
+        if !self
+            .rows
+            .values()
+            .all(|r| r.status == CutoverStatus::Prepared)
+        {
+            return None;
+        }
+        let failures: Vec<String> = self
+            .rows
+            .iter()
+            .flat_map(|(addr, r)| {
+                r.report
+                    .iter()
+                    .filter_map(|p| p.prepare.as_ref())
+                    .filter(move |p| p.order == order.order)
+                    .flat_map(|p| p.failures.iter())
+                    .map(move |f| format!("proxy {addr}: {f}"))
+            })
+            .collect();
+        Some(if failures.is_empty() {
+            Ok(())
+        } else {
+            Err(failures)
+        })
+    }
+
+    /// After a restart: a preparation's failures live in the proxies' reports, which are
+    /// not persisted, so every row must report its preparation again.
+    pub fn forget_prepared(&mut self) {
+        for row in self.rows.values_mut() {
+            if row.status == CutoverStatus::Prepared {
+                row.status = CutoverStatus::Preparing;
+            }
+        }
+    }
+
+    /// The rows that have not reported their preparation.
+    pub fn unprepared(&self) -> Vec<String> {
+        self.rows
+            .iter()
+            .filter(|(_, r)| r.status != CutoverStatus::Prepared)
+            .map(|(a, _)| a.clone())
+            .collect()
+    }
+
+    /// Refuses the commit before its point of no return: back to holding traffic.
+    pub fn refuse_prepare(&mut self, why: String) {
+        self.status = CutoverStatus::TrafficPaused;
+        self.error = why;
+        for row in self.rows.values_mut() {
+            if matches!(
+                row.status,
+                CutoverStatus::Preparing | CutoverStatus::Prepared
+            ) {
+                row.status = CutoverStatus::TrafficPaused;
+            }
         }
     }
 
@@ -117,9 +218,22 @@ impl Attempt {
         let Some(row) = self.rows.get_mut(addr) else {
             return false;
         };
-        let before = (row.status, row.paused, row.error.clone());
+        let before = (row.status, row.paused, row.prepared, row.error.clone());
         row.report = Some(report.clone());
+        let order = match (self.status, self.prepare) {
+            (CutoverStatus::Preparing, Some((o, _))) => Some(o.order),
+            _ => None,
+        };
         match (row.status, self.finish) {
+            (CutoverStatus::TrafficPaused | CutoverStatus::Preparing, None)
+                if order.is_some()
+                    && report.attempt_id == Some(self.id)
+                    && report.phase == ProxyPhase::Prepared
+                    && report.prepare.as_ref().map(|p| p.order) == order =>
+            {
+                row.status = CutoverStatus::Prepared;
+                row.prepared = Some(SystemTime::now());
+            }
             (CutoverStatus::BeginStarted, None)
                 if report.phase == ProxyPhase::Paused && report.attempt_id == Some(self.id) =>
             {
@@ -151,7 +265,7 @@ impl Attempt {
             }
             _ => {}
         }
-        let changed = before != (row.status, row.paused, row.error.clone());
+        let changed = before != (row.status, row.paused, row.prepared, row.error.clone());
         self.recompute() || changed
     }
 
@@ -238,6 +352,7 @@ impl Row {
             source_of_truth: sot,
             trigger,
             paused: None,
+            prepared: None,
             end: None,
             error: String::new(),
             report: None,

@@ -4,16 +4,17 @@
 
 use super::attempt::{Attempt, Finish};
 use super::proxy_agent::{GetEntry, ProxyAgent, Push, Retire, Seen};
-use super::store::{rfc3339, State, Store, StoreError};
+use super::store::{State, Store, StoreError};
+use super::view::attempt_view;
 use actix::prelude::*;
 use molt_lms_api::cutover::{
     BeginRequest, CutoverAttempt, CutoverStatus, DesiredState, Directive, Heartbeat, HoldOrder,
-    Liveness, OrchestratorStatus, ProxyAttempt, ProxyReport, Registration, TimeoutAction,
+    Liveness, OrchestratorStatus, ProxyReport, Registration, TimeoutAction,
 };
 use molt_lms_api::{Dialect, ShadowMode, SourceOfTruth};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 /// A refused request: HTTP status, stable code, sentence.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,6 +43,8 @@ fn store_refused(e: StoreError) -> Refused {
 pub struct CoordinatorSettings {
     pub heartbeat_interval: Duration,
     pub lost_after: Duration,
+    /// How long every proxy has to prepare its sessions before a commit is refused.
+    pub prepare_timeout: Duration,
 }
 
 pub struct Coordinator {
@@ -50,12 +53,21 @@ pub struct Coordinator {
     http: reqwest::Client,
     state: State,
     initialized: bool,
+    /// False until the persisted state is loaded: until then the orchestrator answers no
+    /// heartbeat and pushes nothing, so no proxy hears a default it would act on.
+    loaded: bool,
     /// The current or most recent attempt.
     attempt: Option<Attempt>,
     terminate_blockers: bool,
     proxies: BTreeMap<String, (Addr<ProxyAgent>, Registration)>,
     /// Proxies whose heartbeats stopped; left out of new cutovers until heard from.
     lost: BTreeSet<String>,
+    /// Timers already armed: the attempt whose begin deadline, the order whose prepare
+    /// deadline.
+    armed_begin: Option<u64>,
+    armed_prepare: Option<u64>,
+    /// A progress write failed; logged once until one succeeds.
+    progress_failing: bool,
 }
 
 impl Coordinator {
@@ -70,10 +82,14 @@ impl Coordinator {
                 active_attempt: None,
             },
             initialized: false,
+            loaded: false,
             attempt: None,
             terminate_blockers: false,
             proxies: BTreeMap::new(),
             lost: BTreeSet::new(),
+            armed_begin: None,
+            armed_prepare: None,
+            progress_failing: false,
         }
     }
 
@@ -88,7 +104,7 @@ impl Coordinator {
                 .map(|a| HoldOrder {
                     attempt_id: a.id,
                     terminate_blockers: self.terminate_blockers,
-                    prepare_to: None,
+                    prepare: a.prepare_order(),
                 }),
         }
     }
@@ -107,21 +123,6 @@ impl Coordinator {
         }
     }
 
-    /// Persists the attempt's progress in order; a store failure restarts the actor,
-    /// which reloads what was persisted.
-    fn persist_attempt(&mut self, ctx: &mut Context<Self>) {
-        let Some(a) = self.attempt.clone() else {
-            return;
-        };
-        let store = self.store.clone();
-        ctx.wait(async move { store.save_attempt(&a).await }.into_actor(self).map(|r, _, ctx| {
-            if let Err(e) = r {
-                tracing::error!(error = %e, "persisting the attempt failed; restarting the coordinator");
-                ctx.stop();
-            }
-        }));
-    }
-
     fn dialects(&self) -> (Option<Dialect>, Option<Dialect>) {
         self.proxies
             .values()
@@ -131,52 +132,100 @@ impl Coordinator {
     }
 
     fn view(&self, a: &Attempt) -> CutoverAttempt {
-        let (src, tgt) = self.dialects();
-        let sot = if a.finish == Some(Finish::Commit) {
-            a.to
+        attempt_view(a, self.dialects())
+    }
+
+    /// Refuses control traffic until the persisted state is loaded.
+    fn ready(&self) -> Result<(), Refused> {
+        if self.loaded {
+            Ok(())
         } else {
-            a.from
+            Err(refused(
+                503,
+                "loading",
+                "the orchestrator has not loaded its persisted state yet; retry shortly",
+            ))
+        }
+    }
+
+    /// Persists the attempt's progress (rows, times). Only the desired state decides what
+    /// proxies do, so a failed write here is logged and written again at the next change.
+    fn persist_attempt(&mut self, ctx: &mut Context<Self>) {
+        let Some(a) = self.attempt.clone() else {
+            return;
         };
-        let dialect = match sot {
-            SourceOfTruth::Source => src,
-            SourceOfTruth::Target => tgt,
+        let store = self.store.clone();
+        ctx.wait(
+            async move { store.save_attempt(&a).await }
+                .into_actor(self)
+                .map(|r, act, _| match r {
+                    Ok(()) => act.progress_failing = false,
+                    Err(e) => {
+                        if !act.progress_failing {
+                            tracing::error!(error = %e, "persisting the attempt's progress failed");
+                        }
+                        act.progress_failing = true;
+                    }
+                }),
+        );
+    }
+
+    /// Persists `state` with `attempt` (a compare-and-set on the current epoch); only then
+    /// makes both current, pushes the new desired state and arms the attempt's timers.
+    /// On failure nothing changes here and nothing is pushed. A stale epoch means another
+    /// writer moved on: the coordinator restarts and reloads.
+    fn transition(
+        &mut self,
+        state: State,
+        attempt: Attempt,
+    ) -> ResponseActFuture<Self, Result<(), StoreError>> {
+        let (store, expected, saved) = (self.store.clone(), self.state.epoch, attempt.clone());
+        Box::pin(
+            async move { store.save(state, expected, &saved).await }
+                .into_actor(self)
+                .map(move |r, act, ctx| match r {
+                    Ok(()) => {
+                        act.state = state;
+                        act.attempt = Some(attempt);
+                        act.push_all();
+                        act.arm_timers(ctx);
+                        Ok(())
+                    }
+                    Err(e) => {
+                        if matches!(e, StoreError::Stale { .. }) {
+                            tracing::error!(error = %e, "restarting the coordinator to reload the persisted state");
+                            ctx.stop();
+                        }
+                        Err(e)
+                    }
+                }),
+        )
+    }
+
+    /// Arms the begin and prepare deadlines of the attempt, once each; both are derived
+    /// from persisted times, so they survive a restart.
+    fn arm_timers(&mut self, ctx: &mut Context<Self>) {
+        let Some(a) = self.attempt.as_ref().filter(|a| a.holding()) else {
+            return;
         };
-        CutoverAttempt {
-            id: a.id,
-            from: a.from,
-            to: a.to,
-            source_of_truth: sot,
-            source_of_truth_dialect: dialect.unwrap_or(Dialect::Postgres),
-            status: a.status,
-            trigger_time: rfc3339(a.trigger),
-            traffic_paused_time: a.paused.map(rfc3339),
-            prepare_started_time: None,
-            end_time: a.end.map(rfc3339),
-            error: a.error.clone(),
-            begin_timeout_ms: a.begin_timeout.map(|d| d.as_millis() as u64),
-            timeout_action: a.action,
-            proxies: a
-                .rows
-                .iter()
-                .map(|(addr, r)| ProxyAttempt {
-                    lms_address: addr.clone(),
-                    source_of_truth: r.source_of_truth,
-                    status: r.status,
-                    trigger_time: rfc3339(r.trigger),
-                    traffic_paused_time: r.paused.map(rfc3339),
-                    prepared_time: None,
-                    end_time: r.end.map(rfc3339),
-                    error: r.error.clone(),
-                    held: r.report.as_ref().map_or(0, |p| p.held),
-                    connections: r.report.as_ref().map_or(0, |p| p.connections),
-                    blockers: r
-                        .report
-                        .as_ref()
-                        .map(|p| p.blockers.clone())
-                        .unwrap_or_default(),
-                    prepare: None,
-                })
-                .collect(),
+        let until = |t: SystemTime| t.duration_since(SystemTime::now()).unwrap_or_default();
+        if let Some(deadline) = a.begin_deadline {
+            if a.status == CutoverStatus::BeginStarted && self.armed_begin != Some(a.id) {
+                self.armed_begin = Some(a.id);
+                let id = a.id;
+                ctx.run_later(until(deadline), move |act, ctx| {
+                    act.on_begin_timeout(id, ctx)
+                });
+            }
+        }
+        if let (Some(order), Some((_, started))) = (a.prepare_order(), a.prepare) {
+            if self.armed_prepare != Some(order.order) {
+                self.armed_prepare = Some(order.order);
+                let deadline = started + self.settings.prepare_timeout;
+                ctx.run_later(until(deadline), move |act, ctx| {
+                    act.on_prepare_timeout(order.order, ctx)
+                });
+            }
         }
     }
 
@@ -188,92 +237,199 @@ impl Coordinator {
         if changed {
             self.persist_attempt(ctx);
         }
+        self.decide_prepare(ctx);
     }
 
-    fn on_begin_timeout(&mut self, id: u64, ctx: &mut Context<Self>) {
-        let Some(a) = self.attempt.as_mut().filter(|a| a.id == id && a.holding()) else {
+    /// Once every proxy reported its preparation: past the point of no return if all
+    /// prepared, or the commit refused with every failure named.
+    fn decide_prepare(&mut self, ctx: &mut Context<Self>) {
+        let Some(a) = self.attempt.as_ref() else {
             return;
         };
-        if a.status == CutoverStatus::TrafficPaused {
-            return;
-        }
-        let timeout = a.begin_timeout.unwrap_or_default();
-        match a.action {
-            TimeoutAction::Abort => {
-                let blockers: Vec<String> = a
-                    .rows
-                    .iter()
-                    .flat_map(|(addr, r)| {
-                        r.report
-                            .iter()
-                            .flat_map(|p| p.blockers.iter())
-                            .map(move |b| {
-                                format!(
-                                "{addr} client {} ({:?}, transaction open {:.1}s, last query: {})",
-                                b.client_address,
-                                b.state,
-                                b.transaction_age_secs.unwrap_or(0.0),
-                                b.last_query.chars().take(80).collect::<String>()
-                            )
-                            })
-                    })
-                    .collect();
-                a.error = format!(
-                    "begin timeout of {} expired before traffic paused; blocking connections: {}",
-                    humantime::format_duration(timeout),
-                    if blockers.is_empty() {
-                        "none reported".to_owned()
-                    } else {
-                        blockers.join("; ")
-                    }
-                );
-                tracing::warn!(attempt = id, error = %a.error, "aborting");
-                self.start_finish(Finish::Abort, ctx);
-            }
-            TimeoutAction::Terminate => {
-                tracing::warn!(attempt = id, "begin timeout: terminating blocking sessions");
-                self.terminate_blockers = true;
-                self.state.epoch += 1;
-                self.save_and_push(ctx);
+        match a.prepare_outcome() {
+            None => {}
+            Some(Ok(())) => self.commit_point(ctx),
+            Some(Err(failures)) => {
+                let why = refusal(a, &failures.join("; "));
+                self.refuse_commit(why, ctx);
             }
         }
     }
 
-    /// Persists the desired state with the attempt, then pushes it.
-    fn save_and_push(&mut self, ctx: &mut Context<Self>) {
-        let Some(a) = self.attempt.clone() else {
+    /// Commit, phase two: persists the new source of truth (the point of no return),
+    /// then orders the switch. A failed write leaves traffic paused and the attempt
+    /// preparing; the next report or `commit` tries again.
+    fn commit_point(&mut self, ctx: &mut Context<Self>) {
+        let Some(mut a) = self.attempt.clone() else {
             return;
         };
-        let (store, state) = (self.store.clone(), self.state);
-        ctx.wait(async move { store.save(state, &a).await }.into_actor(self).map(|r, act, ctx| match r {
-            Ok(()) => act.push_all(),
+        let state = State {
+            source_of_truth: a.to,
+            epoch: self.state.epoch + 1,
+            active_attempt: None,
+        };
+        a.error.clear();
+        a.start_finish(Finish::Commit, state.epoch);
+        let id = a.id;
+        ctx.wait(self.transition(state, a).map(move |r, act, _| match r {
+            Ok(()) => tracing::info!(attempt = id, "every proxy prepared: committed (point of no return passed)"),
             Err(e) => {
-                tracing::error!(error = %e, "persisting the desired state failed; restarting the coordinator");
-                ctx.stop();
+                if let Some(a) = act.attempt.as_mut() {
+                    if a.error.is_empty() {
+                        tracing::error!(attempt = id, error = %e, "persisting the commit failed; traffic stays paused");
+                    }
+                    a.error = format!("persisting the commit failed, so nothing was switched and traffic stays paused: {e}; run commit again once the metadata database accepts writes, or abort");
+                }
             }
         }));
     }
 
-    fn start_finish(&mut self, finish: Finish, ctx: &mut Context<Self>) {
-        let Some(a) = self.attempt.as_mut() else {
+    /// Refuses the commit before its point of no return: proxies close what they
+    /// prepared and keep holding.
+    fn refuse_commit(&mut self, why: String, ctx: &mut Context<Self>) {
+        let Some(mut a) = self.attempt.clone() else {
             return;
         };
-        self.state.epoch += 1;
-        if finish == Finish::Commit {
-            self.state.source_of_truth = a.to;
-        }
-        self.state.active_attempt = None;
-        a.start_finish(finish, self.state.epoch);
-        // Lost proxies cannot confirm; their rows are already Error.
-        self.save_and_push(ctx);
+        let state = State {
+            epoch: self.state.epoch + 1,
+            ..self.state
+        };
+        a.refuse_prepare(why);
+        let id = a.id;
+        ctx.wait(self.transition(state, a).map(move |r, act, _| match r {
+            Ok(()) => tracing::warn!(attempt = id, "commit refused before the point of no return; traffic stays paused"),
+            Err(e) => {
+                if let Some(a) = act.attempt.as_mut() {
+                    a.error = format!("the commit cannot succeed, and recording its refusal failed: {e}; traffic stays paused; abort once the metadata database accepts writes");
+                }
+            }
+        }));
     }
+
+    fn on_prepare_timeout(&mut self, order: u64, ctx: &mut Context<Self>) {
+        let Some(a) = self
+            .attempt
+            .as_ref()
+            .filter(|a| a.prepare_order().is_some_and(|o| o.order == order))
+        else {
+            return;
+        };
+        if a.prepare_outcome().is_some() {
+            return;
+        }
+        let why = refusal(
+            a,
+            &format!(
+                "proxies {:?} did not finish preparing within {}",
+                a.unprepared(),
+                humantime::format_duration(self.settings.prepare_timeout)
+            ),
+        );
+        self.refuse_commit(why, ctx);
+    }
+
+    fn on_begin_timeout(&mut self, id: u64, ctx: &mut Context<Self>) {
+        let Some(a) = self.attempt.as_ref().filter(|a| a.id == id && a.holding()) else {
+            return;
+        };
+        if a.status != CutoverStatus::BeginStarted && a.status != CutoverStatus::Error {
+            return;
+        }
+        match a.action {
+            TimeoutAction::Abort => {
+                let mut a = a.clone();
+                a.error = begin_timeout_error(&a);
+                tracing::warn!(attempt = id, error = %a.error, "aborting");
+                let state = State {
+                    epoch: self.state.epoch + 1,
+                    active_attempt: None,
+                    ..self.state
+                };
+                a.start_finish(Finish::Abort, state.epoch);
+                ctx.wait(self.transition(state, a).map(move |r, act, ctx| {
+                    if let Err(e) = r {
+                        tracing::error!(attempt = id, error = %e, "recording the begin-timeout abort failed; retrying in 1s");
+                        act.armed_begin = None;
+                        ctx.run_later(Duration::from_secs(1), move |act, ctx| act.on_begin_timeout(id, ctx));
+                    }
+                }));
+            }
+            TimeoutAction::Terminate => {
+                if self.terminate_blockers {
+                    return;
+                }
+                tracing::warn!(attempt = id, "begin timeout: terminating blocking sessions");
+                let state = State {
+                    epoch: self.state.epoch + 1,
+                    ..self.state
+                };
+                self.terminate_blockers = true;
+                let a = a.clone();
+                ctx.wait(self.transition(state, a).map(move |r, act, ctx| {
+                    if let Err(e) = r {
+                        tracing::error!(attempt = id, error = %e, "recording the begin-timeout termination failed; retrying in 1s");
+                        act.terminate_blockers = false;
+                        ctx.run_later(Duration::from_secs(1), move |act, ctx| act.on_begin_timeout(id, ctx));
+                    }
+                }));
+            }
+        }
+    }
+}
+
+/// The refused commit's message: what happened to traffic, why, and what to do.
+fn refusal(a: &Attempt, why: &str) -> String {
+    format!(
+        "the commit was refused before its point of no return, so nothing was switched and traffic stays paused on the {from} database. \
+         It would have failed: {why}. Fix the cause (a login that fails on the {to} database: `molt-lms-cli roles sync`) and run commit again, \
+         or abort to resume traffic on the {from} database",
+        from = a.from,
+        to = a.to
+    )
+}
+
+fn begin_timeout_error(a: &Attempt) -> String {
+    let blockers: Vec<String> = a
+        .rows
+        .iter()
+        .flat_map(|(addr, r)| {
+            r.report
+                .iter()
+                .flat_map(|p| p.blockers.iter())
+                .map(move |b| {
+                    format!(
+                        "{addr} client {} ({:?}, transaction open {:.1}s, last query: {})",
+                        b.client_address,
+                        b.state,
+                        b.transaction_age_secs.unwrap_or(0.0),
+                        b.last_query.chars().take(80).collect::<String>()
+                    )
+                })
+        })
+        .collect();
+    format!(
+        "begin timeout of {} expired before traffic paused; blocking connections: {}",
+        humantime::format_duration(a.begin_timeout.unwrap_or_default()),
+        if blockers.is_empty() {
+            "none reported".to_owned()
+        } else {
+            blockers.join("; ")
+        }
+    )
 }
 
 impl Actor for Coordinator {
     type Context = Context<Self>;
 
-    /// Loads the persisted state; an active attempt resumes holding.
     fn started(&mut self, ctx: &mut Self::Context) {
+        self.load(ctx);
+    }
+}
+
+impl Coordinator {
+    /// Loads the persisted state; an active attempt resumes holding. Retries every second
+    /// until the metadata database answers.
+    fn load(&mut self, ctx: &mut Context<Self>) {
         let store = self.store.clone();
         ctx.wait(
             async move {
@@ -285,19 +441,29 @@ impl Actor for Coordinator {
                 Ok::<_, StoreError>((state, attempt))
             }
             .into_actor(self)
-            .map(|r, act, _| match r {
+            .map(|r, act, ctx| match r {
                 Ok((state, attempt)) => {
                     act.initialized = true;
+                    act.loaded = true;
                     act.state = state;
-                    if attempt.is_some() {
-                        act.attempt = attempt;
+                    if let Some(mut a) = attempt {
+                        // Failures of a preparation are in the proxies' reports, which
+                        // are not persisted: every proxy must report it again.
+                        a.forget_prepared();
+                        act.attempt = Some(a);
                     }
+                    act.arm_timers(ctx);
                     tracing::info!(source_of_truth = %state.source_of_truth, epoch = state.epoch, "loaded state");
                 }
                 Err(StoreError::NotInitialized) => {
+                    // Nothing was ever persisted: the defaults are the truth.
+                    act.loaded = true;
                     tracing::warn!("metadata tables missing: run `molt-lms-cli initialize`");
                 }
-                Err(e) => tracing::error!(error = %e, "cannot load the persisted state; serving defaults until it loads"),
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot load the persisted state; answering no proxy until it loads");
+                    ctx.run_later(Duration::from_secs(1), |act, ctx| act.load(ctx));
+                }
             }),
         );
     }
@@ -307,17 +473,21 @@ impl Supervised for Coordinator {
     fn restarting(&mut self, _: &mut Self::Context) {
         tracing::warn!("coordinator restarting: reloading persisted state");
         self.attempt = None;
+        self.loaded = false;
         self.terminate_blockers = false;
+        self.armed_begin = None;
+        self.armed_prepare = None;
     }
 }
 
 #[derive(Message)]
-#[rtype(result = "Directive")]
+#[rtype(result = "Result<Directive, Refused>")]
 pub struct Register(pub Registration);
 
 impl Handler<Register> for Coordinator {
-    type Result = MessageResult<Register>;
+    type Result = Result<Directive, Refused>;
     fn handle(&mut self, msg: Register, ctx: &mut Self::Context) -> Self::Result {
+        self.ready()?;
         let reg = msg.0;
         let addr = reg.lms_address.clone();
         if let Some((old, _)) = self.proxies.remove(&addr) {
@@ -337,26 +507,30 @@ impl Handler<Register> for Coordinator {
             a.join(&addr);
             self.persist_attempt(ctx);
         }
-        MessageResult(self.directive())
+        Ok(self.directive())
     }
 }
 
+/// A heartbeat; `Ok(None)` when the proxy is not registered (it registers again).
 #[derive(Message)]
-#[rtype(result = "Option<Directive>")]
+#[rtype(result = "Result<Option<Directive>, Refused>")]
 pub struct HeartbeatMsg(pub Heartbeat);
 
 impl Handler<HeartbeatMsg> for Coordinator {
-    type Result = Option<Directive>;
+    type Result = Result<Option<Directive>, Refused>;
     fn handle(&mut self, msg: HeartbeatMsg, ctx: &mut Self::Context) -> Self::Result {
+        self.ready()?;
         let Heartbeat {
             lms_address,
             report,
         } = msg.0;
-        let (agent, _) = self.proxies.get(&lms_address)?;
+        let Some((agent, _)) = self.proxies.get(&lms_address) else {
+            return Ok(None);
+        };
         agent.do_send(Seen(report.clone()));
         self.lost.remove(&lms_address);
         self.apply_report(&lms_address, &report, ctx);
-        Some(self.directive())
+        Ok(Some(self.directive()))
     }
 }
 
@@ -391,6 +565,7 @@ impl Handler<ProxyLost> for Coordinator {
         {
             self.persist_attempt(ctx);
         }
+        self.decide_prepare(ctx);
     }
 }
 
@@ -452,29 +627,31 @@ impl Handler<Begin> for Coordinator {
                             if let Ok(a) = &attempt {
                                 state.active_attempt = Some(a.id);
                             }
-                            let store = act.store.clone();
+                            let (store, expected) = (act.store.clone(), act.state.epoch);
                             async move {
                                 let a = attempt?;
-                                store.save(state, &a).await?;
+                                store.save(state, expected, &a).await?;
                                 Ok::<_, StoreError>((state, a))
                             }
                             .into_actor(act)
                         })
                         .map(|r, act, ctx| {
-                            let (state, attempt) = r.map_err(store_refused)?;
+                            let (state, attempt) = r.map_err(|e| {
+                                if matches!(e, StoreError::Stale { .. }) {
+                                    ctx.stop();
+                                }
+                                store_refused(e)
+                            })?;
                             tracing::info!(
                                 attempt = attempt.id,
                                 proxies = attempt.rows.len(),
                                 "cutover begin"
                             );
-                            if let Some(t) = attempt.begin_timeout {
-                                let id = attempt.id;
-                                ctx.run_later(t, move |act, ctx| act.on_begin_timeout(id, ctx));
-                            }
                             act.state = state;
                             act.terminate_blockers = false;
                             act.attempt = Some(attempt);
                             act.push_all();
+                            act.arm_timers(ctx);
                             Ok(act.view(act.attempt.as_ref().expect("just set")))
                         }),
                 ))
@@ -489,6 +666,7 @@ impl Coordinator {
         req: &BeginRequest,
         _: &mut Context<Self>,
     ) -> Result<Vec<String>, Refused> {
+        self.ready()?;
         if !self.initialized {
             return Err(store_refused(StoreError::NotInitialized));
         }
@@ -536,7 +714,9 @@ impl Coordinator {
     }
 }
 
-/// Commit or abort; answers with the attempt id once the finish is persisted and pushed.
+/// Commit or abort; answers with the attempt id once its first step is persisted and
+/// pushed: for a commit, the preparation (phase one); for an abort, the release. A
+/// failed write answers 503 and changes nothing.
 #[derive(Message)]
 #[rtype(result = "Result<u64, Refused>")]
 pub struct FinishAttempt {
@@ -545,8 +725,38 @@ pub struct FinishAttempt {
 }
 
 impl Handler<FinishAttempt> for Coordinator {
-    type Result = Result<u64, Refused>;
+    type Result = AtomicResponse<Self, Result<u64, Refused>>;
     fn handle(&mut self, msg: FinishAttempt, ctx: &mut Self::Context) -> Self::Result {
+        let (state, attempt) = match self.finish_plan(&msg, ctx) {
+            Ok(Some(plan)) => plan,
+            Ok(None) => {
+                let id = self.attempt.as_ref().map_or(0, |a| a.id);
+                return AtomicResponse::new(Box::pin(fut::ready(Ok(id))));
+            }
+            Err(e) => return AtomicResponse::new(Box::pin(fut::ready(Err(e)))),
+        };
+        let id = attempt.id;
+        AtomicResponse::new(Box::pin(self.transition(state, attempt).map(
+            move |r, _, _| {
+                r.map(|()| id).map_err(|e| {
+                    tracing::error!(attempt = id, error = %e, "persisting the finish failed; nothing was pushed");
+                    store_refused(e)
+                })
+            },
+        )))
+    }
+}
+
+impl Coordinator {
+    /// Whether a commit or abort may go ahead, and the state and attempt it persists;
+    /// `None` when there is nothing new to persist (a repeat).
+    #[allow(clippy::type_complexity)]
+    fn finish_plan(
+        &mut self,
+        msg: &FinishAttempt,
+        ctx: &mut Context<Self>,
+    ) -> Result<Option<(State, Attempt)>, Refused> {
+        self.ready()?;
         let verb = match msg.finish {
             Finish::Commit => "commit",
             Finish::Abort => "abort",
@@ -555,6 +765,7 @@ impl Handler<FinishAttempt> for Coordinator {
             .attempt
             .as_ref()
             .filter(|a| msg.attempt_id.is_none_or(|id| id == a.id))
+            .cloned()
         else {
             return Err(match msg.attempt_id {
                 Some(id) => refused(
@@ -588,7 +799,7 @@ impl Handler<FinishAttempt> for Coordinator {
             }
             // Repeating the finish in progress is harmless; once settled there is nothing to finish.
             (_, Some(_), _) if a.settled() => return Err(no_attempt()),
-            (_, Some(done), _) if done == msg.finish => return Ok(a.id),
+            (_, Some(done), _) if done == msg.finish => return Ok(None),
             (Finish::Commit, Some(Finish::Abort), _) => {
                 return Err(refused(409, "already_aborted", format!("cutover attempt {} is being aborted", a.id)))
             }
@@ -598,12 +809,30 @@ impl Handler<FinishAttempt> for Coordinator {
             (Finish::Commit, None, CutoverStatus::Error) => {
                 return Err(refused(409, "attempt_failed", format!("cutover attempt {} failed ({}); abort it", a.id, a.error)))
             }
+            (Finish::Commit, None, CutoverStatus::Preparing) => {
+                // Preparing already; if every proxy prepared and only the write of the
+                // point of no return failed, try it again now.
+                if matches!(a.prepare_outcome(), Some(Ok(()))) {
+                    self.commit_point(ctx);
+                }
+                return Ok(None);
+            }
             _ => {}
         }
-        let id = a.id;
-        tracing::info!(attempt = id, "cutover {verb}");
-        self.start_finish(msg.finish, ctx);
-        Ok(id)
+        let mut a = a.clone();
+        tracing::info!(attempt = a.id, "cutover {verb}");
+        let mut state = State {
+            epoch: self.state.epoch + 1,
+            ..self.state
+        };
+        match msg.finish {
+            Finish::Commit => a.start_prepare(state.epoch),
+            Finish::Abort => {
+                state.active_attempt = None;
+                a.start_finish(Finish::Abort, state.epoch);
+            }
+        }
+        Ok(Some((state, a)))
     }
 }
 

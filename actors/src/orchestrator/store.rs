@@ -4,7 +4,7 @@
 
 use super::attempt::{Attempt, Finish, Row};
 use crate::backend::Backend;
-use molt_lms_api::cutover::{CutoverStatus, TimeoutAction};
+use molt_lms_api::cutover::{CutoverStatus, PrepareOrder, TimeoutAction};
 use molt_lms_api::SourceOfTruth;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -47,6 +47,10 @@ CREATE TABLE IF NOT EXISTS molt_lms.cutover_proxies (
     error TEXT NOT NULL,
     PRIMARY KEY (attempt_id, lms_address)
 );
+ALTER TABLE molt_lms.cutover_attempts ADD COLUMN IF NOT EXISTS begin_deadline TIMESTAMPTZ;
+ALTER TABLE molt_lms.cutover_attempts ADD COLUMN IF NOT EXISTS prepare_order INT8;
+ALTER TABLE molt_lms.cutover_attempts ADD COLUMN IF NOT EXISTS prepare_started_time TIMESTAMPTZ;
+ALTER TABLE molt_lms.cutover_proxies ADD COLUMN IF NOT EXISTS prepared_time TIMESTAMPTZ;
 INSERT INTO molt_lms.state (singleton, source_of_truth, epoch) VALUES (true, 'source', 0)
     ON CONFLICT (singleton) DO NOTHING;
 "#;
@@ -59,13 +63,23 @@ pub enum StoreError {
     Connect(String),
     #[error("metadata query failed: {0}")]
     Query(String),
+    /// Another writer (a second orchestrator, a delayed retry) moved the epoch on.
+    #[error(
+        "the persisted state is at epoch {found}, not {expected}: another orchestrator changed it"
+    )]
+    Stale { expected: u64, found: u64 },
 }
 
 fn qerr(e: tokio_postgres::Error) -> StoreError {
-    if e.as_db_error().map(|d| d.code().code()) == Some("42P01")
-        || e.as_db_error().map(|d| d.code().code()) == Some("3F000")
-    {
+    let code = e.as_db_error().map(|d| d.code().code());
+    if code == Some("42P01") || code == Some("3F000") {
         return StoreError::NotInitialized;
+    }
+    if code == Some("42703") {
+        return StoreError::Query(
+            "the metadata tables are from an older version: run `molt-lms-cli initialize` again"
+                .into(),
+        );
     }
     StoreError::Query(
         e.as_db_error()
@@ -159,16 +173,30 @@ impl Store {
     }
 
     /// Writes the desired state and the attempt in one transaction: a commit is durable
-    /// before any proxy hears of it.
-    pub async fn save(&self, state: State, attempt: &Attempt) -> Result<(), StoreError> {
+    /// before any proxy hears of it. Compare-and-set: the write happens only while the
+    /// persisted epoch is still `expected`, so a stale writer cannot overwrite a newer one.
+    pub async fn save(
+        &self,
+        state: State,
+        expected: u64,
+        attempt: &Attempt,
+    ) -> Result<(), StoreError> {
         let mut c = self.client().await?;
         let tx = c.transaction().await.map_err(qerr)?;
-        tx.execute(
-            "UPDATE molt_lms.state SET source_of_truth = $1, epoch = $2, active_attempt = $3, updated_at = now()",
-            &[&sot_str(state.source_of_truth), &(state.epoch as i64), &state.active_attempt.map(|v| v as i64)],
+        let updated = tx.execute(
+            "UPDATE molt_lms.state SET source_of_truth = $1, epoch = $2, active_attempt = $3, updated_at = now() WHERE epoch = $4",
+            &[&sot_str(state.source_of_truth), &(state.epoch as i64), &state.active_attempt.map(|v| v as i64), &(expected as i64)],
         )
         .await
         .map_err(qerr)?;
+        if updated != 1 {
+            let found = tx
+                .query_one("SELECT epoch FROM molt_lms.state", &[])
+                .await
+                .map_err(qerr)?
+                .get::<_, i64>(0) as u64;
+            return Err(StoreError::Stale { expected, found });
+        }
         save_attempt(&tx, attempt).await?;
         tx.commit().await.map_err(qerr)
     }
@@ -186,7 +214,8 @@ impl Store {
         let Some(a) = c
             .query_opt(
                 "SELECT status, finish, finish_epoch, from_sot, to_sot, trigger_time, traffic_paused_time, \
-                 end_time, error, begin_timeout_ms, timeout_action FROM molt_lms.cutover_attempts WHERE id = $1",
+                 end_time, error, begin_timeout_ms, timeout_action, begin_deadline, prepare_order, \
+                 prepare_started_time FROM molt_lms.cutover_attempts WHERE id = $1",
                 &[&(id as i64)],
             )
             .await
@@ -197,8 +226,8 @@ impl Store {
         let mut rows = BTreeMap::new();
         for r in c
             .query(
-                "SELECT lms_address, status, source_of_truth, trigger_time, traffic_paused_time, end_time, error \
-                 FROM molt_lms.cutover_proxies WHERE attempt_id = $1",
+                "SELECT lms_address, status, source_of_truth, trigger_time, traffic_paused_time, end_time, error, \
+                 prepared_time FROM molt_lms.cutover_proxies WHERE attempt_id = $1",
                 &[&(id as i64)],
             )
             .await
@@ -213,6 +242,7 @@ impl Store {
                     paused: r.get(4),
                     end: r.get(5),
                     error: r.get(6),
+                    prepared: r.get(7),
                     report: None,
                 },
             );
@@ -243,6 +273,20 @@ impl Store {
             } else {
                 TimeoutAction::Abort
             },
+            begin_deadline: a.get(11),
+            prepare: match (
+                a.get::<_, Option<i64>>(12),
+                a.get::<_, Option<SystemTime>>(13),
+            ) {
+                (Some(order), Some(started)) => Some((
+                    PrepareOrder {
+                        order: order as u64,
+                        to: sot_parse(a.get(4)),
+                    },
+                    started,
+                )),
+                _ => None,
+            },
             rows,
         }))
     }
@@ -259,11 +303,13 @@ async fn save_attempt(tx: &tokio_postgres::Transaction<'_>, a: &Attempt) -> Resu
     };
     tx.execute(
         "INSERT INTO molt_lms.cutover_attempts (id, status, finish, finish_epoch, from_sot, to_sot, trigger_time, \
-         traffic_paused_time, end_time, error, begin_timeout_ms, timeout_action) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
+         traffic_paused_time, end_time, error, begin_timeout_ms, timeout_action, begin_deadline, \
+         prepare_order, prepare_started_time) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) \
          ON CONFLICT (id) DO UPDATE SET status = excluded.status, finish = excluded.finish, \
          finish_epoch = excluded.finish_epoch, traffic_paused_time = excluded.traffic_paused_time, \
-         end_time = excluded.end_time, error = excluded.error",
+         end_time = excluded.end_time, error = excluded.error, prepare_order = excluded.prepare_order, \
+         prepare_started_time = excluded.prepare_started_time",
         &[
             &(a.id as i64),
             &a.status.as_str(),
@@ -277,6 +323,9 @@ async fn save_attempt(tx: &tokio_postgres::Transaction<'_>, a: &Attempt) -> Resu
             &a.error,
             &a.begin_timeout.map(|d| d.as_millis() as i64),
             &action,
+            &a.begin_deadline,
+            &a.prepare.map(|(o, _)| o.order as i64),
+            &a.prepare.map(|(_, t)| t),
         ],
     )
     .await
@@ -284,10 +333,10 @@ async fn save_attempt(tx: &tokio_postgres::Transaction<'_>, a: &Attempt) -> Resu
     for (addr, r) in &a.rows {
         tx.execute(
             "INSERT INTO molt_lms.cutover_proxies (attempt_id, lms_address, status, source_of_truth, trigger_time, \
-             traffic_paused_time, end_time, error) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+             traffic_paused_time, end_time, error, prepared_time) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
              ON CONFLICT (attempt_id, lms_address) DO UPDATE SET status = excluded.status, \
              source_of_truth = excluded.source_of_truth, traffic_paused_time = excluded.traffic_paused_time, \
-             end_time = excluded.end_time, error = excluded.error",
+             end_time = excluded.end_time, error = excluded.error, prepared_time = excluded.prepared_time",
             &[
                 &(a.id as i64),
                 addr,
@@ -297,6 +346,7 @@ async fn save_attempt(tx: &tokio_postgres::Transaction<'_>, a: &Attempt) -> Resu
                 &r.paused,
                 &r.end,
                 &r.error,
+                &r.prepared,
             ],
         )
         .await

@@ -8,7 +8,7 @@ fn desired(epoch: u64, sot: SourceOfTruth, hold: Option<u64>, terminate: bool) -
         hold: hold.map(|attempt_id| HoldOrder {
             attempt_id,
             terminate_blockers: terminate,
-            prepare_to: None,
+            prepare: None,
         }),
     }
 }
@@ -115,4 +115,176 @@ fn terminate_targets_only_the_blockers_once() {
     c.closed(1);
     assert_eq!(c.closed(3), vec![Action::Report]);
     assert_eq!(c.phase, ProxyPhase::Paused);
+}
+
+fn preparing(epoch: u64, attempt: u64, order: Option<u64>) -> DesiredState {
+    DesiredState {
+        epoch,
+        source_of_truth: SourceOfTruth::Source,
+        hold: Some(HoldOrder {
+            attempt_id: attempt,
+            terminate_blockers: false,
+            prepare: order.map(|order| molt_lms_api::cutover::PrepareOrder {
+                order,
+                to: SourceOfTruth::Target,
+            }),
+        }),
+    }
+}
+
+fn failure(id: u64) -> molt_lms_api::cutover::PrepareFailure {
+    molt_lms_api::cutover::PrepareFailure {
+        connection_id: id,
+        role: "app".into(),
+        database: "app".into(),
+        stage: molt_lms_api::cutover::PrepareStage::Login,
+        statement: None,
+        message: "password authentication failed".into(),
+    }
+}
+
+#[test]
+fn prepare_reports_counts_and_failures_and_a_refusal_returns_to_paused() {
+    let mut c = CutoverState::new(0);
+    let sot = SourceOfTruth::Source;
+    c.apply(&preparing(1, 7, None), sot, [1, 2].into_iter())
+        .expect("begin");
+    c.quiescent(1);
+    c.quiescent(2);
+    assert_eq!(c.phase, ProxyPhase::Paused);
+    let a = c
+        .apply(&preparing(2, 7, Some(2)), sot, [1, 2].into_iter())
+        .expect("prepare");
+    let order = 2;
+    assert_eq!(
+        a,
+        vec![
+            Action::PrepareAll {
+                order,
+                to: SourceOfTruth::Target
+            },
+            Action::Report
+        ]
+    );
+    assert_eq!(c.phase, ProxyPhase::Preparing);
+    assert_eq!(c.prepare_order(), Some((order, SourceOfTruth::Target)));
+    // A result for another order is ignored.
+    assert!(c
+        .prepared(1, 99, PrepareOutcome::Ready { statements: 3 })
+        .is_empty());
+    assert!(c
+        .prepared(1, order, PrepareOutcome::Ready { statements: 3 })
+        .is_empty());
+    assert_eq!(
+        c.prepared(2, order, PrepareOutcome::Failed(failure(2))),
+        vec![Action::Report]
+    );
+    assert_eq!(c.phase, ProxyPhase::Prepared);
+    let r = c.prepare.as_ref().expect("prepare").report();
+    assert!(r.done);
+    assert_eq!((r.sessions, r.statements, r.failures.len()), (1, 3, 1));
+    assert_eq!(r.order, order);
+    // The commit is refused: the order is dropped, prepared sessions are closed.
+    let a = c
+        .apply(&preparing(3, 7, None), sot, [1, 2].into_iter())
+        .expect("refused");
+    assert_eq!(a, vec![Action::UnprepareAll, Action::Report]);
+    assert_eq!(c.phase, ProxyPhase::Paused);
+    assert_eq!(c.prepare_order(), None);
+    assert_eq!(
+        c.prepare.as_ref().expect("kept").failures.len(),
+        1,
+        "why it was refused"
+    );
+    // Commit again: a new order prepares again; abort closes it and releases.
+    let a = c
+        .apply(&preparing(4, 7, Some(4)), sot, [1, 2].into_iter())
+        .expect("again");
+    assert_eq!(
+        a[0],
+        Action::PrepareAll {
+            order: 4,
+            to: SourceOfTruth::Target
+        }
+    );
+    let a = c
+        .apply(&desired(5, sot, None, false), sot, [1, 2].into_iter())
+        .expect("abort");
+    assert_eq!(
+        a,
+        vec![Action::UnprepareAll, Action::ReleaseAll, Action::Report]
+    );
+    assert_eq!(c.phase, ProxyPhase::Serving);
+}
+
+#[test]
+fn a_newer_order_replaces_the_running_one_and_late_logins_are_waited_for() {
+    let mut c = CutoverState::new(0);
+    let sot = SourceOfTruth::Source;
+    // The order arrives while still pausing: it starts once the pause completes.
+    c.apply(&preparing(1, 7, Some(1)), sot, [1, 2].into_iter())
+        .expect("begin");
+    assert_eq!(c.phase, ProxyPhase::Pausing);
+    c.quiescent(1);
+    let a = c.quiescent(2);
+    assert_eq!(
+        a,
+        vec![
+            Action::Report,
+            Action::PrepareAll {
+                order: 1,
+                to: SourceOfTruth::Target
+            },
+            Action::Report
+        ]
+    );
+    // Connection 2 was still in start-up; 3 is accepted during the preparation.
+    c.opened(3);
+    assert!(c.prepared(2, 1, PrepareOutcome::NotLoggedIn).is_empty());
+    c.prepare_started(2, 1);
+    assert!(c
+        .prepared(1, 1, PrepareOutcome::Ready { statements: 0 })
+        .is_empty());
+    assert_eq!(c.phase, ProxyPhase::Preparing, "2 logged in and prepares");
+    assert_eq!(
+        c.prepared(2, 1, PrepareOutcome::Ready { statements: 1 }),
+        vec![Action::Report]
+    );
+    assert_eq!(c.phase, ProxyPhase::Prepared);
+    // A newer order (the orchestrator's retry) prepares again from scratch.
+    let a = c
+        .apply(&preparing(2, 7, Some(2)), sot, [1, 2, 3].into_iter())
+        .expect("newer");
+    assert_eq!(
+        a,
+        vec![
+            Action::UnprepareAll,
+            Action::Report,
+            Action::PrepareAll {
+                order: 2,
+                to: SourceOfTruth::Target
+            },
+            Action::Report
+        ]
+    );
+    assert_eq!(c.prepare.as_ref().expect("p").pending.len(), 3);
+    // A session that closes no longer holds it up.
+    c.closed(3);
+    c.prepared(1, 2, PrepareOutcome::Ready { statements: 0 });
+    assert_eq!(
+        c.prepared(2, 2, PrepareOutcome::Ready { statements: 0 }),
+        vec![Action::Report]
+    );
+    // Commit, phase two: the switch.
+    let a = c
+        .apply(
+            &desired(3, SourceOfTruth::Target, None, false),
+            sot,
+            [1, 2].into_iter(),
+        )
+        .expect("switch");
+    assert_eq!(
+        a,
+        vec![Action::SwitchAll(SourceOfTruth::Target), Action::Report]
+    );
 }

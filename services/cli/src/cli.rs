@@ -100,7 +100,12 @@ pub enum Command {
     /// statements the LMS instances mirror to it (--shadow-mode).
     #[command(subcommand)]
     Shadow(ShadowCommand),
-    /// Perform a consistent cutover or inspect a past cutover attempt.
+    /// Copy the password verifiers of the source database's login roles to the target,
+    /// so every client can be logged in to the target at cutover.
+    #[command(subcommand)]
+    Roles(RolesCommand),
+    /// Perform a consistent cutover, check that one would succeed, or inspect a past
+    /// cutover attempt.
     #[command(subcommand)]
     Cutover(CutoverCommand),
     /// Print the CLI version and warn when the orchestrator runs a different one.
@@ -127,11 +132,56 @@ pub enum ShadowCommand {
 }
 
 #[derive(Debug, Subcommand)]
+pub enum RolesCommand {
+    /// Copy the stored password verifiers of the source's login roles to the target.
+    ///
+    /// The LMS instances log clients in to the database with a key derived from the role's
+    /// stored password verifier, so a commit can log a client in to the target only when
+    /// the target stores the same verifier as the source. This command copies the
+    /// SCRAM-SHA-256 or md5 verifier (pg_authid.rolpassword, never a cleartext password) of
+    /// every login role of the source, or only of the roles given with --role, through one
+    /// LMS instance's service sessions: a role missing on the target is created with LOGIN
+    /// and nothing else, a role with another or no verifier gets the source's. Roles whose
+    /// name starts with pg_ are left out; superusers (unless named with --role), roles
+    /// without a SCRAM-SHA-256 or md5 verifier and the service users of INIT_SOURCE and
+    /// INIT_TARGET are skipped, with the reason shown.
+    ///
+    /// No verifier is ever printed, logged or returned: the output lists only role names,
+    /// what was done and why. The target's service user needs CREATEROLE (admin on
+    /// CockroachDB).
+    Sync(RolesSyncArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RolesSyncArgs {
+    /// Show what would be created or updated, and change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Only this role (repeat for more). A role that is not a login role on the source is
+    /// an error, and then nothing is changed. Default: every login role of the source.
+    #[arg(long = "role", value_name = "NAME")]
+    pub roles: Vec<String>,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Debug, Subcommand)]
 pub enum CutoverCommand {
     /// Consistent cutover: `begin` pauses traffic, then `commit` switches the source of
     /// truth to the target (or `abort` resumes on the unchanged source of truth).
     #[command(subcommand)]
     Consistent(ConsistentCommand),
+    /// Check, without pausing traffic, that a commit could log every client session in to
+    /// the database it switches to and prepare every named statement there.
+    ///
+    /// Each LMS instance checks, for every role with sessions, that the database a commit
+    /// switches to stores the same password verifier as the current source of truth and
+    /// accepts a login, and prepares the clients' named statements there. Exits with
+    /// status 1 when a role or statement would fail or an LMS instance did not answer.
+    /// `cutover consistent begin` runs this check first (see its --skip-check).
+    Check(ListArgs),
     /// Display the metadata of a cutover attempt, e.g. `cutover get_metadata -i 1`.
     #[command(name = "get_metadata")]
     GetMetadata(MetadataArgs),
@@ -228,6 +278,11 @@ pub struct BeginArgs {
     /// the abort (and how long this command waits for its answer).
     #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration, default_value = "2s")]
     pub abort_begin_timeout: Duration,
+
+    /// Begin without running `cutover check` first. By default begin refuses to pause
+    /// traffic when the check finds that a commit would fail.
+    #[arg(long)]
+    pub skip_check: bool,
 
     #[command(flatten)]
     pub lms: LmsArgs,

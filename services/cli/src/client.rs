@@ -5,8 +5,10 @@ mod tls;
 use crate::cli::GlobalArgs;
 use crate::orchestrator_url::OrchestratorUrl;
 use crate::CliError;
+use molt_lms_api::check::CheckReport;
 use molt_lms_api::cutover::{BeginRequest, CutoverAttempt, FinishRequest, OrchestratorStatus};
 use molt_lms_api::proxy::ProxyStatusRow;
+use molt_lms_api::roles::{RolesSyncReport, RolesSyncRequest};
 use molt_lms_api::shadow::ShadowReport;
 use molt_lms_api::{ApiError, ConnectionInfo};
 use serde::de::DeserializeOwned;
@@ -17,6 +19,10 @@ use std::time::Duration;
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 /// Commit and abort answer once every proxy confirmed, which may take a while.
 const FINISH_TIMEOUT: Duration = Duration::from_secs(120);
+/// The cutover check waits up to 20 s for each proxy; begin runs it first.
+const CHECK_TIMEOUT: Duration = Duration::from_secs(60);
+/// A sync makes a few round trips per role to both databases.
+const ROLES_SYNC_TIMEOUT: Duration = Duration::from_secs(150);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Why a request failed. Messages name the orchestrator only by its redacted URL.
@@ -103,6 +109,16 @@ impl Client {
         self.get("/api/v1/shadow", lms).await
     }
 
+    pub async fn check(&self, lms: &[String]) -> Result<CheckReport, ClientError> {
+        self.get_within("/api/v1/cutover/check", lms, Some(CHECK_TIMEOUT))
+            .await
+    }
+
+    pub async fn roles_sync(&self, req: &RolesSyncRequest) -> Result<RolesSyncReport, ClientError> {
+        self.post("/api/v1/roles/sync", req, ROLES_SYNC_TIMEOUT)
+            .await
+    }
+
     pub async fn version(&self) -> Result<VersionResponse, ClientError> {
         self.get("/api/v1/version", &[]).await
     }
@@ -111,9 +127,9 @@ impl Client {
         self.get(&format!("/api/v1/cutover/{id}"), &[]).await
     }
 
+    /// Begin runs the cutover check first unless `skip_check`, hence the check's limit.
     pub async fn begin(&self, req: &BeginRequest) -> Result<CutoverAttempt, ClientError> {
-        self.post("/api/v1/cutover/begin", req, DEFAULT_TIMEOUT)
-            .await
+        self.post("/api/v1/cutover/begin", req, CHECK_TIMEOUT).await
     }
 
     pub async fn commit(&self, req: &FinishRequest) -> Result<CutoverAttempt, ClientError> {
@@ -132,12 +148,26 @@ impl Client {
     }
 
     async fn get<T: DeserializeOwned>(&self, path: &str, lms: &[String]) -> Result<T, ClientError> {
+        self.get_within(path, lms, None).await
+    }
+
+    /// A GET bounded by `limit` instead of the default timeout.
+    async fn get_within<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        lms: &[String],
+        limit: Option<Duration>,
+    ) -> Result<T, ClientError> {
         let mut url = self.base.endpoint(path);
         if !lms.is_empty() {
             url.query_pairs_mut()
                 .append_pair("lms_addresses", &lms.join(","));
         }
-        self.send(self.http.get(url), None).await
+        let mut req = self.http.get(url);
+        if let Some(limit) = limit {
+            req = req.timeout(limit);
+        }
+        self.send(req, limit).await
     }
 
     async fn post<B: Serialize, T: DeserializeOwned>(

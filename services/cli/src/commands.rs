@@ -4,11 +4,12 @@
 mod connections;
 mod cutover;
 mod initialize;
+mod roles;
 mod shadow;
 mod status;
 mod version;
 
-use crate::cli::{Cli, Command, ConnectionsCommand, ShadowCommand};
+use crate::cli::{Cli, Command, ConnectionsCommand, RolesCommand, ShadowCommand};
 use crate::client::Client;
 use crate::CliError;
 
@@ -22,6 +23,7 @@ pub async fn dispatch(cli: Cli) -> Result<(), CliError> {
             connections::run(&client()?, args).await
         }
         Command::Shadow(ShadowCommand::Report(args)) => shadow::run(&client()?, args).await,
+        Command::Roles(RolesCommand::Sync(args)) => roles::run(&client()?, args).await,
         Command::Cutover(cmd) => cutover::run(&client()?, cmd).await,
         Command::Version(out) => version::run(&cli.global, out.output_type).await,
     }

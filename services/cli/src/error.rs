@@ -13,6 +13,12 @@ pub enum CliError {
     /// The orchestrator answered, but the attempt ended in a state the command did not want.
     #[error("cutover attempt {id} failed: {reason}")]
     Attempt { id: u64, reason: String },
+    /// `cutover check` found problems; they are printed above the error line.
+    #[error(
+        "the cutover check found {problems} problem{}: a commit would fail",
+        if *problems == 1 { "" } else { "s" }
+    )]
+    CheckFailed { problems: usize },
     /// Ctrl-C stopped `cutover consistent begin`; exit 130 like a shell does for SIGINT.
     #[error("interrupted")]
     Interrupted,

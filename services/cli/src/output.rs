@@ -1,13 +1,17 @@
 //! Rendering of tables and JSON. Everything here is pure (text out) except [`print`],
 //! so the shapes are unit-tested without an orchestrator.
 
+mod check;
 mod connections;
 mod cutover;
+mod roles;
 mod shadow;
 mod status;
 
+pub use check::check_table;
 pub use connections::{connections_json, connections_table, state_name as connection_state_name};
 pub use cutover::{attempt_metadata, attempt_proxies, EndKind};
+pub use roles::roles_table;
 pub use shadow::shadow_table;
 pub use status::{status_table, status_view};
 

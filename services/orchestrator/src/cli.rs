@@ -50,6 +50,12 @@ pub struct Args {
     /// How long commit and abort wait for every proxy to confirm before answering.
     #[arg(long, env = "ORCH_FINISH_TIMEOUT", value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
     pub finish_timeout: Duration,
+
+    /// How long a commit's first phase may take: every proxy opens, logs in and prepares
+    /// each held session on the new source of truth. A proxy that has not reported by
+    /// then gets the commit refused, and traffic stays paused on the old source of truth.
+    #[arg(long, env = "ORCH_PREPARE_TIMEOUT", value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
+    pub prepare_timeout: Duration,
 }
 
 fn parse_duration(s: &str) -> Result<Duration, String> {

@@ -21,6 +21,7 @@ pub struct AppState {
     pub coordinator: Addr<Coordinator>,
     pub http: reqwest::Client,
     pub finish_timeout: Duration,
+    pub prepare_timeout: Duration,
 }
 
 /// Serves until SIGTERM/SIGINT. Prints `molt-lms-orchestrator ready api=ADDR metrics=ADDR`.
@@ -43,6 +44,7 @@ pub async fn run(args: cli::Args, settings: config::Settings) -> anyhow::Result<
     let coord_settings = CoordinatorSettings {
         heartbeat_interval: args.heartbeat_interval,
         lost_after: args.proxy_lost_after,
+        prepare_timeout: args.prepare_timeout,
     };
     let coordinator = {
         let (store, http) = (store.clone(), http.clone());
@@ -52,10 +54,11 @@ pub async fn run(args: cli::Args, settings: config::Settings) -> anyhow::Result<
         coordinator,
         http,
         finish_timeout: args.finish_timeout,
+        prepare_timeout: args.prepare_timeout,
     });
     let s = state.clone();
     let api_server = HttpServer::new(move || {
-        use routes::{cutover, proxies, status};
+        use routes::{check, cutover, proxies, roles, status};
         App::new()
             .app_data(s.clone())
             .app_data(rest::json_errors(256 * 1024))
@@ -77,6 +80,8 @@ pub async fn run(args: cli::Args, settings: config::Settings) -> anyhow::Result<
             )
             .route("/api/v1/connections", web::get().to(proxies::connections))
             .route("/api/v1/shadow", web::get().to(proxies::shadow))
+            .route("/api/v1/roles/sync", web::post().to(roles::sync))
+            .route("/api/v1/cutover/check", web::get().to(check::check))
             .route("/api/v1/cutover/begin", web::post().to(cutover::begin))
             .route("/api/v1/cutover/commit", web::post().to(cutover::commit))
             .route("/api/v1/cutover/abort", web::post().to(cutover::abort))

@@ -1,7 +1,9 @@
 //! The REST API, one file per resource.
 
+pub mod check;
 pub mod cutover;
 pub mod proxies;
+pub mod roles;
 pub mod status;
 
 use actix_web::HttpResponse;

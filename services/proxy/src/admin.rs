@@ -5,7 +5,7 @@ use actix::Addr;
 use actix_web::dev::Server;
 use actix_web::{web, App, HttpResponse, HttpServer};
 use molt_lms_actors::proxy_instance::{
-    ApplyDesired, GetReport, GetStatus, ListConnections, ProxyInstance,
+    ApplyDesired, CheckCutover, GetReport, GetStatus, ListConnections, ProxyInstance,
 };
 use molt_lms_actors::rest;
 use molt_lms_actors::shared::Shared;
@@ -64,9 +64,41 @@ async fn report(state: web::Data<AdminState>) -> HttpResponse {
     }
 }
 
+/// `cutover check` on this proxy: can a commit log its sessions in to the other
+/// database and prepare their statements there.
+async fn check(state: web::Data<AdminState>) -> HttpResponse {
+    match state.instance.send(CheckCutover).await {
+        Ok(c) => HttpResponse::Ok().json(c),
+        Err(_) => unavailable(),
+    }
+}
+
 /// The shadow report: outcomes by statement fingerprint, with recent samples.
 async fn shadow(state: web::Data<AdminState>) -> HttpResponse {
     HttpResponse::Ok().json(state.shared.shadow.report())
+}
+
+/// `roles sync`: copies the source's login roles' password verifiers to the target
+/// (or, in a dry run, says what it would change). The answer never carries a verifier.
+async fn roles_sync(
+    state: web::Data<AdminState>,
+    body: web::Json<molt_lms_api::roles::RolesSyncRequest>,
+) -> HttpResponse {
+    use molt_lms_actors::roles_sync;
+    let req = body.into_inner();
+    match roles_sync::sync(&state.shared, &req).await {
+        Ok(roles) => HttpResponse::Ok().json(molt_lms_api::roles::RolesSyncReport {
+            dry_run: req.dry_run,
+            lms_address: state.shared.settings.advertise_address.clone(),
+            roles,
+        }),
+        Err(e) => {
+            tracing::warn!(error = %e, "roles sync failed");
+            let status = actix_web::http::StatusCode::from_u16(e.status())
+                .unwrap_or(actix_web::http::StatusCode::BAD_GATEWAY);
+            HttpResponse::build(status).json(ApiError::new(e.code(), e.to_string()))
+        }
+    }
 }
 
 async fn healthz() -> HttpResponse {
@@ -102,8 +134,10 @@ pub fn server(
             .route("/api/v1/status", web::get().to(status))
             .route("/api/v1/connections", web::get().to(connections))
             .route("/api/v1/cutover", web::get().to(report))
+            .route("/api/v1/cutover/check", web::get().to(check))
             .route("/api/v1/shadow", web::get().to(shadow))
             .route("/api/v1/desired", web::post().to(desired))
+            .route("/api/v1/roles/sync", web::post().to(roles_sync))
             .default_service(web::to(rest::not_found))
     })
     .workers(1)

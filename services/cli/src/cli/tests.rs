@@ -128,3 +128,55 @@ fn shadow_report_takes_the_list_flags() {
     assert_eq!(args.output.output_type, OutputType::Json);
     assert!(Cli::try_parse_from(["molt-lms-cli", "shadow"]).is_err());
 }
+
+#[test]
+fn roles_sync_takes_repeated_roles_and_dry_run() {
+    let cli = Cli::try_parse_from([
+        "molt-lms-cli",
+        "roles",
+        "sync",
+        "--dry-run",
+        "--role",
+        "app",
+        "--role",
+        "ro",
+        "-o",
+        "json",
+    ])
+    .expect("parses");
+    let Command::Roles(RolesCommand::Sync(args)) = cli.command else {
+        panic!("not roles sync: {:?}", cli.command);
+    };
+    assert!(args.dry_run);
+    assert_eq!(args.roles, ["app", "ro"]);
+    assert_eq!(args.output.output_type, OutputType::Json);
+    let cli = Cli::try_parse_from(["molt-lms-cli", "roles", "sync"]).expect("parses");
+    let Command::Roles(RolesCommand::Sync(args)) = cli.command else {
+        panic!("not roles sync: {:?}", cli.command);
+    };
+    assert!(!args.dry_run && args.roles.is_empty());
+}
+
+#[test]
+fn cutover_check_and_begin_skip_check_parse() {
+    let cli =
+        Cli::try_parse_from(["molt-lms-cli", "cutover", "check", "-l", "a:9043"]).expect("parses");
+    let Command::Cutover(CutoverCommand::Check(args)) = cli.command else {
+        panic!("not cutover check: {:?}", cli.command);
+    };
+    assert_eq!(args.lms.addresses(), ["a:9043"]);
+    assert_eq!(args.output.output_type, OutputType::Table);
+    let cli = Cli::try_parse_from([
+        "molt-lms-cli",
+        "cutover",
+        "consistent",
+        "begin",
+        "--skip-check",
+    ])
+    .expect("parses");
+    let Command::Cutover(CutoverCommand::Consistent(ConsistentCommand::Begin(args))) = cli.command
+    else {
+        panic!("not begin: {:?}", cli.command);
+    };
+    assert!(args.skip_check);
+}

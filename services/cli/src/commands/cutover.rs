@@ -1,6 +1,7 @@
-//! `cutover consistent begin|commit|abort` and `cutover get_metadata`.
+//! `cutover consistent begin|commit|abort`, `cutover check` and `cutover get_metadata`.
 
 mod begin;
+mod check;
 mod progress;
 
 use crate::cli::{ConsistentCommand, CutoverCommand, FinishArgs, OutputType};
@@ -11,6 +12,7 @@ use molt_lms_api::cutover::{CutoverAttempt, CutoverStatus, FinishRequest};
 
 pub async fn run(client: &Client, cmd: &CutoverCommand) -> Result<(), CliError> {
     match cmd {
+        CutoverCommand::Check(args) => check::run(client, args).await,
         CutoverCommand::GetMetadata(args) => {
             let attempt = client.attempt(args.cutover_id).await?;
             let text = match args.output.output_type {

@@ -2,7 +2,7 @@
 //! `commit`, `abort` and `get_metadata` share.
 
 use super::{captioned, table, Dialects};
-use molt_lms_api::cutover::{CutoverAttempt, CutoverStatus};
+use molt_lms_api::cutover::{CutoverAttempt, CutoverStatus, PrepareReport};
 
 /// Which end an attempt's `end_time` records; it names the last time column.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,7 +42,25 @@ fn time_cell(t: &Option<String>) -> String {
     t.clone().unwrap_or_default()
 }
 
-/// "LMS-Specific Consistent Cutover Metadata.": one row per proxy in the attempt.
+/// A proxy's preparation (commit, phase one) in one cell: what it prepared, in how
+/// long, and how many sessions failed.
+fn prepare_cell(p: &Option<PrepareReport>) -> String {
+    let Some(p) = p else {
+        return String::new();
+    };
+    let mut cell = format!("{} sessions, {} statements", p.sessions, p.statements);
+    match p.millis {
+        Some(ms) => cell.push_str(&format!(" in {ms} ms")),
+        None => cell.push_str(" so far"),
+    }
+    if !p.failures.is_empty() {
+        cell.push_str(&format!("; {} FAILED", p.failures.len()));
+    }
+    cell
+}
+
+/// "LMS-Specific Consistent Cutover Metadata.": one row per proxy in the attempt, then
+/// each session that could not be prepared.
 pub fn attempt_proxies(attempt: &CutoverAttempt, end: EndKind) -> String {
     let dialects = dialects(attempt);
     let rows = attempt.proxies.iter().map(|p| {
@@ -52,6 +70,8 @@ pub fn attempt_proxies(attempt: &CutoverAttempt, end: EndKind) -> String {
             p.status.as_str().to_owned(),
             p.trigger_time.clone(),
             time_cell(&p.traffic_paused_time),
+            time_cell(&p.prepared_time),
+            prepare_cell(&p.prepare),
             time_cell(&p.end_time),
             p.error.clone(),
         ]
@@ -63,12 +83,30 @@ pub fn attempt_proxies(attempt: &CutoverAttempt, end: EndKind) -> String {
             "STATUS",
             "TRIGGER TIME",
             "TRAFFIC PAUSED TIME",
+            "PREPARED TIME",
+            "PREPARED",
             end.header(),
             "ERROR",
         ],
         rows,
     );
-    captioned(&t, "LMS-Specific Consistent Cutover Metadata.")
+    let mut out = captioned(&t, "LMS-Specific Consistent Cutover Metadata.");
+    let failures: Vec<String> = attempt
+        .proxies
+        .iter()
+        .flat_map(|p| {
+            p.prepare
+                .iter()
+                .flat_map(|r| r.failures.iter())
+                .map(move |f| format!("  {}: {f}", p.lms_address))
+        })
+        .collect();
+    if !failures.is_empty() {
+        out.push_str("Sessions that could not be prepared on the new source of truth:\n");
+        out.push_str(&failures.join("\n"));
+        out.push('\n');
+    }
+    out
 }
 
 /// `cutover get_metadata`: a heading, the summary table, then the per-LMS table.

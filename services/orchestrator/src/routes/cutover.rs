@@ -6,6 +6,7 @@ use actix_web::{web, HttpResponse};
 use molt_lms_actors::orchestrator::attempt::Finish;
 use molt_lms_actors::orchestrator::coordinator::{Begin, FinishAttempt, GetAttempt, Initialize};
 use molt_lms_api::cutover::{BeginRequest, CutoverStatus, FinishRequest};
+use molt_lms_api::ApiError;
 use std::time::{Duration, Instant};
 
 pub async fn initialize(state: web::Data<AppState>) -> HttpResponse {
@@ -16,8 +17,16 @@ pub async fn initialize(state: web::Data<AppState>) -> HttpResponse {
     }
 }
 
+/// Runs the cutover check first (unless `skip_check`), so a begin whose commit would fail
+/// is refused before traffic pauses.
 pub async fn begin(state: web::Data<AppState>, body: web::Json<BeginRequest>) -> HttpResponse {
-    match state.coordinator.send(Begin(body.into_inner())).await {
+    let req = body.into_inner();
+    if !req.skip_check {
+        if let Some(refusal) = super::check::refusal_before_begin(&state, &req).await {
+            return refusal;
+        }
+    }
+    match state.coordinator.send(Begin(req)).await {
         Ok(Ok(a)) => HttpResponse::Ok().json(a),
         Ok(Err(r)) => refused(r),
         Err(_) => unavailable(),
@@ -32,7 +41,9 @@ pub async fn get(state: web::Data<AppState>, id: web::Path<u64>) -> HttpResponse
     }
 }
 
-/// Starts the finish, then answers once every proxy confirmed it (or the wait ends).
+/// Starts the finish, then answers once every proxy confirmed it (or the wait ends). A
+/// commit first waits for its preparation: refused (409 `prepare_failed`) when a proxy
+/// could not prepare a session, 503 when the point of no return could not be persisted.
 async fn finish(state: web::Data<AppState>, req: FinishRequest, finish: Finish) -> HttpResponse {
     let id = match state
         .coordinator
@@ -50,13 +61,45 @@ async fn finish(state: web::Data<AppState>, req: FinishRequest, finish: Finish) 
         .timeout_ms
         .map(Duration::from_millis)
         .unwrap_or(state.finish_timeout);
-    let deadline = Instant::now() + limit;
+    // The preparation has its own deadline, after which the coordinator refuses it.
+    let prepare_limit = state.prepare_timeout + Duration::from_secs(5);
+    let started = Instant::now();
+    let mut deadline = started + limit;
     loop {
         let attempt = match state.coordinator.send(GetAttempt(id)).await {
             Ok(Ok(a)) => a,
             Ok(Err(r)) => return refused(r),
             Err(_) => return unavailable(),
         };
+        if finish == Finish::Commit {
+            match attempt.status {
+                CutoverStatus::Preparing if attempt.error.is_empty() => {
+                    deadline = deadline.max(started + prepare_limit + limit);
+                    if Instant::now() < started + prepare_limit {
+                        tokio::time::sleep(Duration::from_millis(20)).await;
+                        continue;
+                    }
+                }
+                CutoverStatus::Preparing => {
+                    return HttpResponse::ServiceUnavailable()
+                        .json(ApiError::new("store_unavailable", attempt.error))
+                }
+                CutoverStatus::TrafficPaused => {
+                    return HttpResponse::Conflict()
+                        .json(ApiError::new("prepare_failed", attempt.error))
+                }
+                CutoverStatus::Error if attempt.end_time.is_none() => {
+                    return HttpResponse::Conflict().json(ApiError::new(
+                        "attempt_failed",
+                        format!(
+                            "cutover attempt {id} failed before its point of no return, so nothing was switched: {}; abort it",
+                            attempt.error
+                        ),
+                    ))
+                }
+                _ => {}
+            }
+        }
         let settled = attempt.status.is_final()
             || (attempt.status == CutoverStatus::Error
                 && attempt.proxies.iter().all(|p| {

@@ -1,6 +1,6 @@
 //! Proxy registration and heartbeats, and requests fanned out to the proxies.
 
-use super::unavailable;
+use super::{refused, unavailable};
 use crate::AppState;
 use actix_web::{web, HttpResponse};
 use molt_lms_actors::orchestrator::coordinator::{HeartbeatMsg, Register, Targets};
@@ -15,7 +15,8 @@ const SHADOW_SAMPLES_PER_FINGERPRINT: usize = 10;
 
 pub async fn register(state: web::Data<AppState>, body: web::Json<Registration>) -> HttpResponse {
     match state.coordinator.send(Register(body.into_inner())).await {
-        Ok(d) => HttpResponse::Ok().json(d),
+        Ok(Ok(d)) => HttpResponse::Ok().json(d),
+        Ok(Err(r)) => refused(r),
         Err(_) => unavailable(),
     }
 }
@@ -26,8 +27,9 @@ pub async fn heartbeat(state: web::Data<AppState>, body: web::Json<Heartbeat>) -
         .send(HeartbeatMsg(body.into_inner()))
         .await
     {
-        Ok(Some(d)) => HttpResponse::Ok().json(d),
-        Ok(None) => HttpResponse::NotFound().json(ApiError::new(
+        Ok(Ok(Some(d))) => HttpResponse::Ok().json(d),
+        Ok(Err(r)) => refused(r),
+        Ok(Ok(None)) => HttpResponse::NotFound().json(ApiError::new(
             "not_registered",
             "unknown proxy: register first",
         )),
@@ -42,7 +44,7 @@ pub struct Filter {
     lms_addresses: String,
 }
 
-fn addresses(f: &Filter) -> Vec<String> {
+pub(crate) fn addresses(f: &Filter) -> Vec<String> {
     f.lms_addresses
         .split(',')
         .map(str::trim)

@@ -21,8 +21,11 @@ pub async fn run(client: &Client, args: &BeginArgs) -> Result<(), CliError> {
         lms_addresses: args.lms.addresses(),
         begin_timeout_ms: args.begin_timeout.map(millis),
         timeout_action: args.begin_timeout_action.into(),
-        skip_check: false,
+        skip_check: args.skip_check,
     };
+    if !args.skip_check {
+        eprintln!("Running the cutover check first (--skip-check skips it).");
+    }
     eprintln!("Pausing traffic, press Ctrl-C to exit cutover and resume the traffic.");
     // Created once, so the handler is installed before the begin request is sent.
     let interrupt = interrupted();

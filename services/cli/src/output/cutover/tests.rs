@@ -97,6 +97,40 @@ fn aborted_attempt_names_its_end_column_abort_time() {
 }
 
 #[test]
+fn a_refused_preparation_shows_its_figures_and_names_each_failed_session() {
+    use molt_lms_api::cutover::{PrepareFailure, PrepareReport, PrepareStage};
+    let mut attempt = committed_attempt();
+    attempt.status = CutoverStatus::TrafficPaused;
+    attempt.proxies[0].prepared_time = Some("2024-02-15T19:14:22.900000Z".to_owned());
+    attempt.proxies[0].prepare = Some(PrepareReport {
+        attempt_id: 7,
+        order: 9,
+        to: SourceOfTruth::Target,
+        done: true,
+        sessions: 3,
+        statements: 5,
+        failures: vec![PrepareFailure {
+            connection_id: 4,
+            role: "app".to_owned(),
+            database: "shop".to_owned(),
+            stage: PrepareStage::Login,
+            statement: None,
+            message: "password authentication failed".to_owned(),
+        }],
+        millis: Some(21),
+    });
+    let text = attempt_proxies(&attempt, EndKind::Commit);
+    for needle in [
+        "PREPARED TIME",
+        "2024-02-15T19:14:22.900000Z",
+        "3 sessions, 5 statements in 21 ms; 1 FAILED",
+        "demo-lms-1:9043: role app database shop (connection 4): login: password authentication failed",
+    ] {
+        assert!(text.contains(needle), "missing {needle:?} in\n{text}");
+    }
+}
+
+#[test]
 fn attempt_json_round_trips() {
     let attempt = committed_attempt();
     let text = json(&attempt).expect("json");

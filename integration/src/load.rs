@@ -1,0 +1,165 @@
+//! A write load through the proxies, with every acknowledged write recorded, and native
+//! logical replication of its table from source to target: what a cutover must carry
+//! across without a client error or a lost write.
+
+use crate::cutover_env::CutoverEnv;
+use crate::pg::PgCluster;
+use crate::wait_until;
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// What the writers saw.
+#[derive(Default)]
+pub struct Ledger {
+    /// (writer, seq, acknowledged at)
+    pub acked: Vec<(i32, i32, Instant)>,
+    pub errors: Vec<String>,
+    pub max_latency: Duration,
+}
+
+/// Creates table `writes` on both databases, owned by the env's role, and subscribes the
+/// target to the source's changes of it.
+pub fn replicate_writes(env: &CutoverEnv) {
+    let (src, tgt) = (&env.clusters.source, &env.clusters.target);
+    let ddl =
+        "CREATE TABLE writes (writer int, seq int, server_port int, PRIMARY KEY (writer, seq))";
+    for c in [src, tgt] {
+        c.psql(&env.db, ddl);
+        c.psql(
+            &env.db,
+            &format!("ALTER TABLE writes OWNER TO \"{}\"", env.user),
+        );
+    }
+    let publication = format!("pub_{}", env.db);
+    src.psql(
+        &env.db,
+        &format!("CREATE PUBLICATION {publication} FOR TABLE writes"),
+    );
+    tgt.psql(
+        &env.db,
+        &format!(
+            "CREATE SUBSCRIPTION sub_{db} CONNECTION 'host=127.0.0.1 port={port} user=postgres password=postgres dbname={db}' PUBLICATION {publication}",
+            db = env.db,
+            port = src.port()
+        ),
+    );
+}
+
+/// Drops the subscription made by [`replicate_writes`].
+pub fn stop_replication(env: &CutoverEnv) {
+    env.clusters
+        .target
+        .psql(&env.db, &format!("DROP SUBSCRIPTION sub_{}", env.db));
+}
+
+/// Rows in `writes` on one database.
+pub fn count(c: &PgCluster, db: &str) -> usize {
+    c.psql(db, "SELECT count(*) FROM writes")
+        .parse()
+        .expect("count")
+}
+
+/// `(writer, seq)` pairs in `writes` on one database.
+pub fn pairs(c: &PgCluster, db: &str) -> HashSet<(i32, i32)> {
+    c.psql(db, "SELECT writer, seq FROM writes")
+        .lines()
+        .filter_map(|l| l.split_once('|'))
+        .map(|(w, s)| (w.parse().expect("writer"), s.parse().expect("seq")))
+        .collect()
+}
+
+/// Writers spread over the env's proxies, each inserting one row per transaction with a
+/// cached prepared statement until stopped.
+pub struct Load {
+    stop: Arc<AtomicBool>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+    pub ledger: Arc<Mutex<Ledger>>,
+}
+
+impl Load {
+    pub fn start(env: &CutoverEnv, writers: usize) -> Self {
+        let stop = Arc::new(AtomicBool::new(false));
+        let ledger = Arc::new(Mutex::new(Ledger::default()));
+        let tasks = (0..writers)
+            .map(|i| {
+                tokio::spawn(writer(
+                    env.conninfo(i % env.proxies.len()),
+                    i as i32,
+                    stop.clone(),
+                    ledger.clone(),
+                ))
+            })
+            .collect();
+        Self {
+            stop,
+            tasks,
+            ledger,
+        }
+    }
+
+    /// Acknowledged writes so far.
+    pub fn acked(&self) -> usize {
+        self.ledger.lock().expect("ledger").acked.len()
+    }
+
+    /// Waits until `n` more writes were acknowledged; panics after 30 s.
+    pub fn wait_for_more(&self, n: usize) {
+        let start = self.acked();
+        assert!(
+            wait_until(Duration::from_secs(30), || self.acked() >= start + n),
+            "the load made no progress ({} acknowledged); errors: {:?}",
+            self.acked(),
+            self.ledger.lock().expect("ledger").errors
+        );
+    }
+
+    /// Stops every writer and waits for them.
+    pub async fn stop(mut self) -> Arc<Mutex<Ledger>> {
+        self.stop.store(true, Ordering::Relaxed);
+        for t in std::mem::take(&mut self.tasks) {
+            t.await.expect("writer task");
+        }
+        self.ledger.clone()
+    }
+}
+
+impl Drop for Load {
+    /// A test that failed midway stops its writers too.
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+async fn writer(conninfo: String, id: i32, stop: Arc<AtomicBool>, ledger: Arc<Mutex<Ledger>>) {
+    let (c, conn) = tokio_postgres::connect(&conninfo, tokio_postgres::NoTls)
+        .await
+        .expect("writer connect");
+    tokio::spawn(conn);
+    let insert = c
+        .prepare(
+            "INSERT INTO writes (writer, seq, server_port) VALUES ($1, $2, inet_server_port())",
+        )
+        .await
+        .expect("prepare");
+    let mut seq = 0;
+    while !stop.load(Ordering::Relaxed) {
+        seq += 1;
+        let t = Instant::now();
+        let r = c.execute(&insert, &[&id, &seq]).await;
+        let took = t.elapsed();
+        let mut l = ledger.lock().expect("ledger");
+        l.max_latency = l.max_latency.max(took);
+        match r {
+            Ok(1) => l.acked.push((id, seq, Instant::now())),
+            Ok(n) => l.errors.push(format!("writer {id} seq {seq}: {n} rows")),
+            Err(e) => {
+                l.errors.push(format!("writer {id} seq {seq}: {e}"));
+                if c.is_closed() {
+                    return;
+                }
+            }
+        }
+    }
+}

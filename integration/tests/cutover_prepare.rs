@@ -1,0 +1,388 @@
+//! Commit only what is sure to work: the check before begin, the preparation before the
+//! point of no return, and the metadata write before any proxy acts. Each failure here
+//! must leave traffic paused on the old source, give no client an error, and let abort
+//! resume it (or a fixed cause let commit succeed).
+
+use molt_lms_api::check::{CheckReport, StatementVerdict};
+use molt_lms_api::cutover::{BeginRequest, CutoverAttempt, CutoverStatus, ProxyPhase, ProxyReport};
+use molt_lms_api::SourceOfTruth;
+use molt_lms_integration::cutover_env::{CutoverEnv, EnvSpec};
+use molt_lms_integration::fixture::http_get;
+use molt_lms_integration::load::{self, pairs, Load};
+use molt_lms_integration::wait_until;
+use std::process::Output;
+use std::time::{Duration, Instant};
+
+const WRITERS: usize = 12;
+
+fn text(out: &Output) -> String {
+    format!(
+        "status {:?}\nstdout:\n{}\nstderr:\n{}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// The port of the server that answered: tells source from target.
+async fn server_port(c: &tokio_postgres::Client) -> i32 {
+    c.query_one("SELECT inet_server_port()", &[])
+        .await
+        .expect("server port")
+        .get(0)
+}
+
+/// Every proxy's own report.
+fn proxy_reports(env: &CutoverEnv) -> Vec<ProxyReport> {
+    env.proxies
+        .iter()
+        .map(|p| {
+            let (code, body) = http_get(p.admin_addr(), "/api/v1/cutover");
+            assert_eq!(code, 200, "{body}");
+            serde_json::from_str(&body).expect("report json")
+        })
+        .collect()
+}
+
+/// The persisted source of truth, read from the metadata database itself.
+fn persisted_source_of_truth(env: &CutoverEnv) -> String {
+    env.meta_cluster()
+        .psql(&env.meta_db, "SELECT source_of_truth FROM molt_lms.state")
+}
+
+/// Asserts that nothing was switched: the orchestrator, its metadata and every proxy
+/// still name the source, and traffic is still held for `attempt`.
+fn assert_still_paused_on_source(env: &CutoverEnv, attempt: u64) {
+    let st = env.status();
+    assert_eq!(st.source_of_truth, SourceOfTruth::Source);
+    assert_eq!(st.active_attempt, Some(attempt));
+    assert_eq!(persisted_source_of_truth(env), "source");
+    let a = env.attempt(attempt).expect("attempt");
+    assert_eq!(a.status, CutoverStatus::TrafficPaused, "{a:#?}");
+    for r in proxy_reports(env) {
+        assert_eq!(r.source_of_truth, SourceOfTruth::Source);
+        assert_eq!(r.phase, ProxyPhase::Paused, "{r:#?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_commit_that_cannot_log_in_on_the_target_is_refused_before_the_point_of_no_return() {
+    let (env, _) = CutoverEnv::start_spec(
+        3,
+        &[],
+        EnvSpec {
+            independent_target_role: true,
+            ..EnvSpec::default()
+        },
+    );
+    let (src, tgt) = (&env.clusters.source, &env.clusters.target);
+    load::replicate_writes(&env);
+    let writers = Load::start(&env, WRITERS);
+    writers.wait_for_more(300);
+
+    // The check finds that the target stores another verifier: begin pauses nothing.
+    let out = env.orch.cli(&["cutover", "consistent", "begin"]);
+    assert!(
+        !out.status.success(),
+        "begin passed the check: {}",
+        text(&out)
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&env.user),
+        "the role is not named: {}",
+        text(&out)
+    );
+    assert!(!err.contains("SCRAM-SHA-256$"), "{err}");
+    assert!(
+        env.status().active_attempt.is_none(),
+        "begin paused traffic"
+    );
+    writers.wait_for_more(100);
+
+    // Forced past the check, the commit is refused at preparation.
+    let out = env.orch.cli(&[
+        "cutover",
+        "consistent",
+        "begin",
+        "--skip-check",
+        "-o",
+        "json",
+    ]);
+    assert!(out.status.success(), "begin --skip-check: {}", text(&out));
+    let paused: CutoverAttempt = serde_json::from_slice(&out.stdout).expect("begin json");
+    let at_pause = load::count(src, &env.db);
+    assert!(
+        wait_until(Duration::from_secs(30), || load::count(tgt, &env.db)
+            == at_pause),
+        "replication did not catch up"
+    );
+    let out = env.orch.cli(&["cutover", "consistent", "commit"]);
+    assert!(!out.status.success(), "commit went through: {}", text(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("point of no return") && err.contains(&env.user),
+        "the refusal does not name the role: {}",
+        text(&out)
+    );
+    assert!(!err.contains("SCRAM-SHA-256$"), "{err}");
+    assert_still_paused_on_source(&env, paused.id);
+    let a = env.attempt(paused.id).expect("attempt");
+    assert!(a.prepare_started_time.is_some());
+    assert!(
+        a.proxies
+            .iter()
+            .all(|p| p.prepare.as_ref().is_some_and(|r| !r.failures.is_empty())),
+        "{a:#?}"
+    );
+    assert_eq!(
+        load::count(src, &env.db),
+        at_pause,
+        "a write ran during the pause"
+    );
+
+    // Abort resumes on the source, with no client error.
+    let out = env.orch.cli(&["cutover", "consistent", "abort"]);
+    assert!(out.status.success(), "abort: {}", text(&out));
+    writers.wait_for_more(300);
+
+    // Fixed: copy the verifier, and the same cutover succeeds.
+    let out = env
+        .orch
+        .cli(&["roles", "sync", "--role", &env.user, "-o", "json"]);
+    assert!(out.status.success(), "roles sync: {}", text(&out));
+    assert_eq!(tgt.role_verifier(&env.user), src.role_verifier(&env.user));
+    let out = env
+        .orch
+        .cli(&["cutover", "consistent", "begin", "-o", "json"]);
+    assert!(
+        out.status.success(),
+        "begin after roles sync: {}",
+        text(&out)
+    );
+    let at_pause = load::count(src, &env.db);
+    assert!(
+        wait_until(Duration::from_secs(30), || load::count(tgt, &env.db)
+            == at_pause),
+        "replication did not catch up"
+    );
+    let committing = Instant::now();
+    let out = env
+        .orch
+        .cli(&["cutover", "consistent", "commit", "-o", "json"]);
+    assert!(
+        out.status.success(),
+        "commit: {}\n{}",
+        text(&out),
+        env.orch.log()
+    );
+    let committed_at = Instant::now();
+    let done: CutoverAttempt = serde_json::from_slice(&out.stdout).expect("commit json");
+    assert_eq!(done.status, CutoverStatus::CommitCompleted, "{done:#?}");
+    assert!(done.proxies.iter().all(|p| p.prepared_time.is_some()));
+    writers.wait_for_more(300);
+    let ledger = writers.stop().await;
+    load::stop_replication(&env);
+
+    let l = ledger.lock().expect("ledger");
+    assert!(
+        l.errors.is_empty(),
+        "client errors: {:?}",
+        &l.errors[..l.errors.len().min(5)]
+    );
+    let (on_target, on_source) = (pairs(tgt, &env.db), pairs(src, &env.db));
+    for (w, s, at) in &l.acked {
+        assert!(
+            on_target.contains(&(*w, *s)),
+            "acknowledged write ({w}, {s}) missing on the target"
+        );
+        if *at > committed_at {
+            assert!(
+                !on_source.contains(&(*w, *s)),
+                "({w}, {s}) reached the source after the commit"
+            );
+        }
+    }
+    let prepare_ms: Vec<u64> = done
+        .proxies
+        .iter()
+        .filter_map(|p| p.prepare.as_ref().and_then(|r| r.millis))
+        .collect();
+    eprintln!(
+        "PREPARE FIGURES: writers={WRITERS} acknowledged={} commit={:?} per_proxy_prepare_ms={prepare_ms:?} max_client_latency={:?}",
+        l.acked.len(),
+        committed_at - committing,
+        l.max_latency
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_statement_on_a_table_missing_from_the_target_is_named_and_refuses_the_commit() {
+    let env = CutoverEnv::start(1, &[]);
+    let (src, tgt) = (&env.clusters.source, &env.clusters.target);
+    let (source, target) = (src.port() as i32, tgt.port() as i32);
+    src.psql(
+        &env.db,
+        &format!(
+            "CREATE TABLE only_on_source (id int); INSERT INTO only_on_source VALUES (1); ALTER TABLE only_on_source OWNER TO \"{}\"",
+            env.user
+        ),
+    );
+    let c = env.client(0).await;
+    let st = c
+        .prepare("SELECT count(*), inet_server_port() FROM only_on_source WHERE id > $1")
+        .await
+        .expect("prepare");
+    assert_eq!(
+        c.query_one(&st, &[&0i32])
+            .await
+            .expect("query")
+            .get::<_, i32>(1),
+        source
+    );
+
+    let out = env.orch.cli(&["cutover", "check", "-o", "json"]);
+    assert!(!out.status.success(), "check passed: {}", text(&out));
+    let report: CheckReport = serde_json::from_slice(&out.stdout).expect("check json");
+    let failing = report
+        .statements
+        .iter()
+        .find(|s| s.query.contains("only_on_source"))
+        .unwrap_or_else(|| panic!("statement not named: {report:#?}"));
+    assert_eq!(failing.verdict, StatementVerdict::Fails);
+    assert!(failing.error.starts_with("42P01"), "{failing:#?}");
+    assert!(
+        !failing.query.contains('0'),
+        "literals stay out: {failing:#?}"
+    );
+
+    let a = env
+        .begin(BeginRequest {
+            skip_check: true,
+            ..BeginRequest::default()
+        })
+        .expect("begin --skip-check");
+    env.wait_status(a.id, CutoverStatus::TrafficPaused, Duration::from_secs(20));
+    let (code, body) = env.commit().expect_err("commit must be refused");
+    assert_eq!(code, 409, "{body}");
+    assert!(
+        body.contains("prepare_failed") && body.contains("only_on_source"),
+        "{body}"
+    );
+    assert!(body.contains("42P01"), "{body}");
+    assert_still_paused_on_source(&env, a.id);
+
+    // Abort: the client's cached statement runs on the source, no error.
+    let done = env.abort().expect("abort");
+    assert_eq!(done.status, CutoverStatus::AbortCompleted);
+    let row = c.query_one(&st, &[&0i32]).await.expect("after abort");
+    assert_eq!(row.get::<_, i32>(1), source);
+
+    // The table created on the target: the same statement now carries across.
+    tgt.psql(
+        &env.db,
+        &format!(
+            "CREATE TABLE only_on_source (id int); INSERT INTO only_on_source VALUES (1); ALTER TABLE only_on_source OWNER TO \"{}\"",
+            env.user
+        ),
+    );
+    let out = env.orch.cli(&["cutover", "check"]);
+    assert!(out.status.success(), "check: {}", text(&out));
+    env.pause();
+    let done = env.commit().expect("commit");
+    assert_eq!(done.status, CutoverStatus::CommitCompleted, "{done:#?}");
+    let prepared = done.proxies[0].prepare.as_ref().expect("prepare report");
+    assert_eq!(
+        (prepared.sessions, prepared.statements),
+        (1, 1),
+        "{prepared:#?}"
+    );
+    let row = c.query_one(&st, &[&0i32]).await.expect("after commit");
+    assert_eq!(row.get::<_, i32>(1), target);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_target_stopped_at_commit_refuses_the_commit_and_abort_resumes_on_the_source() {
+    let (env, _) = CutoverEnv::start_spec(
+        2,
+        &[],
+        EnvSpec {
+            private_clusters: true,
+            ..EnvSpec::default()
+        },
+    );
+    let source = env.clusters.source.port() as i32;
+    let clients = [env.client(0).await, env.client(1).await];
+    for c in &clients {
+        assert_eq!(server_port(c).await, source);
+    }
+    let a = env.pause();
+    env.clusters.target.stop_server();
+    let (code, body) = env.commit().expect_err("commit must be refused");
+    assert_eq!(code, 409, "{body}");
+    assert!(
+        body.contains("prepare_failed") && body.contains("login"),
+        "{body}"
+    );
+    assert_still_paused_on_source(&env, a.id);
+    let done = env.abort().expect("abort");
+    assert_eq!(done.status, CutoverStatus::AbortCompleted, "{done:#?}");
+    for c in &clients {
+        assert_eq!(
+            server_port(c).await,
+            source,
+            "no client error, still on the source"
+        );
+    }
+    env.clusters.target.start_server();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_metadata_write_pushes_nothing_and_commit_succeeds_once_it_is_restored() {
+    let (env, role) = CutoverEnv::start_spec(
+        2,
+        &[],
+        EnvSpec {
+            own_metadata_role: true,
+            ..EnvSpec::default()
+        },
+    );
+    let role = role.expect("metadata role");
+    let (source, target) = (
+        env.clusters.source.port() as i32,
+        env.clusters.target.port() as i32,
+    );
+    let c = env.client(0).await;
+    assert_eq!(server_port(&c).await, source);
+    let a = env.pause();
+    let epoch = env.status().epoch;
+    let meta = env.meta_cluster();
+    meta.psql(
+        &env.meta_db,
+        &format!("REVOKE UPDATE ON molt_lms.state FROM \"{}\"", role.name),
+    );
+    let (code, body) = env.commit().expect_err("commit must fail");
+    assert_eq!(code, 503, "{body}");
+    assert!(
+        body.contains("store_unavailable") && body.contains("permission denied"),
+        "{body}"
+    );
+    // Nothing was pushed: same epoch everywhere, traffic still paused on the source.
+    assert_eq!(env.status().epoch, epoch);
+    assert!(env.status().transitioning);
+    assert_still_paused_on_source(&env, a.id);
+    assert!(proxy_reports(&env).iter().all(|r| r.epoch == epoch));
+    // So does an abort's write: it fails the same way and changes nothing.
+    let (code, _) = env.abort().expect_err("abort must fail while writes fail");
+    assert_eq!(code, 503);
+    assert_still_paused_on_source(&env, a.id);
+
+    meta.psql(
+        &env.meta_db,
+        &format!("GRANT UPDATE ON molt_lms.state TO \"{}\"", role.name),
+    );
+    let done = env.commit().expect("commit after the privilege is back");
+    assert_eq!(done.status, CutoverStatus::CommitCompleted, "{done:#?}");
+    assert_eq!(persisted_source_of_truth(&env), "target");
+    assert_eq!(server_port(&c).await, target);
+}
