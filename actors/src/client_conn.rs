@@ -607,6 +607,9 @@ impl Serve {
         self.me.do_send(LoggedIn);
         // A cutover pause holds new sessions here, before any backend is chosen.
         let mut gate = self.shared.gate.subscribe();
+        if !*gate.borrow_and_update() {
+            self.info.set_state(ConnectionState::Held);
+        }
         tokio::select! {
             _ = gate.wait_for(|open| *open) => {}
             _ = self.session.stopped() => {

@@ -386,3 +386,80 @@ async fn a_failing_metadata_write_pushes_nothing_and_commit_succeeds_once_it_is_
     assert_eq!(persisted_source_of_truth(&env), "target");
     assert_eq!(server_port(&c).await, target);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_logs_in_during_the_pause_is_prepared_at_the_gate_and_lands_on_the_target() {
+    let env = CutoverEnv::start(1, &[]);
+    let target = env.clusters.target.port() as i32;
+    let held = env.client(0).await;
+    let st = held
+        .prepare("SELECT inet_server_port()")
+        .await
+        .expect("prepare");
+    env.pause();
+    // A new client logs in and waits at the gate: its connect does not return yet.
+    let conninfo = env.conninfo(0);
+    let late = tokio::spawn(async move {
+        let (c, conn) = tokio_postgres::connect(&conninfo, tokio_postgres::NoTls)
+            .await
+            .expect("connect during the pause");
+        tokio::spawn(conn);
+        server_port(&c).await
+    });
+    let admin = env.proxies[0].admin_addr();
+    assert!(
+        wait_until(Duration::from_secs(10), || {
+            let (_, body) = http_get(admin, "/api/v1/connections");
+            let list: Vec<molt_lms_api::ConnectionInfo> =
+                serde_json::from_str(&body).expect("connections json");
+            list.len() == 2
+                && list
+                    .iter()
+                    .all(|c| c.state == molt_lms_api::ConnectionState::Held)
+        }),
+        "the late client never reached the gate"
+    );
+    let done = env.commit().expect("commit");
+    assert_eq!(done.status, CutoverStatus::CommitCompleted, "{done:#?}");
+    let prepared = done.proxies[0].prepare.as_ref().expect("prepare report");
+    assert_eq!(
+        (prepared.sessions, prepared.statements),
+        (2, 1),
+        "both the held session and the one at the gate were prepared: {prepared:#?}"
+    );
+    assert_eq!(late.await.expect("late client"), target);
+    let row = held.query_one(&st, &[]).await.expect("held client");
+    assert_eq!(row.get::<_, i32>(0), target);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stale_writer_cannot_overwrite_a_newer_epoch_and_reloads_instead() {
+    let env = CutoverEnv::start(1, &[]);
+    let before = env.status().epoch;
+    // Another writer (a second orchestrator) moves the persisted epoch on.
+    env.meta_cluster().psql(
+        &env.meta_db,
+        &format!("UPDATE molt_lms.state SET epoch = {}", before + 10),
+    );
+    let (code, body) = env
+        .begin(BeginRequest::default())
+        .expect_err("a write from a stale epoch must be refused");
+    assert_eq!(code, 409, "{body}");
+    assert!(body.contains("stale_state"), "{body}");
+    assert_eq!(
+        env.meta_cluster()
+            .psql(&env.meta_db, "SELECT epoch FROM molt_lms.state"),
+        (before + 10).to_string(),
+        "the newer epoch was overwritten"
+    );
+    // The orchestrator reloaded the newer state, and a begin now builds on it.
+    assert!(
+        wait_until(Duration::from_secs(10), || env.status().epoch == before + 10),
+        "the orchestrator did not reload: {:?}",
+        env.status().epoch
+    );
+    let a = env.pause();
+    assert!(env.status().epoch > before + 10);
+    assert_eq!(env.abort().expect("abort").status, CutoverStatus::AbortCompleted);
+    let _ = a;
+}

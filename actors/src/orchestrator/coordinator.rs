@@ -35,6 +35,11 @@ fn refused(status: u16, code: &'static str, message: impl Into<String>) -> Refus
 fn store_refused(e: StoreError) -> Refused {
     match e {
         StoreError::NotInitialized => refused(409, "not_initialized", e.to_string()),
+        StoreError::Stale { .. } => refused(
+            409,
+            "stale_state",
+            format!("{e}; this orchestrator reloads the persisted state: retry"),
+        ),
         other => refused(503, "store_unavailable", other.to_string()),
     }
 }
