@@ -25,15 +25,45 @@ const TRIAL_TIMEOUT: Duration = Duration::from_secs(15);
 /// Longest statement text shown.
 const STATEMENT_TEXT: usize = 200;
 
-/// Whether the credential a session holds logs in where `target` is stored.
+/// What the new database's auth query returned for a role.
+#[derive(Debug)]
+pub enum Stored {
+    /// No row, or no password.
+    Missing,
+    /// A value that is not a verifier: CockroachDB's `pg_authid` shows `********`.
+    Hidden,
+    Verifier(Verifier),
+}
+
+impl Stored {
+    pub fn from_text(text: Option<&str>) -> Self {
+        match text {
+            None => Stored::Missing,
+            Some(t) => Verifier::parse(t).map_or(Stored::Hidden, Stored::Verifier),
+        }
+    }
+}
+
+/// Whether the credential a session holds logs in where `target` is stored. A hidden
+/// verifier passes here: the trial login decides.
 pub fn role_verdict(
     held: &Credential,
-    target: Option<&Verifier>,
+    target: &Stored,
     to: SourceOfTruth,
 ) -> (RoleVerdict, String) {
     let method = |v: &Verifier| match v {
         Verifier::Scram(_) => "SCRAM-SHA-256",
         Verifier::Md5(_) => "md5",
+    };
+    let target = match target {
+        Stored::Hidden => {
+            return (
+                RoleVerdict::Ok,
+                format!("the {to} database does not show its verifier (CockroachDB hides it); the trial login decides"),
+            )
+        }
+        Stored::Missing => None,
+        Stored::Verifier(v) => Some(v),
     };
     match (held, target) {
         (_, None) => (
@@ -148,8 +178,13 @@ pub async fn check(shared: &Shared, sketches: Vec<SketchData>) -> ProxyCheck {
     let mut groups: BTreeMap<(String, String), Group> = BTreeMap::new();
     for (i, s) in sketches.iter().enumerate() {
         if !roles.contains_key(&s.user) {
-            let (verdict, detail) = match shared.lookup(to).verifier(&s.user).await {
-                Ok(v) => role_verdict(&s.credential, v.as_ref(), to),
+            let stored = shared.lookup(to).stored_verifier(&s.user).await;
+            let (verdict, detail) = match stored {
+                Ok(v) => role_verdict(
+                    &s.credential,
+                    &Stored::from_text(v.as_ref().map(|t| t.expose())),
+                    to,
+                ),
                 Err(e) => (RoleVerdict::LookupFailed, e.to_string()),
             };
             roles.insert(
@@ -249,17 +284,25 @@ mod tests {
             keys: keys(b"salt-a"),
         };
         let to = SourceOfTruth::Target;
+        let scram = |salt: &[u8]| Stored::Verifier(Verifier::Scram(keys(salt)));
         assert_eq!(
-            role_verdict(&held, Some(&Verifier::Scram(keys(b"salt-a"))), to).0,
+            role_verdict(&held, &scram(b"salt-a"), to).0,
             RoleVerdict::Ok
         );
         assert_eq!(
-            role_verdict(&held, Some(&Verifier::Scram(keys(b"salt-b"))), to).0,
+            role_verdict(&held, &scram(b"salt-b"), to).0,
             RoleVerdict::VerifierDiffers
         );
-        assert_eq!(role_verdict(&held, None, to).0, RoleVerdict::RoleMissing);
-        let md5 = Verifier::Md5("md5".to_owned() + &"0".repeat(32));
-        let (v, detail) = role_verdict(&held, Some(&md5), to);
+        assert_eq!(
+            role_verdict(&held, &Stored::Missing, to).0,
+            RoleVerdict::RoleMissing
+        );
+        // CockroachDB's pg_authid shows stars: only the trial login can tell.
+        let hidden = Stored::from_text(Some("********"));
+        assert!(matches!(hidden, Stored::Hidden));
+        assert_eq!(role_verdict(&held, &hidden, to).0, RoleVerdict::Ok);
+        let md5 = Stored::from_text(Some(&("md5".to_owned() + &"0".repeat(32))));
+        let (v, detail) = role_verdict(&held, &md5, to);
         assert_eq!(v, RoleVerdict::MethodMismatch);
         assert!(
             detail.contains("SCRAM-SHA-256") && detail.contains("md5"),
