@@ -59,6 +59,16 @@ pause_and_abort() { # api lms_address out -> prints "begin_to_paused_ms abort_ms
   printf '%s %s\n' "$(field "$summary" begin_to_paused_ms)" "$(field "$summary" abort_ms)"
 }
 
+# Like pause_and_abort, but commits: every held session is prepared on the target and
+# switched. Prints "begin_to_paused_ms commit_ms prepare_ms prepared_sessions".
+pause_and_commit() { # api lms_address out
+  local summary rc=0
+  summary=$(lms_py cutover "$1" "$3" --lms "$2" --finish commit --timeout 120) || rc=$?
+  ((rc == 0)) || section_error "commit with idle sessions failed: $summary"
+  printf '%s %s %s %s\n' "$(field "$summary" begin_to_paused_ms)" "$(field "$summary" commit_ms)" \
+    "$(field "$summary" prepare_ms)" "$(field "$summary" prepared_sessions)"
+}
+
 # A proxy that needs FDS file descriptors for its clients (fd limit raised), source = target = URL
 # (default: the bench cluster's database postgres), registered with the orchestrator, warmed up
 # with 2 s of the load measured beside the clients (so that the baseline includes what that
@@ -254,7 +264,7 @@ pool_mode = transaction
 auth_type = scram-sha-256
 auth_file = $bdir/userlist.txt
 admin_users = postgres
-max_client_conn = $((n + 100))
+max_client_conn = $((2 * n + 100))
 default_pool_size = $IDLE_AUTH_POOL
 log_connections = 0
 log_disconnections = 0
@@ -262,7 +272,8 @@ pidfile = $bdir/pgbouncer.pid
 EOF
   chmod 600 "$bdir/userlist.txt"
   if [[ $EUID -eq 0 ]]; then chown -R postgres: "$bdir"; fi
-  nofile=$(nofile_for "$n")
+  # Twice the sessions: a commit prepares a second backend session for each held one.
+  nofile=$(nofile_for $((2 * n)))
   bin=$(command -v pgbouncer || echo /usr/sbin/pgbouncer)
   # In the foreground (logging to stderr), so that it is tracked, and stopped, by its own pid.
   as_pg prlimit "--nofile=$nofile:$nofile" -- "$bin" "$bdir/pgbouncer.ini" >"$OUTDIR/logs/idle-bouncer.log" 2>&1 </dev/null &
@@ -278,7 +289,12 @@ EOF
   log "idle (c): PgBouncer pid $bpid on 127.0.0.1:$bport, pool_mode transaction, default_pool_size $IDLE_AUTH_POOL," \
     "fd limit $(awk '/^Max open files/{print $4}' "/proc/$bpid/limits")"
 
-  start_idle_proxy idle-proxy-bouncer $((2 * n)) "$(pg_url "$bport" postgres)"
+  # A commit holds three fds per session until the switch (client, old and prepared
+  # backend); the commit round runs only when the fd hard limit allows that.
+  local commit_fds=$((3 * n)) can_commit=1
+  [[ $hard == unlimited ]] || ((commit_fds + 256 <= hard)) || can_commit=0
+  ((can_commit)) || commit_fds=$((2 * n))
+  start_idle_proxy idle-proxy-bouncer "$commit_fds" "$(pg_url "$bport" postgres)"
   sleep 1
   rss0=$(rss_kib "$ppid")
   brss0=$(rss_kib "$bpid")
@@ -309,6 +325,14 @@ EOF
   backends=$(pg_sql "$PG_PORT" postgres "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()")
   read -r pause < <(pause_and_abort "$ORCH_API" "127.0.0.1:$port" "$SECDIR/idle-pause-authsessions.json")
   open_after=$(open_now "$admin")
+  # Then a commit across them: each held session is prepared on the target (the same
+  # PgBouncer) and switched; the sessions keep running their SELECT 1 afterwards.
+  local cpause=NA ccommit=NA cprep=NA cn=NA
+  if ((can_commit)); then
+    read -r cpause ccommit cprep cn < <(pause_and_commit "$ORCH_API" "127.0.0.1:$port" "$SECDIR/idle-commit-authsessions.json")
+  else
+    log "idle (c): no commit round: $n sessions need $((3 * n + 256)) fds in the proxy during a commit (hard limit $hard)"
+  fi
   alive "$sp" || section_error "(c): pgbench ended before the measurements did (raise IDLE_AUTH_HOLD)"
   local deadline=$((SECONDS + IDLE_AUTH_HOLD + BENCH_GRACE))
   while alive "$sp" && ((SECONDS < deadline)); do sleep 0.5; done
@@ -323,6 +347,7 @@ EOF
     "bouncer_servers=$servers pg_client_backends=$backends rss_base_kib=$rss0 rss_with_kib=$rss1 cpu_pct=$(cpu_pct "$k0" "$k1" 5)" \
     "bouncer_rss_base_kib=$brss0 bouncer_rss_with_kib=$brss1 bouncer_cpu_pct=$(cpu_pct "$bk0" "$bk1" 5)" \
     "pause_ms=${pause% *} abort_ms=${pause#* } hold_xacts=$k pgbench_rc=$rc pgbench_errors=$errs" \
+    "commit_pause_ms=$cpause commit_ms=$ccommit prepare_ms=$cprep prepared_sessions=$cn" \
     "pgbench_failed=${failed:-NA} pgbench_processed=${processed:-NA}"
   [[ ${open_after:-0} -ge $n ]] || section_error "(c): only ${open_after:-?} of $n sessions still open after the pause"
   if ((rc != 0 || errs != 0)) || [[ ${failed:-0} != 0 ]]; then

@@ -108,8 +108,17 @@ def cmd_cutover(a):
     base = f"http://{a.api}/api/v1"
     out = {"finish": a.finish, "hold_ms": a.hold_ms}
     try:
+        # The cutover check runs before any pause; timed on its own (None where the
+        # orchestrator has no check), and begin skips it so the pause is measured alone.
+        t = time.time()
+        try:
+            query = f"?lms_addresses={','.join(a.lms)}" if a.lms else ""
+            out["check"] = get_json(f"{base}/cutover/check{query}")
+            out["check_ms"] = ms(t, time.time())
+        except (RuntimeError, OSError, ValueError) as e:
+            out["check_error"] = str(e)[:300]
         out["t_begin_request"] = time.time()
-        began = post_json(f"{base}/cutover/begin", {"lms_addresses": a.lms or []})
+        began = post_json(f"{base}/cutover/begin", {"lms_addresses": a.lms or [], "skip_check": True})
         out["t_begin_answer"] = time.time()
         aid = began["id"]
         out["attempt_id"] = aid
@@ -148,6 +157,10 @@ def cmd_cutover(a):
         "per_proxy_pause_ms": {p["lms_address"]: ms(ts(p.get("trigger_time")), ts(p.get("traffic_paused_time")))
                                for p in att.get("proxies", [])},
         "finish_ms": ms(out.get("t_finish_request"), out.get("t_finish_answer")),
+        "check_ms": out.get("check_ms"),
+        "per_proxy_prepare_ms": {p["lms_address"]: (p.get("prepare") or {}).get("millis")
+                                 for p in att.get("proxies", []) if p.get("prepare")},
+        "prepared_sessions": sum((p.get("prepare") or {}).get("sessions", 0) for p in att.get("proxies", [])),
         "begin_to_finished_ms": ms(out.get("t_begin_request"), out.get("t_finish_answer")),
         "proxies": len(att.get("proxies", [])),
         "connections": sum(p.get("connections", 0) for p in (out.get("attempt_at_pause") or {}).get("proxies", [])),
@@ -155,8 +168,11 @@ def cmd_cutover(a):
     with open(a.out, "w") as f:
         json.dump(out, f, indent=2)
     d = out["derived"]
+    prep = d["per_proxy_prepare_ms"]
     print(f"attempt={out.get('attempt_id')} begin_to_paused_ms={d['begin_to_paused_ms']} "
-          f"{a.finish}_ms={d['finish_ms']} total_ms={d['begin_to_finished_ms']} error={out.get('error', '-')}")
+          f"{a.finish}_ms={d['finish_ms']} total_ms={d['begin_to_finished_ms']} check_ms={d['check_ms']} "
+          f"prepare_ms={max(prep.values()) if prep and all(v is not None for v in prep.values()) else 'NA'} "
+          f"prepared_sessions={d['prepared_sessions']} error={out.get('error', '-')}")
     return 1 if "error" in out else 0
 
 

@@ -347,7 +347,10 @@ def render_cutover(sec):
         ["begin request → attempt TrafficPaused (seen by polling)", fmt(d.get("begin_to_paused_ms"), ".1f") + " ms"],
         ["orchestrator: trigger → traffic paused", fmt(d.get("orch_trigger_to_paused_ms"), ".1f") + " ms"],
         ["per proxy: trigger → pause-ack", ", ".join(f"{v} ms" for v in per.values()) or "—"],
-        ["commit request → CommitCompleted (answer)", fmt(d.get("finish_ms"), ".1f") + " ms"],
+        ["cutover check (before begin; not part of the pause)", fmt(d.get("check_ms"), ".1f") + " ms"],
+        ["commit request → CommitCompleted (answer; includes the preparation)", fmt(d.get("finish_ms"), ".1f") + " ms"],
+        ["per proxy: preparation (commit, phase one)",
+         ", ".join(f"{v} ms" for v in (d.get("per_proxy_prepare_ms") or {}).values()) or "— (no preparation phase)"],
         ["begin request → commit answered (attempt open; sessions resume one by one during commit)", fmt(d.get("begin_to_finished_ms"), ".1f") + " ms"],
         ["longest time with no transaction completing", fmt(r.get("longest_gap_ms"), ".1f") + " ms"],
         ["max transaction latency, transactions overlapping begin..commit",
@@ -493,6 +496,10 @@ def render_auth_sessions(a, goals):
                   a.get("bouncer_servers", "—"), a.get("pg_client_backends", "—"), fmt(mib(bwith), ".1f"),
                   a.get("bouncer_cpu_pct", "—"), a.get("pause_ms", "—"), a.get("abort_ms", "—"),
                   a.get("open_after_pause", "—"), f"{a.get('pgbench_errors', '—')} / {a.get('pgbench_failed', '—')}"]])
+    md += ["", "Then a commit across the same sessions (each prepared on the target, the same PgBouncer, and switched):", ""]
+    md += table(["pause ms", "commit request → CommitCompleted ms", "preparation ms (proxy)", "sessions prepared"],
+                [[a.get("commit_pause_ms", "—"), a.get("commit_ms", "—"), a.get("prepare_ms", "—"),
+                  a.get("prepared_sessions", "—")]])
     hard = num(a.get("fd_hard"))
     md += ["", f"fd limits: hard {a.get('fd_hard', '?')} per process (container), proxy {a.get('proxy_nofile', '?')}; "
                f"pgbench transactions {a.get('pgbench_processed', '—')}, rc {a.get('pgbench_rc', '—')}; "
