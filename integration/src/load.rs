@@ -70,6 +70,36 @@ pub fn pairs(c: &PgCluster, db: &str) -> HashSet<(i32, i32)> {
         .collect()
 }
 
+impl Ledger {
+    /// Asserts the promise of a cutover committed at `committed_at`: no client error,
+    /// every acknowledged write on the target, none acknowledged after the commit on the
+    /// source. Returns how many were acknowledged after the commit.
+    pub fn assert_nothing_lost(&self, env: &CutoverEnv, committed_at: Instant) -> usize {
+        assert!(
+            self.errors.is_empty(),
+            "client errors: {:?}",
+            &self.errors[..self.errors.len().min(5)]
+        );
+        let on_target = pairs(&env.clusters.target, &env.db);
+        let on_source = pairs(&env.clusters.source, &env.db);
+        let mut after_commit = 0;
+        for (w, s, at) in &self.acked {
+            assert!(
+                on_target.contains(&(*w, *s)),
+                "acknowledged write ({w}, {s}) missing on the target"
+            );
+            if *at > committed_at {
+                after_commit += 1;
+                assert!(
+                    !on_source.contains(&(*w, *s)),
+                    "write ({w}, {s}) after the commit reached the source"
+                );
+            }
+        }
+        after_commit
+    }
+}
+
 /// Writers spread over the env's proxies, each inserting one row per transaction with a
 /// cached prepared statement until stopped.
 pub struct Load {

@@ -5,7 +5,7 @@
 use molt_lms_api::cutover::CutoverStatus;
 use molt_lms_api::SourceOfTruth;
 use molt_lms_integration::cutover_env::CutoverEnv;
-use molt_lms_integration::load::{self, pairs, Load};
+use molt_lms_integration::load::{self, Load};
 use molt_lms_integration::wait_until;
 use std::time::{Duration, Instant};
 
@@ -79,27 +79,7 @@ async fn cutover_under_load_with_logical_replication_loses_nothing() {
     load::stop_replication(&env);
 
     let l = ledger.lock().expect("ledger");
-    assert!(
-        l.errors.is_empty(),
-        "client errors: {:?}",
-        &l.errors[..l.errors.len().min(5)]
-    );
-    let on_target = pairs(tgt, &env.db);
-    let on_source = pairs(src, &env.db);
-    let mut after_commit = 0;
-    for (w, s, at) in &l.acked {
-        assert!(
-            on_target.contains(&(*w, *s)),
-            "acknowledged write ({w}, {s}) missing on the target"
-        );
-        if *at > committed_at {
-            after_commit += 1;
-            assert!(
-                !on_source.contains(&(*w, *s)),
-                "write ({w}, {s}) after the commit reached the source"
-            );
-        }
-    }
+    let after_commit = l.assert_nothing_lost(&env, committed_at);
     let target_port = tgt.port().to_string();
     let served_by_target: usize = tgt
         .psql(

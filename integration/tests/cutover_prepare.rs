@@ -8,7 +8,7 @@ use molt_lms_api::cutover::{BeginRequest, CutoverAttempt, CutoverStatus, ProxyPh
 use molt_lms_api::SourceOfTruth;
 use molt_lms_integration::cutover_env::{CutoverEnv, EnvSpec};
 use molt_lms_integration::fixture::http_get;
-use molt_lms_integration::load::{self, pairs, Load};
+use molt_lms_integration::load::{self, Load};
 use molt_lms_integration::wait_until;
 use std::process::Output;
 use std::time::{Duration, Instant};
@@ -185,24 +185,7 @@ async fn a_commit_that_cannot_log_in_on_the_target_is_refused_before_the_point_o
     load::stop_replication(&env);
 
     let l = ledger.lock().expect("ledger");
-    assert!(
-        l.errors.is_empty(),
-        "client errors: {:?}",
-        &l.errors[..l.errors.len().min(5)]
-    );
-    let (on_target, on_source) = (pairs(tgt, &env.db), pairs(src, &env.db));
-    for (w, s, at) in &l.acked {
-        assert!(
-            on_target.contains(&(*w, *s)),
-            "acknowledged write ({w}, {s}) missing on the target"
-        );
-        if *at > committed_at {
-            assert!(
-                !on_source.contains(&(*w, *s)),
-                "({w}, {s}) reached the source after the commit"
-            );
-        }
-    }
+    l.assert_nothing_lost(&env, committed_at);
     let prepare_ms: Vec<u64> = done
         .proxies
         .iter()
@@ -454,12 +437,16 @@ async fn a_stale_writer_cannot_overwrite_a_newer_epoch_and_reloads_instead() {
     );
     // The orchestrator reloaded the newer state, and a begin now builds on it.
     assert!(
-        wait_until(Duration::from_secs(10), || env.status().epoch == before + 10),
+        wait_until(Duration::from_secs(10), || env.status().epoch
+            == before + 10),
         "the orchestrator did not reload: {:?}",
         env.status().epoch
     );
     let a = env.pause();
     assert!(env.status().epoch > before + 10);
-    assert_eq!(env.abort().expect("abort").status, CutoverStatus::AbortCompleted);
+    assert_eq!(
+        env.abort().expect("abort").status,
+        CutoverStatus::AbortCompleted
+    );
     let _ = a;
 }
