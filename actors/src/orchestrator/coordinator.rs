@@ -386,8 +386,8 @@ impl Coordinator {
 fn refusal(a: &Attempt, why: &str) -> String {
     format!(
         "the commit was refused before its point of no return, so nothing was switched and traffic stays paused on the {from} database. \
-         It would have failed: {why}. Fix the cause (a login that fails on the {to} database: `molt-lms-cli roles sync`) and run commit again, \
-         or abort to resume traffic on the {from} database",
+         It would have failed: {why}. Fix the cause (a login that fails on the {to} database: `molt-lms-cli roles sync`; a statement: \
+         create what it refers to there) and run commit again, or abort to resume traffic on the {from} database",
         from = a.from,
         to = a.to
     )

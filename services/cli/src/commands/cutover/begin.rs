@@ -23,10 +23,14 @@ pub async fn run(client: &Client, args: &BeginArgs) -> Result<(), CliError> {
         timeout_action: args.begin_timeout_action.into(),
         skip_check: args.skip_check,
     };
-    if !args.skip_check {
-        eprintln!("Running the cutover check first (--skip-check skips it).");
+    if args.skip_check {
+        eprintln!("Pausing traffic, press Ctrl-C to exit cutover and resume the traffic.");
+    } else {
+        eprintln!(
+            "Running the cutover check, then pausing traffic if it passes (--skip-check skips \
+             it); press Ctrl-C to exit cutover and resume the traffic."
+        );
     }
-    eprintln!("Pausing traffic, press Ctrl-C to exit cutover and resume the traffic.");
     // Created once, so the handler is installed before the begin request is sent.
     let interrupt = interrupted();
     tokio::pin!(interrupt);
