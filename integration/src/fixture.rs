@@ -166,14 +166,24 @@ pub fn http_request(
     path: &str,
     json: Option<&str>,
 ) -> (u16, String) {
+    http_request_as(addr, method, path, "application/json", json.unwrap_or(""))
+}
+
+/// Like [`http_request`], with any content type and body (to send what a browser form would).
+pub fn http_request_as(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    content_type: &str,
+    body: &str,
+) -> (u16, String) {
     let mut s =
         TcpStream::connect_timeout(&addr, Duration::from_secs(5)).expect("connect HTTP API");
     s.set_read_timeout(Some(Duration::from_secs(60)))
         .expect("timeout");
-    let body = json.unwrap_or("");
     write!(
         s,
-        "{method} {path} HTTP/1.0\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        "{method} {path} HTTP/1.0\r\nHost: {addr}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n\r\n{body}",
         body.len()
     )
     .expect("send request");

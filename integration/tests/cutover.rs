@@ -253,3 +253,80 @@ async fn losing_the_orchestrator_keeps_proxies_paused_and_a_restart_keeps_everyt
     let fresh = env.client(i).await;
     assert_eq!(server_port(&fresh).await, env.clusters.target.port() as i32);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lost_proxies_are_left_out_and_partial_or_malformed_orders_are_refused() {
+    use molt_lms_api::cutover::Liveness;
+    use molt_lms_integration::fixture::http_request_as;
+    let mut env = CutoverEnv::start(
+        2,
+        &["--heartbeat-interval", "200ms", "--proxy-lost-after", "1s"],
+    );
+    let c = env.client(0).await;
+    // A list that leaves a live proxy out would switch it without its taking part.
+    let (code, body) = env
+        .begin(BeginRequest {
+            lms_addresses: vec![env.proxies[0].sql_addr().to_string()],
+            skip_check: true,
+            ..BeginRequest::default()
+        })
+        .expect_err("a partial cutover must be refused");
+    assert_eq!(code, 409, "{body}");
+    assert!(body.contains("partial_cutover"), "{body}");
+    assert!(env.status().active_attempt.is_none());
+
+    // A form-encoded commit, as any web page could send, does nothing.
+    let a = env.pause();
+    for ct in ["application/x-www-form-urlencoded", "text/plain"] {
+        let (code, body) = http_request_as(
+            env.orch.api_addr(),
+            "POST",
+            "/api/v1/cutover/commit",
+            ct,
+            "attempt_id=1",
+        );
+        assert_eq!(code, 400, "{ct}: {body}");
+        assert!(body.contains("bad_request"), "{body}");
+    }
+    assert_eq!(
+        env.attempt(a.id).expect("attempt").status,
+        CutoverStatus::TrafficPaused
+    );
+    assert_eq!(
+        env.abort().expect("abort").status,
+        CutoverStatus::AbortCompleted
+    );
+
+    // A proxy lost before begin is left out: the attempt does not wait for it, and
+    // its abort settles.
+    env.proxies[1].kill();
+    assert!(
+        molt_lms_integration::wait_until(Duration::from_secs(10), || env
+            .status()
+            .proxies
+            .iter()
+            .any(|p| p.liveness == Liveness::Lost)),
+        "the killed proxy was never marked lost"
+    );
+    let lost = env.proxies[1].sql_addr().to_string();
+    let (code, body) = env
+        .begin(BeginRequest {
+            lms_addresses: vec![lost],
+            ..BeginRequest::default()
+        })
+        .expect_err("a lost proxy cannot take part");
+    assert_eq!(code, 409, "{body}");
+    assert!(body.contains("proxy_lost"), "{body}");
+    let a = env.pause();
+    assert_eq!(a.proxies.len(), 1, "{a:#?}");
+    let done = env.abort().expect("abort");
+    assert_eq!(done.status, CutoverStatus::AbortCompleted, "{done:#?}");
+    assert_eq!(server_port(&c).await, env.clusters.source.port() as i32);
+    let a = env.pause();
+    assert_eq!(
+        env.commit().expect("commit").status,
+        CutoverStatus::CommitCompleted
+    );
+    assert_eq!(server_port(&c).await, env.clusters.target.port() as i32);
+    let _ = a;
+}

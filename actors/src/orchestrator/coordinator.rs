@@ -563,6 +563,7 @@ pub struct ProxyLost {
 impl Handler<ProxyLost> for Coordinator {
     type Result = ();
     fn handle(&mut self, msg: ProxyLost, ctx: &mut Self::Context) {
+        self.lost.insert(msg.lms_address.clone());
         if self
             .attempt
             .as_mut()
@@ -686,12 +687,6 @@ impl Coordinator {
                 ),
             ));
         }
-        let live: Vec<&Registration> = self
-            .proxies
-            .values()
-            .map(|(_, r)| r)
-            .filter(|r| req.lms_addresses.is_empty() || req.lms_addresses.contains(&r.lms_address))
-            .collect();
         for wanted in &req.lms_addresses {
             if !self.proxies.contains_key(wanted) {
                 return Err(refused(
@@ -700,12 +695,40 @@ impl Coordinator {
                     format!("no proxy registered at {wanted}"),
                 ));
             }
+            if self.lost.contains(wanted) {
+                return Err(refused(
+                    409,
+                    "proxy_lost",
+                    format!("proxy {wanted} stopped sending heartbeats; it cannot take part in a cutover until it is heard from again"),
+                ));
+            }
+        }
+        // Lost proxies are left out: they could never acknowledge, and would wedge the
+        // attempt. Every live one takes part: the source of truth is one for all proxies.
+        let live: Vec<&Registration> = self
+            .proxies
+            .values()
+            .map(|(_, r)| r)
+            .filter(|r| !self.lost.contains(&r.lms_address))
+            .collect();
+        if let Some(r) = live
+            .iter()
+            .find(|r| !req.lms_addresses.is_empty() && !req.lms_addresses.contains(&r.lms_address))
+        {
+            return Err(refused(
+                409,
+                "partial_cutover",
+                format!(
+                    "proxy {} is live and not listed in lms_addresses: a consistent cutover switches every proxy, so list every live proxy or none",
+                    r.lms_address
+                ),
+            ));
         }
         if live.is_empty() {
             return Err(refused(
                 409,
                 "no_proxies",
-                "no proxy is registered with the orchestrator",
+                "no live proxy is registered with the orchestrator",
             ));
         }
         if let Some(r) = live.iter().find(|r| r.shadow_mode != ShadowMode::None) {

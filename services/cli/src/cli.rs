@@ -192,6 +192,10 @@ pub enum ConsistentCommand {
     /// Begin a consistent cutover: pause traffic once every connection is free of
     /// transactions and queries, showing what still blocks the pause. Ctrl-C before the
     /// pause completes aborts the attempt and resumes traffic.
+    ///
+    /// Every live LMS instance takes part (the source of truth is one for all of them):
+    /// a -l list that leaves a live instance out is refused. Instances that stopped
+    /// sending heartbeats are left out until they are heard from again.
     Begin(BeginArgs),
     /// Commit the paused cutover: traffic resumes on the target database, which becomes
     /// the source of truth. Only effective after `cutover consistent begin`.

@@ -108,18 +108,27 @@ pub async fn refusal_before_begin(state: &AppState, req: &BeginRequest) -> Optio
             .iter()
             .any(|p| &p.registration.lms_address == a)
     };
+    // The proxies a begin would include: every live one (the coordinator refuses a list
+    // that leaves a live proxy out, and a lost proxy takes no part).
     let involved: Vec<_> = status
         .proxies
         .iter()
-        .filter(|p| wanted.is_empty() || wanted.contains(&p.registration.lms_address))
+        .filter(|p| p.liveness == molt_lms_api::cutover::Liveness::Live)
         .collect();
+    let live: Vec<String> = involved
+        .iter()
+        .map(|p| p.registration.lms_address.clone())
+        .collect();
+    if !wanted.is_empty() && !live.iter().all(|a| wanted.contains(a)) {
+        return None;
+    }
     let shadowing = involved
         .iter()
         .any(|p| p.registration.shadow_mode != ShadowMode::None);
     if involved.is_empty() || !wanted.iter().all(known) || shadowing {
         return None;
     }
-    let report = run_check(state, wanted.clone()).await;
+    let report = run_check(state, live).await;
     if report.passed {
         return None;
     }

@@ -117,26 +117,12 @@ async fn finish(state: web::Data<AppState>, req: FinishRequest, finish: Finish) 
     }
 }
 
-pub async fn commit(
-    state: web::Data<AppState>,
-    body: Option<web::Json<FinishRequest>>,
-) -> HttpResponse {
-    finish(
-        state,
-        body.map(|b| b.into_inner()).unwrap_or_default(),
-        Finish::Commit,
-    )
-    .await
+/// Commit and abort take a JSON body that parses (`{}` for the attempt in progress): a
+/// form or text body, which a browser page can send anywhere, gets a 400 and does nothing.
+pub async fn commit(state: web::Data<AppState>, body: web::Json<FinishRequest>) -> HttpResponse {
+    finish(state, body.into_inner(), Finish::Commit).await
 }
 
-pub async fn abort(
-    state: web::Data<AppState>,
-    body: Option<web::Json<FinishRequest>>,
-) -> HttpResponse {
-    finish(
-        state,
-        body.map(|b| b.into_inner()).unwrap_or_default(),
-        Finish::Abort,
-    )
-    .await
+pub async fn abort(state: web::Data<AppState>, body: web::Json<FinishRequest>) -> HttpResponse {
+    finish(state, body.into_inner(), Finish::Abort).await
 }
