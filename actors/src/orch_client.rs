@@ -2,9 +2,9 @@
 //! heartbeat carrying its cutover report (sent early whenever its phase changes), whose
 //! answer is the desired state the instance converges to.
 
-use crate::proxy_instance::{ApplyDesired, GetReport, ProxyInstance};
+use crate::proxy_instance::{ApplyDesired, Fence, GetReport, ProxyInstance};
 use actix::Addr;
-use molt_lms_api::cutover::{Directive, Heartbeat, ProxyReport, Registration};
+use molt_lms_api::cutover::{Deregistration, Directive, Heartbeat, ProxyReport, Registration};
 use std::time::Duration;
 use thiserror::Error;
 use tokio::sync::watch;
@@ -22,6 +22,7 @@ pub enum OrchError {
     Status { status: u16, body: String },
 }
 
+#[derive(Clone)]
 pub struct OrchestratorClient {
     base: String,
     http: reqwest::Client,
@@ -66,6 +67,30 @@ impl OrchestratorClient {
             .map_err(|e| OrchError::Http(e.to_string()))
     }
 
+    /// Tells the orchestrator this proxy is gone (after a graceful drain); best effort.
+    pub async fn deregister(&self) {
+        let body = Deregistration {
+            lms_address: self.registration.lms_address.clone(),
+        };
+        let sent = self
+            .http
+            .post(format!("{}/api/v1/proxies/deregister", self.base))
+            .json(&body)
+            .send()
+            .await;
+        match sent {
+            Ok(r) if r.status().is_success() => {
+                tracing::info!("deregistered from the orchestrator")
+            }
+            Ok(r) => {
+                tracing::warn!(status = %r.status(), "the orchestrator refused the deregistration")
+            }
+            Err(e) => {
+                tracing::warn!(error = %e.without_url(), "cannot deregister from the orchestrator")
+            }
+        }
+    }
+
     pub async fn register(&self) -> Result<Directive, OrchError> {
         self.post("/api/v1/proxies/register", &self.registration)
             .await
@@ -97,27 +122,41 @@ impl OrchestratorClient {
         self.post("/api/v1/proxies/heartbeat", &body).await
     }
 
-    /// Heartbeats until the process ends. Losing the orchestrator changes nothing here:
-    /// a paused instance stays paused until an answer says otherwise.
+    /// Heartbeats until the process ends, starting from the registration's directive.
+    /// Losing the orchestrator leaves a paused instance paused until an answer says
+    /// otherwise; once the lease of the last answer runs out, the instance holds new
+    /// transactions too (a commit it never heard of may have happened), until an answer
+    /// comes and is applied.
     pub async fn run(
         self,
         instance: Addr<ProxyInstance>,
         mut changes: watch::Receiver<u64>,
-        interval: Duration,
+        first: &Directive,
     ) {
-        let mut interval = interval;
+        let mut lease = Lease::new(first);
         let mut failing = false;
         loop {
             tokio::select! {
-                _ = tokio::time::sleep(interval) => {}
+                _ = tokio::time::sleep(lease.interval) => {}
                 r = changes.changed() => if r.is_err() { return },
+                _ = lease.expiry() => lease.fence(&instance),
             }
             let Ok(report) = instance.send(GetReport).await else {
                 return;
             };
-            let answer = match self.heartbeat(report).await {
-                Err(OrchError::NotRegistered) => self.register().await,
-                other => other,
+            let exchange = async {
+                match self.heartbeat(report).await {
+                    Err(OrchError::NotRegistered) => self.register().await,
+                    other => other,
+                }
+            };
+            tokio::pin!(exchange);
+            // The lease runs out on time even while a request hangs.
+            let answer = loop {
+                tokio::select! {
+                    a = &mut exchange => break a,
+                    _ = lease.expiry() => lease.fence(&instance),
+                }
             };
             match answer {
                 Ok(directive) => {
@@ -125,10 +164,14 @@ impl OrchestratorClient {
                         tracing::info!("orchestrator reachable again");
                         failing = false;
                     }
-                    interval = Duration::from_millis(directive.heartbeat_interval_ms.max(100));
-                    if let Ok(Err(stale)) = instance.send(ApplyDesired(directive.desired)).await {
+                    if let Ok(Err(stale)) =
+                        instance.send(ApplyDesired(directive.desired.clone())).await
+                    {
                         tracing::warn!(current = stale.current, "ignored a stale desired state");
                     }
+                    // Only after the desired state is applied: releasing first could let a
+                    // held request run on a source of truth the answer just replaced.
+                    lease.renew(&directive, &instance);
                 }
                 Err(e) => {
                     if !failing {
@@ -137,6 +180,47 @@ impl OrchestratorClient {
                     }
                 }
             }
+        }
+    }
+}
+
+/// The proxy's side of the lease: when the last answer came, how long it stays good, and
+/// whether the instance is fenced.
+struct Lease {
+    interval: Duration,
+    length: Option<Duration>,
+    renewed: tokio::time::Instant,
+    fenced: bool,
+}
+
+impl Lease {
+    fn new(d: &Directive) -> Self {
+        Self {
+            interval: Duration::from_millis(d.heartbeat_interval_ms.max(100)),
+            length: (d.lease_ms > 0).then(|| Duration::from_millis(d.lease_ms)),
+            renewed: tokio::time::Instant::now(),
+            fenced: false,
+        }
+    }
+
+    /// Resolves when the lease runs out (never, with no lease or once fenced).
+    async fn expiry(&self) {
+        match self.length.filter(|_| !self.fenced) {
+            Some(l) => tokio::time::sleep_until(self.renewed + l).await,
+            None => std::future::pending().await,
+        }
+    }
+
+    fn fence(&mut self, instance: &Addr<ProxyInstance>) {
+        self.fenced = true;
+        instance.do_send(Fence(true));
+    }
+
+    fn renew(&mut self, d: &Directive, instance: &Addr<ProxyInstance>) {
+        let fenced = self.fenced;
+        *self = Self::new(d);
+        if fenced {
+            instance.do_send(Fence(false));
         }
     }
 }

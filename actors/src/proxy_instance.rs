@@ -157,6 +157,7 @@ impl ProxyInstance {
             blockers,
             error: self.cutover.errors.join("; "),
             prepare: self.cutover.prepare.as_ref().map(|p| p.report()),
+            fenced: self.cutover.fenced,
         }
     }
 
@@ -403,6 +404,25 @@ impl Handler<CheckCutover> for ProxyInstance {
             }
             crate::cutover_check::check(&shared, sketches).await
         })
+    }
+}
+
+/// The lease ran out (`true`), or word came again and was applied (`false`).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Fence(pub bool);
+
+impl Handler<Fence> for ProxyInstance {
+    type Result = ();
+    fn handle(&mut self, msg: Fence, _: &mut Self::Context) {
+        let actions = if msg.0 {
+            tracing::warn!("orchestrator lease ran out: holding new transactions until it answers");
+            self.cutover.fence()
+        } else {
+            tracing::info!("orchestrator answered again: lease renewed");
+            self.cutover.unfence()
+        };
+        self.carry_out(actions);
     }
 }
 

@@ -102,6 +102,9 @@ pub struct ProxyReport {
     /// The latest preparation (commit, phase one) of the attempt held for.
     #[serde(default)]
     pub prepare: Option<PrepareReport>,
+    /// The lease ran out without word from the orchestrator: new transactions are held.
+    #[serde(default)]
+    pub fenced: bool,
 }
 
 /// A proxy's account of preparing its held sessions on the new source of truth.
@@ -192,11 +195,23 @@ pub struct Registration {
     pub target_address: String,
 }
 
+/// `POST /api/v1/proxies/deregister`: a proxy leaving after its graceful shutdown drained
+/// its sessions, so it is neither waited for nor counted as lost.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Deregistration {
+    pub lms_address: String,
+}
+
 /// Answer to a registration or heartbeat.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Directive {
     pub desired: DesiredState,
     pub heartbeat_interval_ms: u64,
+    /// How long this answer stays good: a proxy that hears nothing from the orchestrator
+    /// for this long holds new transactions until it does (0: no lease). The orchestrator
+    /// leaves a proxy out of a cutover only once its lease has surely run out.
+    #[serde(default)]
+    pub lease_ms: u64,
 }
 
 /// Status of an attempt, and of each proxy within it.

@@ -260,7 +260,14 @@ async fn lost_proxies_are_left_out_and_partial_or_malformed_orders_are_refused()
     use molt_lms_integration::fixture::http_request_as;
     let mut env = CutoverEnv::start(
         2,
-        &["--heartbeat-interval", "200ms", "--proxy-lost-after", "1s"],
+        &[
+            "--heartbeat-interval",
+            "200ms",
+            "--proxy-lost-after",
+            "1s",
+            "--proxy-lease",
+            "1s",
+        ],
     );
     let c = env.client(0).await;
     // A list that leaves a live proxy out would switch it without its taking part.
@@ -317,7 +324,30 @@ async fn lost_proxies_are_left_out_and_partial_or_malformed_orders_are_refused()
         .expect_err("a lost proxy cannot take part");
     assert_eq!(code, 409, "{body}");
     assert!(body.contains("proxy_lost"), "{body}");
-    let a = env.pause();
+    // Until its lease has surely run out it may still be serving: begin waits.
+    let (code, body) = env
+        .begin(BeginRequest::default())
+        .expect_err("a proxy that may still serve must not be left out");
+    assert_eq!(code, 409, "{body}");
+    assert!(body.contains("proxy_unreachable"), "{body}");
+    let mut began = None;
+    assert!(
+        molt_lms_integration::wait_until(Duration::from_secs(15), || {
+            began = env
+                .begin(BeginRequest {
+                    skip_check: true,
+                    ..BeginRequest::default()
+                })
+                .ok();
+            began.is_some()
+        }),
+        "begin never left the fenced proxy out"
+    );
+    let a = env.wait_status(
+        began.expect("began").id,
+        CutoverStatus::TrafficPaused,
+        Duration::from_secs(20),
+    );
     assert_eq!(a.proxies.len(), 1, "{a:#?}");
     let done = env.abort().expect("abort");
     assert_eq!(done.status, CutoverStatus::AbortCompleted, "{done:#?}");
@@ -329,4 +359,75 @@ async fn lost_proxies_are_left_out_and_partial_or_malformed_orders_are_refused()
     );
     assert_eq!(server_port(&c).await, env.clusters.target.port() as i32);
     let _ = a;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_proxy_whose_lease_runs_out_holds_its_traffic_until_the_orchestrator_answers() {
+    let mut env = CutoverEnv::start(
+        1,
+        &[
+            "--heartbeat-interval",
+            "200ms",
+            "--proxy-lost-after",
+            "1s",
+            "--proxy-lease",
+            "1s",
+        ],
+    );
+    let c = env.client(0).await;
+    let source = env.clusters.source.port() as i32;
+    assert_eq!(server_port(&c).await, source);
+    let fenced = |env: &CutoverEnv| {
+        let (_, body) =
+            molt_lms_integration::fixture::http_get(env.proxies[0].admin_addr(), "/api/v1/cutover");
+        serde_json::from_str::<molt_lms_api::cutover::ProxyReport>(&body)
+            .expect("report")
+            .fenced
+    };
+    env.orch.kill();
+    assert!(
+        molt_lms_integration::wait_until(Duration::from_secs(10), || fenced(&env)),
+        "the proxy never fenced itself"
+    );
+    // A commit may have happened that this proxy never heard of: nothing runs.
+    let waiting = tokio::spawn(async move {
+        let port = server_port(&c).await;
+        (c, port)
+    });
+    let held = tokio::time::timeout(Duration::from_millis(500), async {
+        while !waiting.is_finished() {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await;
+    assert!(held.is_err(), "a query ran while the proxy was fenced");
+    env.orch.restart();
+    let (_c, port) = waiting.await.expect("held query");
+    assert_eq!(port, source, "released on the unchanged source of truth");
+    assert!(!fenced(&env));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_proxy_that_shuts_down_gracefully_deregisters_and_does_not_hold_up_begin() {
+    let mut env = CutoverEnv::start(2, &[]);
+    let c = env.client(0).await;
+    env.proxies[1].terminate();
+    assert!(
+        env.proxies[1].wait_exit(Duration::from_secs(20)).is_some(),
+        "the proxy did not exit on SIGTERM"
+    );
+    assert!(
+        molt_lms_integration::wait_until(Duration::from_secs(10), || env.status().proxies.len()
+            == 1),
+        "the proxy did not deregister: {:#?}",
+        env.status().proxies
+    );
+    // With the default 30 s lease, a proxy merely gone silent would hold begin up.
+    let a = env.pause();
+    assert_eq!(a.proxies.len(), 1, "{a:#?}");
+    assert_eq!(
+        env.commit().expect("commit").status,
+        CutoverStatus::CommitCompleted
+    );
+    assert_eq!(server_port(&c).await, env.clusters.target.port() as i32);
 }

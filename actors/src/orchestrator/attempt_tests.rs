@@ -12,6 +12,7 @@ fn report(epoch: u64, phase: ProxyPhase, attempt: Option<u64>, sot: SourceOfTrut
         blockers: vec![],
         error: String::new(),
         prepare: None,
+        fenced: false,
     }
 }
 

@@ -16,6 +16,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+/// How much later than the orchestrator's last word a proxy may count its lease from: an
+/// answer reaches the proxy within its request timeout of being sent.
+const FENCE_MARGIN: Duration = Duration::from_secs(5);
+
 /// A refused request: HTTP status, stable code, sentence.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Refused {
@@ -48,6 +52,8 @@ fn store_refused(e: StoreError) -> Refused {
 pub struct CoordinatorSettings {
     pub heartbeat_interval: Duration,
     pub lost_after: Duration,
+    /// How long a proxy's last answer stays good (see `Directive::lease_ms`).
+    pub lease: Duration,
     /// How long every proxy has to prepare its sessions before a commit is refused.
     pub prepare_timeout: Duration,
 }
@@ -65,8 +71,11 @@ pub struct Coordinator {
     attempt: Option<Attempt>,
     terminate_blockers: bool,
     proxies: BTreeMap<String, (Addr<ProxyAgent>, Registration)>,
-    /// Proxies whose heartbeats stopped; left out of new cutovers until heard from.
+    /// Proxies whose heartbeats stopped; left out of new cutovers once fenced, until
+    /// heard from.
     lost: BTreeSet<String>,
+    /// When each proxy was last heard from (heartbeat, push answer, registration).
+    last_seen: BTreeMap<String, std::time::Instant>,
     /// Timers already armed: the attempt whose begin deadline, the order whose prepare
     /// deadline.
     armed_begin: Option<u64>,
@@ -92,6 +101,7 @@ impl Coordinator {
             terminate_blockers: false,
             proxies: BTreeMap::new(),
             lost: BTreeSet::new(),
+            last_seen: BTreeMap::new(),
             armed_begin: None,
             armed_prepare: None,
             progress_failing: false,
@@ -118,6 +128,7 @@ impl Coordinator {
         Directive {
             desired: self.desired(),
             heartbeat_interval_ms: self.settings.heartbeat_interval.as_millis() as u64,
+            lease_ms: self.settings.lease.as_millis() as u64,
         }
     }
 
@@ -507,12 +518,48 @@ impl Handler<Register> for Coordinator {
         .start();
         self.proxies.insert(addr.clone(), (agent, reg));
         self.lost.remove(&addr);
+        self.last_seen
+            .insert(addr.clone(), std::time::Instant::now());
         tracing::info!(proxy = %addr, "proxy registered");
         if let Some(a) = self.attempt.as_mut().filter(|a| a.holding()) {
             a.join(&addr);
             self.persist_attempt(ctx);
         }
         Ok(self.directive())
+    }
+}
+
+/// A proxy left after a graceful drain: forget it. One that leaves during a pause counts
+/// as lost for the attempt (its sessions were ended, not moved), so commit is refused.
+#[derive(Message)]
+#[rtype(result = "Result<(), Refused>")]
+pub struct Deregister(pub String);
+
+impl Handler<Deregister> for Coordinator {
+    type Result = Result<(), Refused>;
+    fn handle(&mut self, msg: Deregister, ctx: &mut Self::Context) -> Self::Result {
+        self.ready()?;
+        let addr = msg.0;
+        let Some((agent, _)) = self.proxies.remove(&addr) else {
+            return Err(refused(
+                404,
+                "not_registered",
+                format!("no proxy registered at {addr}"),
+            ));
+        };
+        agent.do_send(Retire);
+        self.lost.remove(&addr);
+        self.last_seen.remove(&addr);
+        tracing::info!(proxy = %addr, "proxy deregistered");
+        if self
+            .attempt
+            .as_mut()
+            .filter(|a| a.holding())
+            .is_some_and(|a| a.on_lost(&addr))
+        {
+            self.persist_attempt(ctx);
+        }
+        Ok(())
     }
 }
 
@@ -534,6 +581,8 @@ impl Handler<HeartbeatMsg> for Coordinator {
         };
         agent.do_send(Seen(report.clone()));
         self.lost.remove(&lms_address);
+        self.last_seen
+            .insert(lms_address.clone(), std::time::Instant::now());
         self.apply_report(&lms_address, &report, ctx);
         Ok(Some(self.directive()))
     }
@@ -550,6 +599,8 @@ pub struct ReportFrom {
 impl Handler<ReportFrom> for Coordinator {
     type Result = ();
     fn handle(&mut self, msg: ReportFrom, ctx: &mut Self::Context) {
+        self.last_seen
+            .insert(msg.lms_address.clone(), std::time::Instant::now());
         self.apply_report(&msg.lms_address, &msg.report, ctx);
     }
 }
@@ -703,8 +754,27 @@ impl Coordinator {
                 ));
             }
         }
-        // Lost proxies are left out: they could never acknowledge, and would wedge the
-        // attempt. Every live one takes part: the source of truth is one for all proxies.
+        // A lost proxy is left out once its lease has surely run out, so it holds its
+        // traffic by itself: it could never acknowledge, and would wedge the attempt.
+        // Until then begin waits for it. Every live one takes part: the source of
+        // truth is one for all proxies.
+        let certain = self.settings.lease + FENCE_MARGIN;
+        if let Some((addr, t)) = self
+            .lost
+            .iter()
+            .filter_map(|a| self.last_seen.get(a).map(|t| (a, t.elapsed())))
+            .find(|(_, t)| *t <= certain)
+        {
+            return Err(refused(
+                409,
+                "proxy_unreachable",
+                format!(
+                    "proxy {addr} has not been heard from for {}s and may still be serving; it holds its traffic itself once its lease runs out, so begin again in {}s or bring it back",
+                    t.as_secs(),
+                    (certain - t).as_secs() + 1
+                ),
+            ));
+        }
         let live: Vec<&Registration> = self
             .proxies
             .values()

@@ -103,6 +103,8 @@ pub struct CutoverState {
     wanted: Option<(u64, SourceOfTruth)>,
     /// The current (or latest, with its failures) preparation of this attempt.
     pub prepare: Option<Preparation>,
+    /// The lease ran out: sessions hold whatever the phase says, until word comes.
+    pub fenced: bool,
 }
 
 impl CutoverState {
@@ -119,7 +121,39 @@ impl CutoverState {
             terminate_sent: false,
             wanted: None,
             prepare: None,
+            fenced: false,
         }
+    }
+
+    /// The lease ran out without word from the orchestrator: a commit this proxy never
+    /// heard of may have happened, so nothing more may run on the source of truth it
+    /// knows. Sessions finish their transactions and hold; new ones wait at the gate.
+    pub fn fence(&mut self) -> Vec<Action> {
+        if self.fenced {
+            return Vec::new();
+        }
+        self.fenced = true;
+        let mut actions = Vec::new();
+        if !self.holding() && self.phase != ProxyPhase::Switching {
+            actions.push(Action::HoldAll);
+        }
+        actions.push(Action::Report);
+        actions
+    }
+
+    /// Word came again (and its desired state is applied): release what the fence held,
+    /// unless the desired state holds or moves the sessions itself.
+    pub fn unfence(&mut self) -> Vec<Action> {
+        if !self.fenced {
+            return Vec::new();
+        }
+        self.fenced = false;
+        let mut actions = Vec::new();
+        if self.phase == ProxyPhase::Serving {
+            actions.push(Action::ReleaseAll);
+        }
+        actions.push(Action::Report);
+        actions
     }
 
     /// True in every phase that holds traffic.

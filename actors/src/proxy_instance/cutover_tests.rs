@@ -288,3 +288,38 @@ fn a_newer_order_replaces_the_running_one_and_late_logins_are_waited_for() {
         vec![Action::SwitchAll(SourceOfTruth::Target), Action::Report]
     );
 }
+
+#[test]
+fn a_fence_holds_until_word_comes_and_a_switch_is_never_preceded_by_a_release() {
+    let mut c = CutoverState::new(1);
+    let sot = SourceOfTruth::Source;
+    assert_eq!(c.fence(), vec![Action::HoldAll, Action::Report]);
+    assert!(c.fence().is_empty(), "once");
+    // Word comes: the same source of truth, no hold: release.
+    assert!(c
+        .apply(&desired(1, sot, None, false), sot, [1].into_iter())
+        .expect("apply")
+        .is_empty());
+    assert_eq!(c.unfence(), vec![Action::ReleaseAll, Action::Report]);
+    // Fenced again, and the word is a commit it missed: the switch moves the held
+    // sessions; unfencing then releases nothing on the old database.
+    c.fence();
+    let a = c
+        .apply(
+            &desired(3, SourceOfTruth::Target, None, false),
+            sot,
+            [1].into_iter(),
+        )
+        .expect("apply");
+    assert_eq!(
+        a,
+        vec![Action::SwitchAll(SourceOfTruth::Target), Action::Report]
+    );
+    assert_eq!(c.unfence(), vec![Action::Report]);
+    // Fenced during a pause: the pause already holds; word keeps holding.
+    let mut c = CutoverState::new(1);
+    c.apply(&desired(2, sot, Some(7), false), sot, [1].into_iter())
+        .expect("hold");
+    assert_eq!(c.fence(), vec![Action::Report]);
+    assert_eq!(c.unfence(), vec![Action::Report]);
+}

@@ -194,8 +194,9 @@ pub enum ConsistentCommand {
     /// pause completes aborts the attempt and resumes traffic.
     ///
     /// Every live LMS instance takes part (the source of truth is one for all of them):
-    /// a -l list that leaves a live instance out is refused. Instances that stopped
-    /// sending heartbeats are left out until they are heard from again.
+    /// a -l list that leaves a live instance out is refused. An instance that stopped
+    /// sending heartbeats is left out once its lease has run out (it then holds its
+    /// traffic itself); until then begin is refused.
     Begin(BeginArgs),
     /// Commit the paused cutover: traffic resumes on the target database, which becomes
     /// the source of truth. Only effective after `cutover consistent begin`.

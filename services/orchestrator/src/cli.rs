@@ -47,6 +47,14 @@ pub struct Args {
     #[arg(long, env = "ORCH_PROXY_LOST_AFTER", value_name = "DURATION", default_value = "5s", value_parser = parse_duration)]
     pub proxy_lost_after: Duration,
 
+    /// How long a proxy may go without an answer from the orchestrator before it holds
+    /// new transactions itself, in case a commit it never heard of happened. A proxy
+    /// silent for longer than this (plus a 5 s margin) is left out of a new cutover;
+    /// one silent for less makes begin wait. Keep it above how long an orchestrator
+    /// restart takes: outside a cutover, a restart shorter than the lease holds nothing.
+    #[arg(long, env = "ORCH_PROXY_LEASE", value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
+    pub proxy_lease: Duration,
+
     /// How long commit and abort wait for every proxy to confirm before answering.
     #[arg(long, env = "ORCH_FINISH_TIMEOUT", value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
     pub finish_timeout: Duration,

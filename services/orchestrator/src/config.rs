@@ -44,5 +44,10 @@ pub fn load(args: &Args) -> Result<Settings, ConfigError> {
             "ORCH_PROXY_LOST_AFTER: must be longer than ORCH_HEARTBEAT_INTERVAL".into(),
         ));
     }
+    if args.proxy_lease < args.proxy_lost_after {
+        return Err(ConfigError(
+            "ORCH_PROXY_LEASE: must be at least ORCH_PROXY_LOST_AFTER".into(),
+        ));
+    }
     Ok(Settings { crdb, lms })
 }

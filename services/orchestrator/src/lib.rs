@@ -44,6 +44,7 @@ pub async fn run(args: cli::Args, settings: config::Settings) -> anyhow::Result<
     let coord_settings = CoordinatorSettings {
         heartbeat_interval: args.heartbeat_interval,
         lost_after: args.proxy_lost_after,
+        lease: args.proxy_lease,
         prepare_timeout: args.prepare_timeout,
     };
     let coordinator = {
@@ -69,6 +70,10 @@ pub async fn run(args: cli::Args, settings: config::Settings) -> anyhow::Result<
             .route(
                 "/api/v1/proxies/register",
                 web::post().to(proxies::register),
+            )
+            .route(
+                "/api/v1/proxies/deregister",
+                web::post().to(proxies::deregister),
             )
             .route(
                 "/api/v1/proxies/heartbeat",

@@ -86,13 +86,10 @@ pub async fn run(args: cli::Args, mut settings: ProxySettings) -> anyhow::Result
         directive.as_ref().map(|d| d.desired.clone()),
     )
     .start();
+    let leaving = orchestrator.clone();
     if let (Some(client), Some(d)) = (orchestrator, directive) {
-        let interval = std::time::Duration::from_millis(d.heartbeat_interval_ms.max(100));
-        actix_rt::spawn(client.run(
-            instance.clone(),
-            shared.report_changed.subscribe(),
-            interval,
-        ));
+        let (instance, changes) = (instance.clone(), shared.report_changed.subscribe());
+        actix_rt::spawn(async move { client.run(instance, changes, &d).await });
     }
     let server = admin::server(admin, instance.clone(), shared)?;
     let server_handle = server.handle();
@@ -108,6 +105,10 @@ pub async fn run(args: cli::Args, mut settings: ProxySettings) -> anyhow::Result
             timeout: shutdown_timeout,
         })
         .await;
+    // Drained: no session is left for a cutover to wait for.
+    if let Some(client) = leaving {
+        client.deregister().await;
+    }
     server_handle.stop(true).await;
     tracing::info!("stopped");
     Ok(())

@@ -3,8 +3,8 @@
 use super::{refused, unavailable};
 use crate::AppState;
 use actix_web::{web, HttpResponse};
-use molt_lms_actors::orchestrator::coordinator::{HeartbeatMsg, Register, Targets};
-use molt_lms_api::cutover::{Heartbeat, Liveness, Registration};
+use molt_lms_actors::orchestrator::coordinator::{Deregister, HeartbeatMsg, Register, Targets};
+use molt_lms_api::cutover::{Deregistration, Heartbeat, Liveness, Registration};
 use molt_lms_api::proxy::ProxyStatusRow;
 use molt_lms_api::shadow::ShadowReport;
 use molt_lms_api::{ApiError, ConnectionInfo, ProxyStatus};
@@ -16,6 +16,21 @@ const SHADOW_SAMPLES_PER_FINGERPRINT: usize = 10;
 pub async fn register(state: web::Data<AppState>, body: web::Json<Registration>) -> HttpResponse {
     match state.coordinator.send(Register(body.into_inner())).await {
         Ok(Ok(d)) => HttpResponse::Ok().json(d),
+        Ok(Err(r)) => refused(r),
+        Err(_) => unavailable(),
+    }
+}
+
+pub async fn deregister(
+    state: web::Data<AppState>,
+    body: web::Json<Deregistration>,
+) -> HttpResponse {
+    match state
+        .coordinator
+        .send(Deregister(body.into_inner().lms_address))
+        .await
+    {
+        Ok(Ok(())) => HttpResponse::Ok().json(serde_json::json!({ "deregistered": true })),
         Ok(Err(r)) => refused(r),
         Err(_) => unavailable(),
     }

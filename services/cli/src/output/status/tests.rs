@@ -32,6 +32,7 @@ fn orchestrator_status() -> OrchestratorStatus {
             blockers: Vec::new(),
             error: String::new(),
             prepare: None,
+            fenced: false,
         }),
     };
     OrchestratorStatus {
