@@ -6,6 +6,17 @@ use molt_lms_api::SourceOfTruth;
 use molt_lms_integration::cutover_env::CutoverEnv;
 use std::time::Duration;
 
+/// Orchestrator flags for tests that lose a proxy or the orchestrator: fast heartbeats, a
+/// proxy lost after 1 s, and a 1 s lease.
+const SHORT_LEASE: &[&str] = &[
+    "--heartbeat-interval",
+    "200ms",
+    "--proxy-lost-after",
+    "1s",
+    "--proxy-lease",
+    "1s",
+];
+
 /// The port of the server that answered: tells source from target.
 async fn server_port(c: &tokio_postgres::Client) -> i32 {
     c.query_one("SELECT inet_server_port()", &[])
@@ -258,17 +269,7 @@ async fn losing_the_orchestrator_keeps_proxies_paused_and_a_restart_keeps_everyt
 async fn lost_proxies_are_left_out_and_partial_or_malformed_orders_are_refused() {
     use molt_lms_api::cutover::Liveness;
     use molt_lms_integration::fixture::http_request_as;
-    let mut env = CutoverEnv::start(
-        2,
-        &[
-            "--heartbeat-interval",
-            "200ms",
-            "--proxy-lost-after",
-            "1s",
-            "--proxy-lease",
-            "1s",
-        ],
-    );
+    let mut env = CutoverEnv::start(2, SHORT_LEASE);
     let c = env.client(0).await;
     // A list that leaves a live proxy out would switch it without its taking part.
     let (code, body) = env
@@ -363,17 +364,7 @@ async fn lost_proxies_are_left_out_and_partial_or_malformed_orders_are_refused()
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_proxy_whose_lease_runs_out_holds_its_traffic_until_the_orchestrator_answers() {
-    let mut env = CutoverEnv::start(
-        1,
-        &[
-            "--heartbeat-interval",
-            "200ms",
-            "--proxy-lost-after",
-            "1s",
-            "--proxy-lease",
-            "1s",
-        ],
-    );
+    let mut env = CutoverEnv::start(1, SHORT_LEASE);
     let c = env.client(0).await;
     let source = env.clusters.source.port() as i32;
     assert_eq!(server_port(&c).await, source);
