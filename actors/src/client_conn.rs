@@ -13,7 +13,6 @@ pub mod switch;
 mod test_waker;
 mod waiting;
 
-use crate::auth::Credential;
 use crate::backend::BackendError;
 use crate::conn_info::ConnInfo;
 use crate::proxy_instance::cutover::PrepareOutcome;
@@ -44,10 +43,6 @@ use tokio::net::TcpStream;
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(60);
 /// A Terminate message, sent to a backend whose client left.
 const TERMINATE: [u8; 5] = [b'X', 0, 0, 0, 4];
-/// How long preparing one session on the new source of truth may take: connect, log
-/// in, restore parameters and statements. A database that accepts TCP and then stalls
-/// fails the preparation instead of stalling the commit.
-const PREPARE_TIMEOUT: Duration = Duration::from_secs(20);
 
 pub struct ClientConn {
     /// Registered with this actor's own reactor when the actor starts on its worker.
@@ -116,22 +111,8 @@ impl ClientConn {
         };
         ctx.spawn(
             async move {
-                let backend = shared.backend(to);
-                let prepared = tokio::time::timeout(
-                    PREPARE_TIMEOUT,
-                    switch::prepare(backend, &identity.params, &identity.credential, &session),
-                )
-                .await
-                .unwrap_or_else(|_| {
-                    Err(PrepareError {
-                        stage: molt_lms_api::cutover::PrepareStage::Timeout,
-                        statement: None,
-                        message: format!(
-                            "the {to} database did not finish the session's preparation within {}",
-                            humantime::format_duration(PREPARE_TIMEOUT)
-                        ),
-                    })
-                });
+                let prepared =
+                    switch::prepare_in_time(shared.backend(to), &identity, &session).await;
                 let outcome = match prepared {
                     Ok(p) => {
                         let statements = p.statements;
@@ -360,12 +341,9 @@ impl Handler<LoggedIn> for ClientConn {
 }
 
 /// What the cutover check needs of a logged-in session: who it is and the named
-/// statements it holds (raw Parse messages). Plain data: it crosses threads.
+/// statements it holds (raw Parse messages). Owned copies: it crosses threads.
 pub struct SketchData {
-    pub user: String,
-    pub database: String,
-    pub params: Vec<(String, String)>,
-    pub credential: crate::auth::Credential,
+    pub identity: Identity,
     pub statements: Vec<Vec<u8>>,
 }
 
@@ -376,12 +354,8 @@ pub struct Describe;
 impl Handler<Describe> for ClientConn {
     type Result = Option<SketchData>;
     fn handle(&mut self, _: Describe, _: &mut Self::Context) -> Self::Result {
-        let identity = self.handoff.identity()?;
         Some(SketchData {
-            user: identity.user.clone(),
-            database: identity.database.clone(),
-            params: identity.params.clone(),
-            credential: identity.credential.clone(),
+            identity: (*self.handoff.identity()?).clone(),
             statements: self.session.prepared_statements(),
         })
     }
@@ -550,19 +524,9 @@ impl Serve {
     ) -> Result<Stream, String> {
         let prepared = match self.handoff.take(to) {
             Some(p) => p,
-            None => {
-                let backend = self.shared.backend(to);
-                let late = switch::prepare(
-                    backend,
-                    &identity.params,
-                    &identity.credential,
-                    &self.session,
-                );
-                tokio::time::timeout(PREPARE_TIMEOUT, late)
-                    .await
-                    .map_err(|_| format!("the {to} database did not answer in time"))?
-                    .map_err(|e| e.to_string())?
-            }
+            None => switch::prepare_in_time(self.shared.backend(to), identity, &self.session)
+                .await
+                .map_err(|e| e.to_string())?,
         };
         discard(self.handoff.leftover());
         let Prepared {
@@ -585,7 +549,7 @@ impl Serve {
     async fn start(&self, tcp: TcpStream) -> Option<Login> {
         let peer = self.info.client_addr;
         let authed = tokio::time::timeout(STARTUP_TIMEOUT, self.authenticate(tcp)).await;
-        let (mut stream, buf, params, credential) = match authed {
+        let (mut stream, buf, identity) = match authed {
             Ok(Some(a)) => a,
             Ok(None) => return None,
             Err(_) => {
@@ -593,16 +557,7 @@ impl Serve {
                 return None;
             }
         };
-        let get = |k: &str| params.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
-        let user = get("user").unwrap_or_default();
-        let database = get("database").unwrap_or_else(|| user.clone());
-        self.handoff.set_identity(Identity {
-            user,
-            database,
-            params,
-            credential,
-        });
-        let identity = self.handoff.identity().expect("just set");
+        let identity = self.handoff.set_identity(identity);
         // A commit preparing while this client waits at the gate prepares it too.
         self.me.do_send(LoggedIn);
         // A cutover pause holds new sessions here, before any backend is chosen.
@@ -638,10 +593,7 @@ impl Serve {
     }
 
     /// Negotiation and authentication.
-    async fn authenticate(
-        &self,
-        tcp: TcpStream,
-    ) -> Option<(Stream, bytes::BytesMut, Vec<(String, String)>, Credential)> {
+    async fn authenticate(&self, tcp: TcpStream) -> Option<(Stream, bytes::BytesMut, Identity)> {
         let peer = self.info.client_addr;
         let (mut stream, mut buf, params) = match startup::open(tcp, self.shared.tls.as_ref()).await
         {
@@ -659,8 +611,8 @@ impl Serve {
                 return None;
             }
         };
-        match self.login(&mut stream, &mut buf, &params).await {
-            Ok(Ok(credential)) => Some((stream, buf, params, credential)),
+        match self.login(&mut stream, &mut buf, params).await {
+            Ok(Ok(identity)) => Some((stream, buf, identity)),
             Ok(Err(refusal)) => {
                 refusal.send(&mut stream).await;
                 None
@@ -691,8 +643,8 @@ impl Serve {
         &self,
         stream: &mut Stream,
         buf: &mut bytes::BytesMut,
-        params: &[(String, String)],
-    ) -> Result<Result<Credential, Refusal>, StartupError> {
+        params: Vec<(String, String)>,
+    ) -> Result<Result<Identity, Refusal>, StartupError> {
         let get = |k: &str| params.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
         let Some(user) = get("user") else {
             return Ok(Err(Refusal::fatal(
@@ -721,7 +673,12 @@ impl Serve {
             }
         };
         match startup::authenticate(stream, buf, &user, verifier).await? {
-            Ok(c) => Ok(Ok(c)),
+            Ok(credential) => Ok(Ok(Identity {
+                user,
+                database,
+                params,
+                credential,
+            })),
             Err(refusal) => {
                 self.shared.metrics.auth_failures.inc();
                 tracing::info!(peer = %self.info.client_addr, %user, "authentication failed");
@@ -734,14 +691,7 @@ impl Serve {
     /// session; `None` (counted and logged) when it cannot be opened.
     async fn open_shadow(&self, role: SourceOfTruth, identity: &Identity) -> Option<Stream> {
         let backend = self.shared.backend(role);
-        match switch::prepare(
-            backend,
-            &identity.params,
-            &identity.credential,
-            &self.session,
-        )
-        .await
-        {
+        match switch::prepare(backend, identity, &self.session).await {
             Ok(Prepared { session: s, .. }) => {
                 self.shadow_key.set(Some((s.pid, s.secret)));
                 self.publish_keys();

@@ -6,6 +6,7 @@
 
 use crate::auth::{Credential, Verifier};
 use crate::backend::Backend;
+use crate::client_conn::handoff::Identity;
 use crate::client_conn::SketchData;
 use crate::pgio::read_message;
 use crate::shadow::fingerprint::{cut, normalize};
@@ -123,11 +124,11 @@ fn statement_label(raw: &[u8]) -> (String, String) {
 /// statement (`Ok(())` or the database's error), or the login's error.
 async fn trial(
     backend: &Backend,
-    sketch: &SketchData,
+    identity: &Identity,
     statements: &[&Vec<u8>],
 ) -> Result<Vec<Result<(), String>>, String> {
     let mut s = backend
-        .open_session(&sketch.params, &sketch.credential)
+        .open_session(&identity.params, &identity.credential)
         .await
         .map_err(|e| e.to_string())?;
     let mut out = Vec::new();
@@ -177,31 +178,32 @@ pub async fn check(shared: &Shared, sketches: Vec<SketchData>) -> ProxyCheck {
     let mut roles: BTreeMap<String, RoleCheck> = BTreeMap::new();
     let mut groups: BTreeMap<(String, String), Group> = BTreeMap::new();
     for (i, s) in sketches.iter().enumerate() {
-        if !roles.contains_key(&s.user) {
-            let stored = shared.lookup(to).stored_verifier(&s.user).await;
+        let who = &s.identity;
+        if !roles.contains_key(&who.user) {
+            let stored = shared.lookup(to).stored_verifier(&who.user).await;
             let (verdict, detail) = match stored {
                 Ok(v) => role_verdict(
-                    &s.credential,
+                    &who.credential,
                     &Stored::from_text(v.as_ref().map(|t| t.expose())),
                     to,
                 ),
                 Err(e) => (RoleVerdict::LookupFailed, e.to_string()),
             };
             roles.insert(
-                s.user.clone(),
+                who.user.clone(),
                 RoleCheck {
-                    role: s.user.clone(),
+                    role: who.user.clone(),
                     sessions: 0,
                     verdict,
                     detail,
                 },
             );
         }
-        if let Some(r) = roles.get_mut(&s.user) {
+        if let Some(r) = roles.get_mut(&who.user) {
             r.sessions += 1;
         }
         let g = groups
-            .entry((s.user.clone(), s.database.clone()))
+            .entry((who.user.clone(), who.database.clone()))
             .or_insert((i, BTreeSet::new()));
         for st in &s.statements {
             g.1.insert(st.clone());
@@ -229,14 +231,17 @@ pub async fn check(shared: &Shared, sketches: Vec<SketchData>) -> ProxyCheck {
             );
             continue;
         };
-        let outcome = tokio::time::timeout(TRIAL_TIMEOUT, trial(backend, &sketches[rep], &raws))
-            .await
-            .unwrap_or_else(|_| {
-                Err(format!(
-                    "the {to} database did not answer within {}",
-                    humantime::format_duration(TRIAL_TIMEOUT)
-                ))
-            });
+        let outcome = tokio::time::timeout(
+            TRIAL_TIMEOUT,
+            trial(backend, &sketches[rep].identity, &raws),
+        )
+        .await
+        .unwrap_or_else(|_| {
+            Err(format!(
+                "the {to} database did not answer within {}",
+                humantime::format_duration(TRIAL_TIMEOUT)
+            ))
+        });
         match outcome {
             Ok(results) => statements.extend(raws.iter().zip(results).map(|(r, res)| match res {
                 Ok(()) => label(r, StatementVerdict::Ok, String::new()),

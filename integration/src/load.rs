@@ -47,6 +47,21 @@ pub fn replicate_writes(env: &CutoverEnv) {
     );
 }
 
+/// Waits (30 s at most) until the target holds every row the source holds now, while
+/// traffic is paused; returns that count.
+pub fn wait_caught_up(env: &CutoverEnv) -> usize {
+    let at_pause = count(&env.clusters.source, &env.db);
+    assert!(
+        wait_until(Duration::from_secs(30), || count(
+            &env.clusters.target,
+            &env.db
+        ) == at_pause),
+        "replication did not catch up: source {at_pause}, target {}",
+        count(&env.clusters.target, &env.db)
+    );
+    at_pause
+}
+
 /// Drops the subscription made by [`replicate_writes`].
 pub fn stop_replication(env: &CutoverEnv) {
     env.clusters

@@ -39,13 +39,8 @@ async fn cutover_under_load_with_logical_replication_loses_nothing() {
     assert_eq!(attempt.status, CutoverStatus::TrafficPaused);
     let pause_took = began.elapsed();
     // Replication catches up while traffic is held.
-    let at_pause = count(src);
     let caught_up = Instant::now();
-    assert!(
-        wait_until(Duration::from_secs(30), || count(tgt) == at_pause),
-        "replication did not catch up: source {at_pause}, target {}",
-        count(tgt)
-    );
+    let at_pause = load::wait_caught_up(&env);
     assert_eq!(
         count(src),
         at_pause,

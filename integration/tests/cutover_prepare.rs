@@ -111,12 +111,7 @@ async fn a_commit_that_cannot_log_in_on_the_target_is_refused_before_the_point_o
     ]);
     assert!(out.status.success(), "begin --skip-check: {}", text(&out));
     let paused: CutoverAttempt = serde_json::from_slice(&out.stdout).expect("begin json");
-    let at_pause = load::count(src, &env.db);
-    assert!(
-        wait_until(Duration::from_secs(30), || load::count(tgt, &env.db)
-            == at_pause),
-        "replication did not catch up"
-    );
+    let at_pause = load::wait_caught_up(&env);
     let out = env.orch.cli(&["cutover", "consistent", "commit"]);
     assert!(!out.status.success(), "commit went through: {}", text(&out));
     let err = String::from_utf8_lossy(&out.stderr);
@@ -160,12 +155,7 @@ async fn a_commit_that_cannot_log_in_on_the_target_is_refused_before_the_point_o
         "begin after roles sync: {}",
         text(&out)
     );
-    let at_pause = load::count(src, &env.db);
-    assert!(
-        wait_until(Duration::from_secs(30), || load::count(tgt, &env.db)
-            == at_pause),
-        "replication did not catch up"
-    );
+    load::wait_caught_up(&env);
     let committing = Instant::now();
     let out = env
         .orch

@@ -10,6 +10,7 @@ use std::rc::Rc;
 
 /// An authenticated client's identity: enough to log in for it anywhere that stores the
 /// same verifier.
+#[derive(Clone)]
 pub struct Identity {
     pub user: String,
     pub database: String,
@@ -37,8 +38,11 @@ impl<T> Default for Handoff<T> {
 }
 
 impl<T> Handoff<T> {
-    pub fn set_identity(&self, identity: Identity) {
-        *self.identity.borrow_mut() = Some(Rc::new(identity));
+    /// Records who logged in; returns the shared identity.
+    pub fn set_identity(&self, identity: Identity) -> Rc<Identity> {
+        let identity = Rc::new(identity);
+        *self.identity.borrow_mut() = Some(identity.clone());
+        identity
     }
 
     pub fn identity(&self) -> Option<Rc<Identity>> {

@@ -6,8 +6,8 @@
 //! the point of no return and only swaps sessions: it closes the old one and tells the
 //! client which reported parameters changed.
 
+use super::handoff::Identity;
 use super::session::SessionCtl;
-use crate::auth::Credential;
 use crate::backend::{Backend, BackendSession};
 use crate::pgio::read_message;
 use crate::shadow::fingerprint::{cut, normalize};
@@ -19,6 +19,7 @@ use bytes::BytesMut;
 use molt_lms_api::cutover::PrepareStage;
 use molt_lms_api::SourceOfTruth;
 use std::fmt;
+use std::time::Duration;
 use tokio::io::AsyncWriteExt;
 
 /// Reported parameters a session can set; the rest describe the server.
@@ -32,6 +33,10 @@ const SETTABLE: &[&str] = &[
     "default_transaction_read_only",
     "search_path",
 ];
+
+/// How long preparing one session on the new source of truth may take: connect, log
+/// in, restore parameters and statements.
+pub const PREPARE_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// Longest statement text a failure names.
 const STATEMENT_TEXT: usize = 200;
@@ -93,12 +98,11 @@ fn describe_statement(raw: &[u8]) -> String {
 /// `session`. Sends nothing to the client and changes nothing in `session`.
 pub async fn prepare(
     backend: &Backend,
-    params: &[(String, String)],
-    credential: &Credential,
+    identity: &Identity,
     session: &SessionCtl,
 ) -> Result<Prepared, PrepareError> {
     let mut new = backend
-        .open_session(params, credential)
+        .open_session(&identity.params, &identity.credential)
         .await
         .map_err(|e| PrepareError::new(PrepareStage::Login, e.to_string()))?;
     let mut values = new.params.clone();
@@ -176,6 +180,27 @@ pub async fn prepare(
         changes,
         statements: statements.len(),
     })
+}
+
+/// [`prepare`] bounded by [`PREPARE_TIMEOUT`]: a database that accepts TCP and then
+/// stalls fails the preparation (stage `timeout`) instead of stalling the commit.
+pub async fn prepare_in_time(
+    backend: &Backend,
+    identity: &Identity,
+    session: &SessionCtl,
+) -> Result<Prepared, PrepareError> {
+    tokio::time::timeout(PREPARE_TIMEOUT, prepare(backend, identity, session))
+        .await
+        .unwrap_or_else(|_| {
+            Err(PrepareError::new(
+                PrepareStage::Timeout,
+                format!(
+                    "the {} database did not finish the session's preparation within {}",
+                    backend.role,
+                    humantime::format_duration(PREPARE_TIMEOUT)
+                ),
+            ))
+        })
 }
 
 /// Closes the old backend session and tells the client which reported parameters

@@ -12,7 +12,7 @@ use molt_lms_api::cutover::{
     Liveness, OrchestratorStatus, ProxyReport, Registration, TimeoutAction,
 };
 use molt_lms_api::{Dialect, ShadowMode, SourceOfTruth};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -71,10 +71,8 @@ pub struct Coordinator {
     attempt: Option<Attempt>,
     terminate_blockers: bool,
     proxies: BTreeMap<String, (Addr<ProxyAgent>, Registration)>,
-    /// Proxies whose heartbeats stopped; left out of new cutovers once fenced, until
-    /// heard from.
-    lost: BTreeSet<String>,
-    /// When each proxy was last heard from (heartbeat, push answer, registration).
+    /// When each proxy was last heard from (heartbeat, push answer, registration); one
+    /// silent for longer than `lost_after` is lost (`is_lost`).
     last_seen: BTreeMap<String, std::time::Instant>,
     /// Timers already armed: the attempt whose begin deadline, the order whose prepare
     /// deadline.
@@ -100,7 +98,6 @@ impl Coordinator {
             attempt: None,
             terminate_blockers: false,
             proxies: BTreeMap::new(),
-            lost: BTreeSet::new(),
             last_seen: BTreeMap::new(),
             armed_begin: None,
             armed_prepare: None,
@@ -149,6 +146,22 @@ impl Coordinator {
 
     fn view(&self, a: &Attempt) -> CutoverAttempt {
         attempt_view(a, self.dialects())
+    }
+
+    /// A proxy silent for longer than `lost_after` (its agent reports it lost too).
+    fn is_lost(&self, addr: &str) -> bool {
+        self.last_seen
+            .get(addr)
+            .is_none_or(|t| t.elapsed() > self.settings.lost_after)
+    }
+
+    /// The desired state one epoch on, otherwise unchanged: what every transition starts
+    /// from.
+    fn next_state(&self) -> State {
+        State {
+            epoch: self.state.epoch + 1,
+            ..self.state
+        }
     }
 
     /// Refuses control traffic until the persisted state is loaded.
@@ -281,8 +294,8 @@ impl Coordinator {
         };
         let state = State {
             source_of_truth: a.to,
-            epoch: self.state.epoch + 1,
             active_attempt: None,
+            ..self.next_state()
         };
         a.error.clear();
         a.start_finish(Finish::Commit, state.epoch);
@@ -306,10 +319,7 @@ impl Coordinator {
         let Some(mut a) = self.attempt.clone() else {
             return;
         };
-        let state = State {
-            epoch: self.state.epoch + 1,
-            ..self.state
-        };
+        let state = self.next_state();
         a.refuse_prepare(why);
         let id = a.id;
         ctx.wait(self.transition(state, a).map(move |r, act, _| match r {
@@ -351,45 +361,33 @@ impl Coordinator {
         if a.status != CutoverStatus::BeginStarted && a.status != CutoverStatus::Error {
             return;
         }
+        let mut a = a.clone();
+        let mut state = self.next_state();
         match a.action {
             TimeoutAction::Abort => {
-                let mut a = a.clone();
                 a.error = begin_timeout_error(&a);
                 tracing::warn!(attempt = id, error = %a.error, "aborting");
-                let state = State {
-                    epoch: self.state.epoch + 1,
-                    active_attempt: None,
-                    ..self.state
-                };
+                state.active_attempt = None;
                 a.start_finish(Finish::Abort, state.epoch);
-                ctx.wait(self.transition(state, a).map(move |r, act, ctx| {
-                    if let Err(e) = r {
-                        tracing::error!(attempt = id, error = %e, "recording the begin-timeout abort failed; retrying in 1s");
-                        act.armed_begin = None;
-                        ctx.run_later(Duration::from_secs(1), move |act, ctx| act.on_begin_timeout(id, ctx));
-                    }
-                }));
             }
             TimeoutAction::Terminate => {
                 if self.terminate_blockers {
                     return;
                 }
                 tracing::warn!(attempt = id, "begin timeout: terminating blocking sessions");
-                let state = State {
-                    epoch: self.state.epoch + 1,
-                    ..self.state
-                };
                 self.terminate_blockers = true;
-                let a = a.clone();
-                ctx.wait(self.transition(state, a).map(move |r, act, ctx| {
-                    if let Err(e) = r {
-                        tracing::error!(attempt = id, error = %e, "recording the begin-timeout termination failed; retrying in 1s");
-                        act.terminate_blockers = false;
-                        ctx.run_later(Duration::from_secs(1), move |act, ctx| act.on_begin_timeout(id, ctx));
-                    }
-                }));
             }
         }
+        ctx.wait(self.transition(state, a).map(move |r, act, ctx| {
+            if let Err(e) = r {
+                tracing::error!(attempt = id, error = %e, "recording the begin timeout failed; retrying in 1s");
+                // Only a terminate set it: the order is not in force until persisted.
+                act.terminate_blockers = false;
+                ctx.run_later(Duration::from_secs(1), move |act, ctx| {
+                    act.on_begin_timeout(id, ctx)
+                });
+            }
+        }));
     }
 }
 
@@ -517,7 +515,6 @@ impl Handler<Register> for Coordinator {
         )
         .start();
         self.proxies.insert(addr.clone(), (agent, reg));
-        self.lost.remove(&addr);
         self.last_seen
             .insert(addr.clone(), std::time::Instant::now());
         tracing::info!(proxy = %addr, "proxy registered");
@@ -548,7 +545,6 @@ impl Handler<Deregister> for Coordinator {
             ));
         };
         agent.do_send(Retire);
-        self.lost.remove(&addr);
         self.last_seen.remove(&addr);
         tracing::info!(proxy = %addr, "proxy deregistered");
         if self
@@ -580,7 +576,6 @@ impl Handler<HeartbeatMsg> for Coordinator {
             return Ok(None);
         };
         agent.do_send(Seen(report.clone()));
-        self.lost.remove(&lms_address);
         self.last_seen
             .insert(lms_address.clone(), std::time::Instant::now());
         self.apply_report(&lms_address, &report, ctx);
@@ -614,7 +609,6 @@ pub struct ProxyLost {
 impl Handler<ProxyLost> for Coordinator {
     type Result = ();
     fn handle(&mut self, msg: ProxyLost, ctx: &mut Self::Context) {
-        self.lost.insert(msg.lms_address.clone());
         if self
             .attempt
             .as_mut()
@@ -669,47 +663,29 @@ impl Handler<Begin> for Coordinator {
                 AtomicResponse::new(Box::pin(
                     async move { store.next_attempt_id().await }
                         .into_actor(self)
-                        .then(move |id, act, _| {
-                            let attempt = id.map(|id| {
-                                Attempt::begin(
-                                    id,
-                                    act.state.source_of_truth,
-                                    participants,
-                                    req.begin_timeout_ms.map(Duration::from_millis),
-                                    req.timeout_action,
-                                )
-                            });
-                            let mut state = act.state;
-                            state.epoch += 1;
-                            if let Ok(a) = &attempt {
-                                state.active_attempt = Some(a.id);
-                            }
-                            let (store, expected) = (act.store.clone(), act.state.epoch);
-                            async move {
-                                let a = attempt?;
-                                store.save(state, expected, &a).await?;
-                                Ok::<_, StoreError>((state, a))
-                            }
-                            .into_actor(act)
-                        })
-                        .map(|r, act, ctx| {
-                            let (state, attempt) = r.map_err(|e| {
-                                if matches!(e, StoreError::Stale { .. }) {
-                                    ctx.stop();
-                                }
-                                store_refused(e)
-                            })?;
-                            tracing::info!(
-                                attempt = attempt.id,
-                                proxies = attempt.rows.len(),
-                                "cutover begin"
+                        .then(move |id, act, _| -> ResponseActFuture<Self, _> {
+                            let id = match id {
+                                Ok(id) => id,
+                                Err(e) => return Box::pin(fut::ready(Err(store_refused(e)))),
+                            };
+                            let attempt = Attempt::begin(
+                                id,
+                                act.state.source_of_truth,
+                                participants,
+                                req.begin_timeout_ms.map(Duration::from_millis),
+                                req.timeout_action,
                             );
-                            act.state = state;
+                            let state = State {
+                                active_attempt: Some(id),
+                                ..act.next_state()
+                            };
+                            let proxies = attempt.rows.len();
                             act.terminate_blockers = false;
-                            act.attempt = Some(attempt);
-                            act.push_all();
-                            act.arm_timers(ctx);
-                            Ok(act.view(act.attempt.as_ref().expect("just set")))
+                            Box::pin(act.transition(state, attempt).map(move |r, act, _| {
+                                r.map_err(store_refused)?;
+                                tracing::info!(attempt = id, proxies, "cutover begin");
+                                Ok(act.view(act.attempt.as_ref().expect("just set")))
+                            }))
                         }),
                 ))
             }
@@ -746,7 +722,7 @@ impl Coordinator {
                     format!("no proxy registered at {wanted}"),
                 ));
             }
-            if self.lost.contains(wanted) {
+            if self.is_lost(wanted) {
                 return Err(refused(
                     409,
                     "proxy_lost",
@@ -760,8 +736,9 @@ impl Coordinator {
         // truth is one for all proxies.
         let certain = self.settings.lease + FENCE_MARGIN;
         if let Some((addr, t)) = self
-            .lost
-            .iter()
+            .proxies
+            .keys()
+            .filter(|a| self.is_lost(a))
             .filter_map(|a| self.last_seen.get(a).map(|t| (a, t.elapsed())))
             .find(|(_, t)| *t <= certain)
         {
@@ -779,7 +756,7 @@ impl Coordinator {
             .proxies
             .values()
             .map(|(_, r)| r)
-            .filter(|r| !self.lost.contains(&r.lms_address))
+            .filter(|r| !self.is_lost(&r.lms_address))
             .collect();
         if let Some(r) = live
             .iter()
@@ -919,10 +896,7 @@ impl Coordinator {
         }
         let mut a = a.clone();
         tracing::info!(attempt = a.id, "cutover {verb}");
-        let mut state = State {
-            epoch: self.state.epoch + 1,
-            ..self.state
-        };
+        let mut state = self.next_state();
         match msg.finish {
             Finish::Commit => a.start_prepare(state.epoch),
             Finish::Abort => {
