@@ -330,7 +330,14 @@ struct LoggedIn;
 impl Handler<LoggedIn> for ClientConn {
     type Result = ();
     fn handle(&mut self, _: LoggedIn, ctx: &mut Self::Context) {
-        if let Some((order, to)) = self.handoff.order() {
+        // Only a preparation not started yet: had `Prepare` found the identity already
+        // and started it, the instance may have counted its outcome, and a second
+        // `PrepareStarted` would leave the session pending for good.
+        if let Some((order, to)) = self
+            .handoff
+            .order()
+            .filter(|(o, _)| self.preparing != Some(*o))
+        {
             self.instance.do_send(PrepareStarted {
                 id: self.info.id,
                 order,
