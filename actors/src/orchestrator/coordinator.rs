@@ -648,14 +648,27 @@ impl Handler<Initialize> for Coordinator {
     }
 }
 
+/// The proxies a begin would include, or why it would be refused; asks nothing of the
+/// proxies and changes nothing (the cutover check runs on these before the begin).
+#[derive(Message)]
+#[rtype(result = "Result<Vec<String>, Refused>")]
+pub struct BeginParticipants(pub BeginRequest);
+
+impl Handler<BeginParticipants> for Coordinator {
+    type Result = Result<Vec<String>, Refused>;
+    fn handle(&mut self, msg: BeginParticipants, _: &mut Self::Context) -> Self::Result {
+        self.begin_check(&msg.0)
+    }
+}
+
 #[derive(Message)]
 #[rtype(result = "Result<CutoverAttempt, Refused>")]
 pub struct Begin(pub BeginRequest);
 
 impl Handler<Begin> for Coordinator {
     type Result = AtomicResponse<Self, Result<CutoverAttempt, Refused>>;
-    fn handle(&mut self, msg: Begin, ctx: &mut Self::Context) -> Self::Result {
-        match self.begin_check(&msg.0, ctx) {
+    fn handle(&mut self, msg: Begin, _: &mut Self::Context) -> Self::Result {
+        match self.begin_check(&msg.0) {
             Err(e) => AtomicResponse::new(Box::pin(fut::ready(Err(e)))),
             Ok(participants) => {
                 let store = self.store.clone();
@@ -694,11 +707,8 @@ impl Handler<Begin> for Coordinator {
 }
 
 impl Coordinator {
-    fn begin_check(
-        &self,
-        req: &BeginRequest,
-        _: &mut Context<Self>,
-    ) -> Result<Vec<String>, Refused> {
+    /// Whether a begin may go ahead, and the proxies that would take part.
+    fn begin_check(&self, req: &BeginRequest) -> Result<Vec<String>, Refused> {
         self.ready()?;
         if !self.initialized {
             return Err(store_refused(StoreError::NotInitialized));

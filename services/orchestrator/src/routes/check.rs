@@ -8,8 +8,8 @@ use crate::AppState;
 use actix_web::{web, HttpResponse};
 use molt_lms_actors::orchestrator::coordinator::{GetStatus, Targets};
 use molt_lms_api::check::{CheckReport, ProxyCheck};
-use molt_lms_api::cutover::{BeginRequest, Liveness};
-use molt_lms_api::{ApiError, ShadowMode};
+use molt_lms_api::cutover::Liveness;
+use molt_lms_api::ApiError;
 use std::time::Duration;
 use tokio::task::JoinSet;
 
@@ -93,42 +93,13 @@ fn transport(e: reqwest::Error) -> String {
     }
 }
 
-/// Runs the check before a begin, and answers the refusal when it fails. It runs only when
-/// the coordinator would accept the begin otherwise; its own refusals (not initialized, an
-/// attempt in progress, no or unknown proxies, shadowing) stay its own.
-pub async fn refusal_before_begin(state: &AppState, req: &BeginRequest) -> Option<HttpResponse> {
-    let status = state.coordinator.send(GetStatus).await.ok()?;
-    if !status.initialized || status.transitioning {
-        return None;
-    }
-    let wanted = &req.lms_addresses;
-    let known = |a: &String| {
-        status
-            .proxies
-            .iter()
-            .any(|p| &p.registration.lms_address == a)
-    };
-    // The proxies a begin would include: every live one (the coordinator refuses a list
-    // that leaves a live proxy out, and a lost proxy takes no part).
-    let involved: Vec<_> = status
-        .proxies
-        .iter()
-        .filter(|p| p.liveness == molt_lms_api::cutover::Liveness::Live)
-        .collect();
-    let live: Vec<String> = involved
-        .iter()
-        .map(|p| p.registration.lms_address.clone())
-        .collect();
-    if !wanted.is_empty() && !live.iter().all(|a| wanted.contains(a)) {
-        return None;
-    }
-    let shadowing = involved
-        .iter()
-        .any(|p| p.registration.shadow_mode != ShadowMode::None);
-    if involved.is_empty() || !wanted.iter().all(known) || shadowing {
-        return None;
-    }
-    let report = run_check(state, live).await;
+/// Runs the check on the proxies a begin would include, and answers the refusal when it
+/// fails.
+pub async fn refusal_before_begin(
+    state: &AppState,
+    participants: Vec<String>,
+) -> Option<HttpResponse> {
+    let report = run_check(state, participants).await;
     if report.passed {
         return None;
     }

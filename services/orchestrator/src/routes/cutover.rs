@@ -4,7 +4,9 @@ use super::{refused, unavailable};
 use crate::AppState;
 use actix_web::{web, HttpResponse};
 use molt_lms_actors::orchestrator::attempt::Finish;
-use molt_lms_actors::orchestrator::coordinator::{Begin, FinishAttempt, GetAttempt, Initialize};
+use molt_lms_actors::orchestrator::coordinator::{
+    Begin, BeginParticipants, FinishAttempt, GetAttempt, Initialize,
+};
 use molt_lms_api::cutover::{BeginRequest, CutoverStatus, FinishRequest};
 use molt_lms_api::ApiError;
 use std::time::{Duration, Instant};
@@ -22,7 +24,14 @@ pub async fn initialize(state: web::Data<AppState>) -> HttpResponse {
 pub async fn begin(state: web::Data<AppState>, body: web::Json<BeginRequest>) -> HttpResponse {
     let req = body.into_inner();
     if !req.skip_check {
-        if let Some(refusal) = super::check::refusal_before_begin(&state, &req).await {
+        // The coordinator's own refusals first; the check runs on the proxies it would
+        // include.
+        let participants = match state.coordinator.send(BeginParticipants(req.clone())).await {
+            Ok(Ok(p)) => p,
+            Ok(Err(r)) => return refused(r),
+            Err(_) => return unavailable(),
+        };
+        if let Some(refusal) = super::check::refusal_before_begin(&state, participants).await {
             return refusal;
         }
     }
