@@ -215,15 +215,12 @@ impl Attempt {
 
     /// Applies a proxy's report; true if anything that is persisted changed.
     pub fn on_report(&mut self, addr: &str, report: &ProxyReport) -> bool {
+        let order = self.prepare_order().map(|o| o.order);
         let Some(row) = self.rows.get_mut(addr) else {
             return false;
         };
         let before = (row.status, row.paused, row.prepared, row.error.clone());
         row.report = Some(report.clone());
-        let order = match (self.status, self.prepare) {
-            (CutoverStatus::Preparing, Some((o, _))) => Some(o.order),
-            _ => None,
-        };
         match (row.status, self.finish) {
             (CutoverStatus::TrafficPaused | CutoverStatus::Preparing, None)
                 if order.is_some()
