@@ -386,7 +386,7 @@ impl Handler<TerminateBlocker> for ClientConn {
 }
 
 /// Ends a backend session politely: Terminate, then close.
-async fn close_backend(stream: &mut Stream) {
+pub(crate) async fn close_backend(stream: &mut Stream) {
     let _ = stream.write_all(&TERMINATE).await;
     let _ = stream.shutdown().await;
 }

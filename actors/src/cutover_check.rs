@@ -7,14 +7,12 @@
 use crate::auth::{Credential, Verifier};
 use crate::backend::Backend;
 use crate::client_conn::handoff::Identity;
-use crate::client_conn::SketchData;
-use crate::pgio::read_message;
+use crate::client_conn::{close_backend, SketchData};
+use crate::pgio::request_errors;
 use crate::shadow::fingerprint::{cut, normalize};
 use crate::shared::Shared;
-use crate::wire::pg::backend::error_fields;
 use crate::wire::pg::codec::{cstr, put_cstr, put_message};
 use crate::wire::pg::frontend::parse_statement;
-use bytes::BytesMut;
 use molt_lms_api::check::{ProxyCheck, RoleCheck, RoleVerdict, StatementCheck, StatementVerdict};
 use molt_lms_api::SourceOfTruth;
 use std::collections::{BTreeMap, BTreeSet};
@@ -120,13 +118,13 @@ fn statement_label(raw: &[u8]) -> (String, String) {
     }
 }
 
-/// Logs in on `backend` as the session did and parses each statement; one result per
-/// statement (`Ok(())` or the database's error), or the login's error.
+/// Logs in on `backend` as the session did and parses each statement; per statement the
+/// database's error, if any, or the login's error.
 async fn trial(
     backend: &Backend,
     identity: &Identity,
     statements: &[&Vec<u8>],
-) -> Result<Vec<Result<(), String>>, String> {
+) -> Result<Vec<Option<String>>, String> {
     let mut s = backend
         .open_session(&identity.params, &identity.credential)
         .await
@@ -141,29 +139,14 @@ async fn trial(
         });
         put_message(&mut out, b'S', |_| {});
     }
-    let mut results = vec![Ok(()); statements.len()];
+    let mut results = vec![None; statements.len()];
     if !statements.is_empty() {
         s.stream.write_all(&out).await.map_err(|e| e.to_string())?;
-        let mut buf = BytesMut::with_capacity(4096);
-        let mut answered = 0;
-        while answered < statements.len() {
-            let (tag, body) = read_message(&mut s.stream, &mut buf)
-                .await
-                .map_err(|e| e.to_string())?;
-            match tag {
-                b'Z' => answered += 1,
-                b'E' => {
-                    let (code, msg) = error_fields(&body);
-                    results[answered] = Err(format!("{code}: {msg}"));
-                }
-                _ => {}
-            }
-        }
+        results = request_errors(&mut s.stream, statements.len(), |_, _| {})
+            .await
+            .map_err(|e| e.to_string())?;
     }
-    let mut terminate = Vec::new();
-    put_message(&mut terminate, b'X', |_| {});
-    let _ = s.stream.write_all(&terminate).await;
-    let _ = s.stream.shutdown().await;
+    close_backend(&mut s.stream).await;
     Ok(results)
 }
 
@@ -244,8 +227,8 @@ pub async fn check(shared: &Shared, sketches: Vec<SketchData>) -> ProxyCheck {
         });
         match outcome {
             Ok(results) => statements.extend(raws.iter().zip(results).map(|(r, res)| match res {
-                Ok(()) => label(r, StatementVerdict::Ok, String::new()),
-                Err(e) => label(r, StatementVerdict::Fails, e),
+                None => label(r, StatementVerdict::Ok, String::new()),
+                Some(e) => label(r, StatementVerdict::Fails, e),
             })),
             Err(e) => {
                 role.verdict = RoleVerdict::LoginFailed;

@@ -1,6 +1,8 @@
-//! Async helpers for the start-up phase, where whole messages are read one at a time.
-//! The relay does not use these: it streams.
+//! Async helpers for the exchanges where whole messages are read one at a time: start-up,
+//! and the proxy's own pipelined requests (a cutover's preparation, its check). The relay
+//! does not use these: it streams.
 
+use crate::wire::pg::backend::error_fields;
 use crate::wire::pg::codec::header;
 use crate::wire::pg::frontend::{decode_startup, StartupPacket};
 use crate::wire::pg::ProtocolError;
@@ -48,6 +50,31 @@ pub async fn read_message<S: AsyncRead + Unpin>(
         }
         fill(stream, buf).await?;
     }
+}
+
+/// Reads the answers to `requests` pipelined requests, each ending in ReadyForQuery: for
+/// each, the first error as "SQLSTATE: message", if any. `on_other` sees every other
+/// message (ParameterStatus and the like).
+pub async fn request_errors<S: AsyncRead + Unpin>(
+    stream: &mut S,
+    requests: usize,
+    mut on_other: impl FnMut(u8, &[u8]),
+) -> Result<Vec<Option<String>>, ReadError> {
+    let mut buf = BytesMut::with_capacity(4096);
+    let mut errors = vec![None; requests];
+    let mut answered = 0;
+    while answered < requests {
+        let (tag, body) = read_message(stream, &mut buf).await?;
+        match tag {
+            b'Z' => answered += 1,
+            b'E' => {
+                let (code, msg) = error_fields(&body);
+                errors[answered].get_or_insert(format!("{code}: {msg}"));
+            }
+            _ => on_other(tag, &body),
+        }
+    }
+    Ok(errors)
 }
 
 /// Reads one untyped startup packet.

@@ -9,13 +9,12 @@
 use super::handoff::Identity;
 use super::session::SessionCtl;
 use crate::backend::{Backend, BackendSession};
-use crate::pgio::read_message;
+use crate::pgio::request_errors;
 use crate::shadow::fingerprint::{cut, normalize};
 use crate::stream::Stream;
-use crate::wire::pg::backend::{error_fields, parameter_status};
+use crate::wire::pg::backend::parameter_status;
 use crate::wire::pg::codec::{put_cstr, put_message};
 use crate::wire::pg::frontend::parse_statement;
-use bytes::BytesMut;
 use molt_lms_api::cutover::PrepareStage;
 use molt_lms_api::SourceOfTruth;
 use std::fmt;
@@ -130,44 +129,31 @@ pub async fn prepare(
     if !requests.is_empty() {
         let io = |e: std::io::Error| PrepareError::new(PrepareStage::Login, e.to_string());
         new.stream.write_all(&out).await.map_err(io)?;
-        let mut buf = BytesMut::with_capacity(4096);
-        let mut error = None;
-        let mut answered = 0;
-        while answered < requests.len() {
-            let (tag, body) = read_message(&mut new.stream, &mut buf)
-                .await
-                .map_err(|e| PrepareError::new(PrepareStage::Login, e.to_string()))?;
-            match tag {
-                b'Z' => answered += 1,
-                b'E' if error.is_none() => {
-                    let (code, msg) = error_fields(&body);
-                    let (stage, statement) = match requests[answered] {
-                        None => (PrepareStage::SessionParameters, None),
-                        Some(raw) => (
-                            PrepareStage::PreparedStatement,
-                            Some(describe_statement(raw)),
-                        ),
-                    };
-                    error = Some(PrepareError {
-                        stage,
-                        statement,
-                        message: format!("{code}: {msg}"),
-                    });
+        let errors = request_errors(&mut new.stream, requests.len(), |tag, body| {
+            if let Some((n, v)) = (tag == b'S').then(|| parameter_status(body)).flatten() {
+                match values.iter_mut().find(|(k, _)| k == n) {
+                    Some((_, old)) => *old = v.to_owned(),
+                    None => values.push((n.to_owned(), v.to_owned())),
                 }
-                b'S' => {
-                    if let Some((n, v)) = parameter_status(&body) {
-                        match values.iter_mut().find(|(k, _)| k == n) {
-                            Some((_, old)) => *old = v.to_owned(),
-                            None => values.push((n.to_owned(), v.to_owned())),
-                        }
-                    }
-                }
-                _ => {}
             }
-        }
-        if let Some(e) = error {
+        })
+        .await
+        .map_err(|e| PrepareError::new(PrepareStage::Login, e.to_string()))?;
+        let first = requests.iter().zip(errors).find_map(|(r, e)| Some((r, e?)));
+        if let Some((request, message)) = first {
+            let (stage, statement) = match request {
+                None => (PrepareStage::SessionParameters, None),
+                Some(raw) => (
+                    PrepareStage::PreparedStatement,
+                    Some(describe_statement(raw)),
+                ),
+            };
             super::close_backend(&mut new.stream).await;
-            return Err(e);
+            return Err(PrepareError {
+                stage,
+                statement,
+                message,
+            });
         }
     }
     let changes = values
