@@ -17,6 +17,7 @@ driving a cutover through the orchestrator's REST API, and analysing pgbench log
 import argparse
 import glob
 import json
+import os
 import re
 import sys
 import time
@@ -28,6 +29,11 @@ from datetime import datetime
 def http(method, url, body=None, timeout=60):
     data = None if body is None else body.encode()
     req = urllib.request.Request(url, data=data, method=method)
+    # The bench's processes share one control-plane token (bench/run.sh writes it).
+    token_file = os.environ.get("MOLT_CONTROL_TOKEN_FILE")
+    if token_file:
+        with open(token_file) as f:
+            req.add_header("Authorization", "Bearer " + f.read().strip())
     if data is not None:
         req.add_header("Content-Type", "application/json")
     try:

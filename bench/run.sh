@@ -198,6 +198,9 @@ start_postgres() {
   [[ -n $PGBIN ]] || die "no /usr/lib/postgresql/<ver>/bin/initdb"
   export PGBIN
   WORK=$(mktemp -d /tmp/molt-bench.XXXXXX)
+  # One control-plane token for every proxy, orchestrator and lms.py call of this run.
+  export MOLT_CONTROL_TOKEN_FILE=$WORK/control-token
+  (umask 077 && od -An -N32 -tx1 /dev/urandom | tr -d ' \n' >"$MOLT_CONTROL_TOKEN_FILE")
   chmod 755 "$WORK"
   PGDATA_DIR=$WORK/data
   TARGET_DIR=$WORK/target # the second cluster, created by the first section that needs it
@@ -259,7 +262,8 @@ start_proxy() {
   printf '{"INIT_SOURCE":"%s","INIT_TARGET":"%s"}\n' "$url" "$url" >"$WORK/config.json"
   local out=$OUTDIR/logs/proxy.stdout err=$OUTDIR/logs/proxy.stderr line=""
   RUST_LOG=warn setsid "$PROXY_BIN" --config "$WORK/config.json" --listen 127.0.0.1:0 \
-    --metrics-listen 127.0.0.1:0 >"$out" 2>"$err" </dev/null &
+    --metrics-listen 127.0.0.1:0 --control-listen 127.0.0.1:0 \
+    --control-token-file "$MOLT_CONTROL_TOKEN_FILE" >"$out" 2>"$err" </dev/null &
   PROXY_PID_RUN=$!
   own_session_check "$PROXY_PID_RUN" molt-lms
   local deadline=$((SECONDS + READY_TIMEOUT))
@@ -271,7 +275,7 @@ start_proxy() {
   local sql=${line#molt-lms ready sql=}
   sql=${sql%% *}
   PROXY_PORT=${sql##*:}
-  PROXY_ADMIN=${line##*admin=}
+  PROXY_ADMIN=${line##*control=} # the control API (/api/v1/...)
   [[ $PROXY_PORT =~ ^[0-9]+$ ]] || die "cannot parse the proxy's ready line: $line"
 }
 

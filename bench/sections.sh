@@ -190,7 +190,7 @@ wait_ready_line() { # pid out err regex label
 }
 
 # start_lms NAME SOURCE_URL TARGET_URL [PROXY ARGS...]: a molt-lms proxy on ephemeral ports,
-# logs in logs/NAME.std{out,err}. Sets LMS_PID, LMS_SQL_PORT, LMS_ADMIN (HOST:PORT).
+# logs in logs/NAME.std{out,err}. Sets LMS_PID, LMS_SQL_PORT, LMS_ADMIN (the control API's HOST:PORT).
 start_lms() {
   local name=$1 src=$2 tgt=$3
   shift 3
@@ -198,7 +198,8 @@ start_lms() {
   mkdir -p "$dir"
   printf '{"INIT_SOURCE":"%s","INIT_TARGET":"%s"}\n' "$src" "$tgt" >"$dir/config.json"
   RUST_LOG=warn setsid "${LMS_WRAP[@]}" "$PROXY_BIN" --config "$dir/config.json" --listen 127.0.0.1:0 \
-    --metrics-listen 127.0.0.1:0 "$@" >"$out" 2>"$err" </dev/null &
+    --metrics-listen 127.0.0.1:0 --control-listen 127.0.0.1:0 \
+    --control-token-file "$MOLT_CONTROL_TOKEN_FILE" "$@" >"$out" 2>"$err" </dev/null &
   LMS_PID=$!
   track_pid "$LMS_PID" "$name"
   own_session_check "$LMS_PID" "$name" # why: run.sh, at own_session_check
@@ -206,7 +207,7 @@ start_lms() {
   sql=${line#molt-lms ready sql=}
   sql=${sql%% *}
   LMS_SQL_PORT=${sql##*:}
-  LMS_ADMIN=${line##*admin=}
+  LMS_ADMIN=${line##*control=} # the control API (/api/v1/...)
   [[ $LMS_SQL_PORT =~ ^[0-9]+$ && $LMS_ADMIN == *:* ]] || die "cannot parse $name's ready line: $line"
 }
 
@@ -217,7 +218,7 @@ start_orch() {
   mkdir -p "$dir"
   printf '{"CRDB_URL":"%s"}\n' "$crdb" >"$dir/config.json"
   RUST_LOG=warn setsid "$ORCH_BIN" --config "$dir/config.json" --listen 127.0.0.1:0 --metrics-listen 127.0.0.1:0 \
-    >"$out" 2>"$err" </dev/null &
+    --control-token-file "$MOLT_CONTROL_TOKEN_FILE" >"$out" 2>"$err" </dev/null &
   ORCH_PID=$!
   track_pid "$ORCH_PID" "$name"
   own_session_check "$ORCH_PID" "$name"

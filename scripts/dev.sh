@@ -17,8 +17,9 @@ Starts a local molt-lms deployment and keeps it running until Ctrl-C or SIGTERM:
      cockroach). A server already running on the machine (e.g. on 5432) is never touched;
   3. creates role `app` (password `app`) and database `app` on both; the target gets the
      source's SCRAM verifier as is, so proxy logins keep working after a cutover;
-  4. starts molt-lms-orchestrator on 127.0.0.1:4200 (metadata in the target's postgres
-     database) and initializes its metadata tables;
+  4. writes a random control-plane token to .local/dev/control-token (mode 0600, kept
+     between runs), starts molt-lms-orchestrator on 127.0.0.1:4200 (metadata in the
+     target's postgres database) requiring that token, and initializes its metadata tables;
   5. writes .local/dev/config.json (INIT_SOURCE/INIT_TARGET as superuser postgres/postgres,
      the proxy's service user) and starts molt-lms, registered with the orchestrator, then
      prints how to connect and how to run a cutover with molt-lms-cli.
@@ -29,7 +30,8 @@ clusters live in /var/tmp/molt-lms-dev/ instead. Logs: <data>/run/*.log, <.local
 
 Environment:
   SOURCE_PORT=15432  TARGET_PORT=15433    ports of the two clusters (127.0.0.1 only)
-  LMS_PORT=9043      LMS_METRICS_PORT=9044 proxy SQL port and admin HTTP API port
+  LMS_PORT=9043      LMS_METRICS_PORT=9044 proxy SQL port and metrics/health port
+  LMS_CONTROL_PORT=9045                    proxy control API port (needs the token)
   PROFILE=debug      cargo profile to build and run (e.g. PROFILE=release)
   DEV_SKIP_BUILD=1   run the existing target/<profile>/molt-lms without cargo build
   DEV_EXIT_AFTER_READY=1  stop everything and exit right after the banner (CI smoke test)
@@ -43,7 +45,8 @@ case "$*" in -h | --help) usage && exit 0 ;; '') ;; *) usage >&2 && exit 2 ;; es
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 DEV=$REPO/.local/dev # config.json and the proxy log; cluster data too unless relocated
 SOURCE_PORT=${SOURCE_PORT:-15432} TARGET_PORT=${TARGET_PORT:-15433}
-LMS_PORT=${LMS_PORT:-9043} LMS_METRICS_PORT=${LMS_METRICS_PORT:-9044}
+LMS_PORT=${LMS_PORT:-9043} LMS_METRICS_PORT=${LMS_METRICS_PORT:-9044} LMS_CONTROL_PORT=${LMS_CONTROL_PORT:-9045}
+TOKEN_FILE=$DEV/control-token
 PROFILE=${PROFILE:-debug}
 BIN_DIR=${CARGO_TARGET_DIR:-$REPO/target}/$PROFILE
 PROXY_PID='' TAIL_PID='' ORCH_PID='' STARTED=() PROXY_ARGS=()
@@ -151,6 +154,13 @@ SELECT 'CREATE DATABASE app OWNER app' WHERE NOT EXISTS (SELECT FROM pg_database
 SQL
 }
 
+# ---- control-plane token --------------------------------------------------------------------
+# Every component and the CLI present it; generated once, readable by the owner only.
+make_token() {
+  [[ -s $TOKEN_FILE ]] && return 0
+  (umask 077 && od -An -N32 -tx1 /dev/urandom | tr -d ' \n' >"$TOKEN_FILE")
+}
+
 # ---- orchestrator --------------------------------------------------------------------------
 # Started before the proxy, which registers with it and learns the source of truth from it.
 start_orchestrator() {
@@ -162,9 +172,9 @@ start_orchestrator() {
  "CRDB_URL": "postgresql://postgres:postgres@127.0.0.1:$TARGET_PORT/postgres?sslmode=disable"}
 EOF
   "$bin" --config "$DEV/orchestrator.json" --listen 127.0.0.1:4200 --metrics-listen 127.0.0.1:4201 \
-    >"$DEV/orchestrator.log" 2>&1 & ORCH_PID=$!
+    --control-token-file "$TOKEN_FILE" >"$DEV/orchestrator.log" 2>&1 & ORCH_PID=$!
   for _ in {1..50}; do port_busy 4200 && break; sleep 0.2; done # listening before the proxy registers
-  "$BIN_DIR/molt-lms-cli" --orchestrator-url http://127.0.0.1:4200 initialize >/dev/null ||
+  "$BIN_DIR/molt-lms-cli" --orchestrator-url http://127.0.0.1:4200 --control-token-file "$TOKEN_FILE" initialize >/dev/null ||
     die "molt-lms-cli initialize failed (log: $DEV/orchestrator.log)"
   PROXY_ARGS+=(--orchestrator-url http://127.0.0.1:4200)
 }
@@ -173,13 +183,14 @@ EOF
 start_proxy() {
   local bin=$BIN_DIR/molt-lms log=$DEV/molt-lms.log deadline p
   [[ -x $bin ]] || die "$bin not found (build it: cargo build -p molt-lms; or unset DEV_SKIP_BUILD)"
-  for p in "$LMS_PORT" "$LMS_METRICS_PORT"; do port_busy "$p" && die "port $p is taken; set LMS_PORT/LMS_METRICS_PORT"; done
+  for p in "$LMS_PORT" "$LMS_METRICS_PORT" "$LMS_CONTROL_PORT"; do port_busy "$p" && die "port $p is taken; set LMS_PORT/LMS_METRICS_PORT/LMS_CONTROL_PORT"; done
   cat >"$DEV/config.json" <<EOF
 {"INIT_SOURCE": "postgresql://postgres:postgres@127.0.0.1:$SOURCE_PORT/postgres?sslmode=disable",
  "INIT_TARGET": "postgresql://postgres:postgres@127.0.0.1:$TARGET_PORT/postgres?sslmode=disable"}
 EOF
   env -u INIT_SOURCE -u INIT_TARGET "$bin" --config "$DEV/config.json" \
     --listen "127.0.0.1:$LMS_PORT" --metrics-listen "127.0.0.1:$LMS_METRICS_PORT" \
+    --control-listen "127.0.0.1:$LMS_CONTROL_PORT" --control-token-file "$TOKEN_FILE" \
     --target-dialect cockroach "${PROXY_ARGS[@]}" >"$log" 2>&1 & PROXY_PID=$!
   deadline=$((SECONDS + ${LMS_READY_TIMEOUT:-60}))
   until grep -q '^molt-lms ready ' "$log"; do
@@ -195,14 +206,15 @@ banner() {
 molt-lms is up: $(grep -m1 '^molt-lms ready ' "$DEV/molt-lms.log")
   through the proxy:  psql "$app"
   load:               pgbench -i -s 1 "$app" && pgbench -T 10 "$app"
-  admin API:          curl -s localhost:$LMS_METRICS_PORT/api/v1/status   (also /api/v1/connections, /metrics)
+  metrics:            curl -s localhost:$LMS_METRICS_PORT/metrics
+  control API:        curl -s -H "Authorization: Bearer \$(cat $TOKEN_FILE)" localhost:$LMS_CONTROL_PORT/api/v1/status
   source directly:    psql "$su:$SOURCE_PORT/app"
   target directly:    psql "$su:$TARGET_PORT/app"
   proxy log:          $DEV/molt-lms.log
 EOF
   [[ -z $ORCH_PID ]] || cat <<EOF
   orchestrator:       http://127.0.0.1:4200 (log: $DEV/orchestrator.log)
-  cutover:            export CLI_ORCHESTRATOR_URL=http://127.0.0.1:4200
+  cutover:            export CLI_ORCHESTRATOR_URL=http://127.0.0.1:4200 CLI_CONTROL_TOKEN_FILE=$TOKEN_FILE
                       $BIN_DIR/molt-lms-cli status
                       $BIN_DIR/molt-lms-cli roles sync --dry-run        (what would be copied)
                       $BIN_DIR/molt-lms-cli roles sync                  (copy verifiers to the target)
@@ -246,6 +258,7 @@ main() {
   start_cluster source "$SOURCE_PORT" $'wal_level = logical\nmax_replication_slots = 10\nmax_wal_senders = 10\n'
   start_cluster target "$TARGET_PORT" ''
   setup_roles
+  make_token
   start_orchestrator
   start_proxy
   banner

@@ -14,6 +14,8 @@
 //!   the new source of truth and prepare its statements there.
 //! - [`shadow`]: fingerprints, answer comparison and the shadow report.
 //! - [`roles_sync`]: copying the source's login roles' password verifiers to the target.
+//! - [`control`]: who may drive the control plane (mutual TLS, a token file) and the
+//!   client the components call each other with.
 //! - [`shared`], [`settings`], [`metrics`], [`conn_info`]: what those pieces share.
 //!
 //! The connection actor knows the protocol only through `startup` and `session`; a
@@ -25,6 +27,7 @@ pub mod backend_url;
 pub mod client_conn;
 pub mod config_file;
 pub mod conn_info;
+pub mod control;
 pub mod cutover_check;
 pub mod metrics;
 pub mod orch_client;

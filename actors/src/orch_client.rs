@@ -2,9 +2,12 @@
 //! heartbeat carrying its cutover report (sent early whenever its phase changes), whose
 //! answer is the desired state the instance converges to.
 
+use crate::control::client::ControlClient;
+use crate::control::{ControlAuth, ControlError};
 use crate::proxy_instance::{ApplyDesired, Fence, GetReport, ProxyInstance};
 use actix::Addr;
 use molt_lms_api::cutover::{Deregistration, Directive, Heartbeat, ProxyReport, Registration};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use thiserror::Error;
 use tokio::sync::watch;
@@ -20,26 +23,37 @@ pub enum OrchError {
     Http(String),
     #[error("orchestrator answered {status}: {body}")]
     Status { status: u16, body: String },
+    #[error(transparent)]
+    Credentials(#[from] ControlError),
 }
 
 #[derive(Clone)]
 pub struct OrchestratorClient {
     base: String,
-    http: reqwest::Client,
+    http: ControlClient,
     registration: Registration,
+    /// The key the last registration issued; heartbeats and deregistration carry it.
+    key: Arc<Mutex<String>>,
 }
 
 impl OrchestratorClient {
-    pub fn new(base_url: &str, registration: Registration) -> Result<Self, OrchError> {
-        let http = reqwest::Client::builder()
-            .timeout(REQUEST_TIMEOUT)
-            .build()
-            .map_err(|e| OrchError::Http(e.to_string()))?;
+    pub fn new(
+        base_url: &str,
+        registration: Registration,
+        auth: &ControlAuth,
+    ) -> Result<Self, OrchError> {
+        // The orchestrator has a stable name (its Service): its host name is checked.
+        let http = ControlClient::new(auth, REQUEST_TIMEOUT, true)?;
         Ok(Self {
             base: base_url.trim_end_matches('/').to_owned(),
             http,
             registration,
+            key: Arc::new(Mutex::new(String::new())),
         })
+    }
+
+    fn key(&self) -> String {
+        self.key.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     async fn post<B: serde::Serialize>(
@@ -71,6 +85,7 @@ impl OrchestratorClient {
     pub async fn deregister(&self) {
         let body = Deregistration {
             lms_address: self.registration.lms_address.clone(),
+            proxy_key: self.key(),
         };
         let sent = self
             .http
@@ -92,8 +107,13 @@ impl OrchestratorClient {
     }
 
     pub async fn register(&self) -> Result<Directive, OrchError> {
-        self.post("/api/v1/proxies/register", &self.registration)
-            .await
+        let d = self
+            .post("/api/v1/proxies/register", &self.registration)
+            .await?;
+        if let Some(k) = &d.proxy_key {
+            *self.key.lock().unwrap_or_else(|e| e.into_inner()) = k.clone();
+        }
+        Ok(d)
     }
 
     /// Registers, retrying until the orchestrator answers: a proxy must learn the
@@ -118,6 +138,7 @@ impl OrchestratorClient {
         let body = Heartbeat {
             lms_address: self.registration.lms_address.clone(),
             report,
+            proxy_key: self.key(),
         };
         self.post("/api/v1/proxies/heartbeat", &body).await
     }

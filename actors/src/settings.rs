@@ -15,6 +15,8 @@ pub struct ServerTlsFiles {
 
 #[derive(Debug, Clone)]
 pub struct ProxySettings {
+    /// Who may call the control endpoint, and how this proxy calls the orchestrator.
+    pub control: crate::control::ControlAuth,
     pub source: BackendUrl,
     pub target: BackendUrl,
     pub source_dialect: Dialect,

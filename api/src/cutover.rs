@@ -200,6 +200,9 @@ pub struct Registration {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Deregistration {
     pub lms_address: String,
+    /// The key the registration's answer issued (see [`Directive::proxy_key`]).
+    #[serde(default)]
+    pub proxy_key: String,
 }
 
 /// Answer to a registration or heartbeat.
@@ -212,6 +215,11 @@ pub struct Directive {
     /// leaves a proxy out of a cutover only once its lease has surely run out.
     #[serde(default)]
     pub lease_ms: u64,
+    /// Issued by a registration's answer only: a random key the proxy presents with its
+    /// heartbeats and deregistration, so that no other caller (another proxy included)
+    /// can report or leave in its name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proxy_key: Option<String>,
 }
 
 /// Status of an attempt, and of each proxy within it.
@@ -386,4 +394,7 @@ pub struct OrchestratorStatus {
 pub struct Heartbeat {
     pub lms_address: String,
     pub report: ProxyReport,
+    /// The key this proxy's registration was issued.
+    #[serde(default)]
+    pub proxy_key: String,
 }

@@ -149,8 +149,13 @@ impl ProxyEnv {
     }
 
     /// `GET` on the proxy's admin API: `(status, body)`.
+    /// `/api/...` paths go to the control API, the others to the metrics port.
     pub fn admin_get(&self, path: &str) -> (u16, String) {
-        http_get(self.proxy.admin_addr(), path)
+        if path.starts_with("/api/") {
+            http_get(self.proxy.control_addr(), path)
+        } else {
+            http_get(self.proxy.admin_addr(), path)
+        }
     }
 }
 
@@ -170,6 +175,7 @@ pub fn http_request(
 }
 
 /// Like [`http_request`], with any content type and body (to send what a browser form would).
+/// Carries the harness's control token, as every component the harness starts does.
 pub fn http_request_as(
     addr: SocketAddr,
     method: &str,
@@ -177,13 +183,29 @@ pub fn http_request_as(
     content_type: &str,
     body: &str,
 ) -> (u16, String) {
+    let auth = format!("Bearer {}", crate::TEST_CONTROL_TOKEN);
+    http_request_with(addr, method, path, content_type, body, Some(&auth))
+}
+
+/// Any request, with `authorization` as the Authorization header's value (or none).
+pub fn http_request_with(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    content_type: &str,
+    body: &str,
+    authorization: Option<&str>,
+) -> (u16, String) {
+    let auth = authorization
+        .map(|a| format!("Authorization: {a}\r\n"))
+        .unwrap_or_default();
     let mut s =
         TcpStream::connect_timeout(&addr, Duration::from_secs(5)).expect("connect HTTP API");
     s.set_read_timeout(Some(Duration::from_secs(60)))
         .expect("timeout");
     write!(
         s,
-        "{method} {path} HTTP/1.0\r\nHost: {addr}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n\r\n{body}",
+        "{method} {path} HTTP/1.0\r\nHost: {addr}\r\n{auth}Content-Type: {content_type}\r\nContent-Length: {}\r\n\r\n{body}",
         body.len()
     )
     .expect("send request");

@@ -109,6 +109,21 @@ impl Drop for TempDir {
     }
 }
 
+/// The control-plane token every process the harness starts shares (tests of the
+/// refusals send other credentials on purpose).
+pub const TEST_CONTROL_TOKEN: &str = "integration-test-control-token-0123456789";
+
+/// A file holding [`TEST_CONTROL_TOKEN`], written once per test process.
+pub fn control_token_file() -> &'static Path {
+    static FILE: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    FILE.get_or_init(|| {
+        let dir = fresh_dir("control-token");
+        let path = dir.join("token");
+        std::fs::write(&path, TEST_CONTROL_TOKEN).expect("write the test control token");
+        path
+    })
+}
+
 /// Percent-encodes everything but RFC 3986 unreserved characters, for URL user, password and path.
 pub fn percent_encode(s: &str) -> String {
     let mut out = String::with_capacity(s.len());

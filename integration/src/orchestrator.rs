@@ -75,6 +75,7 @@ impl OrchestratorProcess {
     pub fn cli_command(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new(lms_bin("molt-lms-cli"));
         cmd.env("CLI_ORCHESTRATOR_URL", self.url())
+            .env("CLI_CONTROL_TOKEN_FILE", crate::control_token_file())
             .args(args)
             .stdin(Stdio::null());
         cmd
@@ -96,8 +97,21 @@ fn spawn(
     let mut cmd = Command::new(lms_bin("molt-lms-orchestrator"));
     cmd.arg("--config")
         .arg(dir.path().join("config.json"))
-        .args(["--listen", api, "--metrics-listen", metrics])
-        .args(extra)
+        .args(["--listen", api, "--metrics-listen", metrics]);
+    let chooses_auth = extra.iter().any(|a| {
+        [
+            "--control-token-file",
+            "--insecure-control-plane",
+            "--tls-cert",
+        ]
+        .iter()
+        .any(|f| a.starts_with(f))
+    });
+    if !chooses_auth {
+        cmd.arg("--control-token-file")
+            .arg(crate::control_token_file());
+    }
+    cmd.args(extra)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(stderr);

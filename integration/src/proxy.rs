@@ -48,6 +48,17 @@ pub struct ProxyProcess {
     dir: TempDir,
     sql_addr: SocketAddr,
     admin_addr: SocketAddr,
+    control_addr: SocketAddr,
+}
+
+/// Whether the test chose the control plane's credentials itself.
+fn sets_control_auth(cfg: &ProxyConfig) -> bool {
+    let flags = ["--control-token-file", "--insecure-control-plane"];
+    let vars = ["LMS_CONTROL_TOKEN_FILE", "LMS_INSECURE_CONTROL_PLANE"];
+    cfg.extra_args
+        .iter()
+        .any(|a| flags.iter().any(|f| a.starts_with(f)))
+        || cfg.env.iter().any(|(k, _)| vars.contains(&k.as_str()))
 }
 
 impl ProxyProcess {
@@ -65,6 +76,11 @@ impl ProxyProcess {
         let mut cmd = Command::new(bin);
         cmd.arg("--config").arg(&config);
         cmd.args(["--listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0"]);
+        cmd.args(["--control-listen", "127.0.0.1:0"]);
+        if !sets_control_auth(&cfg) {
+            cmd.arg("--control-token-file")
+                .arg(crate::control_token_file());
+        }
         cmd.arg("--source-dialect").arg(&cfg.dialect);
         cmd.arg("--shadow-mode").arg(&cfg.shadow_mode);
         cmd.args(&cfg.extra_args);
@@ -79,11 +95,12 @@ impl ProxyProcess {
         let lines = drain_lines(child.stdout.take().expect("molt-lms stdout is piped"));
 
         match wait_ready(&lines) {
-            Ok((sql_addr, admin_addr)) => ProxyProcess {
+            Ok((sql_addr, admin_addr, control_addr)) => ProxyProcess {
                 child,
                 dir,
                 sql_addr,
                 admin_addr,
+                control_addr,
             },
             Err(why) => {
                 let _ = child.kill();
@@ -123,8 +140,14 @@ impl ProxyProcess {
         self.sql_addr
     }
 
+    /// The metrics port: /metrics, /healthz, /readyz.
     pub fn admin_addr(&self) -> SocketAddr {
         self.admin_addr
+    }
+
+    /// The control API: /api/v1/... behind the control plane's credentials.
+    pub fn control_addr(&self) -> SocketAddr {
+        self.control_addr
     }
 
     pub fn sql_port(&self) -> u16 {
@@ -141,9 +164,13 @@ impl ProxyProcess {
         format!("postgresql://{user}:{password}@{}/{db}", self.sql_addr)
     }
 
-    /// `http://<admin_addr><path>`; `path` starts with `/`.
+    /// `http://<admin_addr><path>`, or the control API's address for `/api/...` paths.
     pub fn admin_url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.admin_addr)
+        if path.starts_with("/api/") {
+            format!("http://{}{path}", self.control_addr)
+        } else {
+            format!("http://{}{path}", self.admin_addr)
+        }
     }
 
     /// The directory holding `config.json` and `stderr.log`.
@@ -223,8 +250,32 @@ pub(crate) fn drain_lines(stdout: ChildStdout) -> Receiver<String> {
     rx
 }
 
-fn wait_ready(lines: &Receiver<String>) -> Result<(SocketAddr, SocketAddr), String> {
-    wait_ready_line(lines, READY_PREFIX, "sql", "admin")
+fn wait_ready(lines: &Receiver<String>) -> Result<(SocketAddr, SocketAddr, SocketAddr), String> {
+    let line = wait_for_line(lines, READY_PREFIX)?;
+    let rest = &line[READY_PREFIX.len()..];
+    let (sql, admin) =
+        parse_ready(rest, "sql", "admin").ok_or_else(|| format!("malformed ready line: {line}"))?;
+    let (control, _) = parse_ready(rest, "control", "sql")
+        .ok_or_else(|| format!("malformed ready line: {line}"))?;
+    Ok((sql, admin, control))
+}
+
+/// The first line that starts with `prefix`.
+fn wait_for_line(lines: &Receiver<String>, prefix: &str) -> Result<String, String> {
+    let deadline = Instant::now() + READY_TIMEOUT;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match lines.recv_timeout(left) {
+            Ok(line) if line.starts_with(prefix) => return Ok(line),
+            Ok(_) => {}
+            Err(RecvTimeoutError::Timeout) => {
+                return Err(format!("no ready line within {READY_TIMEOUT:?}"))
+            }
+            Err(RecvTimeoutError::Disconnected) => {
+                return Err("stdout closed before the ready line".into())
+            }
+        }
+    }
 }
 
 /// Waits for a `PREFIX k1=HOST:PORT k2=HOST:PORT` line (any order, extra keys ignored).
@@ -234,24 +285,9 @@ pub(crate) fn wait_ready_line(
     k1: &str,
     k2: &str,
 ) -> Result<(SocketAddr, SocketAddr), String> {
-    let deadline = Instant::now() + READY_TIMEOUT;
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        match lines.recv_timeout(left) {
-            Ok(line) => {
-                if let Some(rest) = line.strip_prefix(prefix) {
-                    return parse_ready(rest, k1, k2)
-                        .ok_or_else(|| format!("malformed ready line: {line}"));
-                }
-            }
-            Err(RecvTimeoutError::Timeout) => {
-                return Err(format!("no ready line within {READY_TIMEOUT:?}"))
-            }
-            Err(RecvTimeoutError::Disconnected) => {
-                return Err("stdout closed before the ready line".into())
-            }
-        }
-    }
+    let line = wait_for_line(lines, prefix)?;
+    parse_ready(&line[prefix.len()..], k1, k2)
+        .ok_or_else(|| format!("malformed ready line: {line}"))
 }
 
 fn parse_ready(rest: &str, k1: &str, k2: &str) -> Option<(SocketAddr, SocketAddr)> {

@@ -108,7 +108,7 @@ async fn commit_abort_revert_and_refusals_with_cached_statements() {
         source
     );
     let (_, body) =
-        molt_lms_integration::fixture::http_get(env.proxies[0].admin_addr(), "/api/v1/status");
+        molt_lms_integration::fixture::http_get(env.proxies[0].control_addr(), "/api/v1/status");
     let st: molt_lms_api::ProxyStatus = serde_json::from_str(&body).expect("status");
     assert_eq!(st.source_of_truth, SourceOfTruth::Source);
     assert!(!st.transitioning);
@@ -369,8 +369,10 @@ async fn a_proxy_whose_lease_runs_out_holds_its_traffic_until_the_orchestrator_a
     let source = env.clusters.source.port() as i32;
     assert_eq!(server_port(&c).await, source);
     let fenced = |env: &CutoverEnv| {
-        let (_, body) =
-            molt_lms_integration::fixture::http_get(env.proxies[0].admin_addr(), "/api/v1/cutover");
+        let (_, body) = molt_lms_integration::fixture::http_get(
+            env.proxies[0].control_addr(),
+            "/api/v1/cutover",
+        );
         serde_json::from_str::<molt_lms_api::cutover::ProxyReport>(&body)
             .expect("report")
             .fenced

@@ -85,7 +85,7 @@ async fn cutover_under_load_with_logical_replication_loses_nothing() {
         .expect("count");
     assert!(served_by_target >= after_commit);
     for p in &env.proxies {
-        let (_, body) = molt_lms_integration::fixture::http_get(p.admin_addr(), "/api/v1/status");
+        let (_, body) = molt_lms_integration::fixture::http_get(p.control_addr(), "/api/v1/status");
         let st: molt_lms_api::ProxyStatus = serde_json::from_str(&body).expect("status");
         assert_eq!(st.source_of_truth, SourceOfTruth::Target);
     }

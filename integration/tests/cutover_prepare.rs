@@ -37,7 +37,7 @@ fn proxy_reports(env: &CutoverEnv) -> Vec<ProxyReport> {
     env.proxies
         .iter()
         .map(|p| {
-            let (code, body) = http_get(p.admin_addr(), "/api/v1/cutover");
+            let (code, body) = http_get(p.control_addr(), "/api/v1/cutover");
             assert_eq!(code, 200, "{body}");
             serde_json::from_str(&body).expect("report json")
         })
@@ -379,7 +379,7 @@ async fn a_client_that_logs_in_during_the_pause_is_prepared_at_the_gate_and_land
         tokio::spawn(conn);
         server_port(&c).await
     });
-    let admin = env.proxies[0].admin_addr();
+    let admin = env.proxies[0].control_addr();
     assert!(
         wait_until(Duration::from_secs(10), || {
             let (_, body) = http_get(admin, "/api/v1/connections");

@@ -465,7 +465,7 @@ async fn after_a_cutover_the_shadow_is_the_old_source() {
         assert_eq!(n.trim(), "2");
     }
     let (_, body) =
-        molt_lms_integration::fixture::http_get(env.proxies[i].admin_addr(), "/api/v1/status");
+        molt_lms_integration::fixture::http_get(env.proxies[i].control_addr(), "/api/v1/status");
     assert!(body.contains("\"target\""), "{body}");
 }
 

@@ -6,10 +6,11 @@ use super::attempt::{Attempt, Finish};
 use super::proxy_agent::{GetEntry, ProxyAgent, Push, Retire, Seen};
 use super::store::{State, Store, StoreError};
 use super::view::attempt_view;
+use crate::control::client::ControlClient;
 use actix::prelude::*;
 use molt_lms_api::cutover::{
-    BeginRequest, CutoverAttempt, CutoverStatus, DesiredState, Directive, Heartbeat, HoldOrder,
-    Liveness, OrchestratorStatus, ProxyReport, Registration, TimeoutAction,
+    BeginRequest, CutoverAttempt, CutoverStatus, Deregistration, DesiredState, Directive,
+    Heartbeat, HoldOrder, Liveness, OrchestratorStatus, ProxyReport, Registration, TimeoutAction,
 };
 use molt_lms_api::{Dialect, ShadowMode, SourceOfTruth};
 use std::collections::BTreeMap;
@@ -61,7 +62,7 @@ pub struct CoordinatorSettings {
 pub struct Coordinator {
     store: Arc<Store>,
     settings: CoordinatorSettings,
-    http: reqwest::Client,
+    http: ControlClient,
     state: State,
     initialized: bool,
     /// False until the persisted state is loaded: until then the orchestrator answers no
@@ -74,6 +75,8 @@ pub struct Coordinator {
     /// When each proxy was last heard from (heartbeat, push answer, registration); one
     /// silent for longer than `lost_after` is lost (`is_lost`).
     last_seen: BTreeMap<String, std::time::Instant>,
+    /// The key each registration was issued; heartbeats and deregistrations must carry it.
+    keys: BTreeMap<String, String>,
     /// Timers already armed: the attempt whose begin deadline, the order whose prepare
     /// deadline.
     armed_begin: Option<u64>,
@@ -83,7 +86,7 @@ pub struct Coordinator {
 }
 
 impl Coordinator {
-    pub fn new(store: Arc<Store>, settings: CoordinatorSettings, http: reqwest::Client) -> Self {
+    pub fn new(store: Arc<Store>, settings: CoordinatorSettings, http: ControlClient) -> Self {
         Self {
             store,
             settings,
@@ -99,6 +102,7 @@ impl Coordinator {
             terminate_blockers: false,
             proxies: BTreeMap::new(),
             last_seen: BTreeMap::new(),
+            keys: BTreeMap::new(),
             armed_begin: None,
             armed_prepare: None,
             progress_failing: false,
@@ -121,11 +125,33 @@ impl Coordinator {
         }
     }
 
+    /// Refuses a heartbeat or deregistration that does not carry the key `addr`'s
+    /// registration was issued: a forged report (a pause-ack, say) never counts.
+    fn check_key(&self, addr: &str, presented: &str) -> Result<(), Refused> {
+        let ok = self.keys.get(addr).is_some_and(|k| {
+            k.len() == presented.len()
+                && k.bytes()
+                    .zip(presented.bytes())
+                    .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+                    == 0
+        });
+        if ok {
+            return Ok(());
+        }
+        tracing::warn!(proxy = %addr, "refused a report without this proxy's key");
+        Err(refused(
+            403,
+            "wrong_proxy_key",
+            format!("the request does not carry the key issued to the proxy registered at {addr}"),
+        ))
+    }
+
     fn directive(&self) -> Directive {
         Directive {
             desired: self.desired(),
             heartbeat_interval_ms: self.settings.heartbeat_interval.as_millis() as u64,
             lease_ms: self.settings.lease.as_millis() as u64,
+            proxy_key: None,
         }
     }
 
@@ -522,7 +548,12 @@ impl Handler<Register> for Coordinator {
             a.join(&addr);
             self.persist_attempt(ctx);
         }
-        Ok(self.directive())
+        let key = new_proxy_key();
+        self.keys.insert(addr, key.clone());
+        Ok(Directive {
+            proxy_key: Some(key),
+            ..self.directive()
+        })
     }
 }
 
@@ -530,22 +561,29 @@ impl Handler<Register> for Coordinator {
 /// as lost for the attempt (its sessions were ended, not moved), so commit is refused.
 #[derive(Message)]
 #[rtype(result = "Result<(), Refused>")]
-pub struct Deregister(pub String);
+pub struct Deregister(pub Deregistration);
 
 impl Handler<Deregister> for Coordinator {
     type Result = Result<(), Refused>;
     fn handle(&mut self, msg: Deregister, ctx: &mut Self::Context) -> Self::Result {
         self.ready()?;
-        let addr = msg.0;
-        let Some((agent, _)) = self.proxies.remove(&addr) else {
+        let Deregistration {
+            lms_address: addr,
+            proxy_key,
+        } = msg.0;
+        if !self.proxies.contains_key(&addr) {
             return Err(refused(
                 404,
                 "not_registered",
                 format!("no proxy registered at {addr}"),
             ));
-        };
-        agent.do_send(Retire);
+        }
+        self.check_key(&addr, &proxy_key)?;
+        if let Some((agent, _)) = self.proxies.remove(&addr) {
+            agent.do_send(Retire);
+        }
         self.last_seen.remove(&addr);
+        self.keys.remove(&addr);
         tracing::info!(proxy = %addr, "proxy deregistered");
         if self
             .attempt
@@ -571,7 +609,12 @@ impl Handler<HeartbeatMsg> for Coordinator {
         let Heartbeat {
             lms_address,
             report,
+            proxy_key,
         } = msg.0;
+        if !self.proxies.contains_key(&lms_address) {
+            return Ok(None);
+        }
+        self.check_key(&lms_address, &proxy_key)?;
         let Some((agent, _)) = self.proxies.get(&lms_address) else {
             return Ok(None);
         };
@@ -1003,4 +1046,10 @@ impl Handler<Targets> for Coordinator {
             out
         })
     }
+}
+
+/// 256 random bits, hex-encoded: a registration's key.
+fn new_proxy_key() -> String {
+    let bytes: [u8; 32] = rand::random();
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -2,6 +2,7 @@
 //! heard from, its last report, and the pushes of the desired state to its admin API.
 
 use super::coordinator::{Coordinator, ProxyLost, ReportFrom};
+use crate::control::client::ControlClient;
 use actix::prelude::*;
 use molt_lms_api::cutover::{DesiredState, Liveness, ProxyEntry, ProxyReport, Registration};
 use std::time::{Duration, Instant};
@@ -13,7 +14,7 @@ pub struct ProxyAgent {
     lost: bool,
     lost_after: Duration,
     coordinator: Addr<Coordinator>,
-    http: reqwest::Client,
+    http: ControlClient,
 }
 
 impl ProxyAgent {
@@ -21,7 +22,7 @@ impl ProxyAgent {
         registration: Registration,
         lost_after: Duration,
         coordinator: Addr<Coordinator>,
-        http: reqwest::Client,
+        http: ControlClient,
     ) -> Self {
         Self {
             registration,

@@ -74,6 +74,17 @@ pub struct GlobalArgs {
         hide_env_values = true
     )]
     pub tls_client_key: Option<PathBuf>,
+
+    /// File holding the control-plane token the orchestrator requires (its
+    /// --control-token-file), sent as `Authorization: Bearer`.
+    #[arg(
+        long,
+        env = "CLI_CONTROL_TOKEN_FILE",
+        global = true,
+        value_name = "FILE",
+        hide_env_values = true
+    )]
+    pub control_token_file: Option<PathBuf>,
 }
 
 impl GlobalArgs {

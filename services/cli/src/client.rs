@@ -79,6 +79,7 @@ impl Client {
             .connect_timeout(CONNECT_TIMEOUT)
             .user_agent(concat!("molt-lms-cli/", env!("CARGO_PKG_VERSION")));
         let builder = tls::configure(builder, global, &base)?;
+        let builder = tls::token(builder, global)?;
         let http = builder
             .build()
             .map_err(|e| ClientError::Tls(format!("cannot set up TLS: {}", chain(&e))))?;

@@ -64,6 +64,33 @@ pub struct Args {
     /// then gets the commit refused, and traffic stays paused on the old source of truth.
     #[arg(long, env = "ORCH_PREPARE_TIMEOUT", value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
     pub prepare_timeout: Duration,
+
+    /// The API's TLS certificate (PEM). With --tls-key the API serves HTTPS only.
+    #[arg(long, env = "ORCH_TLS_CERT", value_name = "FILE")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// The private key of --tls-cert (PEM).
+    #[arg(long, env = "ORCH_TLS_KEY", value_name = "FILE")]
+    pub tls_key: Option<PathBuf>,
+
+    /// CA certificate (PEM) for mutual TLS: the CLI and every proxy must present a
+    /// client certificate it signed. The orchestrator also presents --tls-cert to the
+    /// proxies and checks their certificates against this CA.
+    #[arg(long, env = "ORCH_CA_TLS_CERT", value_name = "FILE")]
+    pub tls_ca_cert: Option<PathBuf>,
+
+    /// File holding the shared control-plane token (one line, at least 16 characters,
+    /// e.g. a mounted Kubernetes Secret). Every API call except /api/v1/version,
+    /// /api/v1/openapi.json and /healthz must present it as `Authorization: Bearer`,
+    /// and the orchestrator presents it to the proxies. Re-read when the file changes
+    /// or on SIGHUP.
+    #[arg(long, env = "ORCH_CONTROL_TOKEN_FILE", value_name = "FILE")]
+    pub control_token_file: Option<PathBuf>,
+
+    /// Serve the API without authentication (no token, no mutual TLS). Anyone who can
+    /// reach it can then pause, switch or resume every proxy: for a laptop only.
+    #[arg(long, env = "ORCH_INSECURE_CONTROL_PLANE")]
+    pub insecure_control_plane: bool,
 }
 
 fn parse_duration(s: &str) -> Result<Duration, String> {

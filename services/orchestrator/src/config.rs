@@ -3,6 +3,7 @@
 use crate::cli::Args;
 use molt_lms_actors::backend_url::BackendUrl;
 use molt_lms_actors::config_file;
+use molt_lms_actors::control::{ControlAuth, Keys};
 use thiserror::Error;
 
 const FILE_KEYS: [&str; 2] = ["CRDB_URL", "LMS_URL"];
@@ -16,7 +17,17 @@ pub struct Settings {
     pub crdb: BackendUrl,
     /// A SQL URL through the proxies, if given.
     pub lms: Option<BackendUrl>,
+    /// Who may call the API, and how the orchestrator calls the proxies.
+    pub control: ControlAuth,
 }
+
+const CONTROL_KEYS: Keys = Keys {
+    token: "ORCH_CONTROL_TOKEN_FILE",
+    cert: "ORCH_TLS_CERT",
+    key: "ORCH_TLS_KEY",
+    ca: "ORCH_CA_TLS_CERT",
+    insecure: "--insecure-control-plane (ORCH_INSECURE_CONTROL_PLANE=true)",
+};
 
 pub fn load(args: &Args) -> Result<Settings, ConfigError> {
     let values = config_file::load(args.config.as_deref(), &FILE_KEYS)
@@ -49,5 +60,14 @@ pub fn load(args: &Args) -> Result<Settings, ConfigError> {
             "ORCH_PROXY_LEASE: must be at least ORCH_PROXY_LOST_AFTER".into(),
         ));
     }
-    Ok(Settings { crdb, lms })
+    let control = ControlAuth::new(
+        CONTROL_KEYS,
+        args.tls_cert.clone(),
+        args.tls_key.clone(),
+        args.tls_ca_cert.clone(),
+        args.control_token_file.clone(),
+        args.insecure_control_plane,
+    )
+    .map_err(|e| ConfigError(e.to_string()))?;
+    Ok(Settings { crdb, lms, control })
 }

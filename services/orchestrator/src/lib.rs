@@ -8,6 +8,7 @@ use actix::{Addr, Supervisor};
 use actix_web::{web, App, HttpServer};
 use anyhow::Context;
 use molt_lms_actors::backend::Backend;
+use molt_lms_actors::control::{client::ControlClient, guard, server_tls, ControlAuth};
 use molt_lms_actors::orchestrator::coordinator::{Coordinator, CoordinatorSettings};
 use molt_lms_actors::orchestrator::store::Store;
 use molt_lms_actors::rest;
@@ -19,9 +20,20 @@ use std::time::Duration;
 /// What every request handler shares.
 pub struct AppState {
     pub coordinator: Addr<Coordinator>,
-    pub http: reqwest::Client,
+    /// Calls the proxies' control endpoints with this side's credentials.
+    pub http: ControlClient,
     pub finish_timeout: Duration,
     pub prepare_timeout: Duration,
+}
+
+/// The API's TLS configuration, if it serves HTTPS.
+fn tls_config(control: &ControlAuth) -> anyhow::Result<Option<rustls::ServerConfig>> {
+    control
+        .tls
+        .as_ref()
+        .map(server_tls::server_config)
+        .transpose()
+        .context("ORCH_TLS_CERT")
 }
 
 /// Serves until SIGTERM/SIGINT. Prints `molt-lms-orchestrator ready api=ADDR metrics=ADDR`.
@@ -35,12 +47,16 @@ pub async fn run(args: cli::Args, settings: config::Settings) -> anyhow::Result<
         )
     })?;
     let (api_addr, metrics_addr) = (api.local_addr()?, metrics.local_addr()?);
-    tracing::info!(metadata = %settings.crdb.redacted(), lms = ?settings.lms.as_ref().map(|u| u.redacted()), "starting");
+    tracing::info!(metadata = %settings.crdb.redacted(), lms = ?settings.lms.as_ref().map(|u| u.redacted()), control_plane = %settings.control.describe(), "starting");
+    if settings.control.insecure {
+        tracing::warn!("the control plane is unauthenticated (--insecure-control-plane): anyone who reaches the API can pause, switch or resume every proxy");
+    }
+    molt_lms_actors::control::files::reload_on_sighup();
     let backend = Arc::new(Backend::new(SourceOfTruth::Target, settings.crdb).context("CRDB_URL")?);
     let store = Arc::new(Store::new(backend));
-    let http = reqwest::Client::builder()
-        .timeout(Duration::from_secs(5))
-        .build()?;
+    // Proxies are called at pod addresses no certificate names: their chain is checked
+    // against the CA, not their host name.
+    let http = ControlClient::new(&settings.control, Duration::from_secs(5), false)?;
     let coord_settings = CoordinatorSettings {
         heartbeat_interval: args.heartbeat_interval,
         lost_after: args.proxy_lost_after,
@@ -58,46 +74,44 @@ pub async fn run(args: cli::Args, settings: config::Settings) -> anyhow::Result<
         prepare_timeout: args.prepare_timeout,
     });
     let s = state.clone();
+    let auth = web::Data::new(settings.control.clone());
     let api_server = HttpServer::new(move || {
         use routes::{check, cutover, proxies, roles, status};
+        let control = web::scope("/api/v1")
+            .wrap(actix_web::middleware::from_fn(guard::require))
+            .route("/initialize", web::post().to(cutover::initialize))
+            .route("/status", web::get().to(status::status))
+            .route("/proxies/register", web::post().to(proxies::register))
+            .route("/proxies/deregister", web::post().to(proxies::deregister))
+            .route("/proxies/heartbeat", web::post().to(proxies::heartbeat))
+            .route("/proxies/status", web::get().to(proxies::proxy_status))
+            .route("/connections", web::get().to(proxies::connections))
+            .route("/shadow", web::get().to(proxies::shadow))
+            .route("/roles/sync", web::post().to(roles::sync))
+            .route("/cutover/check", web::get().to(check::check))
+            .route("/cutover/begin", web::post().to(cutover::begin))
+            .route("/cutover/commit", web::post().to(cutover::commit))
+            .route("/cutover/abort", web::post().to(cutover::abort))
+            .route("/cutover/{id}", web::get().to(cutover::get))
+            .default_service(web::to(rest::not_found));
         App::new()
             .app_data(s.clone())
+            .app_data(auth.clone())
             .app_data(rest::json_errors(256 * 1024))
-            .route("/api/v1/initialize", web::post().to(cutover::initialize))
-            .route("/api/v1/status", web::get().to(status::status))
+            // Public: what a probe or a curious client may know without credentials.
             .route("/api/v1/version", web::get().to(status::version))
             .route("/api/v1/openapi.json", web::get().to(status::openapi))
-            .route(
-                "/api/v1/proxies/register",
-                web::post().to(proxies::register),
-            )
-            .route(
-                "/api/v1/proxies/deregister",
-                web::post().to(proxies::deregister),
-            )
-            .route(
-                "/api/v1/proxies/heartbeat",
-                web::post().to(proxies::heartbeat),
-            )
-            .route(
-                "/api/v1/proxies/status",
-                web::get().to(proxies::proxy_status),
-            )
-            .route("/api/v1/connections", web::get().to(proxies::connections))
-            .route("/api/v1/shadow", web::get().to(proxies::shadow))
-            .route("/api/v1/roles/sync", web::post().to(roles::sync))
-            .route("/api/v1/cutover/check", web::get().to(check::check))
-            .route("/api/v1/cutover/begin", web::post().to(cutover::begin))
-            .route("/api/v1/cutover/commit", web::post().to(cutover::commit))
-            .route("/api/v1/cutover/abort", web::post().to(cutover::abort))
-            .route("/api/v1/cutover/{id}", web::get().to(cutover::get))
             .route("/healthz", web::get().to(status::healthz))
+            .service(control)
             .default_service(web::to(rest::not_found))
     })
     .workers(2)
     .disable_signals()
-    .shutdown_timeout(2)
-    .listen(api)?
+    .shutdown_timeout(2);
+    let api_server = match tls_config(&settings.control)? {
+        Some(cfg) => api_server.listen_rustls_0_23(api, cfg)?,
+        None => api_server.listen(api)?,
+    }
     .run();
     let m = state.clone();
     let metrics_server = HttpServer::new(move || {

@@ -1,9 +1,13 @@
-//! The admin HTTP API on the metrics port: Prometheus metrics, status, connections and
-//! health probes. Unknown paths get a JSON 404.
+//! The proxy's two HTTP listeners: the metrics port (Prometheus metrics and health
+//! probes, open to anyone) and the control API (desired-state pushes and everything that
+//! reveals queries or rows, behind the control plane's credentials). Unknown paths get a
+//! JSON 404.
 
 use actix::Addr;
 use actix_web::dev::Server;
 use actix_web::{web, App, HttpResponse, HttpServer};
+use anyhow::Context;
+use molt_lms_actors::control::{guard, server_tls, ControlAuth};
 use molt_lms_actors::proxy_instance::{
     ApplyDesired, CheckCutover, GetReport, GetStatus, ListConnections, ProxyInstance,
 };
@@ -117,8 +121,9 @@ async fn readyz(state: web::Data<AdminState>) -> HttpResponse {
     }
 }
 
-/// Serves the admin API on an already bound listener.
-pub fn server(
+/// Serves `/metrics`, `/healthz` and `/readyz` to anyone: nothing here reveals a query
+/// or changes anything.
+pub fn metrics_server(
     listener: std::net::TcpListener,
     instance: Addr<ProxyInstance>,
     shared: Arc<Shared>,
@@ -127,22 +132,60 @@ pub fn server(
     Ok(HttpServer::new(move || {
         App::new()
             .app_data(state.clone())
-            .app_data(rest::json_errors(64 * 1024))
             .route("/metrics", web::get().to(metrics))
             .route("/healthz", web::get().to(healthz))
             .route("/readyz", web::get().to(readyz))
-            .route("/api/v1/status", web::get().to(status))
-            .route("/api/v1/connections", web::get().to(connections))
-            .route("/api/v1/cutover", web::get().to(report))
-            .route("/api/v1/cutover/check", web::get().to(check))
-            .route("/api/v1/shadow", web::get().to(shadow))
-            .route("/api/v1/desired", web::post().to(desired))
-            .route("/api/v1/roles/sync", web::post().to(roles_sync))
             .default_service(web::to(rest::not_found))
     })
     .workers(1)
     .disable_signals()
     .shutdown_timeout(1)
     .listen(listener)?
+    .run())
+}
+
+/// Serves the control API (`/api/v1/...`) behind the control plane's credentials: the
+/// token is checked per request; with mutual TLS the handshake already required a
+/// certificate signed by the configured CA.
+pub fn control_server(
+    listener: std::net::TcpListener,
+    instance: Addr<ProxyInstance>,
+    shared: Arc<Shared>,
+    auth: ControlAuth,
+) -> anyhow::Result<Server> {
+    let tls = auth
+        .tls
+        .as_ref()
+        .map(server_tls::server_config)
+        .transpose()
+        .context("LMS_CONTROL_TLS_CERT")?;
+    let state = web::Data::new(AdminState { instance, shared });
+    let auth = web::Data::new(auth);
+    let server = HttpServer::new(move || {
+        let api = web::scope("/api/v1")
+            .wrap(actix_web::middleware::from_fn(guard::require))
+            .route("/status", web::get().to(status))
+            .route("/connections", web::get().to(connections))
+            .route("/cutover", web::get().to(report))
+            .route("/cutover/check", web::get().to(check))
+            .route("/shadow", web::get().to(shadow))
+            .route("/desired", web::post().to(desired))
+            .route("/roles/sync", web::post().to(roles_sync))
+            .default_service(web::to(rest::not_found));
+        App::new()
+            .app_data(state.clone())
+            .app_data(auth.clone())
+            .app_data(rest::json_errors(64 * 1024))
+            .route("/healthz", web::get().to(healthz))
+            .service(api)
+            .default_service(web::to(rest::not_found))
+    })
+    .workers(1)
+    .disable_signals()
+    .shutdown_timeout(1);
+    Ok(match tls {
+        Some(cfg) => server.listen_rustls_0_23(listener, cfg)?,
+        None => server.listen(listener)?,
+    }
     .run())
 }

@@ -34,7 +34,7 @@ pub struct Args {
     )]
     pub listen: SocketAddr,
 
-    /// Address of the admin HTTP API: /metrics, /api/v1/status, /api/v1/connections, /api/v1/shadow, /healthz, /readyz.
+    /// Address of /metrics, /healthz and /readyz, served to anyone (Prometheus, probes).
     #[arg(
         long,
         env = "LMS_METRICS_LISTEN",
@@ -42,6 +42,44 @@ pub struct Args {
         default_value = "0.0.0.0:9044"
     )]
     pub metrics_listen: SocketAddr,
+
+    /// Address of the control API (/api/v1/...): the orchestrator's desired-state push,
+    /// status, connections (with their last query), shadow samples, cutover check and
+    /// roles sync. It needs the control token or a client certificate (see
+    /// --control-token-file, --control-tls-ca).
+    #[arg(
+        long,
+        env = "LMS_CONTROL_LISTEN",
+        value_name = "HOST:PORT",
+        default_value = "0.0.0.0:9045"
+    )]
+    pub control_listen: SocketAddr,
+
+    /// File holding the shared control-plane token (one line, at least 16 characters,
+    /// e.g. a mounted Kubernetes Secret): required on the control API and presented to
+    /// the orchestrator. Re-read when the file changes or on SIGHUP.
+    #[arg(long, env = "LMS_CONTROL_TOKEN_FILE", value_name = "FILE")]
+    pub control_token_file: Option<PathBuf>,
+
+    /// The control API's TLS certificate, also presented to the orchestrator as this
+    /// proxy's client certificate [default: --ssl-cert].
+    #[arg(long, env = "LMS_CONTROL_TLS_CERT", value_name = "FILE")]
+    pub control_tls_cert: Option<PathBuf>,
+
+    /// The private key of --control-tls-cert [default: --ssl-key].
+    #[arg(long, env = "LMS_CONTROL_TLS_KEY", value_name = "FILE")]
+    pub control_tls_key: Option<PathBuf>,
+
+    /// CA that signs the orchestrator's certificate: the control API then requires it
+    /// as a client certificate (mutual TLS), and the proxy checks the orchestrator
+    /// against it [default: --ssl-ca].
+    #[arg(long, env = "LMS_CONTROL_TLS_CA", value_name = "FILE")]
+    pub control_tls_ca: Option<PathBuf>,
+
+    /// Serve the control API without authentication (no token, no mutual TLS). Anyone
+    /// who reaches it can then switch this proxy's source of truth: for a laptop only.
+    #[arg(long, env = "LMS_INSECURE_CONTROL_PLANE")]
+    pub insecure_control_plane: bool,
 
     /// Dialect of the source database: postgres, mysql or cockroach.
     #[arg(

@@ -4,6 +4,7 @@
 use crate::cli::Args;
 use molt_lms_actors::backend_url::BackendUrl;
 use molt_lms_actors::config_file::{self, ConfigFileError};
+use molt_lms_actors::control::{ControlAuth, Keys};
 use molt_lms_actors::settings::{ProxySettings, ServerTlsFiles};
 use molt_lms_actors::tls::{self, TlsError};
 use molt_lms_api::{Dialect, ShadowMode, SourceOfTruth};
@@ -21,6 +22,9 @@ pub enum ConfigError {
     Missing { key: &'static str },
     #[error("LMS_CONFIG: cannot read {path}: {reason}")]
     File { path: String, reason: String },
+    /// Already names its key (the control plane's settings).
+    #[error("{0}")]
+    Control(String),
 }
 
 fn invalid(key: &str, reason: impl Into<String>) -> ConfigError {
@@ -66,6 +70,14 @@ fn url(
     }
     Ok(url)
 }
+
+const CONTROL_KEYS: Keys = Keys {
+    token: "LMS_CONTROL_TOKEN_FILE",
+    cert: "LMS_CONTROL_TLS_CERT",
+    key: "LMS_CONTROL_TLS_KEY",
+    ca: "LMS_CONTROL_TLS_CA",
+    insecure: "--insecure-control-plane (LMS_INSECURE_CONTROL_PLANE=true)",
+};
 
 /// Validates everything the proxy needs before it binds a port.
 pub fn load(args: &Args) -> Result<ProxySettings, ConfigError> {
@@ -126,7 +138,21 @@ pub fn load(args: &Args) -> Result<ProxySettings, ConfigError> {
             invalid(key, e.to_string())
         })?;
     }
+    let control = ControlAuth::new(
+        CONTROL_KEYS,
+        args.control_tls_cert
+            .clone()
+            .or_else(|| args.ssl_cert.clone()),
+        args.control_tls_key
+            .clone()
+            .or_else(|| args.ssl_key.clone()),
+        args.control_tls_ca.clone().or_else(|| args.ssl_ca.clone()),
+        args.control_token_file.clone(),
+        args.insecure_control_plane,
+    )
+    .map_err(|e| ConfigError::Control(e.to_string()))?;
     Ok(ProxySettings {
+        control,
         source,
         target,
         source_dialect: args.source_dialect,

@@ -32,7 +32,7 @@ fn bind_sql(addr: std::net::SocketAddr) -> std::io::Result<tokio::net::TcpListen
 }
 
 /// Binds both listeners, serves until SIGTERM or SIGINT, then drains and returns.
-/// Prints `molt-lms ready sql=ADDR admin=ADDR` on stdout once both listen.
+/// Prints `molt-lms ready sql=ADDR admin=ADDR control=ADDR` on stdout once all listen.
 pub async fn run(args: cli::Args, mut settings: ProxySettings) -> anyhow::Result<()> {
     let sql = bind_sql(args.listen)
         .with_context(|| format!("LMS_LISTEN: cannot listen on {}", args.listen))?;
@@ -45,6 +45,14 @@ pub async fn run(args: cli::Args, mut settings: ProxySettings) -> anyhow::Result
     })?;
     admin.set_nonblocking(true)?;
     let admin_addr = admin.local_addr()?;
+    let control = std::net::TcpListener::bind(args.control_listen).with_context(|| {
+        format!(
+            "LMS_CONTROL_LISTEN: cannot listen on {}",
+            args.control_listen
+        )
+    })?;
+    control.set_nonblocking(true)?;
+    let control_addr = control.local_addr()?;
     settings.advertise_address = config::advertise_address(&args, sql_addr);
     settings.admin_address = admin_addr.to_string();
     let shutdown_timeout = settings.shutdown_timeout;
@@ -52,13 +60,20 @@ pub async fn run(args: cli::Args, mut settings: ProxySettings) -> anyhow::Result
         source = %settings.source.redacted(),
         target = %settings.target.redacted(),
         workers = settings.workers,
+        control_plane = %settings.control.describe(),
         "starting"
     );
+    if settings.control.insecure {
+        tracing::warn!("the control API is unauthenticated (--insecure-control-plane): anyone who reaches it can switch this proxy's source of truth");
+    }
+    molt_lms_actors::control::files::reload_on_sighup();
+    let control_auth = settings.control.clone();
     let registration = Registration {
         lms_address: settings.advertise_address.clone(),
         admin_url: format!(
-            "http://{}",
-            config::advertise_address_of(&settings.advertise_address, admin_addr)
+            "{}://{}",
+            settings.control.scheme(),
+            config::advertise_address_of(&settings.advertise_address, control_addr)
         ),
         version: env!("CARGO_PKG_VERSION").to_owned(),
         source_dialect: settings.source_dialect,
@@ -71,8 +86,8 @@ pub async fn run(args: cli::Args, mut settings: ProxySettings) -> anyhow::Result
     // A proxy learns the source of truth (and any pause in progress) before it serves.
     let (orchestrator, directive) = match &args.orchestrator_url {
         Some(url) => {
-            let client =
-                OrchestratorClient::new(url, registration).context("LMS_ORCHESTRATOR_URL")?;
+            let client = OrchestratorClient::new(url, registration, &control_auth)
+                .context("LMS_ORCHESTRATOR_URL")?;
             tracing::info!(orchestrator = %url, "registering");
             let directive = client.register_until_ok().await;
             tracing::info!(source_of_truth = %directive.desired.source_of_truth, epoch = directive.desired.epoch, "registered");
@@ -91,12 +106,15 @@ pub async fn run(args: cli::Args, mut settings: ProxySettings) -> anyhow::Result
         let (instance, changes) = (instance.clone(), shared.report_changed.subscribe());
         actix_rt::spawn(async move { client.run(instance, changes, &d).await });
     }
-    let server = admin::server(admin, instance.clone(), shared)?;
+    let server = admin::metrics_server(admin, instance.clone(), shared.clone())?;
     let server_handle = server.handle();
     actix_rt::spawn(server);
-    println!("molt-lms ready sql={sql_addr} admin={admin_addr}");
+    let control_server = admin::control_server(control, instance.clone(), shared, control_auth)?;
+    let control_handle = control_server.handle();
+    actix_rt::spawn(control_server);
+    println!("molt-lms ready sql={sql_addr} admin={admin_addr} control={control_addr}");
     let _ = std::io::stdout().flush();
-    tracing::info!(%sql_addr, %admin_addr, "listening");
+    tracing::info!(%sql_addr, %admin_addr, %control_addr, "listening");
 
     molt_lms_actors::process::wait_for_signal().await;
     tracing::info!(timeout = ?shutdown_timeout, "shutting down");
@@ -110,6 +128,7 @@ pub async fn run(args: cli::Args, mut settings: ProxySettings) -> anyhow::Result
         client.deregister().await;
     }
     server_handle.stop(true).await;
+    control_handle.stop(true).await;
     tracing::info!("stopped");
     Ok(())
 }

@@ -55,6 +55,7 @@ fn missing_orchestrator_url_is_a_usage_error() {
         tls_ca_cert: None,
         tls_client_cert: None,
         tls_client_key: None,
+        control_token_file: None,
     };
     let err = global.orchestrator_url().expect_err("required");
     assert!(err.to_string().contains("--orchestrator-url"));

@@ -1,4 +1,5 @@
-//! TLS settings of the HTTP client from the `--tls-*` flags.
+//! Credentials of the HTTP client: TLS from the `--tls-*` flags, the control token from
+//! `--control-token-file`.
 
 use super::ClientError;
 use crate::cli::GlobalArgs;
@@ -57,6 +58,39 @@ pub(super) fn configure(
         (None, None) => {}
     }
     Ok(builder)
+}
+
+/// The control token from `--control-token-file`, sent with every request. The header
+/// is marked sensitive so it never shows in debug output; errors name the file only.
+pub(super) fn token(
+    builder: ClientBuilder,
+    global: &GlobalArgs,
+) -> Result<ClientBuilder, CliError> {
+    let Some(path) = &global.control_token_file else {
+        return Ok(builder);
+    };
+    let raw = std::fs::read_to_string(path).map_err(|e| {
+        ClientError::Tls(format!(
+            "cannot read the control token file {}: {e}",
+            path.display()
+        ))
+    })?;
+    let bad = || {
+        ClientError::Tls(format!(
+            "the control token in {} is not one printable line",
+            path.display()
+        ))
+    };
+    let token = raw.trim();
+    if token.is_empty() || !token.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(bad().into());
+    }
+    let mut value =
+        reqwest::header::HeaderValue::from_str(&format!("Bearer {token}")).map_err(|_| bad())?;
+    value.set_sensitive(true);
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(reqwest::header::AUTHORIZATION, value);
+    Ok(builder.default_headers(headers))
 }
 
 fn read(path: &Path, what: &str) -> Result<Vec<u8>, ClientError> {

@@ -63,7 +63,10 @@ pub async fn run_check(state: &AppState, addresses: Vec<String>) -> CheckReport 
 }
 
 /// One proxy's check, or why there is none.
-async fn ask(http: &reqwest::Client, url: &str) -> Result<ProxyCheck, String> {
+async fn ask(
+    http: &molt_lms_actors::control::client::ControlClient,
+    url: &str,
+) -> Result<ProxyCheck, String> {
     let resp = http
         .get(url)
         .timeout(PROXY_CHECK_TIMEOUT)

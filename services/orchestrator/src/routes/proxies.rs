@@ -3,12 +3,15 @@
 use super::{refused, unavailable};
 use crate::AppState;
 use actix_web::{web, HttpResponse};
+use molt_lms_actors::control::client::ControlClient;
 use molt_lms_actors::orchestrator::coordinator::{Deregister, HeartbeatMsg, Register, Targets};
 use molt_lms_api::cutover::{Deregistration, Heartbeat, Liveness, Registration};
 use molt_lms_api::proxy::ProxyStatusRow;
 use molt_lms_api::shadow::ShadowReport;
 use molt_lms_api::{ApiError, ConnectionInfo, ProxyStatus};
 use serde::Deserialize;
+use std::time::Duration;
+use tokio::task::JoinSet;
 
 /// Samples the merged shadow report keeps per fingerprint (the newest ones).
 const SHADOW_SAMPLES_PER_FINGERPRINT: usize = 10;
@@ -25,11 +28,7 @@ pub async fn deregister(
     state: web::Data<AppState>,
     body: web::Json<Deregistration>,
 ) -> HttpResponse {
-    match state
-        .coordinator
-        .send(Deregister(body.into_inner().lms_address))
-        .await
-    {
+    match state.coordinator.send(Deregister(body.into_inner())).await {
         Ok(Ok(())) => HttpResponse::Ok().json(serde_json::json!({ "deregistered": true })),
         Ok(Err(r)) => refused(r),
         Err(_) => unavailable(),
@@ -68,17 +67,49 @@ pub(crate) fn addresses(f: &Filter) -> Vec<String> {
         .collect()
 }
 
-/// GETs a proxy's admin endpoint and decodes its JSON.
-async fn fetch_json<T: serde::de::DeserializeOwned>(
-    http: &reqwest::Client,
-    url: &str,
-) -> reqwest::Result<T> {
-    http.get(url)
-        .send()
-        .await?
-        .error_for_status()?
-        .json::<T>()
-        .await
+/// How long one proxy may take to answer a fan-out; a slow proxy costs this, not more,
+/// and never delays the others.
+const FAN_OUT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// GETs `path` from every proxy in `targets` at once, each with its own timeout, and
+/// returns every answer or why there is none, in the order of `targets`.
+async fn fan_out<T>(
+    http: &ControlClient,
+    targets: Vec<(Registration, Liveness)>,
+    path: &'static str,
+) -> Vec<(Registration, Liveness, Result<T, String>)>
+where
+    T: serde::de::DeserializeOwned + Send + 'static,
+{
+    let mut calls = JoinSet::new();
+    for (i, (reg, liveness)) in targets.into_iter().enumerate() {
+        let (http, url) = (http.clone(), format!("{}{path}", reg.admin_url));
+        calls.spawn(async move {
+            let got = async {
+                http.get(&url)
+                    .timeout(FAN_OUT_TIMEOUT)
+                    .send()
+                    .await?
+                    .error_for_status()?
+                    .json::<T>()
+                    .await
+            }
+            .await
+            .map_err(|e| e.without_url().to_string());
+            (i, reg, liveness, got)
+        });
+    }
+    let mut answers = Vec::new();
+    while let Some(joined) = calls.join_next().await {
+        if let Ok(answer) = joined {
+            answers.push(answer);
+        }
+    }
+    answers.sort_by_key(|(i, ..)| *i);
+    answers
+        .into_iter()
+        .map(|(_, r, l, got)| (r, l, got))
+        .collect()
 }
 
 /// `GET /api/v1/proxies/status`: each proxy's own status, fetched now.
@@ -98,9 +129,9 @@ pub async fn proxy_status(state: web::Data<AppState>, q: web::Query<Filter>) -> 
             error: "not registered with the orchestrator".into(),
         });
     }
-    for (reg, liveness) in targets {
-        let url = format!("{}/api/v1/status", reg.admin_url);
-        rows.push(match fetch_json::<ProxyStatus>(&state.http, &url).await {
+    for (reg, liveness, got) in fan_out::<ProxyStatus>(&state.http, targets, "/api/v1/status").await
+    {
+        rows.push(match got {
             Ok(s) => ProxyStatusRow {
                 lms_address: reg.lms_address,
                 status: Some(s),
@@ -111,7 +142,7 @@ pub async fn proxy_status(state: web::Data<AppState>, q: web::Query<Filter>) -> 
                 status: None,
                 error: match liveness {
                     Liveness::Lost => "lost: no heartbeat".to_owned(),
-                    Liveness::Live => format!("status unavailable: {}", e.without_url()),
+                    Liveness::Live => format!("status unavailable: {e}"),
                 },
             },
         });
@@ -126,12 +157,13 @@ pub async fn connections(state: web::Data<AppState>, q: web::Query<Filter>) -> H
         return unavailable();
     };
     let mut all: Vec<ConnectionInfo> = Vec::new();
-    for (reg, _) in targets {
-        let url = format!("{}/api/v1/connections", reg.admin_url);
-        match fetch_json::<Vec<ConnectionInfo>>(&state.http, &url).await {
+    for (reg, _, got) in
+        fan_out::<Vec<ConnectionInfo>>(&state.http, targets, "/api/v1/connections").await
+    {
+        match got {
             Ok(list) => all.extend(list),
             Err(e) => {
-                tracing::warn!(proxy = %reg.lms_address, error = %e.without_url(), "connections unavailable")
+                tracing::warn!(proxy = %reg.lms_address, error = %e, "connections unavailable")
             }
         }
     }
@@ -145,12 +177,11 @@ pub async fn shadow(state: web::Data<AppState>, q: web::Query<Filter>) -> HttpRe
         return unavailable();
     };
     let mut merged = ShadowReport::default();
-    for (reg, _) in targets {
-        let url = format!("{}/api/v1/shadow", reg.admin_url);
-        match fetch_json::<ShadowReport>(&state.http, &url).await {
+    for (reg, _, got) in fan_out::<ShadowReport>(&state.http, targets, "/api/v1/shadow").await {
+        match got {
             Ok(report) => merged.merge(report, SHADOW_SAMPLES_PER_FINGERPRINT),
             Err(e) => {
-                tracing::warn!(proxy = %reg.lms_address, error = %e.without_url(), "shadow report unavailable");
+                tracing::warn!(proxy = %reg.lms_address, error = %e, "shadow report unavailable");
                 merged.unreachable.push(reg.lms_address);
             }
         }
