@@ -33,8 +33,19 @@ impl OrchestratorProcess {
         }
     }
 
+    /// `https://` when the orchestrator was started with `--tls-cert`.
     pub fn url(&self) -> String {
-        format!("http://{}", self.api)
+        let scheme = if self.extra_args.iter().any(|a| a == "--tls-cert") {
+            "https"
+        } else {
+            "http"
+        };
+        format!("{scheme}://{}", self.api)
+    }
+
+    /// The process id, for signals.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     pub fn api_addr(&self) -> SocketAddr {

@@ -53,8 +53,16 @@ pub struct ProxyProcess {
 
 /// Whether the test chose the control plane's credentials itself.
 fn sets_control_auth(cfg: &ProxyConfig) -> bool {
-    let flags = ["--control-token-file", "--insecure-control-plane"];
-    let vars = ["LMS_CONTROL_TOKEN_FILE", "LMS_INSECURE_CONTROL_PLANE"];
+    let flags = [
+        "--control-token-file",
+        "--insecure-control-plane",
+        "--control-tls-ca",
+    ];
+    let vars = [
+        "LMS_CONTROL_TOKEN_FILE",
+        "LMS_INSECURE_CONTROL_PLANE",
+        "LMS_CONTROL_TLS_CA",
+    ];
     cfg.extra_args
         .iter()
         .any(|a| flags.iter().any(|f| a.starts_with(f)))
