@@ -17,6 +17,7 @@ pub mod orchestrator;
 pub mod pg;
 pub mod proxy;
 pub mod raw;
+pub mod relay;
 
 pub use pg::{shared, Clusters, PasswordMethod, PgCluster, PgOptions};
 pub use proxy::{ProxyConfig, ProxyProcess};

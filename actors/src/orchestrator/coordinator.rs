@@ -4,7 +4,7 @@
 
 use super::attempt::{Attempt, Finish};
 use super::proxy_agent::{GetEntry, ProxyAgent, Push, Retire, Seen};
-use super::store::{State, Store, StoreError};
+use super::store::{State, Store, StoreError, StoredProxy};
 use super::view::attempt_view;
 use crate::control::client::ControlClient;
 use actix::prelude::*;
@@ -57,7 +57,12 @@ pub struct CoordinatorSettings {
     pub lease: Duration,
     /// How long every proxy has to prepare its sessions before a commit is refused.
     pub prepare_timeout: Duration,
+    /// A proxy silent this long is removed from the registry (memory and metadata).
+    pub forget_after: Duration,
 }
+
+/// How often the registry writes who was heard from, and forgets the long silent.
+const REGISTRY_SWEEP: Duration = Duration::from_secs(10);
 
 pub struct Coordinator {
     store: Arc<Store>,
@@ -75,8 +80,11 @@ pub struct Coordinator {
     /// When each proxy was last heard from (heartbeat, push answer, registration); one
     /// silent for longer than `lost_after` is lost (`is_lost`).
     last_seen: BTreeMap<String, std::time::Instant>,
-    /// The key each registration was issued; heartbeats and deregistrations must carry it.
+    /// The SHA-256 of the key each registration was issued; heartbeats and
+    /// deregistrations must carry the key.
     keys: BTreeMap<String, String>,
+    /// Proxies heard from since the registry last wrote `last_seen`.
+    touched: std::collections::BTreeSet<String>,
     /// Timers already armed: the attempt whose begin deadline, the order whose prepare
     /// deadline.
     armed_begin: Option<u64>,
@@ -103,6 +111,7 @@ impl Coordinator {
             proxies: BTreeMap::new(),
             last_seen: BTreeMap::new(),
             keys: BTreeMap::new(),
+            touched: Default::default(),
             armed_begin: None,
             armed_prepare: None,
             progress_failing: false,
@@ -128,6 +137,7 @@ impl Coordinator {
     /// Refuses a heartbeat or deregistration that does not carry the key `addr`'s
     /// registration was issued: a forged report (a pause-ack, say) never counts.
     fn check_key(&self, addr: &str, presented: &str) -> Result<(), Refused> {
+        let presented = key_hash(presented);
         let ok = self.keys.get(addr).is_some_and(|k| {
             k.len() == presented.len()
                 && k.bytes()
@@ -463,6 +473,8 @@ impl Actor for Coordinator {
 
     fn started(&mut self, ctx: &mut Self::Context) {
         self.load(ctx);
+        let every = REGISTRY_SWEEP.min(self.settings.forget_after / 4);
+        ctx.run_interval(every, |act, _| act.sweep_registry());
     }
 }
 
@@ -478,14 +490,16 @@ impl Coordinator {
                     Some(id) => store.load_attempt(id).await?,
                     None => None,
                 };
-                Ok::<_, StoreError>((state, attempt))
+                let proxies = store.load_proxies().await?;
+                Ok::<_, StoreError>((state, attempt, proxies))
             }
             .into_actor(self)
             .map(|r, act, ctx| match r {
-                Ok((state, attempt)) => {
+                Ok((state, attempt, proxies)) => {
                     act.initialized = true;
                     act.loaded = true;
                     act.state = state;
+                    act.restore_registry(proxies, ctx);
                     if let Some(mut a) = attempt {
                         // Failures of a preparation are in the proxies' reports, which
                         // are not persisted: every proxy must report it again.
@@ -506,6 +520,92 @@ impl Coordinator {
                 }
             }),
         );
+    }
+}
+
+impl Coordinator {
+    /// Starts the agent of a registered proxy (replacing any earlier one at its address),
+    /// counting it as heard from now.
+    fn add_agent(&mut self, reg: Registration, key_hash: String, ctx: &mut Context<Self>) {
+        let addr = reg.lms_address.clone();
+        if let Some((old, _)) = self.proxies.remove(&addr) {
+            old.do_send(Retire);
+        }
+        let agent = ProxyAgent::new(
+            reg.clone(),
+            self.settings.lost_after,
+            ctx.address(),
+            self.http.clone(),
+        )
+        .start();
+        self.proxies.insert(addr.clone(), (agent, reg));
+        self.last_seen
+            .insert(addr.clone(), std::time::Instant::now());
+        self.keys.insert(addr, key_hash);
+    }
+
+    /// The persisted registry after a restart. Each proxy counts as heard from at load
+    /// time, later than the truth: so a begin waits a whole lease for one that is really
+    /// gone, and never leaves out one that may still be serving. Proxies go on
+    /// heartbeating with the key they hold, without registering again.
+    fn restore_registry(&mut self, proxies: Vec<StoredProxy>, ctx: &mut Context<Self>) {
+        for p in proxies {
+            let addr = p.registration.lms_address.clone();
+            if p.silent_for > self.settings.forget_after {
+                tracing::info!(proxy = %addr, silent_secs = p.silent_for.as_secs(), "forgetting a proxy silent for too long");
+                self.unpersist(addr);
+                continue;
+            }
+            tracing::info!(proxy = %addr, silent_secs = p.silent_for.as_secs(), "proxy restored from the registry");
+            self.add_agent(p.registration, p.key_hash, ctx);
+        }
+    }
+
+    fn unpersist(&self, addr: String) {
+        let store = self.store.clone();
+        actix_rt::spawn(async move {
+            if let Err(e) = store.delete_proxy(&addr).await {
+                tracing::warn!(proxy = %addr, error = %e, "cannot remove a proxy from the persisted registry");
+            }
+        });
+    }
+
+    /// Writes who was heard from since the last sweep, and forgets proxies silent for
+    /// longer than `forget_after` that no holding attempt counts on.
+    fn sweep_registry(&mut self) {
+        if !self.loaded {
+            return;
+        }
+        let touched: Vec<String> = std::mem::take(&mut self.touched).into_iter().collect();
+        if !touched.is_empty() {
+            let store = self.store.clone();
+            actix_rt::spawn(async move {
+                if let Err(e) = store.touch_proxies(&touched).await {
+                    tracing::debug!(error = %e, "cannot record when proxies were last seen");
+                }
+            });
+        }
+        let holding: Vec<String> = self
+            .attempt
+            .as_ref()
+            .filter(|a| a.holding())
+            .map(|a| a.rows.keys().cloned().collect())
+            .unwrap_or_default();
+        let forget: Vec<String> = self
+            .last_seen
+            .iter()
+            .filter(|(a, t)| t.elapsed() > self.settings.forget_after && !holding.contains(a))
+            .map(|(a, _)| a.clone())
+            .collect();
+        for addr in forget {
+            tracing::info!(proxy = %addr, "forgetting a proxy silent for longer than --forget-proxy-after");
+            if let Some((agent, _)) = self.proxies.remove(&addr) {
+                agent.do_send(Retire);
+            }
+            self.last_seen.remove(&addr);
+            self.keys.remove(&addr);
+            self.unpersist(addr);
+        }
     }
 }
 
@@ -530,26 +630,20 @@ impl Handler<Register> for Coordinator {
         self.ready()?;
         let reg = msg.0;
         let addr = reg.lms_address.clone();
-        if let Some((old, _)) = self.proxies.remove(&addr) {
-            old.do_send(Retire);
-        }
-        let agent = ProxyAgent::new(
-            reg.clone(),
-            self.settings.lost_after,
-            ctx.address(),
-            self.http.clone(),
-        )
-        .start();
-        self.proxies.insert(addr.clone(), (agent, reg));
-        self.last_seen
-            .insert(addr.clone(), std::time::Instant::now());
+        let key = new_proxy_key();
+        let hash = key_hash(&key);
+        self.add_agent(reg.clone(), hash.clone(), ctx);
+        let store = self.store.clone();
+        actix_rt::spawn(async move {
+            if let Err(e) = store.save_proxy(&reg, &hash).await {
+                tracing::warn!(proxy = %reg.lms_address, error = %e, "cannot persist a registration; it lasts until a restart");
+            }
+        });
         tracing::info!(proxy = %addr, "proxy registered");
         if let Some(a) = self.attempt.as_mut().filter(|a| a.holding()) {
             a.join(&addr);
             self.persist_attempt(ctx);
         }
-        let key = new_proxy_key();
-        self.keys.insert(addr, key.clone());
         Ok(Directive {
             proxy_key: Some(key),
             ..self.directive()
@@ -584,6 +678,7 @@ impl Handler<Deregister> for Coordinator {
         }
         self.last_seen.remove(&addr);
         self.keys.remove(&addr);
+        self.unpersist(addr.clone());
         tracing::info!(proxy = %addr, "proxy deregistered");
         if self
             .attempt
@@ -621,6 +716,7 @@ impl Handler<HeartbeatMsg> for Coordinator {
         agent.do_send(Seen(report.clone()));
         self.last_seen
             .insert(lms_address.clone(), std::time::Instant::now());
+        self.touched.insert(lms_address.clone());
         self.apply_report(&lms_address, &report, ctx);
         Ok(Some(self.directive()))
     }
@@ -639,6 +735,7 @@ impl Handler<ReportFrom> for Coordinator {
     fn handle(&mut self, msg: ReportFrom, ctx: &mut Self::Context) {
         self.last_seen
             .insert(msg.lms_address.clone(), std::time::Instant::now());
+        self.touched.insert(msg.lms_address.clone());
         self.apply_report(&msg.lms_address, &msg.report, ctx);
     }
 }
@@ -1052,4 +1149,13 @@ impl Handler<Targets> for Coordinator {
 fn new_proxy_key() -> String {
     let bytes: [u8; 32] = rand::random();
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// What the registry keeps of a key: its SHA-256, hex-encoded.
+fn key_hash(key: &str) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(key.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }

@@ -1,10 +1,10 @@
 //! Persistence of the orchestrator's state in the target database (`CRDB_URL`), in its
 //! own schema: the current source of truth and epoch, every attempt and its per-proxy
-//! rows. Plain SQL that PostgreSQL and CockroachDB both accept.
+//! rows, and the registered proxies. Plain SQL that PostgreSQL and CockroachDB both accept.
 
 use super::attempt::{Attempt, Finish, Row};
 use crate::backend::Backend;
-use molt_lms_api::cutover::{CutoverStatus, PrepareOrder, TimeoutAction};
+use molt_lms_api::cutover::{CutoverStatus, PrepareOrder, Registration, TimeoutAction};
 use molt_lms_api::SourceOfTruth;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -51,6 +51,13 @@ ALTER TABLE molt_lms.cutover_attempts ADD COLUMN IF NOT EXISTS begin_deadline TI
 ALTER TABLE molt_lms.cutover_attempts ADD COLUMN IF NOT EXISTS prepare_order INT8;
 ALTER TABLE molt_lms.cutover_attempts ADD COLUMN IF NOT EXISTS prepare_started_time TIMESTAMPTZ;
 ALTER TABLE molt_lms.cutover_proxies ADD COLUMN IF NOT EXISTS prepared_time TIMESTAMPTZ;
+CREATE TABLE IF NOT EXISTS molt_lms.proxies (
+    lms_address TEXT PRIMARY KEY,
+    registration TEXT NOT NULL,
+    key_hash TEXT NOT NULL,
+    registered_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+    last_seen TIMESTAMPTZ NOT NULL DEFAULT now()
+);
 INSERT INTO molt_lms.state (singleton, source_of_truth, epoch) VALUES (true, 'source', 0)
     ON CONFLICT (singleton) DO NOTHING;
 "#;
@@ -353,6 +360,87 @@ async fn save_attempt(tx: &tokio_postgres::Transaction<'_>, a: &Attempt) -> Resu
         .map_err(qerr)?;
     }
     Ok(())
+}
+
+/// A registered proxy as persisted: its registration, the hash of the key it was issued,
+/// and how long ago it was last heard from (by the metadata database's clock, written
+/// every few seconds, so a little longer than the truth).
+#[derive(Debug, Clone)]
+pub struct StoredProxy {
+    pub registration: Registration,
+    pub key_hash: String,
+    pub silent_for: Duration,
+}
+
+impl Store {
+    /// Records a registration (a new key replaces the old one).
+    pub async fn save_proxy(&self, reg: &Registration, key_hash: &str) -> Result<(), StoreError> {
+        let json = serde_json::to_string(reg).map_err(|e| StoreError::Query(e.to_string()))?;
+        let c = self.client().await?;
+        c.execute(
+            "INSERT INTO molt_lms.proxies (lms_address, registration, key_hash) VALUES ($1, $2, $3) \
+             ON CONFLICT (lms_address) DO UPDATE SET registration = excluded.registration, \
+             key_hash = excluded.key_hash, registered_at = now(), last_seen = now()",
+            &[&reg.lms_address, &json, &key_hash],
+        )
+        .await
+        .map_err(qerr)?;
+        Ok(())
+    }
+
+    /// Marks these proxies as heard from now.
+    pub async fn touch_proxies(&self, addresses: &[String]) -> Result<(), StoreError> {
+        if addresses.is_empty() {
+            return Ok(());
+        }
+        let c = self.client().await?;
+        c.execute(
+            "UPDATE molt_lms.proxies SET last_seen = now() WHERE lms_address = ANY($1)",
+            &[&addresses],
+        )
+        .await
+        .map_err(qerr)?;
+        Ok(())
+    }
+
+    pub async fn delete_proxy(&self, address: &str) -> Result<(), StoreError> {
+        let c = self.client().await?;
+        c.execute(
+            "DELETE FROM molt_lms.proxies WHERE lms_address = $1",
+            &[&address],
+        )
+        .await
+        .map_err(qerr)?;
+        Ok(())
+    }
+
+    /// Every registered proxy; rows that do not parse (written by another version) are
+    /// skipped with a warning.
+    pub async fn load_proxies(&self) -> Result<Vec<StoredProxy>, StoreError> {
+        let c = self.client().await?;
+        let rows = c
+            .query(
+                "SELECT registration, key_hash, \
+                 GREATEST(EXTRACT(EPOCH FROM (now() - last_seen)), 0)::FLOAT8 FROM molt_lms.proxies",
+                &[],
+            )
+            .await
+            .map_err(qerr)?;
+        let mut out = Vec::new();
+        for r in rows {
+            match serde_json::from_str::<Registration>(r.get(0)) {
+                Ok(registration) => out.push(StoredProxy {
+                    registration,
+                    key_hash: r.get(1),
+                    silent_for: Duration::from_secs_f64(r.get::<_, f64>(2)),
+                }),
+                Err(e) => {
+                    tracing::warn!(error = %e, "skipping a persisted proxy that does not parse")
+                }
+            }
+        }
+        Ok(out)
+    }
 }
 
 /// Wall-clock time as RFC 3339 for API output.

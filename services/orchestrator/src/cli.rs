@@ -55,6 +55,11 @@ pub struct Args {
     #[arg(long, env = "ORCH_PROXY_LEASE", value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
     pub proxy_lease: Duration,
 
+    /// A proxy silent this long is removed from the registry, which is kept in the
+    /// metadata database and survives a restart. Until then it is listed as lost.
+    #[arg(long, env = "ORCH_FORGET_PROXY_AFTER", value_name = "DURATION", default_value = "1h", value_parser = parse_duration)]
+    pub forget_proxy_after: Duration,
+
     /// How long commit and abort wait for every proxy to confirm before answering.
     #[arg(long, env = "ORCH_FINISH_TIMEOUT", value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
     pub finish_timeout: Duration,

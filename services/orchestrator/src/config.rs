@@ -55,6 +55,11 @@ pub fn load(args: &Args) -> Result<Settings, ConfigError> {
             "ORCH_PROXY_LOST_AFTER: must be longer than ORCH_HEARTBEAT_INTERVAL".into(),
         ));
     }
+    if args.forget_proxy_after <= args.proxy_lease {
+        return Err(ConfigError(
+            "ORCH_FORGET_PROXY_AFTER: must be longer than ORCH_PROXY_LEASE".into(),
+        ));
+    }
     if args.proxy_lease < args.proxy_lost_after {
         return Err(ConfigError(
             "ORCH_PROXY_LEASE: must be at least ORCH_PROXY_LOST_AFTER".into(),

@@ -62,6 +62,7 @@ pub async fn run(args: cli::Args, settings: config::Settings) -> anyhow::Result<
         lost_after: args.proxy_lost_after,
         lease: args.proxy_lease,
         prepare_timeout: args.prepare_timeout,
+        forget_after: args.forget_proxy_after,
     };
     let coordinator = {
         let (store, http) = (store.clone(), http.clone());

@@ -55,6 +55,11 @@ pub struct Args {
     )]
     pub control_listen: SocketAddr,
 
+    /// HOST:PORT the orchestrator calls the control API at [default: the advertised SQL
+    /// host with the control port]. Set it when the certificate names another host.
+    #[arg(long, env = "LMS_CONTROL_ADVERTISE_ADDRESS", value_name = "HOST:PORT")]
+    pub control_advertise_address: Option<String>,
+
     /// File holding the shared control-plane token (one line, at least 16 characters,
     /// e.g. a mounted Kubernetes Secret): required on the control API and presented to
     /// the orchestrator. Re-read when the file changes or on SIGHUP.

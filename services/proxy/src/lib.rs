@@ -73,7 +73,9 @@ pub async fn run(args: cli::Args, mut settings: ProxySettings) -> anyhow::Result
         admin_url: format!(
             "{}://{}",
             settings.control.scheme(),
-            config::advertise_address_of(&settings.advertise_address, control_addr)
+            args.control_advertise_address.clone().unwrap_or_else(|| {
+                config::advertise_address_of(&settings.advertise_address, control_addr)
+            })
         ),
         version: env!("CARGO_PKG_VERSION").to_owned(),
         source_dialect: settings.source_dialect,

@@ -1,0 +1,261 @@
+//! Fault injection with real processes: orchestrator restarts and outages, proxies
+//! killed or cut off from the orchestrator (an in-test TCP relay that can be cut), each
+//! under a write load that records every acknowledged write.
+
+use molt_lms_api::cutover::{BeginRequest, CutoverStatus, Liveness};
+use molt_lms_api::SourceOfTruth;
+use molt_lms_integration::cutover_env::CutoverEnv;
+use molt_lms_integration::load::{replicate_writes, wait_caught_up, Load};
+use molt_lms_integration::relay::Relay;
+use molt_lms_integration::wait_until;
+use std::time::{Duration, Instant};
+
+/// Begins (skipping the check), retrying while the orchestrator still waits for a lost
+/// proxy's lease to run out; returns the attempt id.
+fn begin_when_allowed(env: &CutoverEnv, within: Duration) -> u64 {
+    let deadline = Instant::now() + within;
+    loop {
+        match env.begin(BeginRequest {
+            skip_check: true,
+            ..BeginRequest::default()
+        }) {
+            Ok(a) => return a.id,
+            Err((409, body)) if body.contains("proxy_unreachable") && Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(200));
+            }
+            Err(e) => panic!("begin: {e:?}\n{}", env.orch.log()),
+        }
+    }
+}
+
+fn liveness(env: &CutoverEnv, addr: &str) -> Option<Liveness> {
+    env.status()
+        .proxies
+        .iter()
+        .find(|p| p.registration.lms_address == addr)
+        .map(|p| p.liveness)
+}
+
+#[test]
+fn the_registry_survives_a_restart_and_a_proxy_lost_meanwhile_is_waited_for_then_forgotten() {
+    let mut env = CutoverEnv::start(
+        2,
+        &[
+            "--heartbeat-interval",
+            "200ms",
+            "--proxy-lost-after",
+            "1s",
+            "--proxy-lease",
+            "1s",
+            "--forget-proxy-after",
+            "4s",
+        ],
+    );
+    let gone = env.proxies[1].sql_addr().to_string();
+    let registered_before = env.orch.log().matches("proxy registered").count();
+    env.orch.kill();
+    env.proxies[1].kill();
+    env.orch.restart();
+
+    // Both are back from the registry; the live one heartbeats with the key it holds and
+    // does not register again.
+    assert_eq!(env.status().proxies.len(), 2, "{}", env.orch.log());
+    let live = env.proxies[0].sql_addr().to_string();
+    assert!(wait_until(Duration::from_secs(10), || liveness(
+        &env, &gone
+    ) == Some(
+        Liveness::Lost
+    )));
+    assert_eq!(liveness(&env, &live), Some(Liveness::Live));
+    assert_eq!(
+        env.orch.log().matches("proxy registered").count(),
+        registered_before,
+        "{}",
+        env.orch.log()
+    );
+    assert!(env.orch.log().contains("proxy restored from the registry"));
+
+    // The dead proxy may, for all the orchestrator knows, still be serving: begin waits
+    // for its lease, counted from the restart, then leaves it out.
+    let (code, body) = env
+        .begin(BeginRequest {
+            skip_check: true,
+            ..BeginRequest::default()
+        })
+        .expect_err("begin right after the restart must wait for the lost proxy's lease");
+    assert_eq!(code, 409, "{body}");
+    assert!(
+        body.contains("proxy_unreachable") && body.contains(&gone),
+        "{body}"
+    );
+    let id = begin_when_allowed(&env, Duration::from_secs(15));
+    let a = env.wait_status(id, CutoverStatus::TrafficPaused, Duration::from_secs(10));
+    assert_eq!(a.proxies.len(), 1, "{a:#?}");
+    env.abort().expect("abort");
+
+    // Silent past --forget-proxy-after: forgotten, in memory and in the metadata.
+    assert!(
+        wait_until(Duration::from_secs(15), || env.status().proxies.len() == 1),
+        "{:#?}",
+        env.status()
+    );
+    env.orch.restart();
+    let after = env.status();
+    assert_eq!(after.proxies.len(), 1, "{after:#?}");
+    assert_eq!(after.proxies[0].registration.lms_address, live);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_orchestrator_down_for_15s_outside_a_cutover_holds_nothing_and_a_cutover_follows() {
+    let mut env = CutoverEnv::start(2, &["--heartbeat-interval", "200ms"]);
+    replicate_writes(&env);
+    let load = Load::start(&env, 4);
+    load.wait_for_more(50);
+    env.orch.kill();
+    let down = Instant::now();
+    // The outage's length is the scenario itself, not a wait for some condition.
+    tokio::time::sleep(Duration::from_secs(15)).await;
+    // Writes were acknowledged all along: no gap of a second during the outage.
+    let mut times: Vec<Instant> = {
+        let l = load.ledger.lock().expect("ledger");
+        assert!(
+            l.errors.is_empty(),
+            "client errors during the outage: {:?}",
+            l.errors
+        );
+        l.acked
+            .iter()
+            .map(|(_, _, t)| *t)
+            .filter(|t| *t >= down)
+            .collect()
+    };
+    times.sort();
+    times.insert(0, down);
+    let gap = times
+        .windows(2)
+        .map(|w| w[1] - w[0])
+        .max()
+        .unwrap_or_default();
+    let last = down.elapsed() - (*times.last().expect("acks") - down);
+    assert!(
+        times.len() > 100,
+        "only {} writes in the 15 s outage",
+        times.len()
+    );
+    assert!(
+        gap < Duration::from_secs(1) && last < Duration::from_secs(1),
+        "writes stalled during the outage: longest gap {gap:?}, {last:?} since the last"
+    );
+    env.orch.restart();
+    assert!(wait_until(Duration::from_secs(10), || env
+        .status()
+        .proxies
+        .iter()
+        .all(|p| p.liveness == Liveness::Live)));
+
+    // A cutover succeeds afterwards, losing nothing.
+    let a = env.pause();
+    wait_caught_up(&env);
+    let done = env.commit().expect("commit");
+    let committed_at = Instant::now();
+    assert_eq!(done.status, CutoverStatus::CommitCompleted, "{done:#?}");
+    load.wait_for_more(50);
+    let ledger = load.stop().await;
+    let ledger = ledger.lock().expect("ledger");
+    assert!(
+        ledger.errors.is_empty(),
+        "client errors: {:?}",
+        ledger.errors
+    );
+    assert!(
+        ledger.max_latency < Duration::from_secs(10),
+        "{:?}",
+        ledger.max_latency
+    );
+    let after = ledger.assert_nothing_lost(&env, committed_at);
+    assert!(after > 0);
+    assert_eq!(
+        env.attempt(a.id).expect("metadata").status,
+        CutoverStatus::CommitCompleted
+    );
+    assert_eq!(env.status().source_of_truth, SourceOfTruth::Target);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_proxy_cut_off_from_the_orchestrator_never_serves_the_old_source_after_the_commit() {
+    let short = [
+        "--heartbeat-interval",
+        "200ms",
+        "--proxy-lost-after",
+        "1s",
+        "--proxy-lease",
+        "1s",
+    ];
+    let mut env = CutoverEnv::start(1, &short);
+    // Proxy 1 reaches the orchestrator through one relay and is reached through another
+    // (its control API advertised at the second relay's address).
+    let to_orch = Relay::start(env.orch.api_addr());
+    let to_proxy = Relay::start_on("127.0.0.3:0".parse().expect("addr"), env.orch.api_addr());
+    let orch_url = format!("http://{}", to_orch.addr());
+    let advertised = to_proxy.addr().to_string();
+    let i = env.add_proxy_with(|mut c| {
+        c.extra_args = vec![
+            "--orchestrator-url".into(),
+            orch_url,
+            "--advertise-address".into(),
+            "127.0.0.3:5999".into(),
+            "--control-advertise-address".into(),
+            advertised,
+        ];
+        c
+    });
+    to_proxy.set_target(env.proxies[i].control_addr());
+    replicate_writes(&env);
+    let load = Load::start(&env, 4);
+    load.wait_for_more(50);
+
+    // The partition: proxy 1 hears nothing; once its lease runs out it holds new
+    // transactions itself, and the orchestrator leaves it out once that is certain.
+    to_orch.cut();
+    to_proxy.cut();
+    let cut_off = "127.0.0.3:5999".to_owned();
+    assert!(wait_until(Duration::from_secs(10), || liveness(
+        &env, &cut_off
+    ) == Some(
+        Liveness::Lost
+    )));
+    let id = begin_when_allowed(&env, Duration::from_secs(20));
+    let a = env.wait_status(id, CutoverStatus::TrafficPaused, Duration::from_secs(10));
+    assert_eq!(a.proxies.len(), 1, "{a:#?}");
+    wait_caught_up(&env);
+    let done = env.commit().expect("commit");
+    let committed_at = Instant::now();
+    assert_eq!(done.status, CutoverStatus::CommitCompleted, "{done:#?}");
+
+    // Healed, it learns the commit and its held writes run on the target.
+    to_orch.heal();
+    to_proxy.heal();
+    load.wait_for_more(100);
+    let ledger = load.stop().await;
+    let ledger = ledger.lock().expect("ledger");
+    let after = ledger.assert_nothing_lost(&env, committed_at);
+    assert!(after > 0);
+    // Nothing reached the source after the commit through either proxy.
+    let source_port = env.clusters.source.port();
+    let late = env.clusters.source.psql(
+        &env.db,
+        &format!("SELECT count(*) FROM writes WHERE server_port <> {source_port}"),
+    );
+    assert_eq!(late, "0");
+    assert!(env.proxies[i]
+        .stderr_log()
+        .contains("orchestrator lease ran out"));
+    assert!(
+        wait_until(Duration::from_secs(10), || env.proxies[i]
+            .stderr_log()
+            .contains("lease renewed")),
+        "{}",
+        env.proxies[i].stderr_log()
+    );
+    assert_eq!(liveness(&env, &cut_off), Some(Liveness::Live));
+}
