@@ -259,3 +259,35 @@ async fn a_proxy_cut_off_from_the_orchestrator_never_serves_the_old_source_after
     );
     assert_eq!(liveness(&env, &cut_off), Some(Liveness::Live));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_orchestrator_killed_while_proxies_are_paused_under_load_loses_nothing() {
+    let mut env = CutoverEnv::start(2, &["--heartbeat-interval", "200ms"]);
+    replicate_writes(&env);
+    let load = Load::start(&env, 4);
+    load.wait_for_more(50);
+    let a = env.pause();
+    env.orch.kill();
+    let acked = load.acked();
+    env.orch.restart();
+    // Still paused after the restart: nothing was acknowledged meanwhile.
+    env.wait_status(a.id, CutoverStatus::TrafficPaused, Duration::from_secs(10));
+    assert_eq!(
+        load.acked(),
+        acked,
+        "writes ran while the cutover was paused"
+    );
+    wait_caught_up(&env);
+    let done = env.commit().expect("commit after the restart");
+    let committed_at = Instant::now();
+    assert_eq!(done.status, CutoverStatus::CommitCompleted, "{done:#?}");
+    load.wait_for_more(50);
+    let ledger = load.stop().await;
+    let after = ledger
+        .lock()
+        .expect("ledger")
+        .assert_nothing_lost(&env, committed_at);
+    assert!(after >= 50);
+    env.orch.restart();
+    assert_eq!(env.status().source_of_truth, SourceOfTruth::Target);
+}
