@@ -491,25 +491,7 @@ fn components_without_credentials_refuse_to_start() {
     assert!(!err.contains("postgres:postgres"), "{err}");
 
     let url = shared().source.superuser_url("postgres");
-    let mut proxy = ProxyProcess::spawn_raw(
-        [
-            "--listen",
-            "127.0.0.1:0",
-            "--metrics-listen",
-            "127.0.0.1:0",
-            "--control-listen",
-            "127.0.0.1:0",
-        ],
-        &[
-            ("INIT_SOURCE".into(), url.clone()),
-            ("INIT_TARGET".into(), url.clone()),
-        ],
-    );
-    let status = proxy.wait().expect("wait");
-    let mut err = String::new();
-    std::io::Read::read_to_string(&mut proxy.stderr.take().expect("stderr"), &mut err)
-        .expect("read");
-    assert_eq!(status.code(), Some(2), "{err}");
+    let err = proxy_start_fails(&[], &url);
     assert!(
         err.contains("LMS_CONTROL_TOKEN_FILE") && err.contains("LMS_INSECURE_CONTROL_PLANE"),
         "{err}"
@@ -519,27 +501,38 @@ fn components_without_credentials_refuse_to_start() {
     let dir = TempDir::new("short");
     let short = dir.path().join("token");
     std::fs::write(&short, "abc").expect("write");
-    let mut proxy = ProxyProcess::spawn_raw(
-        [
-            "--listen",
-            "127.0.0.1:0",
-            "--metrics-listen",
-            "127.0.0.1:0",
-            "--control-token-file",
-            short.to_str().expect("utf-8"),
-        ],
-        &[
-            ("INIT_SOURCE".into(), url.clone()),
-            ("INIT_TARGET".into(), url),
-        ],
+    let err = proxy_start_fails(
+        &["--control-token-file", short.to_str().expect("utf-8")],
+        &url,
     );
+    assert!(
+        err.contains("LMS_CONTROL_TOKEN_FILE")
+            && err.contains("at least 16")
+            && !err.contains("abc"),
+        "{err}"
+    );
+}
+
+/// Starts a proxy that must refuse to start (exit code 2); returns its stderr.
+fn proxy_start_fails(extra: &[&str], url: &str) -> String {
+    let mut args = vec![
+        "--listen",
+        "127.0.0.1:0",
+        "--metrics-listen",
+        "127.0.0.1:0",
+        "--control-listen",
+        "127.0.0.1:0",
+    ];
+    args.extend_from_slice(extra);
+    let env = [
+        ("INIT_SOURCE".to_owned(), url.to_owned()),
+        ("INIT_TARGET".to_owned(), url.to_owned()),
+    ];
+    let mut proxy = ProxyProcess::spawn_raw(args, &env);
     let status = proxy.wait().expect("wait");
     let mut err = String::new();
     std::io::Read::read_to_string(&mut proxy.stderr.take().expect("stderr"), &mut err)
         .expect("read");
     assert_eq!(status.code(), Some(2), "{err}");
-    assert!(
-        err.contains("LMS_CONTROL_TOKEN_FILE") && err.contains("at least 16"),
-        "{err}"
-    );
+    err
 }

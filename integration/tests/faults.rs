@@ -44,11 +44,11 @@ fn the_registry_survives_a_restart_and_a_proxy_lost_meanwhile_is_waited_for_then
             "--heartbeat-interval",
             "200ms",
             "--proxy-lost-after",
-            "1s",
+            "3s",
             "--proxy-lease",
-            "1s",
+            "3s",
             "--forget-proxy-after",
-            "4s",
+            "8s",
         ],
     );
     let gone = env.proxies[1].sql_addr().to_string();
@@ -174,6 +174,10 @@ async fn an_orchestrator_down_for_15s_outside_a_cutover_holds_nothing_and_a_cuto
     );
     let after = ledger.assert_nothing_lost(&env, committed_at);
     assert!(after > 0);
+    eprintln!(
+        "orchestrator down 15 s: {} writes acknowledged, {after} after the commit, none lost",
+        ledger.acked.len()
+    );
     assert_eq!(
         env.attempt(a.id).expect("metadata").status,
         CutoverStatus::CommitCompleted
@@ -183,13 +187,14 @@ async fn an_orchestrator_down_for_15s_outside_a_cutover_holds_nothing_and_a_cuto
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_proxy_cut_off_from_the_orchestrator_never_serves_the_old_source_after_the_commit() {
+    // Lost after 3 s, not 1: a healthy proxy on a busy CI machine must not look lost.
     let short = [
         "--heartbeat-interval",
         "200ms",
         "--proxy-lost-after",
-        "1s",
+        "3s",
         "--proxy-lease",
-        "1s",
+        "3s",
     ];
     let mut env = CutoverEnv::start(1, &short);
     // Proxy 1 reaches the orchestrator through one relay and is reached through another
@@ -240,6 +245,10 @@ async fn a_proxy_cut_off_from_the_orchestrator_never_serves_the_old_source_after
     let ledger = ledger.lock().expect("ledger");
     let after = ledger.assert_nothing_lost(&env, committed_at);
     assert!(after > 0);
+    eprintln!(
+        "proxy cut off before begin: {} writes acknowledged, {after} after the commit, none lost",
+        ledger.acked.len()
+    );
     // Nothing reached the source after the commit through either proxy.
     let source_port = env.clusters.source.port();
     let late = env.clusters.source.psql(
@@ -288,6 +297,9 @@ async fn the_orchestrator_killed_while_proxies_are_paused_under_load_loses_nothi
         .expect("ledger")
         .assert_nothing_lost(&env, committed_at);
     assert!(after >= 50);
+    eprintln!(
+        "orchestrator killed while paused: {after} writes acknowledged after the commit, none lost"
+    );
     env.orch.restart();
     assert_eq!(env.status().source_of_truth, SourceOfTruth::Target);
 }
