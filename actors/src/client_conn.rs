@@ -836,10 +836,20 @@ impl Serve {
     }
 
     fn cancel_pid(&self) -> i32 {
-        (self.info.id % i32::MAX as u64) as i32
+        self.shared.peers.key_pid(self.info.id)
     }
 
     async fn forward_cancel(&self, pid: i32, secret: i32) {
+        if !self.shared.peers.owns(pid) {
+            let own = &self.shared.settings.advertise_address;
+            let sent = self.shared.peers.forward(pid, secret, own).await;
+            tracing::debug!(
+                pid,
+                peers = sent,
+                "cancel request passed on to the proxy that owns the key"
+            );
+            return;
+        }
         let Ok(Some(key)) = self.instance.send(LookupCancel { pid, secret }).await else {
             tracing::debug!(pid, "cancel request for an unknown key ignored");
             return;

@@ -32,6 +32,7 @@ pub mod cutover_check;
 pub mod metrics;
 pub mod orch_client;
 pub mod orchestrator;
+pub mod peers;
 pub mod pgio;
 pub mod process;
 pub mod proxy_instance;

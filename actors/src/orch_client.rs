@@ -4,6 +4,7 @@
 
 use crate::control::client::ControlClient;
 use crate::control::{ControlAuth, ControlError};
+use crate::peers::Peers;
 use crate::proxy_instance::{ApplyDesired, Fence, GetReport, ProxyInstance};
 use actix::Addr;
 use molt_lms_api::cutover::{Deregistration, Directive, Heartbeat, ProxyReport, Registration};
@@ -34,6 +35,8 @@ pub struct OrchestratorClient {
     registration: Registration,
     /// The key the last registration issued; heartbeats and deregistration carry it.
     key: Arc<Mutex<String>>,
+    /// Updated from every answer, for cancel requests meant for another proxy.
+    peers: Arc<Peers>,
 }
 
 impl OrchestratorClient {
@@ -41,6 +44,7 @@ impl OrchestratorClient {
         base_url: &str,
         registration: Registration,
         auth: &ControlAuth,
+        peers: Arc<Peers>,
     ) -> Result<Self, OrchError> {
         // The orchestrator has a stable name (its Service): its host name is checked.
         let http = ControlClient::new(auth, REQUEST_TIMEOUT, true)?;
@@ -49,6 +53,7 @@ impl OrchestratorClient {
             http,
             registration,
             key: Arc::new(Mutex::new(String::new())),
+            peers,
         })
     }
 
@@ -76,9 +81,12 @@ impl OrchestratorClient {
             let body = resp.text().await.unwrap_or_default();
             return Err(OrchError::Status { status, body });
         }
-        resp.json()
+        let d: Directive = resp
+            .json()
             .await
-            .map_err(|e| OrchError::Http(e.to_string()))
+            .map_err(|e| OrchError::Http(e.to_string()))?;
+        self.peers.set(d.peers.clone());
+        Ok(d)
     }
 
     /// Tells the orchestrator this proxy is gone (after a graceful drain); best effort.

@@ -471,8 +471,14 @@ pub struct LookupCancel {
 impl Handler<LookupCancel> for ProxyInstance {
     type Result = Option<SessionKey>;
     fn handle(&mut self, msg: LookupCancel, _: &mut Self::Context) -> Self::Result {
-        let key = self.conns.get(&(msg.pid as u64))?.cancel?;
-        (key.secret == msg.secret).then_some(key)
+        // The connection id's lower 16 bits are in the key; the secret tells apart
+        // connections whose ids share them.
+        let slot = crate::peers::Peers::slot_of(msg.pid);
+        self.conns
+            .iter()
+            .filter(|(id, _)| *id & 0xFFFF == slot)
+            .filter_map(|(_, e)| e.cancel)
+            .find(|k| k.secret == msg.secret)
     }
 }
 

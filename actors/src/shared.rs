@@ -36,6 +36,8 @@ pub struct Shared {
     /// each waiting out a connect timeout.
     shadow_retry_at: AtomicU64,
     started: Instant,
+    /// This proxy's cancel tag and its peers', for cancel requests that land here.
+    pub peers: Arc<crate::peers::Peers>,
 }
 
 /// How long logins skip an unreachable shadow database before trying it again.
@@ -82,6 +84,7 @@ impl Shared {
             report_changed: watch::channel(0).0,
             shadow_retry_at: AtomicU64::new(0),
             started: Instant::now(),
+            peers: Arc::new(crate::peers::Peers::new()),
         })
     }
 

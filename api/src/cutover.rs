@@ -193,6 +193,17 @@ pub struct Registration {
     pub shadow_mode: ShadowMode,
     pub source_address: String,
     pub target_address: String,
+    /// The tag in the process ids of this proxy's cancel keys (see [`Peer`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cancel_tag: Option<u16>,
+}
+
+/// Another registered proxy, for passing on cancel requests: a client's CancelRequest
+/// may reach any proxy behind a Service, and the key's tag says which one owns it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Peer {
+    pub lms_address: String,
+    pub cancel_tag: Option<u16>,
 }
 
 /// `POST /api/v1/proxies/deregister`: a proxy leaving after its graceful shutdown drained
@@ -220,6 +231,9 @@ pub struct Directive {
     /// can report or leave in its name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub proxy_key: Option<String>,
+    /// Every registered proxy's SQL address and cancel tag.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub peers: Vec<Peer>,
 }
 
 /// Status of an attempt, and of each proxy within it.

@@ -14,7 +14,7 @@ pub struct Relay {
     cut: Arc<AtomicBool>,
     open: Arc<Mutex<Vec<TcpStream>>>,
     stop: Arc<AtomicBool>,
-    target: Arc<Mutex<SocketAddr>>,
+    target: Arc<Mutex<Vec<SocketAddr>>>,
 }
 
 fn pipe(mut from: TcpStream, mut to: TcpStream) {
@@ -39,17 +39,23 @@ impl Relay {
 
     /// A relay listening on `bind` (another loopback address with a chosen port, say).
     pub fn start_on(bind: SocketAddr, target: SocketAddr) -> Self {
-        let target = Arc::new(Mutex::new(target));
-        Self::start_to(bind, target)
+        Self::start_to(bind, Arc::new(Mutex::new(vec![target])))
+    }
+
+    /// Each new connection goes to the next target in turn, as a Kubernetes Service
+    /// spreads them over its pods.
+    pub fn round_robin(targets: Vec<SocketAddr>) -> Self {
+        let bind = "127.0.0.1:0".parse().expect("address");
+        Self::start_to(bind, Arc::new(Mutex::new(targets)))
     }
 
     /// Points the relay somewhere else (for a target known only after the relay's port
     /// was handed out).
     pub fn set_target(&self, target: SocketAddr) {
-        *self.target.lock().expect("relay target") = target;
+        *self.target.lock().expect("relay target") = vec![target];
     }
 
-    fn start_to(bind: SocketAddr, target: Arc<Mutex<SocketAddr>>) -> Self {
+    fn start_to(bind: SocketAddr, target: Arc<Mutex<Vec<SocketAddr>>>) -> Self {
         let listener = TcpListener::bind(bind).expect("bind relay");
         let addr = listener.local_addr().expect("relay address");
         listener.set_nonblocking(true).expect("nonblocking");
@@ -62,6 +68,7 @@ impl Relay {
         std::thread::Builder::new()
             .name("relay".into())
             .spawn(move || {
+                let mut next = 0usize;
                 while !s.load(Ordering::Relaxed) {
                     let client = match listener.accept() {
                         Ok((client, _)) => client,
@@ -75,7 +82,12 @@ impl Relay {
                         let _ = client.shutdown(Shutdown::Both);
                         continue;
                     }
-                    let to = *t.lock().expect("relay target");
+                    let to = {
+                        let targets = t.lock().expect("relay target");
+                        let to = targets[next % targets.len()];
+                        next += 1;
+                        to
+                    };
                     let Ok(server) = TcpStream::connect(to) else {
                         continue;
                     };

@@ -536,3 +536,68 @@ fn proxy_start_fails(extra: &[&str], url: &str) -> String {
     assert_eq!(status.code(), Some(2), "{err}");
     err
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancel_request_landing_on_another_proxy_reaches_the_session() {
+    use molt_lms_integration::relay::Relay;
+    let mut env = CutoverEnv::start(1, &["--heartbeat-interval", "200ms"]);
+    env.add_proxy();
+    // Proxy 0 has heard from the orchestrator since proxy 1 registered, so it knows it.
+    let since = std::time::Instant::now();
+    let p0 = env.proxies[0].sql_addr().to_string();
+    assert!(wait_until(Duration::from_secs(10), || env
+        .status()
+        .proxies
+        .iter()
+        .any(|p| p.registration.lms_address == p0
+            && p.last_seen_secs < since.elapsed().as_secs_f64())));
+    let service = Relay::round_robin(vec![env.proxies[0].sql_addr(), env.proxies[1].sql_addr()]);
+    let conninfo = format!(
+        "host=127.0.0.1 port={} user={} password={} dbname={}",
+        service.addr().port(),
+        env.user,
+        env.password,
+        env.db
+    );
+    // Four sessions, alternately on proxy 0 and proxy 1, each in a long sleep.
+    let mut sessions = Vec::new();
+    for _ in 0..4 {
+        let (c, conn) = tokio_postgres::connect(&conninfo, tokio_postgres::NoTls)
+            .await
+            .expect("connect through the relay");
+        tokio::spawn(conn);
+        let token = c.cancel_token();
+        let sleeping =
+            tokio::spawn(async move { c.simple_query("SELECT pg_sleep(60)").await.map(|_| ()) });
+        sessions.push((token, sleeping));
+    }
+    let running = "SELECT count(*) FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(60)' AND state = 'active'";
+    let source = &env.clusters.source;
+    assert!(wait_until(Duration::from_secs(10), || source
+        .psql(&env.db, running)
+        == "4"));
+    // One more connection shifts the turn: every cancel now lands on the proxy that does
+    // not hold the session, which must pass it on.
+    drop(std::net::TcpStream::connect(service.addr()).expect("shift the turn"));
+    for (i, (token, sleeping)) in sessions.into_iter().enumerate() {
+        let started = std::time::Instant::now();
+        token
+            .cancel_query(tokio_postgres::NoTls)
+            .await
+            .expect("send the cancel request");
+        let outcome = tokio::time::timeout(Duration::from_secs(10), sleeping)
+            .await
+            .unwrap_or_else(|_| panic!("session {i} was not cancelled"))
+            .expect("task");
+        let err = outcome.expect_err("a cancelled sleep fails");
+        assert_eq!(
+            err.code(),
+            Some(&tokio_postgres::error::SqlState::QUERY_CANCELED),
+            "session {i}: {err}"
+        );
+        assert!(started.elapsed() < Duration::from_secs(10));
+    }
+    assert!(wait_until(Duration::from_secs(10), || source
+        .psql(&env.db, running)
+        == "0"));
+}

@@ -10,7 +10,8 @@ use crate::control::client::ControlClient;
 use actix::prelude::*;
 use molt_lms_api::cutover::{
     BeginRequest, CutoverAttempt, CutoverStatus, Deregistration, DesiredState, Directive,
-    Heartbeat, HoldOrder, Liveness, OrchestratorStatus, ProxyReport, Registration, TimeoutAction,
+    Heartbeat, HoldOrder, Liveness, OrchestratorStatus, Peer, ProxyReport, Registration,
+    TimeoutAction,
 };
 use molt_lms_api::{Dialect, ShadowMode, SourceOfTruth};
 use std::collections::BTreeMap;
@@ -162,6 +163,14 @@ impl Coordinator {
             heartbeat_interval_ms: self.settings.heartbeat_interval.as_millis() as u64,
             lease_ms: self.settings.lease.as_millis() as u64,
             proxy_key: None,
+            peers: self
+                .proxies
+                .values()
+                .map(|(_, r)| Peer {
+                    lms_address: r.lms_address.clone(),
+                    cancel_tag: r.cancel_tag,
+                })
+                .collect(),
         }
     }
 

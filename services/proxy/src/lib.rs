@@ -68,28 +68,30 @@ pub async fn run(args: cli::Args, mut settings: ProxySettings) -> anyhow::Result
     }
     molt_lms_actors::control::files::reload_on_sighup();
     let control_auth = settings.control.clone();
+    let shared = Arc::new(Shared::new(settings).context("TLS configuration")?);
     let registration = Registration {
-        lms_address: settings.advertise_address.clone(),
+        lms_address: shared.settings.advertise_address.clone(),
         admin_url: format!(
             "{}://{}",
-            settings.control.scheme(),
+            shared.settings.control.scheme(),
             args.control_advertise_address.clone().unwrap_or_else(|| {
-                config::advertise_address_of(&settings.advertise_address, control_addr)
+                config::advertise_address_of(&shared.settings.advertise_address, control_addr)
             })
         ),
         version: env!("CARGO_PKG_VERSION").to_owned(),
-        source_dialect: settings.source_dialect,
-        target_dialect: settings.target_dialect,
-        shadow_mode: settings.shadow_mode,
-        source_address: settings.source.address(),
-        target_address: settings.target.address(),
+        source_dialect: shared.settings.source_dialect,
+        target_dialect: shared.settings.target_dialect,
+        shadow_mode: shared.settings.shadow_mode,
+        source_address: shared.settings.source.address(),
+        target_address: shared.settings.target.address(),
+        cancel_tag: Some(shared.peers.tag()),
     };
-    let shared = Arc::new(Shared::new(settings).context("TLS configuration")?);
     // A proxy learns the source of truth (and any pause in progress) before it serves.
     let (orchestrator, directive) = match &args.orchestrator_url {
         Some(url) => {
-            let client = OrchestratorClient::new(url, registration, &control_auth)
-                .context("LMS_ORCHESTRATOR_URL")?;
+            let client =
+                OrchestratorClient::new(url, registration, &control_auth, shared.peers.clone())
+                    .context("LMS_ORCHESTRATOR_URL")?;
             tracing::info!(orchestrator = %url, "registering");
             let directive = client.register_until_ok().await;
             tracing::info!(source_of_truth = %directive.desired.source_of_truth, epoch = directive.desired.epoch, "registered");

@@ -13,6 +13,7 @@ fn registration(addr: &str) -> Registration {
         shadow_mode: ShadowMode::StrictSync,
         source_address: "mysql:3306".to_owned(),
         target_address: "crdb:26257".to_owned(),
+        cancel_tag: None,
     }
 }
 
