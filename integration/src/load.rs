@@ -144,6 +144,28 @@ impl Load {
         }
     }
 
+    /// `writers` more writers, on the proxies listed (in turn), numbered from 1000 so
+    /// their rows never collide with an earlier load's.
+    pub fn start_on(env: &CutoverEnv, proxies: &[usize], writers: usize) -> Self {
+        let stop = Arc::new(AtomicBool::new(false));
+        let ledger = Arc::new(Mutex::new(Ledger::default()));
+        let tasks = (0..writers)
+            .map(|i| {
+                tokio::spawn(writer(
+                    env.conninfo(proxies[i % proxies.len()]),
+                    1000 + i as i32,
+                    stop.clone(),
+                    ledger.clone(),
+                ))
+            })
+            .collect();
+        Self {
+            stop,
+            tasks,
+            ledger,
+        }
+    }
+
     /// Acknowledged writes so far.
     pub fn acked(&self) -> usize {
         self.ledger.lock().expect("ledger").acked.len()

@@ -15,6 +15,7 @@ pub struct Relay {
     open: Arc<Mutex<Vec<TcpStream>>>,
     stop: Arc<AtomicBool>,
     target: Arc<Mutex<Vec<SocketAddr>>>,
+    stall: Arc<AtomicBool>,
 }
 
 fn pipe(mut from: TcpStream, mut to: TcpStream) {
@@ -64,7 +65,14 @@ impl Relay {
             Arc::new(Mutex::new(Vec::<TcpStream>::new())),
             Arc::new(AtomicBool::new(false)),
         );
-        let (c, o, s, t) = (cut.clone(), open.clone(), stop.clone(), target.clone());
+        let stall = Arc::new(AtomicBool::new(false));
+        let (c, o, s, t, st) = (
+            cut.clone(),
+            open.clone(),
+            stop.clone(),
+            target.clone(),
+            stall.clone(),
+        );
         std::thread::Builder::new()
             .name("relay".into())
             .spawn(move || {
@@ -80,6 +88,11 @@ impl Relay {
                     let _ = client.set_nonblocking(false);
                     if c.load(Ordering::Relaxed) {
                         let _ = client.shutdown(Shutdown::Both);
+                        continue;
+                    }
+                    if st.load(Ordering::Relaxed) {
+                        // Accepted and never answered: a peer that hangs.
+                        o.lock().expect("relay list").push(client);
                         continue;
                     }
                     let to = {
@@ -111,6 +124,7 @@ impl Relay {
             open,
             stop,
             target,
+            stall,
         }
     }
 
@@ -128,6 +142,13 @@ impl Relay {
 
     pub fn heal(&self) {
         self.cut.store(false, Ordering::Relaxed);
+        self.stall.store(false, Ordering::Relaxed);
+    }
+
+    /// New connections are accepted and then never answered (open ones keep working):
+    /// a database that hangs.
+    pub fn stall(&self) {
+        self.stall.store(true, Ordering::Relaxed);
     }
 }
 

@@ -5,7 +5,7 @@
 use molt_lms_api::cutover::{BeginRequest, CutoverStatus, Liveness};
 use molt_lms_api::SourceOfTruth;
 use molt_lms_integration::cutover_env::CutoverEnv;
-use molt_lms_integration::load::{replicate_writes, wait_caught_up, Load};
+use molt_lms_integration::load::{pairs, replicate_writes, wait_caught_up, Ledger, Load};
 use molt_lms_integration::relay::Relay;
 use molt_lms_integration::wait_until;
 use std::time::{Duration, Instant};
@@ -185,20 +185,10 @@ async fn an_orchestrator_down_for_15s_outside_a_cutover_holds_nothing_and_a_cuto
     assert_eq!(env.status().source_of_truth, SourceOfTruth::Target);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_proxy_cut_off_from_the_orchestrator_never_serves_the_old_source_after_the_commit() {
-    // Lost after 3 s, not 1: a healthy proxy on a busy CI machine must not look lost.
-    let short = [
-        "--heartbeat-interval",
-        "200ms",
-        "--proxy-lost-after",
-        "3s",
-        "--proxy-lease",
-        "3s",
-    ];
-    let mut env = CutoverEnv::start(1, &short);
-    // Proxy 1 reaches the orchestrator through one relay and is reached through another
-    // (its control API advertised at the second relay's address).
+/// Adds a proxy that reaches the orchestrator through one relay and is reached through
+/// another (its control API advertised at the second relay's address), so a test can
+/// cut it off both ways. Its SQL identity is `127.0.0.3:5999`.
+fn add_partitionable_proxy(env: &mut CutoverEnv) -> (usize, Relay, Relay) {
     let to_orch = Relay::start(env.orch.api_addr());
     let to_proxy = Relay::start_on("127.0.0.3:0".parse().expect("addr"), env.orch.api_addr());
     let orch_url = format!("http://{}", to_orch.addr());
@@ -215,6 +205,22 @@ async fn a_proxy_cut_off_from_the_orchestrator_never_serves_the_old_source_after
         c
     });
     to_proxy.set_target(env.proxies[i].control_addr());
+    (i, to_orch, to_proxy)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_proxy_cut_off_from_the_orchestrator_never_serves_the_old_source_after_the_commit() {
+    // Lost after 3 s, not 1: a healthy proxy on a busy CI machine must not look lost.
+    let short = [
+        "--heartbeat-interval",
+        "200ms",
+        "--proxy-lost-after",
+        "3s",
+        "--proxy-lease",
+        "3s",
+    ];
+    let mut env = CutoverEnv::start(1, &short);
+    let (i, to_orch, to_proxy) = add_partitionable_proxy(&mut env);
     replicate_writes(&env);
     let load = Load::start(&env, 4);
     load.wait_for_more(50);
@@ -302,4 +308,227 @@ async fn the_orchestrator_killed_while_proxies_are_paused_under_load_loses_nothi
     );
     env.orch.restart();
     assert_eq!(env.status().source_of_truth, SourceOfTruth::Target);
+}
+
+/// Lost after 2 s and a 2 s lease: a killed proxy fails the attempt quickly and is left
+/// out of the next one 7 s after it was last heard from.
+const KILL_ARGS: &[&str] = &[
+    "--heartbeat-interval",
+    "200ms",
+    "--proxy-lost-after",
+    "2s",
+    "--proxy-lease",
+    "2s",
+];
+
+/// Every acknowledged write is on the source; errors come only from writers on the
+/// proxies in `killed` (writer i runs on proxy i % proxies).
+fn assert_all_on_source(env: &CutoverEnv, ledger: &Ledger, proxies: usize, killed: &[usize]) {
+    for e in &ledger.errors {
+        let writer: usize = e
+            .strip_prefix("writer ")
+            .and_then(|r| r.split_whitespace().next())
+            .and_then(|w| w.parse().ok())
+            .unwrap_or(usize::MAX);
+        assert!(
+            killed.contains(&(writer % proxies)),
+            "a client of a surviving proxy got an error: {e}"
+        );
+    }
+    let on_source = pairs(&env.clusters.source, &env.db);
+    for (w, s, _) in &ledger.acked {
+        assert!(
+            on_source.contains(&(*w, *s)),
+            "acknowledged write ({w}, {s}) missing on the source"
+        );
+    }
+}
+
+/// After an aborted attempt: a fresh proxy joins and a cutover commits, losing nothing.
+async fn a_new_cutover_succeeds(env: &mut CutoverEnv) {
+    let i = env.add_proxy();
+    let load = Load::start_on(env, &[i], 2);
+    load.wait_for_more(20);
+    // The killed proxy is waited for until its lease has surely run out.
+    let id = begin_when_allowed(env, Duration::from_secs(20));
+    env.wait_status(id, CutoverStatus::TrafficPaused, Duration::from_secs(10));
+    wait_caught_up(env);
+    let done = env.commit().expect("a new commit");
+    let committed_at = Instant::now();
+    assert_eq!(done.status, CutoverStatus::CommitCompleted, "{done:#?}");
+    load.wait_for_more(20);
+    let ledger = load.stop().await;
+    let after = ledger
+        .lock()
+        .expect("ledger")
+        .assert_nothing_lost(env, committed_at);
+    assert!(after > 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_proxy_killed_during_begin_fails_the_attempt_and_abort_resumes_on_the_source() {
+    let mut env = CutoverEnv::start(2, KILL_ARGS);
+    replicate_writes(&env);
+    let load = Load::start(&env, 4);
+    load.wait_for_more(50);
+    // A transaction left open on proxy 0 keeps the pause from completing.
+    let blocker = env.client(0).await;
+    blocker
+        .batch_execute("BEGIN; SELECT 1")
+        .await
+        .expect("open a transaction");
+    let a = env
+        .begin(BeginRequest {
+            skip_check: true,
+            ..BeginRequest::default()
+        })
+        .expect("begin");
+    env.proxies[1].kill();
+    let failed = env.wait_status(a.id, CutoverStatus::Error, Duration::from_secs(15));
+    assert!(failed.error.contains("lost"), "{failed:#?}");
+    let (code, body) = env.commit().expect_err("commit after a lost proxy");
+    assert_eq!(code, 409, "{body}");
+    assert_eq!(
+        env.abort().expect("abort").status,
+        CutoverStatus::AbortCompleted
+    );
+    blocker
+        .batch_execute("COMMIT")
+        .await
+        .expect("commit the blocker");
+    load.wait_for_more(50);
+    let ledger = load.stop().await;
+    {
+        let ledger = ledger.lock().expect("ledger");
+        assert_all_on_source(&env, &ledger, 2, &[1]);
+        eprintln!(
+            "proxy killed during begin: {} writes acknowledged, all on the source, none lost",
+            ledger.acked.len()
+        );
+    }
+    assert_eq!(env.status().source_of_truth, SourceOfTruth::Source);
+    a_new_cutover_succeeds(&mut env).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_proxy_killed_during_the_commit_refuses_it_and_abort_resumes_on_the_source() {
+    let mut env = CutoverEnv::start(1, KILL_ARGS);
+    // Proxy 1 reaches the target through a relay that can hang, so its preparation
+    // hangs and the commit sits in its first phase when the proxy is killed.
+    let target = Relay::start(
+        format!("127.0.0.1:{}", env.clusters.target.port())
+            .parse()
+            .expect("addr"),
+    );
+    let target_url = env.clusters.target.superuser_url("postgres").replace(
+        &format!(":{}/", env.clusters.target.port()),
+        &format!(":{}/", target.addr().port()),
+    );
+    let i = env.add_proxy_with(|mut c| {
+        c.target_url = target_url;
+        c
+    });
+    replicate_writes(&env);
+    let load = Load::start(&env, 4);
+    load.wait_for_more(50);
+    let a = env.pause();
+    wait_caught_up(&env);
+    target.stall();
+    let commit = {
+        let api = env.orch.api_addr();
+        std::thread::spawn(move || {
+            molt_lms_integration::fixture::http_request(
+                api,
+                "POST",
+                "/api/v1/cutover/commit",
+                Some("{}"),
+            )
+        })
+    };
+    env.wait_status(a.id, CutoverStatus::Preparing, Duration::from_secs(10));
+    env.proxies[i].kill();
+    let (code, body) = commit.join().expect("commit thread");
+    assert_eq!(code, 409, "{body}");
+    assert_eq!(env.status().source_of_truth, SourceOfTruth::Source);
+    assert_eq!(
+        env.abort().expect("abort").status,
+        CutoverStatus::AbortCompleted
+    );
+    target.heal();
+    load.wait_for_more(50);
+    let ledger = load.stop().await;
+    {
+        let ledger = ledger.lock().expect("ledger");
+        assert_all_on_source(&env, &ledger, 2, &[1]);
+        eprintln!(
+            "proxy killed during the commit: {} writes acknowledged, all on the source, none lost",
+            ledger.acked.len()
+        );
+    }
+    a_new_cutover_succeeds(&mut env).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_proxy_cut_off_during_the_pause_stays_paused_and_learns_the_next_commit() {
+    let short = [
+        "--heartbeat-interval",
+        "200ms",
+        "--proxy-lost-after",
+        "3s",
+        "--proxy-lease",
+        "3s",
+    ];
+    let mut env = CutoverEnv::start(1, &short);
+    let (i, to_orch, to_proxy) = add_partitionable_proxy(&mut env);
+    replicate_writes(&env);
+    let load = Load::start(&env, 4);
+    load.wait_for_more(50);
+    let a = env.pause();
+    to_orch.cut();
+    to_proxy.cut();
+    // Lost during the pause: this attempt cannot commit. The cut-off proxy keeps its
+    // sessions held; it never resumes on the source on its own.
+    let failed = env.wait_status(a.id, CutoverStatus::Error, Duration::from_secs(15));
+    assert!(failed.error.contains("lost"), "{failed:#?}");
+    assert_eq!(
+        env.abort().expect("abort").status,
+        CutoverStatus::AbortCompleted
+    );
+    // The next attempt leaves it out once its lease has surely run out, and commits.
+    let held_on_cut_off = load.acked();
+    let id = begin_when_allowed(&env, Duration::from_secs(20));
+    let b = env.wait_status(id, CutoverStatus::TrafficPaused, Duration::from_secs(10));
+    assert_eq!(b.proxies.len(), 1, "{b:#?}");
+    wait_caught_up(&env);
+    let done = env.commit().expect("commit");
+    let committed_at = Instant::now();
+    assert_eq!(done.status, CutoverStatus::CommitCompleted, "{done:#?}");
+    // Healed, it learns the outcome: its held writes run on the target.
+    to_orch.heal();
+    to_proxy.heal();
+    let cut_off_writers = || {
+        load.ledger
+            .lock()
+            .expect("ledger")
+            .acked
+            .iter()
+            .filter(|(w, _, t)| w % 2 == 1 && *t > committed_at)
+            .count()
+    };
+    assert!(
+        wait_until(Duration::from_secs(15), || cut_off_writers() > 10),
+        "the cut-off proxy's writers did not resume after the heal\n{}",
+        env.proxies[i].stderr_log()
+    );
+    assert!(load.acked() > held_on_cut_off);
+    let ledger = load.stop().await;
+    let ledger = ledger.lock().expect("ledger");
+    let after = ledger.assert_nothing_lost(&env, committed_at);
+    let source_port = env.clusters.source.port();
+    let late = env.clusters.source.psql(
+        &env.db,
+        &format!("SELECT count(*) FROM writes WHERE server_port <> {source_port}"),
+    );
+    assert_eq!(late, "0");
+    eprintln!("proxy cut off during the pause: {} writes acknowledged, {after} after the commit, none lost", ledger.acked.len());
 }
