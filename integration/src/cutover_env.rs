@@ -132,13 +132,15 @@ impl CutoverEnv {
             self.clusters.target.superuser_url("postgres"),
         );
         cfg.extra_args = vec!["--orchestrator-url".into(), self.orch.url()];
+        // Counted, not compared with `proxies`: drained proxies leave the registry.
+        let registered = self.status().proxies.len();
         self.proxies.push(ProxyProcess::start(configure(cfg)));
-        let n = self.proxies.len();
         assert!(
-            wait_until(Duration::from_secs(10), || self.status().proxies.len() >= n),
+            wait_until(Duration::from_secs(10), || self.status().proxies.len()
+                > registered),
             "proxy did not register"
         );
-        n - 1
+        self.proxies.len() - 1
     }
 
     pub fn conninfo(&self, proxy: usize) -> String {

@@ -17,6 +17,9 @@ pub struct Ledger {
     pub acked: Vec<(i32, i32, Instant)>,
     pub errors: Vec<String>,
     pub max_latency: Duration,
+    /// Sessions a draining proxy closed between transactions (57P01, or refused at
+    /// login with 57P03), after which a reconnecting writer logged in again.
+    pub reconnects: usize,
 }
 
 /// Creates table `writes` on both databases, owned by the env's role, and subscribes the
@@ -166,6 +169,29 @@ impl Load {
         }
     }
 
+    /// Writers that reach the proxies through `conninfo` (a Service's address) and log
+    /// in again whenever a draining proxy closes their session, as a pool does. Numbered
+    /// from 2000.
+    pub fn start_reconnecting(conninfo: &str, writers: usize) -> Self {
+        let stop = Arc::new(AtomicBool::new(false));
+        let ledger = Arc::new(Mutex::new(Ledger::default()));
+        let tasks = (0..writers)
+            .map(|i| {
+                tokio::spawn(reconnecting_writer(
+                    conninfo.to_owned(),
+                    2000 + i as i32,
+                    stop.clone(),
+                    ledger.clone(),
+                ))
+            })
+            .collect();
+        Self {
+            stop,
+            tasks,
+            ledger,
+        }
+    }
+
     /// Acknowledged writes so far.
     pub fn acked(&self) -> usize {
         self.ledger.lock().expect("ledger").acked.len()
@@ -226,6 +252,77 @@ async fn writer(conninfo: String, id: i32, stop: Arc<AtomicBool>, ledger: Arc<Mu
                 if c.is_closed() {
                     return;
                 }
+            }
+        }
+    }
+}
+
+/// Whether a failed write is a graceful close by a draining proxy: the session ended
+/// between transactions, so the write never ran and a new session may retry.
+fn drained(e: &tokio_postgres::Error) -> bool {
+    use tokio_postgres::error::SqlState;
+    e.is_closed()
+        || e.code() == Some(&SqlState::ADMIN_SHUTDOWN)
+        || e.code() == Some(&SqlState::CANNOT_CONNECT_NOW)
+}
+
+async fn reconnecting_writer(
+    conninfo: String,
+    id: i32,
+    stop: Arc<AtomicBool>,
+    ledger: Arc<Mutex<Ledger>>,
+) {
+    let mut seq = 0;
+    'session: while !stop.load(Ordering::Relaxed) {
+        let c = match tokio_postgres::connect(&conninfo, tokio_postgres::NoTls).await {
+            Ok((c, conn)) => {
+                tokio::spawn(conn);
+                c
+            }
+            Err(e) => {
+                if !drained(&e) && e.as_db_error().is_some() {
+                    ledger
+                        .lock()
+                        .expect("ledger")
+                        .errors
+                        .push(format!("writer {id} login: {e}"));
+                }
+                // A proxy going away refuses or closes the connection: try the next one.
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                continue;
+            }
+        };
+        let insert = match c
+            .prepare(
+                "INSERT INTO writes (writer, seq, server_port) VALUES ($1, $2, inet_server_port())",
+            )
+            .await
+        {
+            Ok(s) => s,
+            Err(e) if drained(&e) => continue,
+            Err(e) => {
+                ledger
+                    .lock()
+                    .expect("ledger")
+                    .errors
+                    .push(format!("writer {id} prepare: {e}"));
+                continue;
+            }
+        };
+        while !stop.load(Ordering::Relaxed) {
+            // A new number for every attempt: a write whose fate is unknown is never
+            // written again under the same key.
+            seq += 1;
+            let r = c.execute(&insert, &[&id, &seq]).await;
+            let mut l = ledger.lock().expect("ledger");
+            match r {
+                Ok(1) => l.acked.push((id, seq, Instant::now())),
+                Ok(n) => l.errors.push(format!("writer {id} seq {seq}: {n} rows")),
+                Err(e) if drained(&e) => {
+                    l.reconnects += 1;
+                    continue 'session;
+                }
+                Err(e) => l.errors.push(format!("writer {id} seq {seq}: {e}")),
             }
         }
     }

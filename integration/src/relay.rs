@@ -50,6 +50,11 @@ impl Relay {
         Self::start_to(bind, Arc::new(Mutex::new(targets)))
     }
 
+    /// Replaces the round-robin targets (pods added and removed).
+    pub fn set_targets(&self, targets: Vec<SocketAddr>) {
+        *self.target.lock().expect("relay target") = targets;
+    }
+
     /// Points the relay somewhere else (for a target known only after the relay's port
     /// was handed out).
     pub fn set_target(&self, target: SocketAddr) {

@@ -532,3 +532,70 @@ async fn a_proxy_cut_off_during_the_pause_stays_paused_and_learns_the_next_commi
     assert_eq!(late, "0");
     eprintln!("proxy cut off during the pause: {} writes acknowledged, {after} after the commit, none lost", ledger.acked.len());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rolling_restart_of_every_proxy_loses_nothing_and_a_cutover_follows() {
+    let mut env = CutoverEnv::start(2, &["--heartbeat-interval", "200ms"]);
+    replicate_writes(&env);
+    // The Service: new connections spread over the proxies in turn.
+    let service = Relay::round_robin(env.proxies.iter().map(|p| p.sql_addr()).collect());
+    let conninfo = format!(
+        "host=127.0.0.1 port={} user={} password={} dbname={}",
+        service.addr().port(),
+        env.user,
+        env.password,
+        env.db
+    );
+    let load = Load::start_reconnecting(&conninfo, 4);
+    load.wait_for_more(50);
+    // As a Deployment's rolling update does: start a new pod, take the old one out of
+    // the Service, then stop it (SIGTERM: drain, deregister).
+    for old in 0..2 {
+        env.add_proxy();
+        let serving: Vec<_> = (old + 1..env.proxies.len())
+            .map(|i| env.proxies[i].sql_addr())
+            .collect();
+        service.set_targets(serving);
+        env.proxies[old].terminate();
+        let exit = env.proxies[old].wait_exit(Duration::from_secs(30));
+        assert!(
+            exit.is_some_and(|s| s.success()),
+            "proxy {old} did not drain: {exit:?}"
+        );
+        load.wait_for_more(50);
+        assert!(env
+            .status()
+            .proxies
+            .iter()
+            .all(|p| p.registration.lms_address != env.proxies[old].sql_addr().to_string()));
+    }
+    assert_eq!(env.status().proxies.len(), 2);
+    {
+        let l = load.ledger.lock().expect("ledger");
+        assert!(
+            l.errors.is_empty(),
+            "client errors during the rolling restart: {:?}",
+            l.errors
+        );
+        let on_source = pairs(&env.clusters.source, &env.db);
+        assert!(l
+            .acked
+            .iter()
+            .all(|(w, s, _)| on_source.contains(&(*w, *s))));
+        eprintln!("rolling restart: {} writes acknowledged, {} sessions closed by a draining proxy and reopened, none lost", l.acked.len(), l.reconnects);
+    }
+    // A cutover right after: the drained proxies are gone, not waited for.
+    let a = env.pause();
+    wait_caught_up(&env);
+    let done = env.commit().expect("commit after the rolling restart");
+    let committed_at = Instant::now();
+    assert_eq!(done.status, CutoverStatus::CommitCompleted, "{done:#?}");
+    assert_eq!(a.proxies.len(), 2);
+    load.wait_for_more(50);
+    let ledger = load.stop().await;
+    let after = ledger
+        .lock()
+        .expect("ledger")
+        .assert_nothing_lost(&env, committed_at);
+    assert!(after > 0);
+}
