@@ -22,9 +22,26 @@ pub struct Ledger {
     pub reconnects: usize,
 }
 
+/// The subscription [`replicate_writes`] made; dropped (with its slot on the source) when
+/// this is, so parallel tests never run out of replication workers.
+#[must_use = "the subscription is dropped with this guard"]
+pub struct Replication {
+    target: &'static PgCluster,
+    db: String,
+}
+
+impl Drop for Replication {
+    fn drop(&mut self) {
+        let _ = self.target.psql_result(
+            &self.db,
+            &format!("DROP SUBSCRIPTION IF EXISTS sub_{}", self.db),
+        );
+    }
+}
+
 /// Creates table `writes` on both databases, owned by the env's role, and subscribes the
 /// target to the source's changes of it.
-pub fn replicate_writes(env: &CutoverEnv) {
+pub fn replicate_writes(env: &CutoverEnv) -> Replication {
     let (src, tgt) = (&env.clusters.source, &env.clusters.target);
     let ddl =
         "CREATE TABLE writes (writer int, seq int, server_port int, PRIMARY KEY (writer, seq))";
@@ -48,6 +65,10 @@ pub fn replicate_writes(env: &CutoverEnv) {
             port = src.port()
         ),
     );
+    Replication {
+        target: &env.clusters.target,
+        db: env.db.clone(),
+    }
 }
 
 /// Waits (30 s at most) until the target holds every row the source holds now, while
@@ -67,9 +88,10 @@ pub fn wait_caught_up(env: &CutoverEnv) -> usize {
 
 /// Drops the subscription made by [`replicate_writes`].
 pub fn stop_replication(env: &CutoverEnv) {
-    env.clusters
-        .target
-        .psql(&env.db, &format!("DROP SUBSCRIPTION sub_{}", env.db));
+    env.clusters.target.psql(
+        &env.db,
+        &format!("DROP SUBSCRIPTION IF EXISTS sub_{}", env.db),
+    );
 }
 
 /// Rows in `writes` on one database.

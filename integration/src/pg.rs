@@ -25,10 +25,13 @@ full_page_writes = off
 max_connections = 400
 password_encryption = 'scram-sha-256'
 shared_buffers = 64MB
+max_worker_processes = 48
+max_logical_replication_workers = 40
+max_replication_slots = 40
 ";
+/// Room for every test of a process to replicate at once (tests run in parallel).
 const LOGICAL_CONF: &str = "wal_level = logical
-max_replication_slots = 10
-max_wal_senders = 10
+max_wal_senders = 40
 ";
 
 #[derive(Debug, Clone, Default)]

@@ -15,7 +15,7 @@ const WRITERS: usize = 12;
 async fn cutover_under_load_with_logical_replication_loses_nothing() {
     let env = CutoverEnv::start(3, &[]);
     let (src, tgt) = (&env.clusters.source, &env.clusters.target);
-    load::replicate_writes(&env);
+    let _replication = load::replicate_writes(&env);
     let writers = Load::start(&env, WRITERS);
     let count = |c: &molt_lms_integration::PgCluster| load::count(c, &env.db);
     assert!(

@@ -76,7 +76,7 @@ async fn a_commit_that_cannot_log_in_on_the_target_is_refused_before_the_point_o
         },
     );
     let (src, tgt) = (&env.clusters.source, &env.clusters.target);
-    load::replicate_writes(&env);
+    let _replication = load::replicate_writes(&env);
     let writers = Load::start(&env, WRITERS);
     writers.wait_for_more(300);
 

@@ -108,7 +108,7 @@ fn the_registry_survives_a_restart_and_a_proxy_lost_meanwhile_is_waited_for_then
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_orchestrator_down_for_15s_outside_a_cutover_holds_nothing_and_a_cutover_follows() {
     let mut env = CutoverEnv::start(2, &["--heartbeat-interval", "200ms"]);
-    replicate_writes(&env);
+    let _replication = replicate_writes(&env);
     let load = Load::start(&env, 4);
     load.wait_for_more(50);
     env.orch.kill();
@@ -221,7 +221,7 @@ async fn a_proxy_cut_off_from_the_orchestrator_never_serves_the_old_source_after
     ];
     let mut env = CutoverEnv::start(1, &short);
     let (i, to_orch, to_proxy) = add_partitionable_proxy(&mut env);
-    replicate_writes(&env);
+    let _replication = replicate_writes(&env);
     let load = Load::start(&env, 4);
     load.wait_for_more(50);
 
@@ -278,7 +278,7 @@ async fn a_proxy_cut_off_from_the_orchestrator_never_serves_the_old_source_after
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_orchestrator_killed_while_proxies_are_paused_under_load_loses_nothing() {
     let mut env = CutoverEnv::start(2, &["--heartbeat-interval", "200ms"]);
-    replicate_writes(&env);
+    let _replication = replicate_writes(&env);
     let load = Load::start(&env, 4);
     load.wait_for_more(50);
     let a = env.pause();
@@ -368,7 +368,7 @@ async fn a_new_cutover_succeeds(env: &mut CutoverEnv) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_proxy_killed_during_begin_fails_the_attempt_and_abort_resumes_on_the_source() {
     let mut env = CutoverEnv::start(2, KILL_ARGS);
-    replicate_writes(&env);
+    let _replication = replicate_writes(&env);
     let load = Load::start(&env, 4);
     load.wait_for_more(50);
     // A transaction left open on proxy 0 keeps the pause from completing.
@@ -428,7 +428,7 @@ async fn a_proxy_killed_during_the_commit_refuses_it_and_abort_resumes_on_the_so
         c.target_url = target_url;
         c
     });
-    replicate_writes(&env);
+    let _replication = replicate_writes(&env);
     let load = Load::start(&env, 4);
     load.wait_for_more(50);
     let a = env.pause();
@@ -480,7 +480,7 @@ async fn a_proxy_cut_off_during_the_pause_stays_paused_and_learns_the_next_commi
     ];
     let mut env = CutoverEnv::start(1, &short);
     let (i, to_orch, to_proxy) = add_partitionable_proxy(&mut env);
-    replicate_writes(&env);
+    let _replication = replicate_writes(&env);
     let load = Load::start(&env, 4);
     load.wait_for_more(50);
     let a = env.pause();
@@ -536,7 +536,7 @@ async fn a_proxy_cut_off_during_the_pause_stays_paused_and_learns_the_next_commi
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rolling_restart_of_every_proxy_loses_nothing_and_a_cutover_follows() {
     let mut env = CutoverEnv::start(2, &["--heartbeat-interval", "200ms"]);
-    replicate_writes(&env);
+    let _replication = replicate_writes(&env);
     // The Service: new connections spread over the proxies in turn.
     let service = Relay::round_robin(env.proxies.iter().map(|p| p.sql_addr()).collect());
     let conninfo = format!(
