@@ -7,7 +7,7 @@
 #   proxy      target/release/molt-lms (source = target = the same cluster)
 #
 # Knobs (environment; defaults in brackets):
-#   SECTIONS ["matrix shadow cutover idle"]: which measurements run (any subset; always in this order)
+#   SECTIONS ["matrix shadow cutover idle scale"]: which measurements run (any subset; always in this order)
 #   WORKLOADS ["S tpcb"]  CLIENTS ["1 8 32"]  MODES ["simple extended prepared"]   (matrix)
 #   T [15] seconds per run   REPS [2]   J [2] pgbench threads   SKIP_BUILD=1 skips cargo build
 #   PROXY_BIN [target/release/molt-lms]: benchmark another build of the proxy (implies no cargo build)
@@ -21,6 +21,7 @@
 #            IDLE_T [min(T,30), at most 40] s per pgbench run beside/without them; REPS as above
 #            IDLE_AUTH_SESSIONS [9000] authenticated sessions through PgBouncer (transaction pooling;
 #            0 skips them; at most (fd hard limit - 256) / 2)  IDLE_AUTH_HOLD [40] s they are held
+#   scale:   SCALE_PROXIES [32] idle proxies on one orchestrator  SCALE_ROUNDS [5] begin -> commit rounds
 #   BENCH_GRACE [30]: a section's pgbench still running this long after its -T ended is killed (failed)
 #   PLAN_ONLY=1: print the plan (what runs, how long) and exit
 # Quick run:  T=3 REPS=1 CLIENTS=8 MODES=simple WORKLOADS=S make bench
@@ -51,7 +52,7 @@ J=${J:-2}
 SKIP_BUILD=${SKIP_BUILD:-}
 PROXY_BIN=${PROXY_BIN:-}
 OUTDIR=${OUTDIR:-$ROOT/bench-out}
-SECTIONS=${SECTIONS:-"matrix shadow cutover idle"}
+SECTIONS=${SECTIONS:-"matrix shadow cutover idle scale"}
 ORCH_BIN=${ORCH_BIN:-$ROOT/target/release/molt-lms-orchestrator}
 TARGETS=(direct socat pgbouncer proxy)
 PASSWORD=bench
@@ -103,7 +104,7 @@ build_proxy() {
     log "SKIP_BUILD=1: using the existing target/release/molt-lms"
   else
     local pkgs=(-p molt-lms)
-    if wants cutover || wants idle; then pkgs+=(-p molt-lms-orchestrator); fi
+    if wants cutover || wants idle || wants scale; then pkgs+=(-p molt-lms-orchestrator); fi
     log "cargo build --release ${pkgs[*]}"
     cargo build --release "${pkgs[@]}"
   fi
@@ -333,6 +334,8 @@ source "$BENCH_DIR/shadow.sh"  # bench_shadow_modes
 source "$BENCH_DIR/cutover.sh" # bench_cutover
 # shellcheck source=bench/idle.sh
 source "$BENCH_DIR/idle.sh"    # bench_idle_10k
+# shellcheck source=bench/scale.sh
+source "$BENCH_DIR/scale.sh"   # bench_scale
 
 # ---------------------------------------------------------------------------------------------
 # main
@@ -375,6 +378,11 @@ plan() {
     printf ' %d sessions via PgBouncer held %ss, ~%s\n' "$IDLE_AUTH_SESSIONS" "$IDLE_AUTH_HOLD" "$(fmt_dur "$s")"
     total=$((total + s))
   fi
+  if wants scale; then
+    local s=$((SCALE_PROXIES / 4 + SCALE_ROUNDS * 2 + 15))
+    printf '         + scale: %d idle proxies, %d begin/commit rounds, ~%s\n' "$SCALE_PROXIES" "$SCALE_ROUNDS" "$(fmt_dur "$s")"
+    total=$((total + s))
+  fi
   printf '         ~%s in all with ~1s overhead per run and ~30s set-up (more if installing or building)\n' \
     "$(fmt_dur "$total")"
 }
@@ -414,7 +422,7 @@ bench_matrix() {
 main() {
   local w c m x
   for x in $SECTIONS; do
-    [[ $x =~ ^(matrix|shadow|cutover|idle)$ ]] || die "SECTIONS: unknown section '$x' (matrix shadow cutover idle)"
+    [[ $x =~ ^(matrix|shadow|cutover|idle|scale)$ ]] || die "SECTIONS: unknown section '$x' (matrix shadow cutover idle scale)"
   done
   MATRIX_CELLS=0
   for w in $WORKLOADS; do for c in $CLIENTS; do for m in $MODES; do MATRIX_CELLS=$((MATRIX_CELLS + 1)); done; done; done
@@ -450,10 +458,11 @@ main() {
   bench_mysql_sysbench
   run_section cutover bench_cutover
   run_section idle bench_idle_10k
+  run_section scale bench_scale
 
   local cmd cpu commit
   cmd="T=$T REPS=$REPS J=$J WORKLOADS=\"$WORKLOADS\" CLIENTS=\"$CLIENTS\" MODES=\"$MODES\""
-  [[ $SECTIONS == "matrix shadow cutover idle" ]] || cmd+=" SECTIONS=\"$SECTIONS\""
+  [[ $SECTIONS == "matrix shadow cutover idle scale" ]] || cmd+=" SECTIONS=\"$SECTIONS\""
   if wants shadow && [[ $SHADOW_CELLS != "S:8:extended tpcb:8:simple" ]]; then cmd+=" SHADOW_CELLS=\"$SHADOW_CELLS\""; fi
   local name
   if wants cutover; then
@@ -464,6 +473,12 @@ main() {
   fi
   if wants idle; then
     for x in IDLE_CONNS:10000 IDLE_SESSIONS:200 "IDLE_T:$((T < 30 ? T : 30))" IDLE_AUTH_SESSIONS:9000 IDLE_AUTH_HOLD:40; do
+      name=${x%%:*}
+      [[ ${!name} == "${x#*:}" ]] || cmd+=" $name=${!name}"
+    done
+  fi
+  if wants scale; then
+    for x in SCALE_PROXIES:32 SCALE_ROUNDS:5; do
       name=${x%%:*}
       [[ ${!name} == "${x#*:}" ]] || cmd+=" $name=${!name}"
     done

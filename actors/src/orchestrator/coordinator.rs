@@ -92,6 +92,12 @@ pub struct Coordinator {
     armed_prepare: Option<u64>,
     /// A progress write failed; logged once until one succeeds.
     progress_failing: bool,
+    /// A progress write is in flight; `progress_dirty` asks for one more when it ends.
+    progress_writing: bool,
+    progress_dirty: bool,
+    /// Orders every attempt write (see `Store::save_attempt`); continues from the
+    /// metadata's newest after a restart.
+    write_version: u64,
 }
 
 impl Coordinator {
@@ -116,6 +122,9 @@ impl Coordinator {
             armed_begin: None,
             armed_prepare: None,
             progress_failing: false,
+            progress_writing: false,
+            progress_dirty: false,
+            write_version: 0,
         }
     }
 
@@ -224,24 +233,32 @@ impl Coordinator {
 
     /// Persists the attempt's progress (rows, times). Only the desired state decides what
     /// proxies do, so a failed write here is logged and written again at the next change.
+    /// The write does not hold up the mailbox: with many proxies, reports arrive in a
+    /// burst, and each one waiting for its own write would serialize the pause-acks on
+    /// the metadata database. Changes made while a write is in flight are written once,
+    /// from the newest state, when it ends. The write runs as a task of its own, so a
+    /// transition that holds the mailbox never waits on a write the mailbox holds up;
+    /// each write carries a version, so an older snapshot landing last changes nothing.
     fn persist_attempt(&mut self, ctx: &mut Context<Self>) {
+        if self.progress_writing {
+            self.progress_dirty = true;
+            return;
+        }
         let Some(a) = self.attempt.clone() else {
             return;
         };
-        let store = self.store.clone();
-        ctx.wait(
-            async move { store.save_attempt(&a).await }
-                .into_actor(self)
-                .map(|r, act, _| match r {
-                    Ok(()) => act.progress_failing = false,
-                    Err(e) => {
-                        if !act.progress_failing {
-                            tracing::error!(error = %e, "persisting the attempt's progress failed");
-                        }
-                        act.progress_failing = true;
-                    }
-                }),
-        );
+        let (store, version, me) = (self.store.clone(), self.next_version(), ctx.address());
+        self.progress_writing = true;
+        self.progress_dirty = false;
+        actix_rt::spawn(async move {
+            let r = store.save_attempt(&a, version).await;
+            me.do_send(ProgressWritten(r.map_err(|e| e.to_string())));
+        });
+    }
+
+    fn next_version(&mut self) -> u64 {
+        self.write_version += 1;
+        self.write_version
     }
 
     /// Persists `state` with `attempt` (a compare-and-set on the current epoch); only then
@@ -254,8 +271,9 @@ impl Coordinator {
         attempt: Attempt,
     ) -> ResponseActFuture<Self, Result<(), StoreError>> {
         let (store, expected, saved) = (self.store.clone(), self.state.epoch, attempt.clone());
+        let version = self.next_version();
         Box::pin(
-            async move { store.save(state, expected, &saved).await }
+            async move { store.save(state, expected, &saved, version).await }
                 .into_actor(self)
                 .map(move |r, act, ctx| match r {
                     Ok(()) => {
@@ -500,14 +518,16 @@ impl Coordinator {
                     None => None,
                 };
                 let proxies = store.load_proxies().await?;
-                Ok::<_, StoreError>((state, attempt, proxies))
+                let version = store.write_version().await?;
+                Ok::<_, StoreError>((state, attempt, proxies, version))
             }
             .into_actor(self)
             .map(|r, act, ctx| match r {
-                Ok((state, attempt, proxies)) => {
+                Ok((state, attempt, proxies, version)) => {
                     act.initialized = true;
                     act.loaded = true;
                     act.state = state;
+                    act.write_version = act.write_version.max(version);
                     act.restore_registry(proxies, ctx);
                     if let Some(mut a) = attempt {
                         // Failures of a preparation are in the proxies' reports, which
@@ -626,6 +646,32 @@ impl Supervised for Coordinator {
         self.terminate_blockers = false;
         self.armed_begin = None;
         self.armed_prepare = None;
+        self.progress_writing = false;
+        self.progress_dirty = false;
+    }
+}
+
+/// A progress write ended (see `persist_attempt`).
+#[derive(Message)]
+#[rtype(result = "()")]
+struct ProgressWritten(Result<(), String>);
+
+impl Handler<ProgressWritten> for Coordinator {
+    type Result = ();
+    fn handle(&mut self, msg: ProgressWritten, ctx: &mut Self::Context) {
+        self.progress_writing = false;
+        match msg.0 {
+            Ok(()) => self.progress_failing = false,
+            Err(e) => {
+                if !self.progress_failing {
+                    tracing::error!(error = %e, "persisting the attempt's progress failed");
+                }
+                self.progress_failing = true;
+            }
+        }
+        if self.progress_dirty {
+            self.persist_attempt(ctx);
+        }
     }
 }
 

@@ -51,6 +51,8 @@ ALTER TABLE molt_lms.cutover_attempts ADD COLUMN IF NOT EXISTS begin_deadline TI
 ALTER TABLE molt_lms.cutover_attempts ADD COLUMN IF NOT EXISTS prepare_order INT8;
 ALTER TABLE molt_lms.cutover_attempts ADD COLUMN IF NOT EXISTS prepare_started_time TIMESTAMPTZ;
 ALTER TABLE molt_lms.cutover_proxies ADD COLUMN IF NOT EXISTS prepared_time TIMESTAMPTZ;
+ALTER TABLE molt_lms.cutover_attempts ADD COLUMN IF NOT EXISTS write_version INT8 NOT NULL DEFAULT 0;
+ALTER TABLE molt_lms.cutover_proxies ADD COLUMN IF NOT EXISTS write_version INT8 NOT NULL DEFAULT 0;
 CREATE TABLE IF NOT EXISTS molt_lms.proxies (
     lms_address TEXT PRIMARY KEY,
     registration TEXT NOT NULL,
@@ -187,6 +189,7 @@ impl Store {
         state: State,
         expected: u64,
         attempt: &Attempt,
+        version: u64,
     ) -> Result<(), StoreError> {
         let mut c = self.client().await?;
         let tx = c.transaction().await.map_err(qerr)?;
@@ -204,16 +207,30 @@ impl Store {
                 .get::<_, i64>(0) as u64;
             return Err(StoreError::Stale { expected, found });
         }
-        save_attempt(&tx, attempt).await?;
+        save_attempt(&tx, attempt, version).await?;
         tx.commit().await.map_err(qerr)
     }
 
-    /// Writes an attempt's progress.
-    pub async fn save_attempt(&self, attempt: &Attempt) -> Result<(), StoreError> {
+    /// Writes an attempt's progress. `version` orders the writes: one older than what
+    /// the rows hold changes nothing, so writes may land in any order.
+    pub async fn save_attempt(&self, attempt: &Attempt, version: u64) -> Result<(), StoreError> {
         let mut c = self.client().await?;
         let tx = c.transaction().await.map_err(qerr)?;
-        save_attempt(&tx, attempt).await?;
+        save_attempt(&tx, attempt, version).await?;
         tx.commit().await.map_err(qerr)
+    }
+
+    /// The newest write version in the metadata, where this orchestrator's writes go on.
+    pub async fn write_version(&self) -> Result<u64, StoreError> {
+        let c = self.client().await?;
+        let row = c
+            .query_one(
+                "SELECT COALESCE(max(write_version), 0) FROM molt_lms.cutover_attempts",
+                &[],
+            )
+            .await
+            .map_err(qerr)?;
+        Ok(row.get::<_, i64>(0) as u64)
     }
 
     pub async fn load_attempt(&self, id: u64) -> Result<Option<Attempt>, StoreError> {
@@ -299,7 +316,11 @@ impl Store {
     }
 }
 
-async fn save_attempt(tx: &tokio_postgres::Transaction<'_>, a: &Attempt) -> Result<(), StoreError> {
+async fn save_attempt(
+    tx: &tokio_postgres::Transaction<'_>,
+    a: &Attempt,
+    version: u64,
+) -> Result<(), StoreError> {
     let finish = a.finish.map(|f| match f {
         Finish::Commit => "commit",
         Finish::Abort => "abort",
@@ -311,12 +332,13 @@ async fn save_attempt(tx: &tokio_postgres::Transaction<'_>, a: &Attempt) -> Resu
     tx.execute(
         "INSERT INTO molt_lms.cutover_attempts (id, status, finish, finish_epoch, from_sot, to_sot, trigger_time, \
          traffic_paused_time, end_time, error, begin_timeout_ms, timeout_action, begin_deadline, \
-         prepare_order, prepare_started_time) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) \
+         prepare_order, prepare_started_time, write_version) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) \
          ON CONFLICT (id) DO UPDATE SET status = excluded.status, finish = excluded.finish, \
          finish_epoch = excluded.finish_epoch, traffic_paused_time = excluded.traffic_paused_time, \
          end_time = excluded.end_time, error = excluded.error, prepare_order = excluded.prepare_order, \
-         prepare_started_time = excluded.prepare_started_time",
+         prepare_started_time = excluded.prepare_started_time, write_version = excluded.write_version \
+         WHERE molt_lms.cutover_attempts.write_version <= excluded.write_version",
         &[
             &(a.id as i64),
             &a.status.as_str(),
@@ -333,6 +355,7 @@ async fn save_attempt(tx: &tokio_postgres::Transaction<'_>, a: &Attempt) -> Resu
             &a.begin_deadline,
             &a.prepare.map(|(o, _)| o.order as i64),
             &a.prepare.map(|(_, t)| t),
+            &(version as i64),
         ],
     )
     .await
@@ -340,10 +363,13 @@ async fn save_attempt(tx: &tokio_postgres::Transaction<'_>, a: &Attempt) -> Resu
     for (addr, r) in &a.rows {
         tx.execute(
             "INSERT INTO molt_lms.cutover_proxies (attempt_id, lms_address, status, source_of_truth, trigger_time, \
-             traffic_paused_time, end_time, error, prepared_time) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+             traffic_paused_time, end_time, error, prepared_time, write_version) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
              ON CONFLICT (attempt_id, lms_address) DO UPDATE SET status = excluded.status, \
              source_of_truth = excluded.source_of_truth, traffic_paused_time = excluded.traffic_paused_time, \
-             end_time = excluded.end_time, error = excluded.error, prepared_time = excluded.prepared_time",
+             end_time = excluded.end_time, error = excluded.error, prepared_time = excluded.prepared_time, \
+             write_version = excluded.write_version \
+             WHERE molt_lms.cutover_proxies.write_version <= excluded.write_version",
             &[
                 &(a.id as i64),
                 addr,
@@ -354,6 +380,7 @@ async fn save_attempt(tx: &tokio_postgres::Transaction<'_>, a: &Attempt) -> Resu
                 &r.end,
                 &r.error,
                 &r.prepared,
+                &(version as i64),
             ],
         )
         .await
