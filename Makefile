@@ -4,7 +4,7 @@ CARGO ?= cargo
 # The one test command: README, CI and `make test` all run exactly this.
 TEST_CMD = $(CARGO) test --workspace --no-fail-fast -- --test-threads=4
 
-.PHONY: build test lint run bench clean
+.PHONY: build test test-faults lint run bench clean
 
 build:
 	$(CARGO) build --workspace
@@ -12,6 +12,10 @@ build:
 # Integration tests spawn the built binaries (target/<profile>/molt-lms), so build first.
 test: build
 	$(TEST_CMD)
+
+# The fault-injection scenarios alone (they are part of `make test` too).
+test-faults: build
+	$(CARGO) test -p molt-lms-integration --test faults --test control_plane -- --test-threads=4
 
 lint:
 	$(CARGO) fmt --all -- --check

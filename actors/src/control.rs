@@ -7,6 +7,7 @@
 pub mod client;
 pub mod files;
 pub mod guard;
+pub mod peer;
 pub mod server_tls;
 pub mod token;
 

@@ -422,41 +422,21 @@ async fn mutual_tls_between_the_cli_the_orchestrator_and_the_proxies() {
     );
 
     // A proxy whose certificate another CA signed never registers.
-    let mut rogue_proxy = Command::new(lms_bin("molt-lms"))
-        .args([
-            "--listen",
-            "127.0.0.1:0",
-            "--metrics-listen",
-            "127.0.0.1:0",
-            "--control-listen",
-            "127.0.0.1:0",
-        ])
-        .args(proxy_args(&path(&rogue.cert_path), &path(&rogue.key_path)))
-        .env("INIT_SOURCE", shared().source.superuser_url("postgres"))
-        .env("INIT_TARGET", t.superuser_url("postgres"))
-        .env("RUST_LOG", "info")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn rogue proxy");
-    let stderr = rogue_proxy.stderr.take().expect("stderr");
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
-    let refused = rx
-        .iter()
-        .take(200)
-        .find(|l| l.contains("cannot register with the orchestrator"));
-    let _ = rogue_proxy.kill();
-    let _ = rogue_proxy.wait();
+    let rogue_args = proxy_args(&path(&rogue.cert_path), &path(&rogue.key_path));
+    let log = registration_refused(&rogue_args, &t.superuser_url("postgres"));
     assert!(
-        refused.is_some(),
-        "the rogue proxy did not report a failed registration"
+        log.contains("cannot register with the orchestrator"),
+        "{log}"
     );
+    // Nor does a proxy with a good certificate that claims the live proxy's address.
+    let other = ca.issue(d, "proxy2", "proxy2", &["127.0.0.1"]);
+    let mut claim = proxy_args(&path(&other.cert_path), &path(&other.key_path));
+    claim.extend([
+        "--advertise-address".to_owned(),
+        proxy.sql_addr().to_string(),
+    ]);
+    let log = registration_refused(&claim, &t.superuser_url("postgres"));
+    assert!(log.contains("address_taken"), "{log}");
     let status: molt_lms_api::cutover::OrchestratorStatus = orchestrator_like
         .get(format!("{}/api/v1/status", orch.url()))
         .send()
@@ -600,4 +580,45 @@ async fn a_cancel_request_landing_on_another_proxy_reaches_the_session() {
     assert!(wait_until(Duration::from_secs(10), || source
         .psql(&env.db, running)
         == "0"));
+}
+
+/// Starts a proxy with `args` that must fail to register; returns its log up to the
+/// first refusal (the proxy keeps retrying, so it is killed then).
+fn registration_refused(args: &[String], target_url: &str) -> String {
+    let mut child = Command::new(lms_bin("molt-lms"))
+        .args([
+            "--listen",
+            "127.0.0.1:0",
+            "--metrics-listen",
+            "127.0.0.1:0",
+            "--control-listen",
+            "127.0.0.1:0",
+        ])
+        .args(args)
+        .env("INIT_SOURCE", shared().source.superuser_url("postgres"))
+        .env("INIT_TARGET", target_url)
+        .env("RUST_LOG", "info")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn proxy");
+    let stderr = child.stderr.take().expect("stderr");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let mut log = String::new();
+    while let Ok(line) = rx.recv_timeout(Duration::from_secs(20)) {
+        log.push_str(&line);
+        log.push('\n');
+        if line.contains("cannot register with the orchestrator") {
+            break;
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    log
 }

@@ -84,6 +84,8 @@ pub struct Coordinator {
     /// The SHA-256 of the key each registration was issued; heartbeats and
     /// deregistrations must carry the key.
     keys: BTreeMap<String, String>,
+    /// The client certificate (SHA-256) each registration came with, under mutual TLS.
+    certs: BTreeMap<String, String>,
     /// Proxies heard from since the registry last wrote `last_seen`.
     touched: std::collections::BTreeSet<String>,
     /// Timers already armed: the attempt whose begin deadline, the order whose prepare
@@ -119,6 +121,7 @@ impl Coordinator {
             last_seen: BTreeMap::new(),
             keys: BTreeMap::new(),
             touched: Default::default(),
+            certs: BTreeMap::new(),
             armed_begin: None,
             armed_prepare: None,
             progress_failing: false,
@@ -633,6 +636,7 @@ impl Coordinator {
             }
             self.last_seen.remove(&addr);
             self.keys.remove(&addr);
+            self.certs.remove(&addr);
             self.unpersist(addr);
         }
     }
@@ -677,14 +681,37 @@ impl Handler<ProgressWritten> for Coordinator {
 
 #[derive(Message)]
 #[rtype(result = "Result<Directive, Refused>")]
-pub struct Register(pub Registration);
+pub struct Register {
+    pub registration: Registration,
+    /// The SHA-256 of the client certificate it came with (mutual TLS).
+    pub cert: Option<String>,
+}
 
 impl Handler<Register> for Coordinator {
     type Result = Result<Directive, Refused>;
     fn handle(&mut self, msg: Register, ctx: &mut Self::Context) -> Self::Result {
         self.ready()?;
-        let reg = msg.0;
+        let Register {
+            registration: reg,
+            cert,
+        } = msg;
         let addr = reg.lms_address.clone();
+        // A live proxy's address is not taken over with another certificate: one proxy
+        // cannot register, and then report, in another's name.
+        if let Some(bound) = self.certs.get(&addr) {
+            if Some(bound) != cert.as_ref() && !self.is_lost(&addr) {
+                tracing::warn!(proxy = %addr, "refused a registration with another certificate than the live proxy's");
+                return Err(refused(
+                    409,
+                    "address_taken",
+                    format!("a live proxy is registered at {addr} with another client certificate"),
+                ));
+            }
+        }
+        match cert {
+            Some(c) => self.certs.insert(addr.clone(), c),
+            None => self.certs.remove(&addr),
+        };
         let key = new_proxy_key();
         let hash = key_hash(&key);
         self.add_agent(reg.clone(), hash.clone(), ctx);
@@ -733,6 +760,7 @@ impl Handler<Deregister> for Coordinator {
         }
         self.last_seen.remove(&addr);
         self.keys.remove(&addr);
+        self.certs.remove(&addr);
         self.unpersist(addr.clone());
         tracing::info!(proxy = %addr, "proxy deregistered");
         if self

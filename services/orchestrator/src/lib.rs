@@ -106,6 +106,7 @@ pub async fn run(args: cli::Args, settings: config::Settings) -> anyhow::Result<
             .service(control)
             .default_service(web::to(rest::not_found))
     })
+    .on_connect(molt_lms_actors::control::peer::on_connect)
     .workers(2)
     .disable_signals()
     .shutdown_timeout(2);

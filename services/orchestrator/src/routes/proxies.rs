@@ -4,6 +4,7 @@ use super::{refused, unavailable};
 use crate::AppState;
 use actix_web::{web, HttpResponse};
 use molt_lms_actors::control::client::ControlClient;
+use molt_lms_actors::control::peer::PeerCert;
 use molt_lms_actors::orchestrator::coordinator::{Deregister, HeartbeatMsg, Register, Targets};
 use molt_lms_api::cutover::{Deregistration, Heartbeat, Liveness, Registration};
 use molt_lms_api::proxy::ProxyStatusRow;
@@ -16,8 +17,18 @@ use tokio::task::JoinSet;
 /// Samples the merged shadow report keeps per fingerprint (the newest ones).
 const SHADOW_SAMPLES_PER_FINGERPRINT: usize = 10;
 
-pub async fn register(state: web::Data<AppState>, body: web::Json<Registration>) -> HttpResponse {
-    match state.coordinator.send(Register(body.into_inner())).await {
+/// Under mutual TLS the registration is bound to the client certificate that made it.
+pub async fn register(
+    state: web::Data<AppState>,
+    req: actix_web::HttpRequest,
+    body: web::Json<Registration>,
+) -> HttpResponse {
+    let cert = req.conn_data::<PeerCert>().map(|p| p.0.clone());
+    let msg = Register {
+        registration: body.into_inner(),
+        cert,
+    };
+    match state.coordinator.send(msg).await {
         Ok(Ok(d)) => HttpResponse::Ok().json(d),
         Ok(Err(r)) => refused(r),
         Err(_) => unavailable(),
