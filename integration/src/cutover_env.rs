@@ -144,12 +144,14 @@ impl CutoverEnv {
     }
 
     pub fn conninfo(&self, proxy: usize) -> String {
+        self.conninfo_at(self.proxies[proxy].sql_port())
+    }
+
+    /// The env's role and database at `127.0.0.1:port` (a relay in front of the proxies).
+    pub fn conninfo_at(&self, port: u16) -> String {
         format!(
-            "host=127.0.0.1 port={} user={} password={} dbname={}",
-            self.proxies[proxy].sql_port(),
-            self.user,
-            self.password,
-            self.db
+            "host=127.0.0.1 port={port} user={} password={} dbname={}",
+            self.user, self.password, self.db
         )
     }
 

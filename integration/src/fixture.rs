@@ -219,3 +219,11 @@ pub fn http_request_with(
         .unwrap_or(0);
     (status, body.to_owned())
 }
+
+/// The port of the database server a session runs on: which database answered.
+pub async fn server_port(c: &tokio_postgres::Client) -> i32 {
+    c.query_one("SELECT inet_server_port()", &[])
+        .await
+        .expect("server port")
+        .get(0)
+}

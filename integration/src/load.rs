@@ -150,35 +150,24 @@ pub struct Load {
 
 impl Load {
     pub fn start(env: &CutoverEnv, writers: usize) -> Self {
-        let stop = Arc::new(AtomicBool::new(false));
-        let ledger = Arc::new(Mutex::new(Ledger::default()));
-        let tasks = (0..writers)
-            .map(|i| {
-                tokio::spawn(writer(
-                    env.conninfo(i % env.proxies.len()),
-                    i as i32,
-                    stop.clone(),
-                    ledger.clone(),
-                ))
-            })
-            .collect();
-        Self {
-            stop,
-            tasks,
-            ledger,
-        }
+        let all: Vec<usize> = (0..env.proxies.len()).collect();
+        Self::spawn(env, &all, writers, 0)
     }
 
     /// `writers` more writers, on the proxies listed (in turn), numbered from 1000 so
     /// their rows never collide with an earlier load's.
     pub fn start_on(env: &CutoverEnv, proxies: &[usize], writers: usize) -> Self {
+        Self::spawn(env, proxies, writers, 1000)
+    }
+
+    fn spawn(env: &CutoverEnv, proxies: &[usize], writers: usize, first_id: i32) -> Self {
         let stop = Arc::new(AtomicBool::new(false));
         let ledger = Arc::new(Mutex::new(Ledger::default()));
         let tasks = (0..writers)
             .map(|i| {
                 tokio::spawn(writer(
                     env.conninfo(proxies[i % proxies.len()]),
-                    1000 + i as i32,
+                    first_id + i as i32,
                     stop.clone(),
                     ledger.clone(),
                 ))

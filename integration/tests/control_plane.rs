@@ -6,7 +6,7 @@ use molt_lms_api::cutover::{BeginRequest, CutoverStatus, ProxyPhase, ProxyReport
 use molt_lms_integration::bins::lms_bin;
 use molt_lms_integration::certs::TestCa;
 use molt_lms_integration::cutover_env::CutoverEnv;
-use molt_lms_integration::fixture::{http_request, http_request_with};
+use molt_lms_integration::fixture::{http_request, http_request_with, server_port};
 use molt_lms_integration::orchestrator::OrchestratorProcess;
 use molt_lms_integration::pg::shared;
 use molt_lms_integration::proxy::{ProxyConfig, ProxyProcess};
@@ -24,13 +24,6 @@ fn signal(pid: u32, sig: &str) {
         .expect("run kill")
         .success();
     assert!(ok, "kill -{sig} {pid}");
-}
-
-async fn server_port(c: &tokio_postgres::Client) -> i32 {
-    c.query_one("SELECT inet_server_port()", &[])
-        .await
-        .expect("server port")
-        .get(0)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -313,6 +306,10 @@ async fn mutual_tls_between_the_cli_the_orchestrator_and_the_proxies() {
     let meta = unique_name("meta");
     let t = &shared().target;
     t.create_database(&meta);
+    // The orchestrator's client CA in a file of its own, rotated at the end.
+    let client_ca = d.join("orchestrator-client-ca.crt");
+    std::fs::copy(&ca.cert_path, &client_ca).expect("copy the CA");
+    let client_ca_arg = path(&client_ca);
     let orch = OrchestratorProcess::start(
         &t.superuser_url(&meta),
         &[
@@ -321,7 +318,7 @@ async fn mutual_tls_between_the_cli_the_orchestrator_and_the_proxies() {
             "--tls-key",
             &orch_key,
             "--tls-ca-cert",
-            &ca_pem,
+            &client_ca_arg,
         ],
     );
     assert!(orch.url().starts_with("https://"));
@@ -451,6 +448,26 @@ async fn mutual_tls_between_the_cli_the_orchestrator_and_the_proxies() {
         .map(|p| p.registration.lms_address.clone())
         .collect();
     assert_eq!(registered, vec![proxy.sql_addr().to_string()]);
+
+    // The client CA rotated on disk takes effect without a restart: certificates the old
+    // CA signed are refused from the next connection on.
+    let out = cli(&["status"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::copy(&other.cert_path, &client_ca).expect("rotate the CA");
+    let out = cli(&["status"]);
+    assert!(
+        !out.status.success(),
+        "a certificate of the replaced CA still got in"
+    );
+    assert!(
+        orch.log().contains("control-plane client CA reloaded"),
+        "{}",
+        orch.log()
+    );
 }
 
 #[test]
@@ -532,13 +549,7 @@ async fn a_cancel_request_landing_on_another_proxy_reaches_the_session() {
         .any(|p| p.registration.lms_address == p0
             && p.last_seen_secs < since.elapsed().as_secs_f64())));
     let service = Relay::round_robin(vec![env.proxies[0].sql_addr(), env.proxies[1].sql_addr()]);
-    let conninfo = format!(
-        "host=127.0.0.1 port={} user={} password={} dbname={}",
-        service.addr().port(),
-        env.user,
-        env.password,
-        env.db
-    );
+    let conninfo = env.conninfo_at(service.addr().port());
     // Four sessions, alternately on proxy 0 and proxy 1, each in a long sleep.
     let mut sessions = Vec::new();
     for _ in 0..4 {

@@ -4,6 +4,7 @@
 use molt_lms_api::cutover::{BeginRequest, CutoverStatus, TimeoutAction};
 use molt_lms_api::SourceOfTruth;
 use molt_lms_integration::cutover_env::CutoverEnv;
+use molt_lms_integration::fixture::server_port;
 use std::time::Duration;
 
 /// Orchestrator flags for tests that lose a proxy or the orchestrator: fast heartbeats, a
@@ -16,14 +17,6 @@ const SHORT_LEASE: &[&str] = &[
     "--proxy-lease",
     "1s",
 ];
-
-/// The port of the server that answered: tells source from target.
-async fn server_port(c: &tokio_postgres::Client) -> i32 {
-    c.query_one("SELECT inet_server_port()", &[])
-        .await
-        .expect("server port")
-        .get(0)
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn commit_abort_revert_and_refusals_with_cached_statements() {

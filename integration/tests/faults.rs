@@ -208,9 +208,9 @@ fn add_partitionable_proxy(env: &mut CutoverEnv) -> (usize, Relay, Relay) {
     (i, to_orch, to_proxy)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_proxy_cut_off_from_the_orchestrator_never_serves_the_old_source_after_the_commit() {
-    // Lost after 3 s, not 1: a healthy proxy on a busy CI machine must not look lost.
+/// One plain proxy and one [`add_partitionable_proxy`]; lost after 3 s, not 1, so that a
+/// healthy proxy on a busy CI machine never looks lost.
+fn partition_env() -> (CutoverEnv, usize, Relay, Relay) {
     let short = [
         "--heartbeat-interval",
         "200ms",
@@ -221,6 +221,12 @@ async fn a_proxy_cut_off_from_the_orchestrator_never_serves_the_old_source_after
     ];
     let mut env = CutoverEnv::start(1, &short);
     let (i, to_orch, to_proxy) = add_partitionable_proxy(&mut env);
+    (env, i, to_orch, to_proxy)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_proxy_cut_off_from_the_orchestrator_never_serves_the_old_source_after_the_commit() {
+    let (env, i, to_orch, to_proxy) = partition_env();
     let _replication = replicate_writes(&env);
     let load = Load::start(&env, 4);
     load.wait_for_more(50);
@@ -470,16 +476,7 @@ async fn a_proxy_killed_during_the_commit_refuses_it_and_abort_resumes_on_the_so
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_proxy_cut_off_during_the_pause_stays_paused_and_learns_the_next_commit() {
-    let short = [
-        "--heartbeat-interval",
-        "200ms",
-        "--proxy-lost-after",
-        "3s",
-        "--proxy-lease",
-        "3s",
-    ];
-    let mut env = CutoverEnv::start(1, &short);
-    let (i, to_orch, to_proxy) = add_partitionable_proxy(&mut env);
+    let (env, i, to_orch, to_proxy) = partition_env();
     let _replication = replicate_writes(&env);
     let load = Load::start(&env, 4);
     load.wait_for_more(50);
@@ -539,14 +536,7 @@ async fn a_rolling_restart_of_every_proxy_loses_nothing_and_a_cutover_follows() 
     let _replication = replicate_writes(&env);
     // The Service: new connections spread over the proxies in turn.
     let service = Relay::round_robin(env.proxies.iter().map(|p| p.sql_addr()).collect());
-    let conninfo = format!(
-        "host=127.0.0.1 port={} user={} password={} dbname={}",
-        service.addr().port(),
-        env.user,
-        env.password,
-        env.db
-    );
-    let load = Load::start_reconnecting(&conninfo, 4);
+    let load = Load::start_reconnecting(&env.conninfo_at(service.addr().port()), 4);
     load.wait_for_more(50);
     // As a Deployment's rolling update does: start a new pod, take the old one out of
     // the Service, then stop it (SIGTERM: drain, deregister).
