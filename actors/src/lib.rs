@@ -44,4 +44,6 @@ pub mod shadow;
 pub mod shared;
 pub mod stream;
 pub mod tls;
-pub mod wire;
+/// The sans-I/O codecs, a crate of their own (`molt-lms-wire`) so the compiler keeps them
+/// free of I/O; re-exported under the name the rest of the code uses.
+pub use molt_lms_wire as wire;
