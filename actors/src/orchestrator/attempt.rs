@@ -340,6 +340,58 @@ impl Attempt {
     pub fn settled(&self) -> bool {
         self.finish.is_some() && self.rows.values().all(Row::done)
     }
+
+    /// Whether a commit or an abort of this attempt may go ahead now, and how. Plain
+    /// rules, no I/O: the coordinator acts on the answer and the REST layer turns a
+    /// refusal into an HTTP answer.
+    pub fn decide_finish(&self, finish: Finish) -> Result<FinishDecision, FinishRefusal> {
+        match (finish, self.finish, self.status) {
+            (Finish::Abort, Some(Finish::Commit), _) => Err(FinishRefusal::AlreadyCommitted),
+            // Once settled there is nothing to finish; repeating the finish in progress
+            // is harmless.
+            (_, Some(_), _) if self.settled() => Err(FinishRefusal::Finished),
+            (_, Some(done), _) if done == finish => Ok(FinishDecision::Repeat),
+            (Finish::Commit, Some(Finish::Abort), _) => Err(FinishRefusal::BeingAborted),
+            (Finish::Commit, None, CutoverStatus::BeginStarted) => Err(FinishRefusal::NotPaused),
+            (Finish::Commit, None, CutoverStatus::Error) => Err(FinishRefusal::Failed),
+            // Preparing already: if every proxy prepared and only the write of the point
+            // of no return failed, that write is tried again.
+            (Finish::Commit, None, CutoverStatus::Preparing) => {
+                if matches!(self.prepare_outcome(), Some(Ok(()))) {
+                    Ok(FinishDecision::RetryCommitPoint)
+                } else {
+                    Ok(FinishDecision::Repeat)
+                }
+            }
+            _ => Ok(FinishDecision::Start),
+        }
+    }
+}
+
+/// What a commit or abort request does (see [`Attempt::decide_finish`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FinishDecision {
+    /// Start it: a commit's preparation, or an abort's release.
+    Start,
+    /// Already under way; nothing new to do.
+    Repeat,
+    /// Every proxy prepared; write the point of no return again.
+    RetryCommitPoint,
+}
+
+/// Why a commit or abort request is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FinishRefusal {
+    /// An abort after the point of no return.
+    AlreadyCommitted,
+    /// The attempt has finished.
+    Finished,
+    /// A commit while an abort is under way.
+    BeingAborted,
+    /// A commit before every proxy has paused.
+    NotPaused,
+    /// A commit of an attempt that failed (a proxy lost during the pause, say).
+    Failed,
 }
 
 impl Row {

@@ -232,3 +232,90 @@ fn a_proxy_lost_while_preparing_fails_the_attempt_but_abort_still_works() {
     );
     assert_eq!(a.status, CutoverStatus::AbortCompleted);
 }
+
+fn paused() -> Attempt {
+    let mut a = two();
+    for p in ["a:1", "b:1"] {
+        a.on_report(
+            p,
+            &report(1, ProxyPhase::Paused, Some(1), SourceOfTruth::Source),
+        );
+    }
+    assert_eq!(a.status, CutoverStatus::TrafficPaused);
+    a
+}
+
+#[test]
+fn commit_waits_for_the_pause_and_abort_is_always_allowed_before_the_point_of_no_return() {
+    let a = two();
+    assert_eq!(
+        a.decide_finish(Finish::Commit),
+        Err(FinishRefusal::NotPaused)
+    );
+    assert_eq!(a.decide_finish(Finish::Abort), Ok(FinishDecision::Start));
+    let mut a = paused();
+    assert_eq!(a.decide_finish(Finish::Commit), Ok(FinishDecision::Start));
+    assert_eq!(a.decide_finish(Finish::Abort), Ok(FinishDecision::Start));
+    // Preparing: a repeated commit waits; an abort still goes ahead.
+    a.start_prepare(2);
+    assert_eq!(a.decide_finish(Finish::Commit), Ok(FinishDecision::Repeat));
+    assert_eq!(a.decide_finish(Finish::Abort), Ok(FinishDecision::Start));
+}
+
+#[test]
+fn a_failed_attempt_can_only_be_aborted() {
+    let mut a = paused();
+    assert!(a.on_lost("b:1"));
+    assert_eq!(a.decide_finish(Finish::Commit), Err(FinishRefusal::Failed));
+    assert_eq!(a.decide_finish(Finish::Abort), Ok(FinishDecision::Start));
+}
+
+#[test]
+fn past_the_point_of_no_return_abort_is_refused_and_commit_repeats() {
+    let mut a = paused();
+    a.start_finish(Finish::Commit, 3);
+    assert_eq!(
+        a.decide_finish(Finish::Abort),
+        Err(FinishRefusal::AlreadyCommitted)
+    );
+    assert_eq!(a.decide_finish(Finish::Commit), Ok(FinishDecision::Repeat));
+    for p in ["a:1", "b:1"] {
+        a.on_report(
+            p,
+            &report(3, ProxyPhase::Serving, None, SourceOfTruth::Target),
+        );
+    }
+    assert!(a.settled());
+    // Settled: still no abort of a commit, and nothing left to commit.
+    assert_eq!(
+        a.decide_finish(Finish::Abort),
+        Err(FinishRefusal::AlreadyCommitted)
+    );
+    assert_eq!(
+        a.decide_finish(Finish::Commit),
+        Err(FinishRefusal::Finished)
+    );
+}
+
+#[test]
+fn an_abort_under_way_refuses_a_commit_and_repeats_itself() {
+    let mut a = paused();
+    a.start_finish(Finish::Abort, 3);
+    assert_eq!(
+        a.decide_finish(Finish::Commit),
+        Err(FinishRefusal::BeingAborted)
+    );
+    assert_eq!(a.decide_finish(Finish::Abort), Ok(FinishDecision::Repeat));
+    for p in ["a:1", "b:1"] {
+        a.on_report(
+            p,
+            &report(3, ProxyPhase::Serving, None, SourceOfTruth::Source),
+        );
+    }
+    assert!(a.settled());
+    assert_eq!(a.decide_finish(Finish::Abort), Err(FinishRefusal::Finished));
+    assert_eq!(
+        a.decide_finish(Finish::Commit),
+        Err(FinishRefusal::Finished)
+    );
+}

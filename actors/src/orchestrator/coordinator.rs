@@ -2,7 +2,7 @@
 //! every change before acting on it, and re-derives everything from the store when it
 //! (re)starts. REST handlers talk to it by message only.
 
-use super::attempt::{Attempt, Finish};
+use super::attempt::{Attempt, Finish, FinishDecision, FinishRefusal};
 use super::proxy_agent::{GetEntry, ProxyAgent, Push, Retire, Seen};
 use super::store::{State, Store, StoreError, StoredProxy};
 use super::view::attempt_view;
@@ -22,17 +22,16 @@ use std::time::{Duration, SystemTime};
 /// answer reaches the proxy within its request timeout of being sent.
 const FENCE_MARGIN: Duration = Duration::from_secs(5);
 
-/// A refused request: HTTP status, stable code, sentence.
+/// A refused request: a stable code and a sentence. The REST layer chooses the HTTP
+/// status from the code.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Refused {
-    pub status: u16,
     pub code: &'static str,
     pub message: String,
 }
 
-fn refused(status: u16, code: &'static str, message: impl Into<String>) -> Refused {
+fn refused(code: &'static str, message: impl Into<String>) -> Refused {
     Refused {
-        status,
         code,
         message: message.into(),
     }
@@ -40,13 +39,12 @@ fn refused(status: u16, code: &'static str, message: impl Into<String>) -> Refus
 
 fn store_refused(e: StoreError) -> Refused {
     match e {
-        StoreError::NotInitialized => refused(409, "not_initialized", e.to_string()),
+        StoreError::NotInitialized => refused("not_initialized", e.to_string()),
         StoreError::Stale { .. } => refused(
-            409,
             "stale_state",
             format!("{e}; this orchestrator reloads the persisted state: retry"),
         ),
-        other => refused(503, "store_unavailable", other.to_string()),
+        other => refused("store_unavailable", other.to_string()),
     }
 }
 
@@ -163,7 +161,6 @@ impl Coordinator {
         }
         tracing::warn!(proxy = %addr, "refused a report without this proxy's key");
         Err(refused(
-            403,
             "wrong_proxy_key",
             format!("the request does not carry the key issued to the proxy registered at {addr}"),
         ))
@@ -227,7 +224,6 @@ impl Coordinator {
             Ok(())
         } else {
             Err(refused(
-                503,
                 "loading",
                 "the orchestrator has not loaded its persisted state yet; retry shortly",
             ))
@@ -458,6 +454,28 @@ impl Coordinator {
 }
 
 /// The refused commit's message: what happened to traffic, why, and what to do.
+/// The answer to a refused commit or abort.
+fn finish_refused(why: FinishRefusal, a: &Attempt, verb: &str) -> Refused {
+    let id = a.id;
+    match why {
+        FinishRefusal::AlreadyCommitted => refused("already_committed",
+            format!("cutover attempt {id} was committed and cannot be aborted; run begin and commit again to switch back"),
+        ),
+        FinishRefusal::Finished => refused("no_attempt",
+            format!("no cutover is in progress (attempt {id} finished): run `cutover consistent begin` before {verb}"),
+        ),
+        FinishRefusal::BeingAborted => refused("already_aborted",
+            format!("cutover attempt {id} is being aborted"),
+        ),
+        FinishRefusal::NotPaused => refused("not_paused",
+            format!("cutover attempt {id} has not paused traffic on every proxy yet"),
+        ),
+        FinishRefusal::Failed => refused("attempt_failed",
+            format!("cutover attempt {id} failed ({}); abort it", a.error),
+        ),
+    }
+}
+
 fn refusal(a: &Attempt, why: &str) -> String {
     format!(
         "the commit was refused before its point of no return, so nothing was switched and traffic stays paused on the {from} database. \
@@ -702,7 +720,6 @@ impl Handler<Register> for Coordinator {
             if Some(bound) != cert.as_ref() && !self.is_lost(&addr) {
                 tracing::warn!(proxy = %addr, "refused a registration with another certificate than the live proxy's");
                 return Err(refused(
-                    409,
                     "address_taken",
                     format!("a live proxy is registered at {addr} with another client certificate"),
                 ));
@@ -749,7 +766,6 @@ impl Handler<Deregister> for Coordinator {
         } = msg.0;
         if !self.proxies.contains_key(&addr) {
             return Err(refused(
-                404,
                 "not_registered",
                 format!("no proxy registered at {addr}"),
             ));
@@ -938,7 +954,6 @@ impl Coordinator {
         }
         if let Some(a) = self.attempt.as_ref().filter(|a| !a.settled()) {
             return Err(refused(
-                409,
                 "attempt_in_progress",
                 format!(
                     "cutover attempt {} is in progress ({})",
@@ -950,15 +965,12 @@ impl Coordinator {
         for wanted in &req.lms_addresses {
             if !self.proxies.contains_key(wanted) {
                 return Err(refused(
-                    400,
                     "unknown_proxy",
                     format!("no proxy registered at {wanted}"),
                 ));
             }
             if self.is_lost(wanted) {
-                return Err(refused(
-                    409,
-                    "proxy_lost",
+                return Err(refused("proxy_lost",
                     format!("proxy {wanted} stopped sending heartbeats; it cannot take part in a cutover until it is heard from again"),
                 ));
             }
@@ -975,9 +987,7 @@ impl Coordinator {
             .filter_map(|a| self.last_seen.get(a).map(|t| (a, t.elapsed())))
             .find(|(_, t)| *t <= certain)
         {
-            return Err(refused(
-                409,
-                "proxy_unreachable",
+            return Err(refused("proxy_unreachable",
                 format!(
                     "proxy {addr} has not been heard from for {}s and may still be serving; it holds its traffic itself once its lease runs out, so begin again in {}s or bring it back",
                     t.as_secs(),
@@ -995,9 +1005,7 @@ impl Coordinator {
             .iter()
             .find(|r| !req.lms_addresses.is_empty() && !req.lms_addresses.contains(&r.lms_address))
         {
-            return Err(refused(
-                409,
-                "partial_cutover",
+            return Err(refused("partial_cutover",
                 format!(
                     "proxy {} is live and not listed in lms_addresses: a consistent cutover switches every proxy, so list every live proxy or none",
                     r.lms_address
@@ -1006,15 +1014,12 @@ impl Coordinator {
         }
         if live.is_empty() {
             return Err(refused(
-                409,
                 "no_proxies",
                 "no live proxy is registered with the orchestrator",
             ));
         }
         if let Some(r) = live.iter().find(|r| r.shadow_mode != ShadowMode::None) {
-            return Err(refused(
-                409,
-                "shadowing",
+            return Err(refused("shadowing",
                 format!("proxy {} shadows traffic (mode {}); a consistent cutover needs shadow mode none", r.lms_address, r.shadow_mode),
             ));
         }
@@ -1077,12 +1082,10 @@ impl Coordinator {
         else {
             return Err(match msg.attempt_id {
                 Some(id) => refused(
-                    409,
                     "not_active",
                     format!("cutover attempt {id} is not in progress; nothing to {verb}"),
                 ),
                 None => refused(
-                    409,
                     "no_attempt",
                     format!(
                         "no cutover is in progress: run `cutover consistent begin` before {verb}"
@@ -1090,42 +1093,14 @@ impl Coordinator {
                 ),
             });
         };
-        let no_attempt = || {
-            refused(
-                409,
-                "no_attempt",
-                format!("no cutover is in progress (attempt {} finished): run `cutover consistent begin` before {verb}", a.id),
-            )
-        };
-        match (msg.finish, a.finish, a.status) {
-            (Finish::Abort, Some(Finish::Commit), _) => {
-                return Err(refused(
-                    409,
-                    "already_committed",
-                    format!("cutover attempt {} was committed and cannot be aborted; run begin and commit again to switch back", a.id),
-                ))
-            }
-            // Repeating the finish in progress is harmless; once settled there is nothing to finish.
-            (_, Some(_), _) if a.settled() => return Err(no_attempt()),
-            (_, Some(done), _) if done == msg.finish => return Ok(None),
-            (Finish::Commit, Some(Finish::Abort), _) => {
-                return Err(refused(409, "already_aborted", format!("cutover attempt {} is being aborted", a.id)))
-            }
-            (Finish::Commit, None, CutoverStatus::BeginStarted) => {
-                return Err(refused(409, "not_paused", format!("cutover attempt {} has not paused traffic on every proxy yet", a.id)))
-            }
-            (Finish::Commit, None, CutoverStatus::Error) => {
-                return Err(refused(409, "attempt_failed", format!("cutover attempt {} failed ({}); abort it", a.id, a.error)))
-            }
-            (Finish::Commit, None, CutoverStatus::Preparing) => {
-                // Preparing already; if every proxy prepared and only the write of the
-                // point of no return failed, try it again now.
-                if matches!(a.prepare_outcome(), Some(Ok(()))) {
-                    self.commit_point(ctx);
-                }
+        match a.decide_finish(msg.finish) {
+            Ok(FinishDecision::Start) => {}
+            Ok(FinishDecision::Repeat) => return Ok(None),
+            Ok(FinishDecision::RetryCommitPoint) => {
+                self.commit_point(ctx);
                 return Ok(None);
             }
-            _ => {}
+            Err(why) => return Err(finish_refused(why, &a, verb)),
         }
         let mut a = a.clone();
         tracing::info!(attempt = a.id, "cutover {verb}");
@@ -1158,7 +1133,6 @@ impl Handler<GetAttempt> for Coordinator {
                 .map(move |r, act, _| match r {
                     Ok(Some(a)) => Ok(act.view(&a)),
                     Ok(None) => Err(refused(
-                        404,
                         "not_found",
                         format!("no cutover attempt with id {}", msg.0),
                     )),

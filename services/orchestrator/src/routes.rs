@@ -6,15 +6,26 @@ pub mod proxies;
 pub mod roles;
 pub mod status;
 
+use actix_web::http::StatusCode;
 use actix_web::HttpResponse;
 use molt_lms_actors::orchestrator::coordinator::Refused;
 use molt_lms_api::ApiError;
 
+/// The HTTP status of a coordinator's refusal: the request conflicts with the cutover's
+/// state (409) unless the code says otherwise.
+pub fn refusal_status(code: &str) -> StatusCode {
+    match code {
+        "unknown_proxy" => StatusCode::BAD_REQUEST,
+        "wrong_proxy_key" => StatusCode::FORBIDDEN,
+        "not_found" | "not_registered" => StatusCode::NOT_FOUND,
+        "loading" | "store_unavailable" => StatusCode::SERVICE_UNAVAILABLE,
+        _ => StatusCode::CONFLICT,
+    }
+}
+
 /// A refused request as its JSON error.
 pub fn refused(r: Refused) -> HttpResponse {
-    let status = actix_web::http::StatusCode::from_u16(r.status)
-        .unwrap_or(actix_web::http::StatusCode::CONFLICT);
-    HttpResponse::build(status).json(ApiError::new(r.code, r.message))
+    HttpResponse::build(refusal_status(r.code)).json(ApiError::new(r.code, r.message))
 }
 
 /// The coordinator is restarting (it reloads persisted state); try again.
@@ -23,4 +34,27 @@ pub fn unavailable() -> HttpResponse {
         "unavailable",
         "the orchestrator is restarting; retry",
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refusals_map_to_the_statuses_clients_rely_on() {
+        for (code, want) in [
+            ("partial_cutover", 409),
+            ("proxy_unreachable", 409),
+            ("stale_state", 409),
+            ("address_taken", 409),
+            ("unknown_proxy", 400),
+            ("wrong_proxy_key", 403),
+            ("not_registered", 404),
+            ("not_found", 404),
+            ("loading", 503),
+            ("store_unavailable", 503),
+        ] {
+            assert_eq!(refusal_status(code).as_u16(), want, "{code}");
+        }
+    }
 }
