@@ -18,8 +18,9 @@
 //!   client the components call each other with.
 //! - [`shared`], [`settings`], [`metrics`], [`conn_info`]: what those pieces share.
 //!
-//! The connection actor knows the protocol only through `startup` and `session`; a
-//! MySQL front end brings its own pair and reuses the actor, registry and control path.
+//! The connection layer is not protocol-neutral yet: PostgreSQL tags and SQLSTATEs still
+//! appear in the connection actor, the relay, the shadow relay and the switch. A seam
+//! between them and the protocol must come before a MySQL front end.
 
 pub mod auth;
 pub mod backend;
