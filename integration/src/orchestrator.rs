@@ -60,6 +60,12 @@ impl OrchestratorProcess {
         tail(&self.dir.path().join("stderr.log"), 80)
     }
 
+    /// Everything it has logged, across restarts.
+    pub fn full_log(&self) -> String {
+        let bytes = std::fs::read(self.dir.path().join("stderr.log")).unwrap_or_default();
+        String::from_utf8_lossy(&bytes).into_owned()
+    }
+
     /// SIGKILL: the orchestrator gets no chance to clean up.
     pub fn kill(&mut self) {
         let _ = self.child.kill();

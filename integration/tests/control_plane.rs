@@ -280,7 +280,8 @@ fn a_rotated_token_takes_effect_without_a_restart() {
     signal(orch.pid(), "HUP");
     assert_eq!(status(new).0, 200);
     assert!(
-        orch.log().contains("keeping the previous control token"),
+        orch.full_log()
+            .contains("keeping the previous control token"),
         "{}",
         orch.log()
     );
@@ -464,7 +465,7 @@ async fn mutual_tls_between_the_cli_the_orchestrator_and_the_proxies() {
         "a certificate of the replaced CA still got in"
     );
     assert!(
-        orch.log().contains("control-plane client CA reloaded"),
+        orch.full_log().contains("control-plane client CA reloaded"),
         "{}",
         orch.log()
     );

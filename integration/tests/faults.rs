@@ -52,7 +52,7 @@ fn the_registry_survives_a_restart_and_a_proxy_lost_meanwhile_is_waited_for_then
         ],
     );
     let gone = env.proxies[1].sql_addr().to_string();
-    let registered_before = env.orch.log().matches("proxy registered").count();
+    let registered_before = env.orch.full_log().matches("proxy registered").count();
     env.orch.kill();
     env.proxies[1].kill();
     env.orch.restart();
@@ -68,12 +68,15 @@ fn the_registry_survives_a_restart_and_a_proxy_lost_meanwhile_is_waited_for_then
     )));
     assert_eq!(liveness(&env, &live), Some(Liveness::Live));
     assert_eq!(
-        env.orch.log().matches("proxy registered").count(),
+        env.orch.full_log().matches("proxy registered").count(),
         registered_before,
         "{}",
         env.orch.log()
     );
-    assert!(env.orch.log().contains("proxy restored from the registry"));
+    assert!(env
+        .orch
+        .full_log()
+        .contains("proxy restored from the registry"));
 
     // The dead proxy may, for all the orchestrator knows, still be serving: begin waits
     // for its lease, counted from the restart, then leaves it out.
@@ -142,8 +145,9 @@ async fn an_orchestrator_down_for_15s_outside_a_cutover_holds_nothing_and_a_cuto
         "only {} writes in the 15 s outage",
         times.len()
     );
+    // A held proxy would show a gap of the whole outage; 2 s leaves room for a busy machine.
     assert!(
-        gap < Duration::from_secs(1) && last < Duration::from_secs(1),
+        gap < Duration::from_secs(2) && last < Duration::from_secs(2),
         "writes stalled during the outage: longest gap {gap:?}, {last:?} since the last"
     );
     env.orch.restart();
