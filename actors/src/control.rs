@@ -138,15 +138,6 @@ impl ControlAuth {
         Ok(auth)
     }
 
-    /// No credentials at all: for tests and tools that run everything on one machine.
-    pub fn insecure() -> Self {
-        Self {
-            tls: None,
-            token: None,
-            insecure: true,
-        }
-    }
-
     /// Whether a peer must prove who it is (a client certificate or the token).
     pub fn authenticates(&self) -> bool {
         self.token.is_some() || self.mutual_tls()

@@ -30,6 +30,7 @@ pub mod config_file;
 pub mod conn_info;
 pub mod control;
 pub mod cutover_check;
+pub mod hex;
 pub mod metrics;
 pub mod orch_client;
 pub mod orchestrator;

@@ -29,3 +29,12 @@ impl fmt::Display for Secret {
         f.write_str("***")
     }
 }
+
+/// Equality in time independent of where the inputs differ (their length may show), for
+/// comparing what a client presents with a secret.
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}

@@ -161,17 +161,26 @@ impl Load {
     }
 
     fn spawn(env: &CutoverEnv, proxies: &[usize], writers: usize, first_id: i32) -> Self {
+        Self::run(writers, |i, stop, ledger| {
+            writer(
+                env.conninfo(proxies[i % proxies.len()]),
+                first_id + i as i32,
+                stop,
+                ledger,
+            )
+        })
+    }
+
+    /// `writers` tasks made by `make(i, stop, ledger)`, sharing one stop flag and ledger.
+    fn run<F, Fut>(writers: usize, make: F) -> Self
+    where
+        F: Fn(usize, Arc<AtomicBool>, Arc<Mutex<Ledger>>) -> Fut,
+        Fut: std::future::Future<Output = ()> + Send + 'static,
+    {
         let stop = Arc::new(AtomicBool::new(false));
         let ledger = Arc::new(Mutex::new(Ledger::default()));
         let tasks = (0..writers)
-            .map(|i| {
-                tokio::spawn(writer(
-                    env.conninfo(proxies[i % proxies.len()]),
-                    first_id + i as i32,
-                    stop.clone(),
-                    ledger.clone(),
-                ))
-            })
+            .map(|i| tokio::spawn(make(i, stop.clone(), ledger.clone())))
             .collect();
         Self {
             stop,
@@ -184,23 +193,9 @@ impl Load {
     /// in again whenever a draining proxy closes their session, as a pool does. Numbered
     /// from 2000.
     pub fn start_reconnecting(conninfo: &str, writers: usize) -> Self {
-        let stop = Arc::new(AtomicBool::new(false));
-        let ledger = Arc::new(Mutex::new(Ledger::default()));
-        let tasks = (0..writers)
-            .map(|i| {
-                tokio::spawn(reconnecting_writer(
-                    conninfo.to_owned(),
-                    2000 + i as i32,
-                    stop.clone(),
-                    ledger.clone(),
-                ))
-            })
-            .collect();
-        Self {
-            stop,
-            tasks,
-            ledger,
-        }
+        Self::run(writers, |i, stop, ledger| {
+            reconnecting_writer(conninfo.to_owned(), 2000 + i as i32, stop, ledger)
+        })
     }
 
     /// Acknowledged writes so far.

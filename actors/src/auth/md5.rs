@@ -7,7 +7,7 @@ fn hex_md5(parts: &[&[u8]]) -> String {
     for p in parts {
         h.update(p);
     }
-    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    crate::hex::hex(&h.finalize())
 }
 
 /// The stored verifier for a password: `md5` + hex(md5(password || user)).
@@ -23,13 +23,7 @@ pub fn response(verifier: &str, salt: &[u8; 4]) -> String {
 
 /// Constant-time comparison of a client's answer with the expected one.
 pub fn matches(verifier: &str, salt: &[u8; 4], answer: &str) -> bool {
-    let expected = response(verifier, salt);
-    expected.len() == answer.len()
-        && expected
-            .bytes()
-            .zip(answer.bytes())
-            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-            == 0
+    crate::secret::constant_time_eq(response(verifier, salt).as_bytes(), answer.as_bytes())
 }
 
 #[cfg(test)]

@@ -127,9 +127,4 @@ impl ControlClient {
     pub fn post<U: reqwest::IntoUrl>(&self, url: U) -> RequestBuilder {
         self.authorize(self.http().post(url))
     }
-
-    /// `https` when this component talks TLS on the control plane.
-    pub fn scheme(&self) -> &'static str {
-        self.inner.auth.scheme()
-    }
 }

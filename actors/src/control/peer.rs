@@ -19,7 +19,6 @@ pub fn on_connect(conn: &dyn Any, ext: &mut Extensions) {
     };
     let (_, session) = tls.get_ref();
     if let Some(cert) = session.peer_certificates().and_then(|c| c.first()) {
-        let hash = Sha256::digest(cert.as_ref());
-        ext.insert(PeerCert(hash.iter().map(|b| format!("{b:02x}")).collect()));
+        ext.insert(PeerCert(crate::hex::hex(&Sha256::digest(cert.as_ref()))));
     }
 }

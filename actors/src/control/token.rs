@@ -2,7 +2,7 @@
 //! again whenever the file changes, so a rotated Secret takes effect without a restart.
 
 use super::files::Stamp;
-use crate::secret::Secret;
+use crate::secret::{constant_time_eq, Secret};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use thiserror::Error;
@@ -64,10 +64,6 @@ impl TokenFile {
         })
     }
 
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
     /// The token now, re-read if the file changed since it was last read.
     pub fn current(&self) -> Secret {
         let mut loaded = self.loaded.lock().unwrap_or_else(|e| e.into_inner());
@@ -91,11 +87,4 @@ impl TokenFile {
     pub fn matches(&self, presented: &str) -> bool {
         constant_time_eq(self.current().expose().as_bytes(), presented.as_bytes())
     }
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }

@@ -16,6 +16,13 @@ fn report(epoch: u64, phase: ProxyPhase, attempt: Option<u64>, sot: SourceOfTrut
     }
 }
 
+/// The same report from both proxies of [`two`].
+fn report_all(a: &mut Attempt, r: &ProxyReport) {
+    for p in ["a:1", "b:1"] {
+        a.on_report(p, r);
+    }
+}
+
 fn two() -> Attempt {
     Attempt::begin(
         1,
@@ -88,12 +95,10 @@ fn a_lost_proxy_errors_the_attempt_and_abort_releases_the_rest() {
 #[test]
 fn a_switch_error_reported_by_a_proxy_fails_the_commit() {
     let mut a = two();
-    for p in ["a:1", "b:1"] {
-        a.on_report(
-            p,
-            &report(1, ProxyPhase::Paused, Some(1), SourceOfTruth::Source),
-        );
-    }
+    report_all(
+        &mut a,
+        &report(1, ProxyPhase::Paused, Some(1), SourceOfTruth::Source),
+    );
     a.start_finish(Finish::Commit, 2);
     a.on_report(
         "a:1",
@@ -109,12 +114,10 @@ fn a_switch_error_reported_by_a_proxy_fails_the_commit() {
 #[test]
 fn a_proxy_joining_during_the_pause_must_ack_too() {
     let mut a = two();
-    for p in ["a:1", "b:1"] {
-        a.on_report(
-            p,
-            &report(1, ProxyPhase::Paused, Some(1), SourceOfTruth::Source),
-        );
-    }
+    report_all(
+        &mut a,
+        &report(1, ProxyPhase::Paused, Some(1), SourceOfTruth::Source),
+    );
     assert_eq!(a.status, CutoverStatus::TrafficPaused);
     a.join("c:1");
     assert_eq!(a.rows.len(), 3);
@@ -151,12 +154,10 @@ fn prepared(epoch: u64, order: u64, failures: usize) -> ProxyReport {
 
 fn paused_two() -> Attempt {
     let mut a = two();
-    for p in ["a:1", "b:1"] {
-        a.on_report(
-            p,
-            &report(1, ProxyPhase::Paused, Some(1), SourceOfTruth::Source),
-        );
-    }
+    report_all(
+        &mut a,
+        &report(1, ProxyPhase::Paused, Some(1), SourceOfTruth::Source),
+    );
     assert_eq!(a.status, CutoverStatus::TrafficPaused);
     a
 }
@@ -235,12 +236,10 @@ fn a_proxy_lost_while_preparing_fails_the_attempt_but_abort_still_works() {
 
 fn paused() -> Attempt {
     let mut a = two();
-    for p in ["a:1", "b:1"] {
-        a.on_report(
-            p,
-            &report(1, ProxyPhase::Paused, Some(1), SourceOfTruth::Source),
-        );
-    }
+    report_all(
+        &mut a,
+        &report(1, ProxyPhase::Paused, Some(1), SourceOfTruth::Source),
+    );
     assert_eq!(a.status, CutoverStatus::TrafficPaused);
     a
 }
@@ -279,12 +278,10 @@ fn past_the_point_of_no_return_abort_is_refused_and_commit_repeats() {
         Err(FinishRefusal::AlreadyCommitted)
     );
     assert_eq!(a.decide_finish(Finish::Commit), Ok(FinishDecision::Repeat));
-    for p in ["a:1", "b:1"] {
-        a.on_report(
-            p,
-            &report(3, ProxyPhase::Serving, None, SourceOfTruth::Target),
-        );
-    }
+    report_all(
+        &mut a,
+        &report(3, ProxyPhase::Serving, None, SourceOfTruth::Target),
+    );
     assert!(a.settled());
     // Settled: still no abort of a commit, and nothing left to commit.
     assert_eq!(
@@ -306,12 +303,10 @@ fn an_abort_under_way_refuses_a_commit_and_repeats_itself() {
         Err(FinishRefusal::BeingAborted)
     );
     assert_eq!(a.decide_finish(Finish::Abort), Ok(FinishDecision::Repeat));
-    for p in ["a:1", "b:1"] {
-        a.on_report(
-            p,
-            &report(3, ProxyPhase::Serving, None, SourceOfTruth::Source),
-        );
-    }
+    report_all(
+        &mut a,
+        &report(3, ProxyPhase::Serving, None, SourceOfTruth::Source),
+    );
     assert!(a.settled());
     assert_eq!(a.decide_finish(Finish::Abort), Err(FinishRefusal::Finished));
     assert_eq!(

@@ -7,6 +7,7 @@ use super::proxy_agent::{GetEntry, ProxyAgent, Push, Retire, Seen};
 use super::store::{State, Store, StoreError, StoredProxy};
 use super::view::attempt_view;
 use crate::control::client::ControlClient;
+use crate::secret::constant_time_eq;
 use actix::prelude::*;
 use molt_lms_api::cutover::{
     BeginRequest, CutoverAttempt, CutoverStatus, Deregistration, DesiredState, Directive,
@@ -149,13 +150,10 @@ impl Coordinator {
     /// registration was issued: a forged report (a pause-ack, say) never counts.
     fn check_key(&self, addr: &str, presented: &str) -> Result<(), Refused> {
         let presented = key_hash(presented);
-        let ok = self.keys.get(addr).is_some_and(|k| {
-            k.len() == presented.len()
-                && k.bytes()
-                    .zip(presented.bytes())
-                    .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-                    == 0
-        });
+        let ok = self
+            .keys
+            .get(addr)
+            .is_some_and(|k| constant_time_eq(k.as_bytes(), presented.as_bytes()));
         if ok {
             return Ok(());
         }
@@ -1204,15 +1202,11 @@ impl Handler<Targets> for Coordinator {
 
 /// 256 random bits, hex-encoded: a registration's key.
 fn new_proxy_key() -> String {
-    let bytes: [u8; 32] = rand::random();
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    crate::hex::hex(&rand::random::<[u8; 32]>())
 }
 
 /// What the registry keeps of a key: its SHA-256, hex-encoded.
 fn key_hash(key: &str) -> String {
     use sha2::Digest;
-    sha2::Sha256::digest(key.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    crate::hex::hex(&sha2::Sha256::digest(key.as_bytes()))
 }
