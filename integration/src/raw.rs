@@ -1,12 +1,12 @@
 //! A bare-bones PostgreSQL client over a blocking socket, for tests that must send
 //! exactly the bytes they choose (malformed messages, protocol edge cases).
 
-use molt_lms_actors::auth::scram::{ScramClient, MECHANISM};
-use molt_lms_actors::auth::{md5, Credential};
-use molt_lms_actors::secret::Secret;
-use molt_lms_actors::wire::pg::backend::{auth, authentication_code, error_fields};
-use molt_lms_actors::wire::pg::codec::{put_cstr, put_message};
-use molt_lms_actors::wire::pg::frontend::startup_message;
+use molt_lms_common::secret::Secret;
+use molt_lms_proxy_actors::auth::scram::{ScramClient, MECHANISM};
+use molt_lms_proxy_actors::auth::{md5, Credential};
+use molt_lms_wire::pg::backend::{auth, authentication_code, error_fields};
+use molt_lms_wire::pg::codec::{put_cstr, put_message};
+use molt_lms_wire::pg::frontend::startup_message;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;

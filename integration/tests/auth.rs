@@ -1,11 +1,11 @@
 //! Logins through the proxy: SCRAM and md5 roles with their own passwords, PostgreSQL's
 //! own errors for bad ones, and no cleartext password ever requested.
 
-use molt_lms_actors::wire::pg::backend::authentication_code;
-use molt_lms_actors::wire::pg::frontend::startup_message;
 use molt_lms_integration::fixture::{ProxyEnv, Via};
 use molt_lms_integration::raw::RawConn;
 use molt_lms_integration::{unique_name, PasswordMethod};
+use molt_lms_wire::pg::backend::authentication_code;
+use molt_lms_wire::pg::frontend::startup_message;
 
 fn psql_login(env: &ProxyEnv, user: &str, password: &str, db: &str) -> Result<String, String> {
     let out = env

@@ -1,12 +1,12 @@
 //! The admin API, and graceful shutdown: SIGTERM stops new logins, lets an open
 //! transaction commit, closes idle sessions with a clean error, then exits.
 
-use molt_lms_actors::wire::pg::backend::error_fields;
-use molt_lms_actors::wire::pg::frontend::startup_message;
 use molt_lms_api::{ConnectionInfo, ConnectionState, ProxyStatus, ShadowMode, SourceOfTruth};
 use molt_lms_integration::fixture::{ProxyEnv, Via};
 use molt_lms_integration::raw::RawConn;
 use molt_lms_integration::wait_until_async;
+use molt_lms_wire::pg::backend::error_fields;
+use molt_lms_wire::pg::frontend::startup_message;
 use std::time::Duration;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -2,11 +2,11 @@
 //! gives a clear error, bad configuration fails at start-up naming the key, and no
 //! password shows up in logs or status output.
 
-use molt_lms_actors::wire::pg::backend::error_fields;
-use molt_lms_actors::wire::pg::codec::put_message;
 use molt_lms_integration::fixture::{ProxyEnv, Via};
 use molt_lms_integration::raw::RawConn;
 use molt_lms_integration::{shared, wait_until, ProxyConfig, ProxyProcess, TempDir};
+use molt_lms_wire::pg::backend::error_fields;
+use molt_lms_wire::pg::codec::put_message;
 use std::io::Write;
 use std::time::{Duration, Instant};
 

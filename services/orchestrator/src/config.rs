@@ -1,9 +1,9 @@
 //! The orchestrator's validated settings: errors name the key and never a password.
 
 use crate::cli::Args;
-use molt_lms_actors::backend_url::BackendUrl;
-use molt_lms_actors::config_file;
-use molt_lms_actors::control::{ControlAuth, Keys};
+use molt_lms_common::backend_url::BackendUrl;
+use molt_lms_common::config_file;
+use molt_lms_common::control::{ControlAuth, Keys};
 use thiserror::Error;
 
 const FILE_KEYS: [&str; 2] = ["CRDB_URL", "LMS_URL"];
@@ -37,7 +37,7 @@ pub fn load(args: &Args) -> Result<Settings, ConfigError> {
         .filter(|v| !v.trim().is_empty())
         .ok_or_else(|| ConfigError("CRDB_URL: missing (set it in config.json via --config/ORCH_CONFIG, or as an environment variable)".into()))?;
     let crdb = BackendUrl::parse(raw.trim()).map_err(|e| ConfigError(format!("CRDB_URL: {e}")))?;
-    molt_lms_actors::tls::client_config(&crdb.ssl)
+    molt_lms_common::tls::client_config(&crdb.ssl)
         .map_err(|e| ConfigError(format!("CRDB_URL: {e}")))?;
     // LMS_URL may be a MySQL DSN in the reference's form; only PostgreSQL URLs are parsed.
     let lms = match values

@@ -7,12 +7,12 @@ pub mod routes;
 use actix::{Addr, Supervisor};
 use actix_web::{web, App, HttpServer};
 use anyhow::Context;
-use molt_lms_actors::backend::Backend;
-use molt_lms_actors::control::{client::ControlClient, guard, server_tls, ControlAuth};
-use molt_lms_actors::orchestrator::coordinator::{Coordinator, CoordinatorSettings};
-use molt_lms_actors::orchestrator::store::Store;
-use molt_lms_actors::rest;
 use molt_lms_api::SourceOfTruth;
+use molt_lms_common::control::{client::ControlClient, guard, server_tls, ControlAuth};
+use molt_lms_common::pg_dial::PgDialer;
+use molt_lms_common::rest;
+use molt_lms_orchestrator_actors::coordinator::{Coordinator, CoordinatorSettings};
+use molt_lms_orchestrator_actors::store::Store;
 use std::io::Write;
 use std::sync::Arc;
 use std::time::Duration;
@@ -51,8 +51,9 @@ pub async fn run(args: cli::Args, settings: config::Settings) -> anyhow::Result<
     if settings.control.insecure {
         tracing::warn!("the control plane is unauthenticated (--insecure-control-plane): anyone who reaches the API can pause, switch or resume every proxy");
     }
-    molt_lms_actors::control::files::reload_on_sighup();
-    let backend = Arc::new(Backend::new(SourceOfTruth::Target, settings.crdb).context("CRDB_URL")?);
+    molt_lms_common::control::files::reload_on_sighup();
+    let backend =
+        Arc::new(PgDialer::new(SourceOfTruth::Target, settings.crdb).context("CRDB_URL")?);
     let store = Arc::new(Store::new(backend));
     // Proxies are called at pod addresses no certificate names: their chain is checked
     // against the CA, not their host name.
@@ -106,7 +107,7 @@ pub async fn run(args: cli::Args, settings: config::Settings) -> anyhow::Result<
             .service(control)
             .default_service(web::to(rest::not_found))
     })
-    .on_connect(molt_lms_actors::control::peer::on_connect)
+    .on_connect(molt_lms_common::control::peer::on_connect)
     .workers(2)
     .disable_signals()
     .shutdown_timeout(2);
@@ -136,7 +137,7 @@ pub async fn run(args: cli::Args, settings: config::Settings) -> anyhow::Result<
     println!("molt-lms-orchestrator ready api={api_addr} metrics={metrics_addr}");
     let _ = std::io::stdout().flush();
     tracing::info!(%api_addr, %metrics_addr, "listening");
-    molt_lms_actors::process::wait_for_signal().await;
+    molt_lms_common::process::wait_for_signal().await;
     tracing::info!("stopping");
     h1.stop(true).await;
     h2.stop(true).await;

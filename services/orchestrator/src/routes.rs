@@ -8,8 +8,8 @@ pub mod status;
 
 use actix_web::http::StatusCode;
 use actix_web::HttpResponse;
-use molt_lms_actors::orchestrator::coordinator::Refused;
 use molt_lms_api::ApiError;
+use molt_lms_orchestrator_actors::coordinator::Refused;
 
 /// The HTTP status of a coordinator's refusal: the request conflicts with the cutover's
 /// state (409) unless the code says otherwise.

@@ -7,14 +7,14 @@ use actix::Addr;
 use actix_web::dev::Server;
 use actix_web::{web, App, HttpResponse, HttpServer};
 use anyhow::Context;
-use molt_lms_actors::control::{guard, server_tls, ControlAuth};
-use molt_lms_actors::proxy_instance::{
-    ApplyDesired, CheckCutover, GetReport, GetStatus, ListConnections, ProxyInstance,
-};
-use molt_lms_actors::rest;
-use molt_lms_actors::shared::Shared;
 use molt_lms_api::cutover::DesiredState;
 use molt_lms_api::ApiError;
+use molt_lms_common::control::{guard, server_tls, ControlAuth};
+use molt_lms_common::rest;
+use molt_lms_proxy_actors::proxy_instance::{
+    ApplyDesired, CheckCutover, GetReport, GetStatus, ListConnections, ProxyInstance,
+};
+use molt_lms_proxy_actors::shared::Shared;
 use std::sync::Arc;
 
 struct AdminState {
@@ -88,7 +88,7 @@ async fn roles_sync(
     state: web::Data<AdminState>,
     body: web::Json<molt_lms_api::roles::RolesSyncRequest>,
 ) -> HttpResponse {
-    use molt_lms_actors::roles_sync;
+    use molt_lms_proxy_actors::roles_sync;
     let req = body.into_inner();
     match roles_sync::sync(&state.shared, &req).await {
         Ok(roles) => HttpResponse::Ok().json(molt_lms_api::roles::RolesSyncReport {

@@ -2,12 +2,12 @@
 //! Every error names the key at fault and never contains a password.
 
 use crate::cli::Args;
-use molt_lms_actors::backend_url::BackendUrl;
-use molt_lms_actors::config_file::{self, ConfigFileError};
-use molt_lms_actors::control::{ControlAuth, Keys};
-use molt_lms_actors::settings::{ProxySettings, ServerTlsFiles};
-use molt_lms_actors::tls::{self, TlsError};
 use molt_lms_api::{Dialect, ShadowMode, SourceOfTruth};
+use molt_lms_common::backend_url::BackendUrl;
+use molt_lms_common::config_file::{self, ConfigFileError};
+use molt_lms_common::control::{ControlAuth, Keys};
+use molt_lms_common::tls::{self, TlsError};
+use molt_lms_proxy_actors::settings::{ProxySettings, ServerTlsFiles};
 use std::collections::HashMap;
 use thiserror::Error;
 

@@ -7,11 +7,11 @@ pub mod config;
 
 use actix::Actor;
 use anyhow::Context;
-use molt_lms_actors::orch_client::OrchestratorClient;
-use molt_lms_actors::proxy_instance::{ProxyInstance, Shutdown};
-use molt_lms_actors::settings::ProxySettings;
-use molt_lms_actors::shared::Shared;
 use molt_lms_api::cutover::Registration;
+use molt_lms_proxy_actors::orch_client::OrchestratorClient;
+use molt_lms_proxy_actors::proxy_instance::{ProxyInstance, Shutdown};
+use molt_lms_proxy_actors::settings::ProxySettings;
+use molt_lms_proxy_actors::shared::Shared;
 use std::io::Write;
 use std::sync::Arc;
 
@@ -66,7 +66,7 @@ pub async fn run(args: cli::Args, mut settings: ProxySettings) -> anyhow::Result
     if settings.control.insecure {
         tracing::warn!("the control API is unauthenticated (--insecure-control-plane): anyone who reaches it can switch this proxy's source of truth");
     }
-    molt_lms_actors::control::files::reload_on_sighup();
+    molt_lms_common::control::files::reload_on_sighup();
     let control_auth = settings.control.clone();
     let shared = Arc::new(Shared::new(settings).context("TLS configuration")?);
     let registration = Registration {
@@ -120,7 +120,7 @@ pub async fn run(args: cli::Args, mut settings: ProxySettings) -> anyhow::Result
     let _ = std::io::stdout().flush();
     tracing::info!(%sql_addr, %admin_addr, %control_addr, "listening");
 
-    molt_lms_actors::process::wait_for_signal().await;
+    molt_lms_common::process::wait_for_signal().await;
     tracing::info!(timeout = ?shutdown_timeout, "shutting down");
     let _ = instance
         .send(Shutdown {

@@ -6,10 +6,10 @@ use super::proxies::{addresses, Filter};
 use super::unavailable;
 use crate::AppState;
 use actix_web::{web, HttpResponse};
-use molt_lms_actors::orchestrator::coordinator::{GetStatus, Targets};
 use molt_lms_api::check::{CheckReport, ProxyCheck};
 use molt_lms_api::cutover::Liveness;
 use molt_lms_api::ApiError;
+use molt_lms_orchestrator_actors::coordinator::{GetStatus, Targets};
 use std::time::Duration;
 use tokio::task::JoinSet;
 
@@ -64,7 +64,7 @@ pub async fn run_check(state: &AppState, addresses: Vec<String>) -> CheckReport 
 
 /// One proxy's check, or why there is none.
 async fn ask(
-    http: &molt_lms_actors::control::client::ControlClient,
+    http: &molt_lms_common::control::client::ControlClient,
     url: &str,
 ) -> Result<ProxyCheck, String> {
     let resp = http

@@ -3,12 +3,12 @@
 use super::{refused, unavailable};
 use crate::AppState;
 use actix_web::{web, HttpResponse};
-use molt_lms_actors::orchestrator::attempt::Finish;
-use molt_lms_actors::orchestrator::coordinator::{
-    Begin, BeginParticipants, FinishAttempt, GetAttempt, Initialize,
-};
 use molt_lms_api::cutover::{BeginRequest, CutoverStatus, FinishRequest};
 use molt_lms_api::ApiError;
+use molt_lms_orchestrator_actors::attempt::Finish;
+use molt_lms_orchestrator_actors::coordinator::{
+    Begin, BeginParticipants, FinishAttempt, GetAttempt, Initialize,
+};
 use std::time::{Duration, Instant};
 
 pub async fn initialize(state: web::Data<AppState>) -> HttpResponse {

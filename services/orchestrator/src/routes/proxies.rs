@@ -3,13 +3,13 @@
 use super::{refused, unavailable};
 use crate::AppState;
 use actix_web::{web, HttpResponse};
-use molt_lms_actors::control::client::ControlClient;
-use molt_lms_actors::control::peer::PeerCert;
-use molt_lms_actors::orchestrator::coordinator::{Deregister, HeartbeatMsg, Register, Targets};
 use molt_lms_api::cutover::{Deregistration, Heartbeat, Liveness, Registration};
 use molt_lms_api::proxy::ProxyStatusRow;
 use molt_lms_api::shadow::ShadowReport;
 use molt_lms_api::{ApiError, ConnectionInfo, ProxyStatus};
+use molt_lms_common::control::client::ControlClient;
+use molt_lms_common::control::peer::PeerCert;
+use molt_lms_orchestrator_actors::coordinator::{Deregister, HeartbeatMsg, Register, Targets};
 use serde::Deserialize;
 use std::time::Duration;
 use tokio::task::JoinSet;

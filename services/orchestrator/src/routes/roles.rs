@@ -5,10 +5,10 @@ use super::unavailable;
 use crate::AppState;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
-use molt_lms_actors::orchestrator::coordinator::Targets;
 use molt_lms_api::cutover::Liveness;
 use molt_lms_api::roles::{RolesSyncReport, RolesSyncRequest};
 use molt_lms_api::ApiError;
+use molt_lms_orchestrator_actors::coordinator::Targets;
 use std::time::Duration;
 
 /// Syncing many roles takes one round trip each to both databases.

@@ -3,9 +3,9 @@
 use super::unavailable;
 use crate::AppState;
 use actix_web::{web, HttpResponse};
-use molt_lms_actors::orchestrator::coordinator::GetStatus;
 use molt_lms_api::cutover::Liveness;
 use molt_lms_api::SourceOfTruth;
+use molt_lms_orchestrator_actors::coordinator::GetStatus;
 
 pub async fn status(state: web::Data<AppState>) -> HttpResponse {
     match state.coordinator.send(GetStatus).await {

@@ -1,0 +1,251 @@
+//! Opening sessions on a backend database: TCP, TLS as `sslmode` asks, start-up and
+//! authentication with the credential the proxy holds for the client.
+
+use crate::auth::scram::{ScramClient, ScramError, MECHANISM};
+use crate::auth::{md5, Credential};
+use crate::pgio::{read_message, ReadError};
+use bytes::BytesMut;
+use molt_lms_api::SourceOfTruth;
+use molt_lms_common::backend_url::BackendUrl;
+use molt_lms_common::pg_dial::{DialError, PgDialer};
+use molt_lms_common::stream::Stream;
+use molt_lms_common::tls::TlsError;
+use molt_lms_wire::pg::backend::{self as be, auth};
+use molt_lms_wire::pg::codec::{put_cstr, put_message};
+use molt_lms_wire::pg::frontend::{cancel_request, startup_message};
+use thiserror::Error;
+use tokio::io::AsyncWriteExt;
+
+#[derive(Debug, Error)]
+pub enum BackendError {
+    #[error(transparent)]
+    Dial(#[from] DialError),
+    /// The backend answered with an ErrorResponse; `raw` is that message, for the client.
+    #[error("{role} database refused the session: {code} {message}")]
+    Rejected {
+        role: SourceOfTruth,
+        code: String,
+        message: String,
+        raw: Vec<u8>,
+    },
+    #[error("{role} database asked for an authentication method the proxy cannot answer: {what}")]
+    Auth { role: SourceOfTruth, what: String },
+    #[error("{role} database: {source}")]
+    Read {
+        role: SourceOfTruth,
+        source: ReadError,
+    },
+}
+
+impl BackendError {
+    /// A message safe to send to a client: no host names, no secrets.
+    pub fn client_message(&self) -> String {
+        match self {
+            BackendError::Dial(e) => e.client_message(),
+            BackendError::Rejected { message, .. } => message.clone(),
+            BackendError::Auth { role, what } => {
+                format!("molt-lms: cannot log in to the {role} database: {what}")
+            }
+            BackendError::Read { role, .. } => {
+                format!("molt-lms: lost the connection to the {role} database during start-up")
+            }
+        }
+    }
+}
+
+/// One backend database: the dialer (where it is, TLS as `sslmode` asks) plus what the
+/// proxy does there that the orchestrator never does: open a session for a client with
+/// the credential the proxy holds, and forward cancel requests. `Deref` to the dialer, so
+/// `role`, `url`, `dial` and `service_client` read the same on both.
+pub struct Backend {
+    dialer: PgDialer,
+}
+
+impl std::ops::Deref for Backend {
+    type Target = PgDialer;
+    fn deref(&self) -> &PgDialer {
+        &self.dialer
+    }
+}
+
+/// An authenticated backend session, ready for queries.
+pub struct BackendSession {
+    pub stream: Stream,
+    pub pid: i32,
+    pub secret: i32,
+    /// ParameterStatus and NoticeResponse messages of start-up, raw, to pass on.
+    pub greeting: Vec<u8>,
+    /// `(name, value)` of every ParameterStatus at start-up.
+    pub params: Vec<(String, String)>,
+    /// Transaction status of the first ReadyForQuery.
+    pub status: u8,
+}
+
+impl Backend {
+    pub fn new(role: SourceOfTruth, url: BackendUrl) -> Result<Self, TlsError> {
+        Ok(Self {
+            dialer: PgDialer::new(role, url)?,
+        })
+    }
+
+    /// Opens and authenticates a session with the client's start-up parameters.
+    pub async fn open_session(
+        &self,
+        params: &[(String, String)],
+        credential: &Credential,
+    ) -> Result<BackendSession, BackendError> {
+        let mut stream = self.dial().await?;
+        let role = self.role;
+        let read_err = |source| BackendError::Read { role, source };
+        stream
+            .write_all(&startup_message(params))
+            .await
+            .map_err(|e| read_err(e.into()))?;
+        let mut buf = BytesMut::with_capacity(4096);
+        self.authenticate(&mut stream, &mut buf, credential).await?;
+        let mut session = BackendSession {
+            stream,
+            pid: 0,
+            secret: 0,
+            greeting: Vec::new(),
+            params: Vec::new(),
+            status: b'I',
+        };
+        loop {
+            let (tag, body) = read_message(&mut session.stream, &mut buf)
+                .await
+                .map_err(read_err)?;
+            match tag {
+                b'K' if body.len() == 8 => {
+                    session.pid = i32::from_be_bytes([body[0], body[1], body[2], body[3]]);
+                    session.secret = i32::from_be_bytes([body[4], body[5], body[6], body[7]]);
+                }
+                b'S' => {
+                    if let Some((k, v)) = be::parameter_status(&body) {
+                        session.params.push((k.to_owned(), v.to_owned()));
+                    }
+                    put_message(&mut session.greeting, tag, |o| o.extend_from_slice(&body));
+                }
+                b'N' => put_message(&mut session.greeting, tag, |o| o.extend_from_slice(&body)),
+                b'E' => return Err(self.rejected(&body)),
+                b'Z' => {
+                    session.status = body.first().copied().unwrap_or(b'I');
+                    return Ok(session);
+                }
+                _ => {}
+            }
+        }
+    }
+
+    fn rejected(&self, body: &[u8]) -> BackendError {
+        let (code, message) = be::error_fields(body);
+        let mut raw = Vec::new();
+        put_message(&mut raw, b'E', |o| o.extend_from_slice(body));
+        BackendError::Rejected {
+            role: self.role,
+            code,
+            message,
+            raw,
+        }
+    }
+
+    async fn authenticate(
+        &self,
+        stream: &mut Stream,
+        buf: &mut BytesMut,
+        credential: &Credential,
+    ) -> Result<(), BackendError> {
+        let role = self.role;
+        let read_err = |source| BackendError::Read { role, source };
+        let auth_err = |what: String| BackendError::Auth { role, what };
+        let mut scram: Option<ScramClient<'_>> = None;
+        loop {
+            let (tag, body) = read_message(stream, buf).await.map_err(read_err)?;
+            if tag == b'E' {
+                return Err(self.rejected(&body));
+            }
+            if tag != b'R' {
+                return Err(auth_err(format!("unexpected message '{}'", tag as char)));
+            }
+            let (code, payload) = be::authentication_code(&body)
+                .ok_or_else(|| auth_err("malformed authentication request".into()))?;
+            let mut out = Vec::new();
+            match code {
+                auth::OK => return Ok(()),
+                auth::CLEARTEXT => match credential {
+                    Credential::Password(p) => {
+                        put_message(&mut out, b'p', |o| put_cstr(o, p.expose()))
+                    }
+                    _ => {
+                        return Err(auth_err(
+                            "cleartext password (the proxy holds only a password verifier; use scram-sha-256 or md5 in pg_hba.conf)".into(),
+                        ))
+                    }
+                },
+                auth::MD5 => {
+                    let salt: [u8; 4] = payload
+                        .get(..4)
+                        .and_then(|s| s.try_into().ok())
+                        .ok_or_else(|| auth_err("malformed md5 salt".into()))?;
+                    let hash = match credential {
+                        Credential::Md5Hash(h) => h.clone(),
+                        Credential::Password(p) => md5::verifier(&self.url.user, p.expose()),
+                        Credential::ScramKey { .. } => {
+                            return Err(auth_err(
+                                "md5, but the role's password is stored as SCRAM on the source of truth".into(),
+                            ))
+                        }
+                    };
+                    let answer = md5::response(&hash, &salt);
+                    put_message(&mut out, b'p', |o| put_cstr(o, &answer));
+                }
+                auth::SASL => {
+                    let offered = payload
+                        .split(|&b| b == 0)
+                        .any(|m| m == MECHANISM.as_bytes());
+                    if !offered {
+                        return Err(auth_err("a SASL mechanism other than SCRAM-SHA-256".into()));
+                    }
+                    let client = ScramClient::new(credential).map_err(|e| auth_err(e.to_string()))?;
+                    let first = client.client_first();
+                    put_message(&mut out, b'p', |o| {
+                        put_cstr(o, MECHANISM);
+                        o.extend_from_slice(&(first.len() as i32).to_be_bytes());
+                        o.extend_from_slice(first.as_bytes());
+                    });
+                    scram = Some(client);
+                }
+                auth::SASL_CONTINUE => {
+                    let client = scram
+                        .as_mut()
+                        .ok_or_else(|| auth_err("SASL continue before start".into()))?;
+                    let fin = client
+                        .client_final(payload)
+                        .map_err(|e: ScramError| auth_err(e.to_string()))?;
+                    put_message(&mut out, b'p', |o| o.extend_from_slice(fin.as_bytes()));
+                }
+                auth::SASL_FINAL => {
+                    scram
+                        .as_ref()
+                        .ok_or_else(|| auth_err("SASL final before start".into()))?
+                        .verify_server_final(payload)
+                        .map_err(|e| auth_err(e.to_string()))?;
+                    continue;
+                }
+                other => return Err(auth_err(format!("authentication method {other}"))),
+            }
+            stream
+                .write_all(&out)
+                .await
+                .map_err(|e| read_err(e.into()))?;
+        }
+    }
+
+    /// Forwards a cancel request for one of this backend's sessions.
+    pub async fn cancel(&self, pid: i32, secret: i32) -> Result<(), BackendError> {
+        let mut stream = self.dial().await?;
+        let _ = stream.write_all(&cancel_request(pid, secret)).await;
+        let _ = stream.shutdown().await;
+        Ok(())
+    }
+}

@@ -1,0 +1,236 @@
+//! The data path: two directions in one task, each reading into its own reused buffer,
+//! walking message headers in place, and writing whole chunks on. No mailbox hop and no
+//! allocation per message; both directions run concurrently so neither side's backlog
+//! can stall the other.
+
+use super::session::{backend_wants_body, client_wants_body, Ctl, Release, SessionCtl};
+use crate::conn_info::ConnInfo;
+use crate::metrics::ProxyMetrics;
+use bytes::{Buf, BytesMut};
+use molt_lms_common::stream::{self, Half, Stream};
+use molt_lms_wire::pg::{FrameScanner, ProtocolError};
+use std::io;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// Most bytes reserved before a read.
+pub(super) const READ_CHUNK: usize = 16 * 1024;
+/// Fewest bytes reserved before a read, and the size buffers start at.
+pub(super) const MIN_READ: usize = 2 * 1024;
+
+/// Reserves room for the next read. Buffers start small and grow (up to `READ_CHUNK`)
+/// only once reads fill them: an idle session then holds a few KiB, not 32, which is
+/// what decides the proxy's memory with thousands of connections, while a busy one
+/// still reads in large pieces.
+pub(super) fn reserve_read(buf: &mut BytesMut) {
+    buf.reserve(buf.capacity().clamp(MIN_READ, READ_CHUNK));
+}
+
+/// Why a relay ended.
+#[derive(Debug)]
+pub enum End {
+    ClientClosed,
+    /// The client sent Terminate (already forwarded).
+    ClientTerminated,
+    ClientIo(io::Error),
+    ClientProtocol(ProtocolError),
+    BackendClosed,
+    BackendIo(io::Error),
+    BackendProtocol(ProtocolError),
+    /// Drained for shutdown at a quiet point.
+    Drained,
+    /// Stopped from outside (shutdown timeout, cutover terminate); the reason.
+    Killed(String),
+    /// Held at a quiet point and asked to move to another database.
+    Switch(molt_lms_api::SourceOfTruth),
+    /// Stopped because the other direction ended.
+    Stopped,
+}
+
+/// The relay's outcome and the streams, for a closing message.
+pub struct Finished {
+    pub end: End,
+    pub client: Stream,
+    pub backend: Stream,
+    /// The client stream sits between two messages, so an ErrorResponse can follow.
+    pub client_at_boundary: bool,
+    /// Client bytes read but not yet forwarded (a held request).
+    pub client_buf: BytesMut,
+    /// The shadow session, when the connection shadows and it is still open.
+    pub shadow: Option<Stream>,
+}
+
+/// Relays until either side ends. `cbuf` holds client bytes already read.
+pub async fn run(
+    client: Stream,
+    backend: Stream,
+    session: &SessionCtl,
+    info: &ConnInfo,
+    metrics: &ProxyMetrics,
+    mut cbuf: BytesMut,
+) -> Finished {
+    let (mut crd, mut cwr) = stream::split(client);
+    let (mut brd, mut bwr) = stream::split(backend);
+    let mut bbuf = BytesMut::with_capacity(MIN_READ);
+    let mut cscan = FrameScanner::default();
+    let mut bscan = FrameScanner::default();
+    let c2b = async {
+        let e = client_to_backend(
+            &mut crd, &mut bwr, session, info, metrics, &mut cbuf, &mut cscan,
+        )
+        .await;
+        session.stop_all();
+        e
+    };
+    let b2c = async {
+        let e = backend_to_client(
+            &mut brd, &mut cwr, session, info, metrics, &mut bbuf, &mut bscan,
+        )
+        .await;
+        session.stop_all();
+        e
+    };
+    let (e1, e2) = tokio::join!(c2b, b2c);
+    Finished {
+        end: why_ended(e1, e2, session),
+        client: crd.unsplit(cwr),
+        backend: brd.unsplit(bwr),
+        client_at_boundary: bscan.at_boundary() && bbuf.is_empty(),
+        client_buf: cbuf,
+        shadow: None,
+    }
+}
+
+/// The relay's end from its two directions' ends: a kill explains itself; otherwise the
+/// direction that ended first, not the one it stopped.
+pub(super) fn why_ended(c2b: End, b2c: End, s: &SessionCtl) -> End {
+    match (c2b, b2c, s.kill_reason()) {
+        (_, _, Some(reason)) => End::Killed(reason),
+        (End::Stopped, e, None) => e,
+        (e, _, None) => e,
+    }
+}
+
+async fn client_to_backend(
+    rd: &mut Half,
+    wr: &mut Half,
+    s: &SessionCtl,
+    info: &ConnInfo,
+    m: &ProxyMetrics,
+    buf: &mut BytesMut,
+    scan: &mut FrameScanner,
+) -> End {
+    loop {
+        if s.is_stopped() {
+            return End::Stopped;
+        }
+        if !buf.is_empty() {
+            let sc = match scan.scan(buf, client_wants_body, |t, b| {
+                s.on_client_message(info, t, b)
+            }) {
+                Ok(sc) => sc,
+                Err(e) => return End::ClientProtocol(e),
+            };
+            if sc.forward > 0 {
+                if let Err(e) = wr.write_all(&buf[..sc.forward]).await {
+                    return End::BackendIo(e);
+                }
+                m.bytes_client_to_backend.inc_by(sc.forward as u64);
+                buf.advance(sc.forward);
+            }
+            if s.terminate_seen() {
+                return End::ClientTerminated;
+            }
+            if sc.held {
+                match released(s).await {
+                    Ok(()) => continue,
+                    Err(end) => return end,
+                }
+            }
+        }
+        if let Some(end) = act_when_quiet(s, buf.is_empty()) {
+            return end;
+        }
+        match read_client(s, rd, buf).await {
+            Ok(()) => {}
+            Err(None) => continue,
+            Err(Some(end)) => return end,
+        }
+    }
+}
+
+/// Waits while the session is held: `Ok` to go on, or how the relay ends.
+pub(super) async fn released(s: &SessionCtl) -> Result<(), End> {
+    match s.wait_release().await {
+        Release::Go => Ok(()),
+        Release::Drain => Err(End::Drained),
+        Release::Switch(to) => Err(End::Switch(to)),
+        Release::Stopped => Err(End::Stopped),
+    }
+}
+
+/// A quiet session being drained or switched acts now rather than waiting for the
+/// client's next request.
+pub(super) fn act_when_quiet(s: &SessionCtl, nothing_buffered: bool) -> Option<End> {
+    if !(s.quiescent() && nothing_buffered) {
+        return None;
+    }
+    match s.ctl() {
+        Ctl::Drain => Some(End::Drained),
+        Ctl::Switch(to) => Some(End::Switch(to)),
+        Ctl::Run | Ctl::Hold => None,
+    }
+}
+
+/// Reads more client bytes. `Err(None)`: woken by a control change before any arrived.
+pub(super) async fn read_client(
+    s: &SessionCtl,
+    rd: &mut Half,
+    buf: &mut BytesMut,
+) -> Result<(), Option<End>> {
+    reserve_read(buf);
+    tokio::select! {
+        biased;
+        _ = s.stopped() => Err(Some(End::Stopped)),
+        _ = s.changed() => Err(None),
+        r = rd.read_buf(buf) => match r {
+            Ok(0) => Err(Some(End::ClientClosed)),
+            Ok(_) => Ok(()),
+            Err(e) => Err(Some(End::ClientIo(e))),
+        },
+    }
+}
+
+pub(super) async fn backend_to_client(
+    rd: &mut Half,
+    wr: &mut Half,
+    s: &SessionCtl,
+    info: &ConnInfo,
+    m: &ProxyMetrics,
+    buf: &mut BytesMut,
+    scan: &mut FrameScanner,
+) -> End {
+    loop {
+        reserve_read(buf);
+        tokio::select! {
+            biased;
+            _ = s.stopped() => return End::Stopped,
+            r = rd.read_buf(buf) => match r {
+                Ok(0) => return End::BackendClosed,
+                Ok(n) => m.bytes_backend_to_client.inc_by(n as u64),
+                Err(e) => return End::BackendIo(e),
+            },
+        }
+        let sc = match scan.scan(buf, backend_wants_body, |t, b| {
+            s.on_backend_message(info, m, t, b)
+        }) {
+            Ok(sc) => sc,
+            Err(e) => return End::BackendProtocol(e),
+        };
+        if sc.forward > 0 {
+            if let Err(e) = wr.write_all(&buf[..sc.forward]).await {
+                return End::ClientIo(e);
+            }
+            buf.advance(sc.forward);
+        }
+    }
+}

@@ -1,0 +1,244 @@
+//! A client's start-up: TLS/GSS negotiation, the startup packet, authentication against
+//! the role's verifier, and the backend session on the source of truth.
+
+use crate::auth::scram::{ScramServer, MECHANISM};
+use crate::auth::{md5, Credential, Verifier};
+use crate::pgio::{read_message, read_startup, ReadError};
+use bytes::BytesMut;
+use molt_lms_common::stream::Stream;
+use molt_lms_wire::pg::backend::{self as be, Severity};
+use molt_lms_wire::pg::codec::cstr;
+use molt_lms_wire::pg::frontend::{sasl_initial_response, StartupPacket};
+use molt_lms_wire::pg::ProtocolError;
+use rand::Rng;
+use thiserror::Error;
+use tokio::io::AsyncWriteExt;
+use tokio::net::TcpStream;
+use tokio_rustls::TlsAcceptor;
+
+/// A failure to answer with an ErrorResponse, then close.
+#[derive(Debug, Error)]
+pub enum Refusal {
+    #[error("{message}")]
+    Fatal { code: &'static str, message: String },
+    /// The backend's own ErrorResponse, passed on verbatim.
+    #[error("backend refused the session")]
+    Backend(Vec<u8>),
+}
+
+impl Refusal {
+    pub fn fatal(code: &'static str, message: impl Into<String>) -> Self {
+        Refusal::Fatal {
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// Sends the refusal and closes the stream; the client may already be gone.
+    pub async fn send(&self, stream: &mut Stream) {
+        let _ = stream.write_all(&self.encode()).await;
+        let _ = stream.shutdown().await;
+    }
+
+    /// The bytes to send the client.
+    pub fn encode(&self) -> Vec<u8> {
+        match self {
+            Refusal::Fatal { code, message } => {
+                let mut out = Vec::new();
+                be::error_response(&mut out, Severity::Fatal, code, message);
+                out
+            }
+            Refusal::Backend(raw) => raw.clone(),
+        }
+    }
+}
+
+/// Why start-up ended without a session.
+#[derive(Debug, Error)]
+pub enum StartupError {
+    /// The client went away (psql does this to prompt for a password).
+    #[error("client closed the connection during start-up")]
+    Closed,
+    #[error("i/o during start-up: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("TLS handshake failed: {0}")]
+    Tls(std::io::Error),
+    #[error("protocol violation during start-up: {0}")]
+    Protocol(ProtocolError),
+}
+
+impl From<ReadError> for StartupError {
+    fn from(e: ReadError) -> Self {
+        match e {
+            ReadError::Closed => StartupError::Closed,
+            ReadError::Io(e) => StartupError::Io(e),
+            ReadError::Protocol(p) => StartupError::Protocol(p),
+        }
+    }
+}
+
+/// What the first packets asked for.
+pub enum Opening {
+    Session {
+        stream: Stream,
+        buf: BytesMut,
+        params: Vec<(String, String)>,
+    },
+    Cancel {
+        pid: i32,
+        secret: i32,
+    },
+}
+
+/// Negotiates encryption and reads the startup packet. On a protocol violation the
+/// stream comes back with the error so the caller can answer before closing.
+pub async fn open(
+    tcp: TcpStream,
+    tls: Option<&TlsAcceptor>,
+) -> Result<Opening, (Option<Stream>, StartupError)> {
+    let mut stream = Stream::Tcp(tcp);
+    let mut buf = BytesMut::with_capacity(1024);
+    // At most one SSLRequest and one GSSENCRequest precede the startup packet.
+    for _ in 0..3 {
+        let packet = match read_startup(&mut stream, &mut buf).await {
+            Ok(p) => p,
+            Err(e) => return Err((Some(stream), e.into())),
+        };
+        match packet {
+            StartupPacket::SslRequest => {
+                let Stream::Tcp(mut tcp) = stream else {
+                    return Err((
+                        Some(stream),
+                        StartupError::Protocol(ProtocolError::Unexpected('S', "TLS")),
+                    ));
+                };
+                let Some(acceptor) = tls else {
+                    if let Err(e) = tcp.write_all(b"N").await {
+                        return Err((None, e.into()));
+                    }
+                    stream = Stream::Tcp(tcp);
+                    continue;
+                };
+                // Bytes sent before the handshake would be injected into the encrypted
+                // session (CVE-2021-23222); refuse them.
+                if !buf.is_empty() {
+                    return Err((
+                        Some(Stream::Tcp(tcp)),
+                        StartupError::Protocol(ProtocolError::Malformed("SSLRequest")),
+                    ));
+                }
+                if let Err(e) = tcp.write_all(b"S").await {
+                    return Err((None, e.into()));
+                }
+                match acceptor.accept(tcp).await {
+                    Ok(tls) => stream = Stream::ServerTls(Box::new(tls)),
+                    Err(e) => return Err((None, StartupError::Tls(e))),
+                }
+            }
+            StartupPacket::GssEncRequest => {
+                if let Err(e) = stream.write_all(b"N").await {
+                    return Err((None, e.into()));
+                }
+            }
+            StartupPacket::Cancel { pid, secret } => return Ok(Opening::Cancel { pid, secret }),
+            StartupPacket::Startup { params } => {
+                return Ok(Opening::Session {
+                    stream,
+                    buf,
+                    params,
+                })
+            }
+        }
+    }
+    Err((
+        Some(stream),
+        StartupError::Protocol(ProtocolError::Malformed("startup negotiation")),
+    ))
+}
+
+/// Authenticates the client against the role's verifier, as PostgreSQL would, and
+/// returns the credential to log in to backends with. Never asks for cleartext.
+pub async fn authenticate(
+    stream: &mut Stream,
+    buf: &mut BytesMut,
+    user: &str,
+    verifier: Option<Verifier>,
+) -> Result<Result<Credential, Refusal>, StartupError> {
+    let failed = || {
+        Refusal::fatal(
+            "28P01",
+            format!("password authentication failed for user \"{user}\""),
+        )
+    };
+    match verifier {
+        Some(Verifier::Md5(hash)) => {
+            let salt: [u8; 4] = rand::rng().random();
+            let mut out = Vec::new();
+            be::authentication(&mut out, be::auth::MD5, &salt);
+            stream.write_all(&out).await?;
+            let body = expect_password(stream, buf).await?;
+            let answer = cstr(&body).map(|(s, _)| s).unwrap_or_default();
+            if md5::matches(&hash, &salt, answer) {
+                Ok(Ok(Credential::Md5Hash(hash)))
+            } else {
+                Ok(Err(failed()))
+            }
+        }
+        other => {
+            let mut server = match other {
+                Some(Verifier::Scram(keys)) => ScramServer::new(keys),
+                _ => ScramServer::mock(),
+            };
+            let mut out = Vec::new();
+            be::authentication_sasl(&mut out, &[MECHANISM]);
+            stream.write_all(&out).await?;
+            let body = expect_password(stream, buf).await?;
+            let (mech, first) = sasl_initial_response(&body).map_err(StartupError::Protocol)?;
+            if mech != MECHANISM {
+                return Ok(Err(Refusal::fatal(
+                    "28000",
+                    format!("SASL authentication mechanism {mech} is not supported"),
+                )));
+            }
+            let server_first = match server.server_first(first) {
+                Ok(s) => s,
+                Err(e) => return Ok(Err(Refusal::fatal("08P01", format!("SCRAM: {e}")))),
+            };
+            out.clear();
+            be::authentication(&mut out, be::auth::SASL_CONTINUE, server_first.as_bytes());
+            stream.write_all(&out).await?;
+            let body = expect_password(stream, buf).await?;
+            match server.server_final(&body) {
+                Ok((server_final, client_key)) => {
+                    out.clear();
+                    be::authentication(&mut out, be::auth::SASL_FINAL, server_final.as_bytes());
+                    stream.write_all(&out).await?;
+                    let Some(Verifier::Scram(keys)) = other_keys(&server) else {
+                        return Ok(Err(failed()));
+                    };
+                    Ok(Ok(Credential::ScramKey { client_key, keys }))
+                }
+                Err(crate::auth::scram::ScramError::BadProof) => Ok(Err(failed())),
+                Err(e) => Ok(Err(Refusal::fatal("08P01", format!("SCRAM: {e}")))),
+            }
+        }
+    }
+}
+
+fn other_keys(server: &ScramServer) -> Option<Verifier> {
+    server.keys().cloned().map(Verifier::Scram)
+}
+
+async fn expect_password(
+    stream: &mut Stream,
+    buf: &mut BytesMut,
+) -> Result<BytesMut, StartupError> {
+    let (tag, body) = read_message(stream, buf).await?;
+    if tag != b'p' {
+        return Err(StartupError::Protocol(ProtocolError::Unexpected(
+            tag as char,
+            "authentication",
+        )));
+    }
+    Ok(body)
+}

@@ -1,0 +1,239 @@
+//! Moving a held session to another database at cutover, in two steps. `prepare` runs
+//! while the client is still held and the old database is still the source of truth: a
+//! new backend session with the same start-up parameters and credential, the client's
+//! session parameters re-applied, its named prepared statements prepared again. Nothing
+//! is sent to the client, so a failure here changes nothing for it. `complete` runs after
+//! the point of no return and only swaps sessions: it closes the old one and tells the
+//! client which reported parameters changed.
+
+use super::handoff::Identity;
+use super::session::SessionCtl;
+use crate::backend::{Backend, BackendSession};
+use crate::pgio::request_errors;
+use crate::shadow::fingerprint::{cut, normalize};
+use molt_lms_api::cutover::PrepareStage;
+use molt_lms_api::SourceOfTruth;
+use molt_lms_common::stream::Stream;
+use molt_lms_wire::pg::backend::parameter_status;
+use molt_lms_wire::pg::codec::{put_cstr, put_message};
+use molt_lms_wire::pg::frontend::parse_statement;
+use std::fmt;
+use std::time::Duration;
+use tokio::io::AsyncWriteExt;
+
+/// Reported parameters a session can set; the rest describe the server.
+const SETTABLE: &[&str] = &[
+    "application_name",
+    "client_encoding",
+    "DateStyle",
+    "IntervalStyle",
+    "TimeZone",
+    "standard_conforming_strings",
+    "default_transaction_read_only",
+    "search_path",
+];
+
+/// How long preparing one session on the new source of truth may take: connect, log
+/// in, restore parameters and statements.
+pub const PREPARE_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// Longest statement text a failure names.
+const STATEMENT_TEXT: usize = 200;
+
+fn quote_literal(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
+/// A session opened and made ready on the new database while the client is held.
+pub struct Prepared {
+    pub to: SourceOfTruth,
+    pub session: BackendSession,
+    /// Reported parameters whose value on the new session differs from what the client
+    /// has seen; sent to it when the switch completes.
+    pub changes: Vec<(String, String)>,
+    /// Named statements prepared again.
+    pub statements: usize,
+}
+
+/// Why a session could not be prepared: what failed, for which statement, and the
+/// database's or the network's words. Carries no secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PrepareError {
+    pub stage: PrepareStage,
+    /// The statement's name and its text with literals replaced by `?`.
+    pub statement: Option<String>,
+    pub message: String,
+}
+
+impl PrepareError {
+    fn new(stage: PrepareStage, message: impl Into<String>) -> Self {
+        Self {
+            stage,
+            statement: None,
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for PrepareError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.stage.as_str())?;
+        if let Some(s) = &self.statement {
+            write!(f, " {s}")?;
+        }
+        write!(f, ": {}", self.message)
+    }
+}
+
+/// `name (normalized text)` of a raw Parse message, for a failure report.
+fn describe_statement(raw: &[u8]) -> String {
+    match raw.get(5..).and_then(parse_statement) {
+        Some((name, query)) => format!("{name} ({})", cut(&normalize(query), STATEMENT_TEXT)),
+        None => "(unreadable Parse message)".to_owned(),
+    }
+}
+
+/// Opens and prepares a session on `backend` for a client whose session state is
+/// `session`. Sends nothing to the client and changes nothing in `session`.
+pub async fn prepare(
+    backend: &Backend,
+    identity: &Identity,
+    session: &SessionCtl,
+) -> Result<Prepared, PrepareError> {
+    let mut new = backend
+        .open_session(&identity.params, &identity.credential)
+        .await
+        .map_err(|e| PrepareError::new(PrepareStage::Login, e.to_string()))?;
+    let mut values = new.params.clone();
+    let seen = session.reported_params();
+    let mut sets = String::new();
+    for (name, value) in &seen {
+        let differs = values.iter().find(|(n, _)| n == name).map(|(_, v)| v) != Some(value);
+        if differs && SETTABLE.contains(&name.as_str()) {
+            sets.push_str(&format!("SET \"{name}\" = {};", quote_literal(value)));
+        }
+    }
+    let statements = session.prepared_statements();
+    // One request per statement, pipelined, so each error names its statement.
+    let mut requests: Vec<Option<&[u8]>> = Vec::new();
+    let mut out = Vec::new();
+    if !sets.is_empty() {
+        put_message(&mut out, b'Q', |o| put_cstr(o, &sets));
+        requests.push(None);
+    }
+    for parse in &statements {
+        out.extend_from_slice(parse);
+        put_message(&mut out, b'S', |_| {});
+        requests.push(Some(parse));
+    }
+    if !requests.is_empty() {
+        let io = |e: std::io::Error| PrepareError::new(PrepareStage::Login, e.to_string());
+        new.stream.write_all(&out).await.map_err(io)?;
+        let errors = request_errors(&mut new.stream, requests.len(), |tag, body| {
+            if let Some((n, v)) = (tag == b'S').then(|| parameter_status(body)).flatten() {
+                match values.iter_mut().find(|(k, _)| k == n) {
+                    Some((_, old)) => *old = v.to_owned(),
+                    None => values.push((n.to_owned(), v.to_owned())),
+                }
+            }
+        })
+        .await
+        .map_err(|e| PrepareError::new(PrepareStage::Login, e.to_string()))?;
+        let first = requests.iter().zip(errors).find_map(|(r, e)| Some((r, e?)));
+        if let Some((request, message)) = first {
+            let (stage, statement) = match request {
+                None => (PrepareStage::SessionParameters, None),
+                Some(raw) => (
+                    PrepareStage::PreparedStatement,
+                    Some(describe_statement(raw)),
+                ),
+            };
+            super::close_backend(&mut new.stream).await;
+            return Err(PrepareError {
+                stage,
+                statement,
+                message,
+            });
+        }
+    }
+    let changes = values
+        .into_iter()
+        .filter(|(name, value)| seen.iter().find(|(n, _)| n == name).map(|(_, v)| v) != Some(value))
+        .collect();
+    Ok(Prepared {
+        to: backend.role,
+        session: new,
+        changes,
+        statements: statements.len(),
+    })
+}
+
+/// [`prepare`] bounded by [`PREPARE_TIMEOUT`]: a database that accepts TCP and then
+/// stalls fails the preparation (stage `timeout`) instead of stalling the commit.
+pub async fn prepare_in_time(
+    backend: &Backend,
+    identity: &Identity,
+    session: &SessionCtl,
+) -> Result<Prepared, PrepareError> {
+    tokio::time::timeout(PREPARE_TIMEOUT, prepare(backend, identity, session))
+        .await
+        .unwrap_or_else(|_| {
+            Err(PrepareError::new(
+                PrepareStage::Timeout,
+                format!(
+                    "the {} database did not finish the session's preparation within {}",
+                    backend.role,
+                    humantime::format_duration(PREPARE_TIMEOUT)
+                ),
+            ))
+        })
+}
+
+/// Closes the old backend session and tells the client which reported parameters
+/// changed (recording them as seen). Past the point of no return: nothing here asks
+/// the new database anything.
+pub async fn complete(
+    client: &mut Stream,
+    old: &mut Stream,
+    changes: &[(String, String)],
+    session: &SessionCtl,
+) -> std::io::Result<()> {
+    super::close_backend(old).await;
+    if changes.is_empty() {
+        return Ok(());
+    }
+    let mut to_client = Vec::new();
+    for (name, value) in changes {
+        put_message(&mut to_client, b'S', |o| {
+            put_cstr(o, name);
+            put_cstr(o, value);
+        });
+        session.note_param(name, value);
+    }
+    client.write_all(&to_client).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failing_statement_is_named_without_its_literals() {
+        let mut raw = Vec::new();
+        put_message(&mut raw, b'P', |o| {
+            put_cstr(o, "s1");
+            put_cstr(o, "SELECT * FROM missing WHERE secret = 'hunter2'");
+            o.extend_from_slice(&0i16.to_be_bytes());
+        });
+        let d = describe_statement(&raw);
+        assert!(d.starts_with("s1 ("), "{d}");
+        assert!(d.contains("missing"), "{d}");
+        assert!(!d.contains("hunter2"), "{d}");
+        let e = PrepareError {
+            stage: PrepareStage::PreparedStatement,
+            statement: Some(d),
+            message: "42P01: relation \"missing\" does not exist".into(),
+        };
+        assert!(e.to_string().starts_with("prepared statement s1 ("), "{e}");
+    }
+}

@@ -1,0 +1,319 @@
+//! The proxy's part of `cutover check`, run before traffic is paused: for every role
+//! with a session here, can the proxy log it in to the database a commit switches to
+//! with what it holds; and does every distinct named statement the clients hold parse
+//! there. Each (role, database) gets one throwaway trial session, which executes
+//! nothing: statements are only parsed and described.
+
+use crate::auth::{Credential, Verifier};
+use crate::backend::Backend;
+use crate::client_conn::handoff::Identity;
+use crate::client_conn::{close_backend, SketchData};
+use crate::pgio::request_errors;
+use crate::shadow::fingerprint::{cut, normalize};
+use crate::shared::Shared;
+use molt_lms_api::check::{ProxyCheck, RoleCheck, RoleVerdict, StatementCheck, StatementVerdict};
+use molt_lms_api::SourceOfTruth;
+use molt_lms_wire::pg::codec::{cstr, put_cstr, put_message};
+use molt_lms_wire::pg::frontend::parse_statement;
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+use tokio::io::AsyncWriteExt;
+
+/// How long one trial session (log in, parse every statement) may take.
+const TRIAL_TIMEOUT: Duration = Duration::from_secs(15);
+/// Longest statement text shown.
+const STATEMENT_TEXT: usize = 200;
+
+/// What the new database's auth query returned for a role.
+#[derive(Debug)]
+pub enum Stored {
+    /// No row, or no password.
+    Missing,
+    /// A value that is not a verifier: CockroachDB's `pg_authid` shows `********`.
+    Hidden,
+    Verifier(Verifier),
+}
+
+impl Stored {
+    pub fn from_text(text: Option<&str>) -> Self {
+        match text {
+            None => Stored::Missing,
+            Some(t) => Verifier::parse(t).map_or(Stored::Hidden, Stored::Verifier),
+        }
+    }
+}
+
+/// Whether the credential a session holds logs in where `target` is stored. A hidden
+/// verifier passes here: the trial login decides.
+pub fn role_verdict(
+    held: &Credential,
+    target: &Stored,
+    to: SourceOfTruth,
+) -> (RoleVerdict, String) {
+    let method = |v: &Verifier| match v {
+        Verifier::Scram(_) => "SCRAM-SHA-256",
+        Verifier::Md5(_) => "md5",
+    };
+    let target = match target {
+        Stored::Hidden => {
+            return (
+                RoleVerdict::Ok,
+                format!("the {to} database does not show its verifier (CockroachDB hides it); the trial login decides"),
+            )
+        }
+        Stored::Missing => None,
+        Stored::Verifier(v) => Some(v),
+    };
+    match (held, target) {
+        (_, None) => (
+            RoleVerdict::RoleMissing,
+            format!("no login role with a password of that name on the {to} database; `molt-lms-cli roles sync` copies it"),
+        ),
+        (Credential::ScramKey { keys, .. }, Some(Verifier::Scram(k))) if keys == k => {
+            (RoleVerdict::Ok, format!("the {to} database stores the same verifier"))
+        }
+        (Credential::Md5Hash(h), Some(Verifier::Md5(m))) if h == m => {
+            (RoleVerdict::Ok, format!("the {to} database stores the same verifier"))
+        }
+        (Credential::ScramKey { .. }, Some(v @ Verifier::Scram(_)))
+        | (Credential::Md5Hash(_), Some(v @ Verifier::Md5(_))) => (
+            RoleVerdict::VerifierDiffers,
+            format!(
+                "the {to} database stores another {} verifier (another salt, iteration count or password), so the proxy cannot log in there with the key it holds; `molt-lms-cli roles sync` copies the verifier",
+                method(v)
+            ),
+        ),
+        (Credential::ScramKey { .. }, Some(v)) | (Credential::Md5Hash(_), Some(v)) => (
+            RoleVerdict::MethodMismatch,
+            format!(
+                "the session logged in with {} but the {to} database stores {}; `molt-lms-cli roles sync` copies the verifier",
+                match held {
+                    Credential::ScramKey { .. } => "SCRAM-SHA-256",
+                    _ => "md5",
+                },
+                method(v)
+            ),
+        ),
+        (Credential::Password(_), Some(_)) => (RoleVerdict::Ok, "logs in with a password".into()),
+    }
+}
+
+/// The Parse message of the same statement, unnamed, so a trial never collides.
+fn unnamed_parse(raw: &[u8]) -> Option<Vec<u8>> {
+    let body = raw.get(5..)?;
+    let (_, n) = cstr(body)?;
+    let mut out = Vec::with_capacity(raw.len());
+    put_message(&mut out, b'P', |o| {
+        put_cstr(o, "");
+        o.extend_from_slice(&body[n..]);
+    });
+    Some(out)
+}
+
+/// `(name, normalized text)` of a raw Parse message.
+fn statement_label(raw: &[u8]) -> (String, String) {
+    match raw.get(5..).and_then(parse_statement) {
+        Some((name, q)) => (name.to_owned(), cut(&normalize(q), STATEMENT_TEXT)),
+        None => ("?".into(), "(unreadable Parse message)".into()),
+    }
+}
+
+/// Logs in on `backend` as the session did and parses each statement; per statement the
+/// database's error, if any, or the login's error.
+async fn trial(
+    backend: &Backend,
+    identity: &Identity,
+    statements: &[&Vec<u8>],
+) -> Result<Vec<Option<String>>, String> {
+    let mut s = backend
+        .open_session(&identity.params, &identity.credential)
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut out = Vec::new();
+    for raw in statements {
+        let parse = unnamed_parse(raw).ok_or("unreadable Parse message")?;
+        out.extend_from_slice(&parse);
+        put_message(&mut out, b'D', |o| {
+            o.push(b'S');
+            put_cstr(o, "");
+        });
+        put_message(&mut out, b'S', |_| {});
+    }
+    let mut results = vec![None; statements.len()];
+    if !statements.is_empty() {
+        s.stream.write_all(&out).await.map_err(|e| e.to_string())?;
+        results = request_errors(&mut s.stream, statements.len(), |_, _| {})
+            .await
+            .map_err(|e| e.to_string())?;
+    }
+    close_backend(&mut s.stream).await;
+    Ok(results)
+}
+
+/// Per (role, database): a representative session (its index) and the distinct raw Parse
+/// messages of all its sessions.
+type Group = (usize, BTreeSet<Vec<u8>>);
+
+/// Runs the check for the sessions described by `sketches`.
+pub async fn check(shared: &Shared, sketches: Vec<SketchData>) -> ProxyCheck {
+    let to = shared.source_of_truth().other();
+    let backend = shared.backend(to);
+    let mut roles: BTreeMap<String, RoleCheck> = BTreeMap::new();
+    let mut groups: BTreeMap<(String, String), Group> = BTreeMap::new();
+    for (i, s) in sketches.iter().enumerate() {
+        let who = &s.identity;
+        if !roles.contains_key(&who.user) {
+            let stored = shared.lookup(to).stored_verifier(&who.user).await;
+            let (verdict, detail) = match stored {
+                Ok(v) => role_verdict(
+                    &who.credential,
+                    &Stored::from_text(v.as_ref().map(|t| t.expose())),
+                    to,
+                ),
+                Err(e) => (RoleVerdict::LookupFailed, e.to_string()),
+            };
+            roles.insert(
+                who.user.clone(),
+                RoleCheck {
+                    role: who.user.clone(),
+                    sessions: 0,
+                    verdict,
+                    detail,
+                },
+            );
+        }
+        if let Some(r) = roles.get_mut(&who.user) {
+            r.sessions += 1;
+        }
+        let g = groups
+            .entry((who.user.clone(), who.database.clone()))
+            .or_insert((i, BTreeSet::new()));
+        for st in &s.statements {
+            g.1.insert(st.clone());
+        }
+    }
+    let mut statements = Vec::new();
+    for ((user, database), (rep, stmts)) in groups {
+        let raws: Vec<&Vec<u8>> = stmts.iter().collect();
+        let label = |raw: &Vec<u8>, verdict, error: String| {
+            let (name, query) = statement_label(raw);
+            StatementCheck {
+                role: user.clone(),
+                database: database.clone(),
+                name,
+                query,
+                verdict,
+                error,
+            }
+        };
+        let Some(role) = roles.get_mut(&user).filter(|r| r.verdict.passed()) else {
+            let why = format!("role {user} cannot log in to the {to} database");
+            statements.extend(
+                raws.iter()
+                    .map(|r| label(r, StatementVerdict::Unchecked, why.clone())),
+            );
+            continue;
+        };
+        let outcome = tokio::time::timeout(
+            TRIAL_TIMEOUT,
+            trial(backend, &sketches[rep].identity, &raws),
+        )
+        .await
+        .unwrap_or_else(|_| {
+            Err(format!(
+                "the {to} database did not answer within {}",
+                humantime::format_duration(TRIAL_TIMEOUT)
+            ))
+        });
+        match outcome {
+            Ok(results) => statements.extend(raws.iter().zip(results).map(|(r, res)| match res {
+                None => label(r, StatementVerdict::Ok, String::new()),
+                Some(e) => label(r, StatementVerdict::Fails, e),
+            })),
+            Err(e) => {
+                role.verdict = RoleVerdict::LoginFailed;
+                role.detail = format!(
+                    "a trial login to database {database} on the {to} database failed: {e}"
+                );
+                let why = format!("the trial login failed: {e}");
+                statements.extend(
+                    raws.iter()
+                        .map(|r| label(r, StatementVerdict::Unchecked, why.clone())),
+                );
+            }
+        }
+    }
+    ProxyCheck {
+        lms_address: shared.settings.advertise_address.clone(),
+        to,
+        roles: roles.into_values().collect(),
+        statements,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth::credential::ScramKeys;
+
+    fn keys(salt: &[u8]) -> ScramKeys {
+        ScramKeys {
+            iterations: 4096,
+            salt: salt.to_vec(),
+            stored_key: [1; 32],
+            server_key: [2; 32],
+        }
+    }
+
+    #[test]
+    fn verdicts_compare_what_the_proxy_holds_with_what_the_target_stores() {
+        let held = Credential::ScramKey {
+            client_key: [0; 32],
+            keys: keys(b"salt-a"),
+        };
+        let to = SourceOfTruth::Target;
+        let scram = |salt: &[u8]| Stored::Verifier(Verifier::Scram(keys(salt)));
+        assert_eq!(
+            role_verdict(&held, &scram(b"salt-a"), to).0,
+            RoleVerdict::Ok
+        );
+        assert_eq!(
+            role_verdict(&held, &scram(b"salt-b"), to).0,
+            RoleVerdict::VerifierDiffers
+        );
+        assert_eq!(
+            role_verdict(&held, &Stored::Missing, to).0,
+            RoleVerdict::RoleMissing
+        );
+        // CockroachDB's pg_authid shows stars: only the trial login can tell.
+        let hidden = Stored::from_text(Some("********"));
+        assert!(matches!(hidden, Stored::Hidden));
+        assert_eq!(role_verdict(&held, &hidden, to).0, RoleVerdict::Ok);
+        let md5 = Stored::from_text(Some(&("md5".to_owned() + &"0".repeat(32))));
+        let (v, detail) = role_verdict(&held, &md5, to);
+        assert_eq!(v, RoleVerdict::MethodMismatch);
+        assert!(
+            detail.contains("SCRAM-SHA-256") && detail.contains("md5"),
+            "{detail}"
+        );
+        assert!(
+            !detail.contains("00000000"),
+            "no verifier in the detail: {detail}"
+        );
+    }
+
+    #[test]
+    fn a_named_parse_is_tried_unnamed_with_its_types() {
+        let mut raw = Vec::new();
+        put_message(&mut raw, b'P', |o| {
+            put_cstr(o, "stmt_7");
+            put_cstr(o, "SELECT $1::int");
+            o.extend_from_slice(&1i16.to_be_bytes());
+            o.extend_from_slice(&23i32.to_be_bytes());
+        });
+        let unnamed = unnamed_parse(&raw).expect("parse");
+        assert_eq!(parse_statement(&unnamed[5..]), Some(("", "SELECT $1::int")));
+        assert!(unnamed.ends_with(&[0, 1, 0, 0, 0, 23]));
+        assert_eq!(statement_label(&raw).0, "stmt_7");
+    }
+}

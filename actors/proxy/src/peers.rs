@@ -1,0 +1,146 @@
+//! Cancel requests across proxies. Behind a Kubernetes Service a client's CancelRequest
+//! is a new TCP connection that may land on any proxy. Each proxy therefore puts a tag of
+//! its own in the upper half of the process id it hands out (the lower half names the
+//! connection), learns every peer's tag from the orchestrator, and passes a key it does
+//! not own on to the peers with that key's tag. The secret still decides: a peer that
+//! does not hold the key ignores it, so a tag shared by two proxies costs one extra
+//! connection, never a wrong cancel.
+
+use molt_lms_api::cutover::Peer;
+use molt_lms_wire::pg::frontend::cancel_request;
+use std::sync::RwLock;
+use std::time::Duration;
+use tokio::io::AsyncWriteExt;
+
+/// How long passing a cancel request on may take per peer.
+const FORWARD_TIMEOUT: Duration = Duration::from_secs(2);
+
+pub struct Peers {
+    tag: u16,
+    list: RwLock<Vec<Peer>>,
+}
+
+impl Default for Peers {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Peers {
+    /// A random 15-bit tag, so the process id stays positive as PostgreSQL's are.
+    pub fn new() -> Self {
+        Self::with_tag(rand::random::<u16>() & 0x7FFF)
+    }
+
+    pub fn with_tag(tag: u16) -> Self {
+        Self {
+            tag: tag & 0x7FFF,
+            list: RwLock::new(Vec::new()),
+        }
+    }
+
+    pub fn tag(&self) -> u16 {
+        self.tag
+    }
+
+    /// The process id a client gets for connection `id`.
+    pub fn key_pid(&self, id: u64) -> i32 {
+        (i32::from(self.tag) << 16) | (id & 0xFFFF) as i32
+    }
+
+    /// The proxy tag a process id carries.
+    pub fn tag_of(pid: i32) -> u16 {
+        ((pid >> 16) & 0x7FFF) as u16
+    }
+
+    /// The connection slot a process id carries (the connection id's lower 16 bits).
+    pub fn slot_of(pid: i32) -> u64 {
+        (pid & 0xFFFF) as u64
+    }
+
+    pub fn owns(&self, pid: i32) -> bool {
+        Self::tag_of(pid) == self.tag
+    }
+
+    /// The peers the orchestrator listed (its latest answer replaces the list).
+    pub fn set(&self, peers: Vec<Peer>) {
+        *self.list.write().unwrap_or_else(|e| e.into_inner()) = peers;
+    }
+
+    /// SQL addresses of the peers whose tag `pid` carries, this proxy's own excluded.
+    pub fn owners_of(&self, pid: i32, own_address: &str) -> Vec<String> {
+        let tag = Self::tag_of(pid);
+        self.list
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .filter(|p| p.cancel_tag == Some(tag) && p.lms_address != own_address)
+            .map(|p| p.lms_address.clone())
+            .collect()
+    }
+
+    /// Sends the CancelRequest to each peer that may own it (almost always one); returns
+    /// how many took it.
+    pub async fn forward(&self, pid: i32, secret: i32, own_address: &str) -> usize {
+        let mut sent = 0;
+        for addr in self.owners_of(pid, own_address) {
+            let send = async {
+                let mut s = tokio::net::TcpStream::connect(addr.as_str()).await?;
+                s.write_all(&cancel_request(pid, secret)).await?;
+                s.shutdown().await
+            };
+            match tokio::time::timeout(FORWARD_TIMEOUT, send).await {
+                Ok(Ok(())) => sent += 1,
+                Ok(Err(e)) => {
+                    tracing::warn!(peer = %addr, error = %e, "cannot pass a cancel request on")
+                }
+                Err(_) => tracing::warn!(peer = %addr, "passing a cancel request on timed out"),
+            }
+        }
+        sent
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn peer(addr: &str, tag: u16) -> Peer {
+        Peer {
+            lms_address: addr.to_owned(),
+            cancel_tag: Some(tag),
+        }
+    }
+
+    #[test]
+    fn a_key_carries_the_tag_and_the_connection_slot() {
+        let p = Peers::with_tag(0x7ABC);
+        let pid = p.key_pid(0x1_2345);
+        assert!(pid > 0);
+        assert_eq!(Peers::tag_of(pid), 0x7ABC);
+        assert_eq!(Peers::slot_of(pid), 0x2345);
+        assert!(p.owns(pid));
+        assert!(!Peers::with_tag(1).owns(pid));
+        // The tag is 15 bits: the id stays positive even for the highest tag.
+        assert!(Peers::with_tag(0xFFFF).key_pid(0xFFFF) > 0);
+    }
+
+    #[test]
+    fn only_peers_with_the_keys_tag_are_asked_and_never_itself() {
+        let p = Peers::with_tag(1);
+        p.set(vec![
+            peer("a:1", 7),
+            peer("b:1", 8),
+            peer("c:1", 7),
+            peer("me:1", 7),
+        ]);
+        let pid = Peers::with_tag(7).key_pid(3);
+        assert_eq!(
+            p.owners_of(pid, "me:1"),
+            vec!["a:1".to_owned(), "c:1".to_owned()]
+        );
+        assert!(p
+            .owners_of(Peers::with_tag(9).key_pid(3), "me:1")
+            .is_empty());
+    }
+}

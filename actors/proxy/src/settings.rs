@@ -1,0 +1,40 @@
+//! The proxy's validated settings, built once at start-up by the binary and passed down.
+
+use molt_lms_api::{Dialect, ShadowMode, SourceOfTruth};
+use molt_lms_common::backend_url::BackendUrl;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Client-side TLS files (`LMS_SSL_CERT`, `LMS_SSL_KEY`, `LMS_SSL_CA`).
+#[derive(Debug, Clone)]
+pub struct ServerTlsFiles {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+    pub client_ca: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ProxySettings {
+    /// Who may call the control endpoint, and how this proxy calls the orchestrator.
+    pub control: molt_lms_common::control::ControlAuth,
+    pub source: BackendUrl,
+    pub target: BackendUrl,
+    pub source_dialect: Dialect,
+    pub target_dialect: Dialect,
+    pub shadow_mode: ShadowMode,
+    /// Bytes of one statement's answer kept for comparison (half rows, half row hashes).
+    pub shadow_compare_budget: usize,
+    /// Samples kept per fingerprint in the shadow report.
+    pub shadow_samples: usize,
+    /// The SQL address shown to other components.
+    pub advertise_address: String,
+    /// The admin/metrics address, for status output.
+    pub admin_address: String,
+    pub auth_query: Option<String>,
+    /// How long a shutdown waits for open transactions.
+    pub shutdown_timeout: Duration,
+    pub tls: Option<ServerTlsFiles>,
+    /// Arbiters (threads) that run client connections.
+    pub workers: usize,
+    pub initial_source_of_truth: SourceOfTruth,
+}

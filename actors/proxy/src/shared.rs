@@ -1,0 +1,132 @@
+//! What every connection of one proxy instance shares, across worker threads.
+
+use crate::auth::lookup::AuthLookup;
+use crate::backend::Backend;
+use crate::metrics::ProxyMetrics;
+use crate::settings::ProxySettings;
+use crate::shadow::ShadowLedger;
+use molt_lms_api::SourceOfTruth;
+use molt_lms_common::tls::{self, TlsError};
+use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::watch;
+use tokio_rustls::TlsAcceptor;
+
+pub struct Shared {
+    pub settings: ProxySettings,
+    pub metrics: ProxyMetrics,
+    pub tls: Option<TlsAcceptor>,
+    /// Outcomes of shadowed requests (empty with shadow mode none).
+    pub shadow: ShadowLedger,
+    source: Arc<Backend>,
+    target: Arc<Backend>,
+    source_lookup: AuthLookup,
+    target_lookup: AuthLookup,
+    /// Written only by the proxy instance actor, which owns the setting; connections
+    /// read it when they open a session.
+    sot: AtomicU8,
+    next_id: AtomicU64,
+    /// Open while new sessions may pick a backend; a cutover pause closes it.
+    pub gate: watch::Sender<bool>,
+    /// Bumped whenever the instance's cutover phase changes, so its report goes out now.
+    pub report_changed: watch::Sender<u64>,
+    /// Milliseconds after `started` before which no shadow session is tried again, after
+    /// the shadow database could not be reached: logins then skip it at once instead of
+    /// each waiting out a connect timeout.
+    shadow_retry_at: AtomicU64,
+    started: Instant,
+    /// This proxy's cancel tag and its peers', for cancel requests that land here.
+    pub peers: Arc<crate::peers::Peers>,
+}
+
+/// How long logins skip an unreachable shadow database before trying it again.
+const SHADOW_RETRY_AFTER: Duration = Duration::from_secs(5);
+
+impl Shared {
+    /// Builds backends and TLS from settings; fails on unreadable certificate files.
+    pub fn new(settings: ProxySettings) -> Result<Self, TlsError> {
+        let source = Arc::new(Backend::new(
+            SourceOfTruth::Source,
+            settings.source.clone(),
+        )?);
+        let target = Arc::new(Backend::new(
+            SourceOfTruth::Target,
+            settings.target.clone(),
+        )?);
+        let tls = match &settings.tls {
+            Some(f) => Some(TlsAcceptor::from(tls::server_config(
+                &f.cert,
+                &f.key,
+                f.client_ca.as_deref(),
+            )?)),
+            None => None,
+        };
+        let metrics = ProxyMetrics::new();
+        let shadow = ShadowLedger::new(
+            settings.shadow_mode,
+            settings.advertise_address.clone(),
+            settings.shadow_samples,
+            metrics.shadow_requests.clone(),
+        );
+        Ok(Self {
+            shadow,
+            source_lookup: AuthLookup::new(source.clone(), settings.auth_query.clone()),
+            target_lookup: AuthLookup::new(target.clone(), settings.auth_query.clone()),
+            sot: AtomicU8::new(settings.initial_source_of_truth as u8),
+            settings,
+            metrics,
+            tls,
+            source,
+            target,
+            next_id: AtomicU64::new(1),
+            gate: watch::channel(true).0,
+            report_changed: watch::channel(0).0,
+            shadow_retry_at: AtomicU64::new(0),
+            started: Instant::now(),
+            peers: Arc::new(crate::peers::Peers::new()),
+        })
+    }
+
+    pub fn source_of_truth(&self) -> SourceOfTruth {
+        if self.sot.load(Ordering::Acquire) == SourceOfTruth::Target as u8 {
+            SourceOfTruth::Target
+        } else {
+            SourceOfTruth::Source
+        }
+    }
+
+    /// Only the proxy instance actor, which owns the setting, calls this.
+    pub(crate) fn set_source_of_truth(&self, sot: SourceOfTruth) {
+        self.sot.store(sot as u8, Ordering::Release);
+    }
+
+    pub fn backend(&self, role: SourceOfTruth) -> &Arc<Backend> {
+        match role {
+            SourceOfTruth::Source => &self.source,
+            SourceOfTruth::Target => &self.target,
+        }
+    }
+
+    pub fn lookup(&self, role: SourceOfTruth) -> &AuthLookup {
+        match role {
+            SourceOfTruth::Source => &self.source_lookup,
+            SourceOfTruth::Target => &self.target_lookup,
+        }
+    }
+
+    /// False for a while after the shadow database was unreachable.
+    pub fn shadow_worth_trying(&self) -> bool {
+        self.started.elapsed().as_millis() as u64 >= self.shadow_retry_at.load(Ordering::Relaxed)
+    }
+
+    /// Records that the shadow database could not be reached.
+    pub fn shadow_unreachable(&self) {
+        let at = (self.started.elapsed() + SHADOW_RETRY_AFTER).as_millis() as u64;
+        self.shadow_retry_at.store(at, Ordering::Relaxed);
+    }
+
+    pub(crate) fn next_conn_id(&self) -> u64 {
+        self.next_id.fetch_add(1, Ordering::Relaxed)
+    }
+}

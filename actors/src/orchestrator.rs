@@ -1,9 +1,0 @@
-//! The orchestrator's actors: one `ProxyAgent` per registered proxy (liveness, pushes),
-//! and the supervised `Coordinator` that owns the desired state and the cutover attempt,
-//! persisted through `store` so a restart loses nothing.
-
-pub mod attempt;
-pub mod coordinator;
-pub mod proxy_agent;
-pub mod store;
-pub mod view;
