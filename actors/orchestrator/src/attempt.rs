@@ -1,4 +1,9 @@
-//! One cutover attempt as a plain state machine, fed by proxy reports and losses.
+//! One cutover attempt as a plain state machine, fed by proxy reports and losses, and
+//! the rules that say when one may begin, commit or abort.
+//!
+//! The rules are plain functions ([`decide_begin`], [`finish_target`],
+//! [`Attempt::decide_finish`]) on facts the coordinator gathers, so each is unit-tested
+//! without actix; the coordinator only does the I/O their answer calls for.
 //!
 //! Transitions (attempt status; each proxy row follows the same path on its own):
 //! - `BeginStarted` → `TrafficPaused` once every proxy reports `Paused` for this attempt.
@@ -22,7 +27,7 @@
 
 use molt_lms_api::cutover::PrepareOrder;
 use molt_lms_api::cutover::{CutoverStatus, ProxyPhase, ProxyReport, TimeoutAction};
-use molt_lms_api::SourceOfTruth;
+use molt_lms_api::{ShadowMode, SourceOfTruth};
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
 
@@ -392,6 +397,135 @@ pub enum FinishRefusal {
     NotPaused,
     /// A commit of an attempt that failed (a proxy lost during the pause, say).
     Failed,
+}
+
+/// The attempt a commit or abort addresses: the current one, when the request names it
+/// or names none.
+pub fn finish_target(
+    current: Option<&Attempt>,
+    requested: Option<u64>,
+) -> Result<&Attempt, NoTarget> {
+    match (current, requested) {
+        (Some(a), Some(id)) if id != a.id => Err(NoTarget::NotActive(id)),
+        (Some(a), _) => Ok(a),
+        (None, Some(id)) => Err(NoTarget::NotActive(id)),
+        (None, None) => Err(NoTarget::NoAttempt),
+    }
+}
+
+/// Why a commit or abort addresses no attempt (see [`finish_target`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoTarget {
+    /// The request names an attempt that is not the current one.
+    NotActive(u64),
+    /// The request names none, and there is no attempt.
+    NoAttempt,
+}
+
+/// What a begin is decided on: plain values the coordinator gathers from its registry.
+#[derive(Debug, Clone)]
+pub struct BeginFacts<'a> {
+    /// Whether the metadata tables exist.
+    pub initialized: bool,
+    /// The current or most recent attempt.
+    pub attempt: Option<&'a Attempt>,
+    /// The proxies the request lists; empty means every live one.
+    pub requested: &'a [String],
+    /// Every registered proxy, by address.
+    pub proxies: BTreeMap<String, BeginProxy>,
+    /// How long after its last word a lost proxy surely holds its traffic by itself (its
+    /// lease and a margin).
+    pub lease_out: Duration,
+}
+
+/// A registered proxy, as a begin sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BeginProxy {
+    /// Silent for longer than the orchestrator waits for a heartbeat.
+    pub lost: bool,
+    /// How long since it was last heard from; `None` if never.
+    pub silent_for: Option<Duration>,
+    pub shadow_mode: ShadowMode,
+}
+
+/// Whether a begin (a revert is a begin too) may go ahead, and the proxies that take
+/// part: every live one. Checks run in a fixed order and the first failing one answers.
+pub fn decide_begin(facts: &BeginFacts) -> Result<Vec<String>, BeginRefusal> {
+    if !facts.initialized {
+        return Err(BeginRefusal::NotInitialized);
+    }
+    if let Some(a) = facts.attempt.filter(|a| !a.settled()) {
+        return Err(BeginRefusal::InProgress {
+            id: a.id,
+            status: a.status,
+        });
+    }
+    for wanted in facts.requested {
+        match facts.proxies.get(wanted) {
+            None => return Err(BeginRefusal::UnknownProxy(wanted.clone())),
+            Some(p) if p.lost => return Err(BeginRefusal::ProxyLost(wanted.clone())),
+            Some(_) => {}
+        }
+    }
+    // A lost proxy is left out once its lease has surely run out, so it holds its
+    // traffic by itself: it could never acknowledge, and would wedge the attempt.
+    // Until then begin waits for it. Every live one takes part: the source of truth is
+    // one for all proxies.
+    if let Some((addr, t)) = facts
+        .proxies
+        .iter()
+        .filter(|(_, p)| p.lost)
+        .filter_map(|(a, p)| p.silent_for.map(|t| (a, t)))
+        .find(|(_, t)| *t <= facts.lease_out)
+    {
+        return Err(BeginRefusal::Unreachable {
+            addr: addr.clone(),
+            silent_for: t,
+            until_out: facts.lease_out - t,
+        });
+    }
+    let live: Vec<(&String, &BeginProxy)> = facts.proxies.iter().filter(|(_, p)| !p.lost).collect();
+    if let Some((addr, _)) = live
+        .iter()
+        .find(|(a, _)| !facts.requested.is_empty() && !facts.requested.contains(a))
+    {
+        return Err(BeginRefusal::PartialCutover((*addr).clone()));
+    }
+    if live.is_empty() {
+        return Err(BeginRefusal::NoProxies);
+    }
+    if let Some((addr, p)) = live.iter().find(|(_, p)| p.shadow_mode != ShadowMode::None) {
+        return Err(BeginRefusal::Shadowing {
+            addr: (*addr).clone(),
+            mode: p.shadow_mode,
+        });
+    }
+    Ok(live.into_iter().map(|(a, _)| a.clone()).collect())
+}
+
+/// Why a begin is refused (see [`decide_begin`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BeginRefusal {
+    /// The metadata tables do not exist yet.
+    NotInitialized,
+    /// Another attempt has not settled.
+    InProgress { id: u64, status: CutoverStatus },
+    /// The request lists an address no proxy registered.
+    UnknownProxy(String),
+    /// The request lists a proxy that stopped sending heartbeats.
+    ProxyLost(String),
+    /// A lost proxy may still be serving: its lease runs out in `until_out`.
+    Unreachable {
+        addr: String,
+        silent_for: Duration,
+        until_out: Duration,
+    },
+    /// A live proxy the request does not list.
+    PartialCutover(String),
+    /// No live proxy to cut over.
+    NoProxies,
+    /// A live proxy shadows traffic.
+    Shadowing { addr: String, mode: ShadowMode },
 }
 
 impl Row {

@@ -314,3 +314,215 @@ fn an_abort_under_way_refuses_a_commit_and_repeats_itself() {
         Err(FinishRefusal::Finished)
     );
 }
+
+/// A lost proxy surely holds its traffic by itself this long after its last word.
+const LEASE_OUT: Duration = Duration::from_secs(35);
+
+fn proxy(lost: bool, silent_secs: u64, shadow_mode: ShadowMode) -> BeginProxy {
+    BeginProxy {
+        lost,
+        silent_for: Some(Duration::from_secs(silent_secs)),
+        shadow_mode,
+    }
+}
+
+fn live() -> BeginProxy {
+    proxy(false, 1, ShadowMode::None)
+}
+
+fn lost_for(secs: u64) -> BeginProxy {
+    proxy(true, secs, ShadowMode::None)
+}
+
+/// An initialized orchestrator with these proxies and no attempt.
+fn facts<'a>(requested: &'a [String], proxies: &[(&str, BeginProxy)]) -> BeginFacts<'a> {
+    BeginFacts {
+        initialized: true,
+        attempt: None,
+        requested,
+        proxies: proxies
+            .iter()
+            .map(|(a, p)| ((*a).to_owned(), p.clone()))
+            .collect(),
+        lease_out: LEASE_OUT,
+    }
+}
+
+fn addrs(list: &[&str]) -> Vec<String> {
+    list.iter().map(|a| (*a).to_owned()).collect()
+}
+
+#[test]
+fn begin_takes_every_live_proxy_listed_or_not() {
+    let both = [("a:1", live()), ("b:1", live())];
+    assert_eq!(decide_begin(&facts(&[], &both)), Ok(addrs(&["a:1", "b:1"])));
+    let listed = addrs(&["b:1", "a:1"]);
+    assert_eq!(
+        decide_begin(&facts(&listed, &both)),
+        Ok(addrs(&["a:1", "b:1"]))
+    );
+}
+
+#[test]
+fn begin_is_refused_before_the_metadata_is_initialized() {
+    // The first check: nothing else is looked at.
+    let listed = addrs(&["x:1"]);
+    let mut f = facts(&listed, &[]);
+    f.initialized = false;
+    assert_eq!(decide_begin(&f), Err(BeginRefusal::NotInitialized));
+}
+
+#[test]
+fn begin_waits_until_the_latest_attempt_settled() {
+    let proxies = [("a:1", live()), ("b:1", live())];
+    let begin = |a: &Attempt| {
+        decide_begin(&BeginFacts {
+            attempt: Some(a),
+            ..facts(&[], &proxies)
+        })
+    };
+    let mut a = paused();
+    assert_eq!(
+        begin(&a),
+        Err(BeginRefusal::InProgress {
+            id: 1,
+            status: CutoverStatus::TrafficPaused
+        })
+    );
+    // Committed but not yet confirmed by every proxy: still in progress.
+    a.start_finish(Finish::Commit, 3);
+    assert_eq!(
+        begin(&a),
+        Err(BeginRefusal::InProgress {
+            id: 1,
+            status: CutoverStatus::CommitStarted
+        })
+    );
+    // Settled: a new attempt (a revert, here) may begin.
+    report_all(
+        &mut a,
+        &report(3, ProxyPhase::Serving, None, SourceOfTruth::Target),
+    );
+    assert!(a.settled());
+    assert_eq!(begin(&a), Ok(addrs(&["a:1", "b:1"])));
+}
+
+#[test]
+fn begin_refuses_a_listed_proxy_that_is_unknown_or_lost() {
+    let proxies = [("a:1", live()), ("b:1", lost_for(60))];
+    let listed = addrs(&["a:1", "x:1"]);
+    assert_eq!(
+        decide_begin(&facts(&listed, &proxies)),
+        Err(BeginRefusal::UnknownProxy("x:1".into()))
+    );
+    let listed = addrs(&["b:1", "x:1"]);
+    assert_eq!(
+        decide_begin(&facts(&listed, &proxies)),
+        Err(BeginRefusal::ProxyLost("b:1".into())),
+        "each listed proxy is checked in the order listed"
+    );
+}
+
+#[test]
+fn begin_waits_for_a_lost_proxy_until_its_lease_surely_ran_out() {
+    let proxies = [("a:1", live()), ("b:1", lost_for(35))];
+    assert_eq!(
+        decide_begin(&facts(&[], &proxies)),
+        Err(BeginRefusal::Unreachable {
+            addr: "b:1".into(),
+            silent_for: LEASE_OUT,
+            until_out: Duration::ZERO,
+        })
+    );
+    let proxies = [("a:1", live()), ("b:1", lost_for(10))];
+    assert_eq!(
+        decide_begin(&facts(&[], &proxies)),
+        Err(BeginRefusal::Unreachable {
+            addr: "b:1".into(),
+            silent_for: Duration::from_secs(10),
+            until_out: Duration::from_secs(25),
+        })
+    );
+    // Past the lease, or never heard from: left out, the rest take part.
+    let mut never = lost_for(0);
+    never.silent_for = None;
+    let proxies = [("a:1", live()), ("b:1", lost_for(36)), ("c:1", never)];
+    assert_eq!(decide_begin(&facts(&[], &proxies)), Ok(addrs(&["a:1"])));
+}
+
+#[test]
+fn begin_refuses_a_list_that_leaves_out_a_live_proxy() {
+    let proxies = [("a:1", live()), ("b:1", live())];
+    let listed = addrs(&["a:1"]);
+    assert_eq!(
+        decide_begin(&facts(&listed, &proxies)),
+        Err(BeginRefusal::PartialCutover("b:1".into()))
+    );
+}
+
+#[test]
+fn begin_refuses_without_a_live_proxy() {
+    assert_eq!(decide_begin(&facts(&[], &[])), Err(BeginRefusal::NoProxies));
+    let gone = [("a:1", lost_for(60))];
+    assert_eq!(
+        decide_begin(&facts(&[], &gone)),
+        Err(BeginRefusal::NoProxies)
+    );
+}
+
+#[test]
+fn begin_refuses_a_live_proxy_that_shadows_traffic() {
+    let proxies = [
+        ("a:1", live()),
+        ("b:1", proxy(false, 1, ShadowMode::Async)),
+        // A lost one is left out, shadowing or not.
+        ("c:1", proxy(true, 60, ShadowMode::Sync)),
+    ];
+    assert_eq!(
+        decide_begin(&facts(&[], &proxies)),
+        Err(BeginRefusal::Shadowing {
+            addr: "b:1".into(),
+            mode: ShadowMode::Async
+        })
+    );
+}
+
+#[test]
+fn begin_answers_with_the_first_failing_check() {
+    // Unknown listed proxy before the registry-wide checks.
+    let listed = addrs(&["x:1"]);
+    assert_eq!(
+        decide_begin(&facts(&listed, &[])),
+        Err(BeginRefusal::UnknownProxy("x:1".into()))
+    );
+    // Unreachable before partial and shadowing.
+    let proxies = [
+        ("a:1", live()),
+        ("b:1", proxy(false, 1, ShadowMode::Async)),
+        ("c:1", lost_for(10)),
+    ];
+    let listed = addrs(&["b:1"]);
+    assert!(matches!(
+        decide_begin(&facts(&listed, &proxies)),
+        Err(BeginRefusal::Unreachable { .. })
+    ));
+    // Partial before shadowing.
+    let proxies = [("a:1", live()), ("b:1", proxy(false, 1, ShadowMode::Async))];
+    assert_eq!(
+        decide_begin(&facts(&listed, &proxies)),
+        Err(BeginRefusal::PartialCutover("a:1".into()))
+    );
+}
+
+#[test]
+fn a_commit_or_abort_addresses_the_current_attempt() {
+    let a = two();
+    assert_eq!(finish_target(Some(&a), None), Ok(&a));
+    assert_eq!(finish_target(Some(&a), Some(1)), Ok(&a));
+    assert_eq!(
+        finish_target(Some(&a), Some(2)),
+        Err(NoTarget::NotActive(2))
+    );
+    assert_eq!(finish_target(None, Some(1)), Err(NoTarget::NotActive(1)));
+    assert_eq!(finish_target(None, None), Err(NoTarget::NoAttempt));
+}

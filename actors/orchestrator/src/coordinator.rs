@@ -1,8 +1,15 @@
 //! The supervised coordinator: owns the desired state and the cutover attempt, persists
 //! every change before acting on it, and re-derives everything from the store when it
 //! (re)starts. REST handlers talk to it by message only.
+//!
+//! Whether a begin, commit or abort may go ahead is not decided here: the handlers
+//! gather plain facts, ask the functions in `attempt` (unit-tested without actix), do
+//! the I/O the answer calls for, and turn a refusal into a [`Refused`] code.
 
-use super::attempt::{Attempt, Finish, FinishDecision, FinishRefusal};
+use super::attempt::{
+    decide_begin, finish_target, Attempt, BeginFacts, BeginProxy, BeginRefusal, Finish,
+    FinishDecision, FinishRefusal, NoTarget,
+};
 use super::proxy_agent::{GetEntry, ProxyAgent, Push, Retire, Seen};
 use super::store::{State, Store, StoreError, StoredProxy};
 use super::view::attempt_view;
@@ -12,7 +19,7 @@ use molt_lms_api::cutover::{
     Heartbeat, HoldOrder, Liveness, OrchestratorStatus, Peer, ProxyReport, Registration,
     TimeoutAction,
 };
-use molt_lms_api::{Dialect, ShadowMode, SourceOfTruth};
+use molt_lms_api::{Dialect, SourceOfTruth};
 use molt_lms_common::control::client::ControlClient;
 use molt_lms_common::secret::constant_time_eq;
 use std::collections::BTreeMap;
@@ -216,7 +223,8 @@ impl Coordinator {
         }
     }
 
-    /// Refuses control traffic until the persisted state is loaded.
+    /// Refuses control traffic until the persisted state is loaded. It gates every
+    /// message, not a cutover rule: until then there are no facts to decide on.
     fn ready(&self) -> Result<(), Refused> {
         if self.loaded {
             Ok(())
@@ -451,7 +459,56 @@ impl Coordinator {
     }
 }
 
-/// The refused commit's message: what happened to traffic, why, and what to do.
+/// The answer to a begin refused by [`decide_begin`].
+fn begin_refused(why: BeginRefusal) -> Refused {
+    match why {
+        BeginRefusal::NotInitialized => store_refused(StoreError::NotInitialized),
+        BeginRefusal::InProgress { id, status } => refused(
+            "attempt_in_progress",
+            format!("cutover attempt {id} is in progress ({})", status.as_str()),
+        ),
+        BeginRefusal::UnknownProxy(addr) => {
+            refused("unknown_proxy", format!("no proxy registered at {addr}"))
+        }
+        BeginRefusal::ProxyLost(addr) => refused("proxy_lost",
+            format!("proxy {addr} stopped sending heartbeats; it cannot take part in a cutover until it is heard from again"),
+        ),
+        BeginRefusal::Unreachable { addr, silent_for, until_out } => refused("proxy_unreachable",
+            format!(
+                "proxy {addr} has not been heard from for {}s and may still be serving; it holds its traffic itself once its lease runs out, so begin again in {}s or bring it back",
+                silent_for.as_secs(),
+                until_out.as_secs() + 1
+            ),
+        ),
+        BeginRefusal::PartialCutover(addr) => refused("partial_cutover",
+            format!(
+                "proxy {addr} is live and not listed in lms_addresses: a consistent cutover switches every proxy, so list every live proxy or none"
+            ),
+        ),
+        BeginRefusal::NoProxies => refused(
+            "no_proxies",
+            "no live proxy is registered with the orchestrator",
+        ),
+        BeginRefusal::Shadowing { addr, mode } => refused("shadowing",
+            format!("proxy {addr} shadows traffic (mode {mode}); a consistent cutover needs shadow mode none"),
+        ),
+    }
+}
+
+/// The answer to a commit or abort that addresses no attempt (see [`finish_target`]).
+fn no_target(why: NoTarget, verb: &str) -> Refused {
+    match why {
+        NoTarget::NotActive(id) => refused(
+            "not_active",
+            format!("cutover attempt {id} is not in progress; nothing to {verb}"),
+        ),
+        NoTarget::NoAttempt => refused(
+            "no_attempt",
+            format!("no cutover is in progress: run `cutover consistent begin` before {verb}"),
+        ),
+    }
+}
+
 /// The answer to a refused commit or abort.
 fn finish_refused(why: FinishRefusal, a: &Attempt, verb: &str) -> Refused {
     let id = a.id;
@@ -474,6 +531,7 @@ fn finish_refused(why: FinishRefusal, a: &Attempt, verb: &str) -> Refused {
     }
 }
 
+/// The refused commit's message: what happened to traffic, why, and what to do.
 fn refusal(a: &Attempt, why: &str) -> String {
     format!(
         "the commit was refused before its point of no return, so nothing was switched and traffic stays paused on the {from} database. \
@@ -947,81 +1005,26 @@ impl Coordinator {
     /// Whether a begin may go ahead, and the proxies that would take part.
     fn begin_check(&self, req: &BeginRequest) -> Result<Vec<String>, Refused> {
         self.ready()?;
-        if !self.initialized {
-            return Err(store_refused(StoreError::NotInitialized));
-        }
-        if let Some(a) = self.attempt.as_ref().filter(|a| !a.settled()) {
-            return Err(refused(
-                "attempt_in_progress",
-                format!(
-                    "cutover attempt {} is in progress ({})",
-                    a.id,
-                    a.status.as_str()
-                ),
-            ));
-        }
-        for wanted in &req.lms_addresses {
-            if !self.proxies.contains_key(wanted) {
-                return Err(refused(
-                    "unknown_proxy",
-                    format!("no proxy registered at {wanted}"),
-                ));
-            }
-            if self.is_lost(wanted) {
-                return Err(refused("proxy_lost",
-                    format!("proxy {wanted} stopped sending heartbeats; it cannot take part in a cutover until it is heard from again"),
-                ));
-            }
-        }
-        // A lost proxy is left out once its lease has surely run out, so it holds its
-        // traffic by itself: it could never acknowledge, and would wedge the attempt.
-        // Until then begin waits for it. Every live one takes part: the source of
-        // truth is one for all proxies.
-        let certain = self.settings.lease + FENCE_MARGIN;
-        if let Some((addr, t)) = self
+        let proxies = self
             .proxies
-            .keys()
-            .filter(|a| self.is_lost(a))
-            .filter_map(|a| self.last_seen.get(a).map(|t| (a, t.elapsed())))
-            .find(|(_, t)| *t <= certain)
-        {
-            return Err(refused("proxy_unreachable",
-                format!(
-                    "proxy {addr} has not been heard from for {}s and may still be serving; it holds its traffic itself once its lease runs out, so begin again in {}s or bring it back",
-                    t.as_secs(),
-                    (certain - t).as_secs() + 1
-                ),
-            ));
-        }
-        let live: Vec<&Registration> = self
-            .proxies
-            .values()
-            .map(|(_, r)| r)
-            .filter(|r| !self.is_lost(&r.lms_address))
-            .collect();
-        if let Some(r) = live
             .iter()
-            .find(|r| !req.lms_addresses.is_empty() && !req.lms_addresses.contains(&r.lms_address))
-        {
-            return Err(refused("partial_cutover",
-                format!(
-                    "proxy {} is live and not listed in lms_addresses: a consistent cutover switches every proxy, so list every live proxy or none",
-                    r.lms_address
-                ),
-            ));
-        }
-        if live.is_empty() {
-            return Err(refused(
-                "no_proxies",
-                "no live proxy is registered with the orchestrator",
-            ));
-        }
-        if let Some(r) = live.iter().find(|r| r.shadow_mode != ShadowMode::None) {
-            return Err(refused("shadowing",
-                format!("proxy {} shadows traffic (mode {}); a consistent cutover needs shadow mode none", r.lms_address, r.shadow_mode),
-            ));
-        }
-        Ok(live.iter().map(|r| r.lms_address.clone()).collect())
+            .map(|(addr, (_, reg))| {
+                let proxy = BeginProxy {
+                    lost: self.is_lost(addr),
+                    silent_for: self.last_seen.get(addr).map(|t| t.elapsed()),
+                    shadow_mode: reg.shadow_mode,
+                };
+                (addr.clone(), proxy)
+            })
+            .collect();
+        decide_begin(&BeginFacts {
+            initialized: self.initialized,
+            attempt: self.attempt.as_ref(),
+            requested: &req.lms_addresses,
+            proxies,
+            lease_out: self.settings.lease + FENCE_MARGIN,
+        })
+        .map_err(begin_refused)
     }
 }
 
@@ -1072,25 +1075,8 @@ impl Coordinator {
             Finish::Commit => "commit",
             Finish::Abort => "abort",
         };
-        let Some(a) = self
-            .attempt
-            .as_ref()
-            .filter(|a| msg.attempt_id.is_none_or(|id| id == a.id))
-            .cloned()
-        else {
-            return Err(match msg.attempt_id {
-                Some(id) => refused(
-                    "not_active",
-                    format!("cutover attempt {id} is not in progress; nothing to {verb}"),
-                ),
-                None => refused(
-                    "no_attempt",
-                    format!(
-                        "no cutover is in progress: run `cutover consistent begin` before {verb}"
-                    ),
-                ),
-            });
-        };
+        let a = finish_target(self.attempt.as_ref(), msg.attempt_id)
+            .map_err(|why| no_target(why, verb))?;
         match a.decide_finish(msg.finish) {
             Ok(FinishDecision::Start) => {}
             Ok(FinishDecision::Repeat) => return Ok(None),
@@ -1098,7 +1084,7 @@ impl Coordinator {
                 self.commit_point(ctx);
                 return Ok(None);
             }
-            Err(why) => return Err(finish_refused(why, &a, verb)),
+            Err(why) => return Err(finish_refused(why, a, verb)),
         }
         let mut a = a.clone();
         tracing::info!(attempt = a.id, "cutover {verb}");
