@@ -20,6 +20,7 @@ test-faults: build
 lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	.ci/protocol-seam
 
 run:
 	./scripts/dev.sh

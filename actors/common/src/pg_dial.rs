@@ -7,6 +7,7 @@ use crate::stream::Stream;
 use crate::tls::{self, TlsError};
 use molt_lms_api::SourceOfTruth;
 use molt_lms_wire::pg::frontend::ssl_request;
+use molt_lms_wire::pg::tag::ssl_answer;
 use rustls::ClientConfig;
 use std::io;
 use std::sync::Arc;
@@ -17,9 +18,6 @@ use tokio::net::TcpStream;
 
 /// How long connecting (TCP plus TLS) to a backend may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// The answer to an SSLRequest that means "go ahead with TLS".
-const TLS_ACCEPTED: u8 = b'S';
 
 #[derive(Debug, Error)]
 pub enum DialError {
@@ -99,7 +97,7 @@ impl PgDialer {
         };
         tcp.write_all(&ssl_request()).await.map_err(io_err)?;
         let answer = tcp.read_u8().await.map_err(io_err)?;
-        if answer != TLS_ACCEPTED {
+        if answer != ssl_answer::ACCEPTED {
             return match self.url.ssl.mode {
                 SslMode::Allow | SslMode::Prefer => Ok(Stream::Tcp(tcp)),
                 _ => Err(DialError::TlsRefused { role, addr }),

@@ -11,6 +11,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 use thiserror::Error;
 use tokio::sync::{MappedMutexGuard, Mutex, MutexGuard};
+use tokio_postgres::error::SqlState;
 use tokio_postgres::Client;
 
 const SCHEMA: &str = r#"
@@ -80,11 +81,11 @@ pub enum StoreError {
 }
 
 fn qerr(e: tokio_postgres::Error) -> StoreError {
-    let code = e.as_db_error().map(|d| d.code().code());
-    if code == Some("42P01") || code == Some("3F000") {
+    let code = e.as_db_error().map(|d| d.code());
+    if code == Some(&SqlState::UNDEFINED_TABLE) || code == Some(&SqlState::INVALID_SCHEMA_NAME) {
         return StoreError::NotInitialized;
     }
-    if code == Some("42703") {
+    if code == Some(&SqlState::UNDEFINED_COLUMN) {
         return StoreError::Query(
             "the metadata tables are from an older version: run `molt-lms-cli initialize` again"
                 .into(),

@@ -1,6 +1,7 @@
 //! What the admin API shows of one client connection. The relay writes it in place
 //! (atomics and short locks, no mailbox); the admin API reads a snapshot.
 
+use crate::protocol::TxState;
 use molt_lms_api::{ConnectionInfo, ConnectionState, SourceOfTruth};
 use parking_lot::Mutex;
 use std::net::SocketAddr;
@@ -77,12 +78,12 @@ impl ConnInfo {
         state_from(self.state.load(Ordering::Relaxed))
     }
 
-    /// Applies a ReadyForQuery status byte.
-    pub fn ready(&self, tx: u8) {
+    /// Applies the transaction state the protocol reported at the end of an answer.
+    pub fn ready(&self, tx: TxState) {
         let (state, in_tx) = match tx {
-            b'T' => (ConnectionState::InTransaction, true),
-            b'E' => (ConnectionState::FailedTransaction, true),
-            _ => (ConnectionState::Idle, false),
+            TxState::InTransaction => (ConnectionState::InTransaction, true),
+            TxState::Failed => (ConnectionState::FailedTransaction, true),
+            TxState::Idle => (ConnectionState::Idle, false),
         };
         self.set_state(state);
         let mut started = self.tx_started.lock();

@@ -5,16 +5,18 @@
 //! nothing: statements are only parsed and described.
 
 use crate::auth::{Credential, Verifier};
-use crate::backend::Backend;
 use crate::client_conn::handoff::Identity;
-use crate::client_conn::{close_backend, SketchData};
-use crate::pgio::request_errors;
+use crate::client_conn::SketchData;
+use crate::pg::backend::close as close_backend;
+use crate::pg::backend::Backend;
+use crate::pg::io::request_errors;
 use crate::shadow::fingerprint::{cut, normalize};
 use crate::shared::Shared;
 use molt_lms_api::check::{ProxyCheck, RoleCheck, RoleVerdict, StatementCheck, StatementVerdict};
 use molt_lms_api::SourceOfTruth;
 use molt_lms_wire::pg::codec::{cstr, put_cstr, put_message};
 use molt_lms_wire::pg::frontend::parse_statement;
+use molt_lms_wire::pg::tag::{frontend as fe, target};
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 use tokio::io::AsyncWriteExt;
@@ -103,7 +105,7 @@ fn unnamed_parse(raw: &[u8]) -> Option<Vec<u8>> {
     let body = raw.get(5..)?;
     let (_, n) = cstr(body)?;
     let mut out = Vec::with_capacity(raw.len());
-    put_message(&mut out, b'P', |o| {
+    put_message(&mut out, fe::PARSE, |o| {
         put_cstr(o, "");
         o.extend_from_slice(&body[n..]);
     });
@@ -133,11 +135,11 @@ async fn trial(
     for raw in statements {
         let parse = unnamed_parse(raw).ok_or("unreadable Parse message")?;
         out.extend_from_slice(&parse);
-        put_message(&mut out, b'D', |o| {
-            o.push(b'S');
+        put_message(&mut out, fe::DESCRIBE, |o| {
+            o.push(target::STATEMENT);
             put_cstr(o, "");
         });
-        put_message(&mut out, b'S', |_| {});
+        put_message(&mut out, fe::SYNC, |_| {});
     }
     let mut results = vec![None; statements.len()];
     if !statements.is_empty() {
@@ -305,7 +307,7 @@ mod tests {
     #[test]
     fn a_named_parse_is_tried_unnamed_with_its_types() {
         let mut raw = Vec::new();
-        put_message(&mut raw, b'P', |o| {
+        put_message(&mut raw, fe::PARSE, |o| {
             put_cstr(o, "stmt_7");
             put_cstr(o, "SELECT $1::int");
             o.extend_from_slice(&1i16.to_be_bytes());

@@ -4,32 +4,34 @@
 //! orchestrator's actors are a crate of their own that the proxy does not link.
 //!
 //! # Layout
-//! - [`auth`]: SCRAM/md5 on both sides and the verifier lookup.
-//! - [`backend`]: opening authenticated sessions on the source or target database.
-//! - [`client_conn`]: one client connection: an actor around start-up and the relay.
-//!   `client_conn::relay` is the hot loop; `client_conn::session` the state it shares
-//!   with the actor (hold/drain control, transaction tracking).
+//! - [`client_conn`]: one client connection, generic over its protocol: the actor and its
+//!   control messages; `serve` (start-up, the cutover gate, relay rounds, switches);
+//!   `session` (hold/drain/switch control and quiescence, shared with the relay);
+//!   `relay` (the hot loop); `shadow_relay` (the shadow scheduler).
+//! - [`protocol`]: the seam: `Protocol`, `Tracker`, `ShadowCodec` and the neutral types.
+//! - [`pg`]: the PostgreSQL protocol module (start-up, backend sessions, tracker, switch
+//!   replay, shadow codec, SQLSTATEs).
+//! - [`client_error`]: the one error type clients are told about.
+//! - [`auth`]: SCRAM/md5 state machines, verifiers and the verifier lookup.
 //! - [`proxy_instance`]: the instance actor: listener, connection registry, cancel keys,
-//!   source of truth, graceful shutdown.
+//!   source of truth, graceful shutdown; its cutover phase machine in `cutover`.
 //! - [`cutover_check`]: before a pause, whether a commit could log every session in to
 //!   the new source of truth and prepare its statements there.
 //! - [`shadow`]: fingerprints, answer comparison and the shadow report.
 //! - [`roles_sync`]: copying the source's login roles' password verifiers to the target.
+//! - [`peers`], [`orch_client`]: cancel keys across proxies; registration and lease.
 //! - [`shared`], [`settings`], [`metrics`], [`conn_info`]: what those pieces share.
-//!
-//! The connection layer is not protocol-neutral yet: PostgreSQL tags and SQLSTATEs still
-//! appear in the connection actor, the relay, the shadow relay and the switch. A seam
-//! between them and the protocol must come before a MySQL front end.
 
 pub mod auth;
-pub mod backend;
 pub mod client_conn;
+pub mod client_error;
 pub mod conn_info;
 pub mod cutover_check;
 pub mod metrics;
 pub mod orch_client;
 pub mod peers;
-pub mod pgio;
+pub mod pg;
+pub mod protocol;
 pub mod proxy_instance;
 pub mod roles_sync;
 pub mod settings;

@@ -1,6 +1,7 @@
 //! Prometheus metrics of one proxy instance. Handles are resolved once, so the data
 //! path only touches atomics.
 
+use crate::client_error::ClientErrorKind;
 use prometheus::{Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, Opts, Registry};
 
 pub struct ProxyMetrics {
@@ -19,6 +20,8 @@ pub struct ProxyMetrics {
     pub shadow_requests: IntCounterVec,
     pub shadow_sessions_failed: IntCounter,
     pub shadow_sessions_lost: IntCounter,
+    /// Errors the proxy itself gave clients, by kind (`ClientErrorKind::as_str`).
+    client_errors: IntCounterVec,
 }
 
 impl ProxyMetrics {
@@ -75,7 +78,16 @@ impl ProxyMetrics {
         registry
             .register(Box::new(shadow_requests.clone()))
             .expect("register");
+        let client_errors = vec(
+            "lms_client_errors_total",
+            "Sessions the proxy refused or ended with an error of its own, by kind.",
+            "kind",
+        );
+        for kind in ClientErrorKind::ALL {
+            client_errors.with_label_values(&[kind.as_str()]);
+        }
         Self {
+            client_errors,
             shadow_requests,
             shadow_sessions_failed: counter(
                 "lms_shadow_sessions_failed_total",
@@ -103,6 +115,11 @@ impl ProxyMetrics {
             ),
             registry,
         }
+    }
+
+    /// Counts an error the proxy gave a client.
+    pub fn client_error(&self, kind: ClientErrorKind) {
+        self.client_errors.with_label_values(&[kind.as_str()]).inc();
     }
 
     /// The Prometheus text exposition.

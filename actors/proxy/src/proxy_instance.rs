@@ -7,7 +7,10 @@ pub mod cutover;
 use crate::client_conn::{
     ClientConn, Describe, Drain, Hold, Kill, Prepare, Release, Switch, TerminateBlocker, Unprepare,
 };
+use crate::client_error::ClientErrorKind;
 use crate::conn_info::ConnInfo;
+use crate::pg::Pg;
+use crate::protocol::{BackendKey, ClientKey};
 use crate::shared::Shared;
 use actix::prelude::*;
 use cutover::{Action, CutoverState, PrepareOutcome, Stale};
@@ -21,8 +24,12 @@ use std::time::Duration;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
+/// The connection actor this instance runs. One wire protocol per proxy process: a
+/// MySQL front end will run `ClientConn<MySql>` here, chosen by `--source-dialect`.
+type Conn = ClientConn<Pg>;
+
 struct Entry {
-    addr: Addr<ClientConn>,
+    addr: Addr<Conn>,
     info: Arc<ConnInfo>,
     cancel: Option<SessionKey>,
 }
@@ -235,7 +242,13 @@ impl Handler<Accepted> for ProxyInstance {
 
     fn handle(&mut self, msg: Accepted, ctx: &mut Self::Context) {
         if self.draining {
-            actix_rt::spawn(refuse_shutting_down(msg.socket, self.shared.tls.clone()));
+            self.shared
+                .metrics
+                .client_error(ClientErrorKind::CannotConnectNow);
+            actix_rt::spawn(crate::pg::startup::refuse_shutting_down(
+                msg.socket,
+                self.shared.tls.clone(),
+            ));
             return;
         }
         let id = self.shared.next_conn_id();
@@ -253,8 +266,8 @@ impl Handler<Accepted> for ProxyInstance {
                 return;
             }
         };
-        let addr = ClientConn::start_in_arbiter(&worker.handle(), move |_| {
-            ClientConn::new(socket, shared, me, info2, secret)
+        let addr = Conn::start_in_arbiter(&worker.handle(), move |_| {
+            Conn::new(socket, shared, me, info2, secret)
         });
         // A connection accepted while a commit prepares is prepared once logged in.
         if let Some((order, to)) = self.cutover.prepare_order() {
@@ -271,22 +284,6 @@ impl Handler<Accepted> for ProxyInstance {
         );
         self.open.send_replace(self.conns.len());
     }
-}
-
-/// Answers a login during shutdown the way PostgreSQL does: TLS negotiation as usual
-/// (libpq discards an error sent in reply to SSLRequest), then 57P03 after the startup
-/// packet.
-async fn refuse_shutting_down(socket: TcpStream, tls: Option<tokio_rustls::TlsAcceptor>) {
-    use crate::client_conn::startup::{open, Opening, Refusal};
-    let opened = tokio::time::timeout(Duration::from_secs(10), open(socket, tls.as_ref())).await;
-    let mut stream = match opened {
-        Ok(Ok(Opening::Session { stream, .. })) => stream,
-        Ok(Err((Some(stream), _))) => stream,
-        _ => return,
-    };
-    Refusal::fatal("57P03", "the molt-lms proxy is shutting down")
-        .send(&mut stream)
-        .await;
 }
 
 /// A connection ended.
@@ -393,7 +390,7 @@ pub struct CheckCutover;
 impl Handler<CheckCutover> for ProxyInstance {
     type Result = ResponseFuture<molt_lms_api::check::ProxyCheck>;
     fn handle(&mut self, _: CheckCutover, _: &mut Self::Context) -> Self::Result {
-        let addrs: Vec<Addr<ClientConn>> = self.conns.values().map(|e| e.addr.clone()).collect();
+        let addrs: Vec<Addr<Conn>> = self.conns.values().map(|e| e.addr.clone()).collect();
         let shared = self.shared.clone();
         Box::pin(async move {
             let mut sketches = Vec::new();
@@ -443,12 +440,12 @@ impl Handler<GetReport> for ProxyInstance {
 #[rtype(result = "()")]
 pub struct SessionKey {
     pub id: u64,
+    /// The secret of the key the proxy issued the client.
     pub secret: i32,
     pub backend: SourceOfTruth,
-    pub backend_pid: i32,
-    pub backend_secret: i32,
-    /// `(pid, secret)` of the shadow session, so a cancel stops the query there too.
-    pub shadow: Option<(i32, i32)>,
+    pub key: BackendKey,
+    /// The shadow session's key, so a cancel stops the query there too.
+    pub shadow: Option<BackendKey>,
 }
 
 impl Handler<SessionKey> for ProxyInstance {
@@ -464,8 +461,7 @@ impl Handler<SessionKey> for ProxyInstance {
 #[derive(Message)]
 #[rtype(result = "Option<SessionKey>")]
 pub struct LookupCancel {
-    pub pid: i32,
-    pub secret: i32,
+    pub key: ClientKey,
 }
 
 impl Handler<LookupCancel> for ProxyInstance {
@@ -473,12 +469,12 @@ impl Handler<LookupCancel> for ProxyInstance {
     fn handle(&mut self, msg: LookupCancel, _: &mut Self::Context) -> Self::Result {
         // The connection id's lower 16 bits are in the key; the secret tells apart
         // connections whose ids share them.
-        let slot = crate::peers::Peers::slot_of(msg.pid);
+        let slot = crate::peers::Peers::slot_of(msg.key.pid);
         self.conns
             .iter()
             .filter(|(id, _)| *id & 0xFFFF == slot)
             .filter_map(|(_, e)| e.cancel)
-            .find(|k| k.secret == msg.secret)
+            .find(|k| k.secret == msg.key.secret)
     }
 }
 

@@ -9,8 +9,8 @@
 
 use crate::auth::lookup::LookupError;
 use crate::auth::{Credential, Verifier};
-use crate::backend::{Backend, BackendSession};
-use crate::pgio::read_message;
+use crate::pg::backend::{Backend, BackendSession};
+use crate::pg::io::read_message;
 use crate::shared::Shared;
 use bytes::BytesMut;
 use molt_lms_api::roles::{RoleAction, RoleSync, RolesSyncRequest};
@@ -18,6 +18,7 @@ use molt_lms_api::SourceOfTruth;
 use molt_lms_common::secret::Secret;
 use molt_lms_wire::pg::backend::error_fields;
 use molt_lms_wire::pg::codec::{put_cstr, put_message};
+use molt_lms_wire::pg::tag::{backend as be, frontend as fe};
 use std::collections::HashMap;
 use thiserror::Error;
 use tokio::io::AsyncWriteExt;
@@ -456,7 +457,7 @@ impl AdminSession {
     /// Runs one statement; on failure, the database's message and SQLSTATE.
     async fn execute(&mut self, sql: &Secret) -> Result<(), String> {
         let mut out = Vec::with_capacity(sql.expose().len() + 6);
-        put_message(&mut out, b'Q', |o| put_cstr(o, sql.expose()));
+        put_message(&mut out, fe::QUERY, |o| put_cstr(o, sql.expose()));
         let stream = &mut self.session.stream;
         stream.write_all(&out).await.map_err(|e| e.to_string())?;
         let mut error = None;
@@ -465,11 +466,11 @@ impl AdminSession {
                 .await
                 .map_err(|e| e.to_string())?;
             match tag {
-                b'E' => {
+                be::ERROR_RESPONSE => {
                     let (code, message) = error_fields(&body);
                     error = Some(format!("{message} (SQLSTATE {code})"));
                 }
-                b'Z' => return error.map_or(Ok(()), Err),
+                be::READY_FOR_QUERY => return error.map_or(Ok(()), Err),
                 _ => {}
             }
         }
@@ -478,7 +479,7 @@ impl AdminSession {
     /// Sends Terminate; the server closes the session.
     async fn close(mut self) {
         let mut out = Vec::new();
-        put_message(&mut out, b'X', |_| {});
+        put_message(&mut out, fe::TERMINATE, |_| {});
         let _ = self.session.stream.write_all(&out).await;
         let _ = self.session.stream.shutdown().await;
     }

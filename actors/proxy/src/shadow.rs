@@ -6,7 +6,6 @@
 pub mod compare;
 pub mod fingerprint;
 pub mod ledger;
-pub mod pg_answer;
 pub mod result;
 
 pub use fingerprint::Fingerprint;

@@ -1,8 +1,8 @@
 //! What every connection of one proxy instance shares, across worker threads.
 
 use crate::auth::lookup::AuthLookup;
-use crate::backend::Backend;
 use crate::metrics::ProxyMetrics;
+use crate::pg::backend::Backend;
 use crate::settings::ProxySettings;
 use crate::shadow::ShadowLedger;
 use molt_lms_api::SourceOfTruth;

@@ -7,6 +7,7 @@ pub mod backend;
 pub mod codec;
 pub mod error;
 pub mod frontend;
+pub mod tag;
 
 pub use codec::{FrameScanner, Scan, ScanControl};
 pub use error::ProtocolError;

@@ -2,7 +2,7 @@
 //! over one shared service session per database (the `INIT_SOURCE`/`INIT_TARGET` user).
 
 use crate::auth::Verifier;
-use crate::backend::Backend;
+use crate::pg::backend::Backend;
 use molt_lms_common::secret::Secret;
 use std::sync::Arc;
 use thiserror::Error;

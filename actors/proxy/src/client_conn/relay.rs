@@ -1,14 +1,15 @@
 //! The data path: two directions in one task, each reading into its own reused buffer,
-//! walking message headers in place, and writing whole chunks on. No mailbox hop and no
-//! allocation per message; both directions run concurrently so neither side's backlog
-//! can stall the other.
+//! letting the protocol's tracker frame the bytes in place, and writing whole chunks on.
+//! No mailbox hop and no allocation per message; both directions run concurrently so
+//! neither side's backlog can stall the other. Generic over the tracker, so each
+//! protocol gets its own monomorphic loop.
 
-use super::session::{backend_wants_body, client_wants_body, Ctl, Release, SessionCtl};
-use crate::conn_info::ConnInfo;
+use super::session::{Ctl, Release, SessionCtl};
+use crate::client_error::ClientError;
 use crate::metrics::ProxyMetrics;
+use crate::protocol::{Tracker, Violation};
 use bytes::{Buf, BytesMut};
 use molt_lms_common::stream::{self, Half, Stream};
-use molt_lms_wire::pg::{FrameScanner, ProtocolError};
 use std::io;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -32,14 +33,14 @@ pub enum End {
     /// The client sent Terminate (already forwarded).
     ClientTerminated,
     ClientIo(io::Error),
-    ClientProtocol(ProtocolError),
+    ClientProtocol(Violation),
     BackendClosed,
     BackendIo(io::Error),
-    BackendProtocol(ProtocolError),
+    BackendProtocol(Violation),
     /// Drained for shutdown at a quiet point.
     Drained,
     /// Stopped from outside (shutdown timeout, cutover terminate); the reason.
-    Killed(String),
+    Killed(ClientError),
     /// Held at a quiet point and asked to move to another database.
     Switch(molt_lms_api::SourceOfTruth),
     /// Stopped because the other direction ended.
@@ -60,22 +61,28 @@ pub struct Finished {
 }
 
 /// Relays until either side ends. `cbuf` holds client bytes already read.
-pub async fn run(
+pub async fn run<T: Tracker>(
     client: Stream,
     backend: Stream,
+    tracker: &T,
     session: &SessionCtl,
-    info: &ConnInfo,
     metrics: &ProxyMetrics,
     mut cbuf: BytesMut,
 ) -> Finished {
     let (mut crd, mut cwr) = stream::split(client);
     let (mut brd, mut bwr) = stream::split(backend);
     let mut bbuf = BytesMut::with_capacity(MIN_READ);
-    let mut cscan = FrameScanner::default();
-    let mut bscan = FrameScanner::default();
+    let mut cframe = T::Framing::default();
+    let mut bframe = T::Framing::default();
     let c2b = async {
         let e = client_to_backend(
-            &mut crd, &mut bwr, session, info, metrics, &mut cbuf, &mut cscan,
+            &mut crd,
+            &mut bwr,
+            tracker,
+            session,
+            metrics,
+            &mut cbuf,
+            &mut cframe,
         )
         .await;
         session.stop_all();
@@ -83,7 +90,13 @@ pub async fn run(
     };
     let b2c = async {
         let e = backend_to_client(
-            &mut brd, &mut cwr, session, info, metrics, &mut bbuf, &mut bscan,
+            &mut brd,
+            &mut cwr,
+            tracker,
+            session,
+            metrics,
+            &mut bbuf,
+            &mut bframe,
         )
         .await;
         session.stop_all();
@@ -94,7 +107,7 @@ pub async fn run(
         end: why_ended(e1, e2, session),
         client: crd.unsplit(cwr),
         backend: brd.unsplit(bwr),
-        client_at_boundary: bscan.at_boundary() && bbuf.is_empty(),
+        client_at_boundary: T::at_boundary(&bframe) && bbuf.is_empty(),
         client_buf: cbuf,
         shadow: None,
     }
@@ -110,23 +123,21 @@ pub(super) fn why_ended(c2b: End, b2c: End, s: &SessionCtl) -> End {
     }
 }
 
-async fn client_to_backend(
+async fn client_to_backend<T: Tracker>(
     rd: &mut Half,
     wr: &mut Half,
+    tracker: &T,
     s: &SessionCtl,
-    info: &ConnInfo,
     m: &ProxyMetrics,
     buf: &mut BytesMut,
-    scan: &mut FrameScanner,
+    framing: &mut T::Framing,
 ) -> End {
     loop {
         if s.is_stopped() {
             return End::Stopped;
         }
         if !buf.is_empty() {
-            let sc = match scan.scan(buf, client_wants_body, |t, b| {
-                s.on_client_message(info, t, b)
-            }) {
+            let sc = match tracker.scan_client(framing, buf) {
                 Ok(sc) => sc,
                 Err(e) => return End::ClientProtocol(e),
             };
@@ -137,7 +148,7 @@ async fn client_to_backend(
                 m.bytes_client_to_backend.inc_by(sc.forward as u64);
                 buf.advance(sc.forward);
             }
-            if s.terminate_seen() {
+            if s.client_quit() {
                 return End::ClientTerminated;
             }
             if sc.held {
@@ -200,14 +211,14 @@ pub(super) async fn read_client(
     }
 }
 
-pub(super) async fn backend_to_client(
+pub(super) async fn backend_to_client<T: Tracker>(
     rd: &mut Half,
     wr: &mut Half,
+    tracker: &T,
     s: &SessionCtl,
-    info: &ConnInfo,
     m: &ProxyMetrics,
     buf: &mut BytesMut,
-    scan: &mut FrameScanner,
+    framing: &mut T::Framing,
 ) -> End {
     loop {
         reserve_read(buf);
@@ -220,9 +231,7 @@ pub(super) async fn backend_to_client(
                 Err(e) => return End::BackendIo(e),
             },
         }
-        let sc = match scan.scan(buf, backend_wants_body, |t, b| {
-            s.on_backend_message(info, m, t, b)
-        }) {
+        let sc = match tracker.scan_backend(framing, buf) {
             Ok(sc) => sc,
             Err(e) => return End::BackendProtocol(e),
         };

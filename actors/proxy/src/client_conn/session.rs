@@ -1,19 +1,15 @@
-//! State one client session shares between its two relay directions and its actor:
-//! where the protocol stands (requests in flight, transaction status) and what the
-//! control plane asks (hold, drain, kill). Single-threaded: it lives on one arbiter.
+//! State one client session shares between its relay and its actor, whatever the
+//! protocol: what the control plane asks (hold, drain, switch, kill), whether the session
+//! is quiescent (the protocol's tracker says so), and what a switch must carry over
+//! (named statements, reported parameters). Single-threaded: it lives on one arbiter.
 
+use crate::client_error::ClientError;
 use crate::conn_info::ConnInfo;
-use crate::metrics::ProxyMetrics;
-use molt_lms_api::SourceOfTruth;
-use molt_lms_wire::pg::backend::error_fields;
-use molt_lms_wire::pg::codec::put_message;
-use molt_lms_wire::pg::frontend::{self, closed_statement, parse_statement, query_text};
-use molt_lms_wire::pg::{ProtocolError, ScanControl};
+use molt_lms_api::{ConnectionState, SourceOfTruth};
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::future::{poll_fn, Future};
 use std::task::{Poll, Waker};
-use std::time::Instant;
 
 /// What the control plane asks of a session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,19 +41,15 @@ pub struct SessionCtl {
     /// The tasks waiting for a change or a stop.
     waiters: Waiters,
     /// Why the session was killed, for the client's error message.
-    killed: RefCell<Option<String>>,
-    /// Requests sent that still await a ReadyForQuery (Query, Sync, FunctionCall).
-    pending: Cell<u32>,
-    /// Extended-protocol messages seen since the last Sync.
-    in_batch: Cell<bool>,
-    /// Transaction status of the last ReadyForQuery.
-    tx: Cell<u8>,
-    request_started: Cell<Option<Instant>>,
-    saw_error: Cell<bool>,
-    terminate_seen: Cell<bool>,
-    /// Named prepared statements: name → the raw Parse message, to re-prepare elsewhere.
+    killed: RefCell<Option<ClientError>>,
+    /// Nothing in flight and no transaction open, as the protocol's tracker last said.
+    quiet: Cell<bool>,
+    /// The client said goodbye (PostgreSQL's Terminate), and it was passed on.
+    client_quit: Cell<bool>,
+    /// Named prepared statements: name → the protocol's own request that prepared it,
+    /// which a switch replays on the new database.
     prepared: RefCell<HashMap<String, Vec<u8>>>,
-    /// Latest value of each ParameterStatus the client has seen.
+    /// Latest value of each session parameter the client has been told about.
     params: RefCell<Vec<(String, String)>>,
 }
 
@@ -69,12 +61,8 @@ impl Default for SessionCtl {
             stopped: Cell::new(false),
             waiters: Waiters::default(),
             killed: RefCell::new(None),
-            pending: Cell::new(0),
-            in_batch: Cell::new(false),
-            tx: Cell::new(b'I'),
-            request_started: Cell::new(None),
-            saw_error: Cell::new(false),
-            terminate_seen: Cell::new(false),
+            quiet: Cell::new(true),
+            client_quit: Cell::new(false),
             prepared: RefCell::new(HashMap::new()),
             params: RefCell::new(Vec::new()),
         }
@@ -105,20 +93,33 @@ impl Waiters {
     }
 }
 
-/// Frontend messages whose body the relay reads.
-pub fn client_wants_body(tag: u8) -> bool {
-    matches!(tag, b'Q' | b'P' | b'C')
-}
-
-/// Backend messages whose body the relay reads.
-pub fn backend_wants_body(tag: u8) -> bool {
-    matches!(tag, b'Z' | b'E' | b'S')
-}
-
 impl SessionCtl {
     /// Nothing in flight and no transaction open: the session can be held or switched.
     pub fn quiescent(&self) -> bool {
-        self.pending.get() == 0 && !self.in_batch.get() && self.tx.get() == b'I'
+        self.quiet.get()
+    }
+
+    /// The tracker's word on quiescence after a client request.
+    pub fn set_quiet(&self, quiet: bool) {
+        self.quiet.set(quiet);
+    }
+
+    /// The tracker saw an answer end (`quiet`: the session is quiescent now). A session
+    /// asked to hold shows as held, and whoever waits for quiescence is woken.
+    pub fn answered(&self, info: &ConnInfo, quiet: bool) {
+        self.quiet.set(quiet);
+        if self.ctl.get() != Ctl::Run {
+            if quiet {
+                info.set_state(ConnectionState::Held);
+            }
+            self.signal_change();
+        }
+    }
+
+    /// The next client request must wait: the control plane asked for a hold and the
+    /// session is quiescent.
+    pub fn hold_next_request(&self) -> bool {
+        self.ctl.get() != Ctl::Run && self.quiet.get()
     }
 
     pub fn ctl(&self) -> Ctl {
@@ -142,11 +143,9 @@ impl SessionCtl {
         }
     }
 
-    /// Ends the session now; `reason` goes to the client as a FATAL 57P01.
-    pub fn kill(&self, reason: impl Into<String>) {
-        self.killed
-            .borrow_mut()
-            .get_or_insert_with(|| reason.into());
+    /// Ends the session now; `reason` goes to the client.
+    pub fn kill(&self, reason: ClientError) {
+        self.killed.borrow_mut().get_or_insert(reason);
         self.stop_all();
     }
 
@@ -159,12 +158,17 @@ impl SessionCtl {
         self.stopped.get()
     }
 
-    pub fn kill_reason(&self) -> Option<String> {
+    pub fn kill_reason(&self) -> Option<ClientError> {
         self.killed.borrow().clone()
     }
 
-    pub fn terminate_seen(&self) -> bool {
-        self.terminate_seen.get()
+    /// The client ended its session itself (its goodbye already passed on).
+    pub fn client_quit(&self) -> bool {
+        self.client_quit.get()
+    }
+
+    pub fn set_client_quit(&self) {
+        self.client_quit.set(true);
     }
 
     /// Resolves when the relay must stop (after `stop_all`).
@@ -223,17 +227,26 @@ impl SessionCtl {
         }
     }
 
-    /// The raw Parse messages of the named statements the client has prepared.
+    /// The requests that prepared the client's named statements (PostgreSQL: Parse).
     pub fn prepared_statements(&self) -> Vec<Vec<u8>> {
         self.prepared.borrow().values().cloned().collect()
     }
 
-    /// The ParameterStatus values the client has seen, latest first-class.
+    /// Remembers the request that prepared a named statement, for a switch to replay.
+    pub fn note_prepared(&self, name: &str, request: Vec<u8>) {
+        self.prepared.borrow_mut().insert(name.to_owned(), request);
+    }
+
+    pub fn forget_prepared(&self, name: &str) {
+        self.prepared.borrow_mut().remove(name);
+    }
+
+    /// The session parameters the client has been told about, latest values.
     pub fn reported_params(&self) -> Vec<(String, String)> {
         self.params.borrow().clone()
     }
 
-    /// Records a ParameterStatus value the client has been sent.
+    /// Records a session parameter value the client has been sent.
     pub fn note_param(&self, name: &str, value: &str) {
         let mut params = self.params.borrow_mut();
         match params.iter_mut().find(|(n, _)| n == name) {
@@ -241,110 +254,6 @@ impl SessionCtl {
             Some((_, v)) => *v = value.to_owned(),
             None => params.push((name.to_owned(), value.to_owned())),
         }
-    }
-
-    /// Accounts for one client message; decides whether to hold before it.
-    pub fn on_client_message(
-        &self,
-        info: &ConnInfo,
-        tag: u8,
-        body: Option<&[u8]>,
-    ) -> Result<ScanControl, ProtocolError> {
-        if !frontend::TAGS.contains(&tag) {
-            return Err(ProtocolError::UnknownFrontendMessage(tag));
-        }
-        if self.ctl.get() != Ctl::Run && self.quiescent() && !matches!(tag, b'X') {
-            return Ok(ScanControl::HoldBefore);
-        }
-        if self.pending.get() == 0 && !self.in_batch.get() && self.request_started.get().is_none() {
-            self.request_started.set(Some(Instant::now()));
-            self.saw_error.set(false);
-        }
-        let body = body.unwrap_or_default();
-        match tag {
-            b'Q' => {
-                info.set_last_query(query_text(body).ok_or(ProtocolError::Malformed("Query"))?);
-                self.pending.set(self.pending.get() + 1);
-            }
-            b'P' => {
-                let (name, query) =
-                    parse_statement(body).ok_or(ProtocolError::Malformed("Parse"))?;
-                info.set_last_query(query);
-                if !name.is_empty() {
-                    let mut raw = Vec::with_capacity(body.len() + 5);
-                    put_message(&mut raw, b'P', |o| o.extend_from_slice(body));
-                    self.prepared.borrow_mut().insert(name.to_owned(), raw);
-                }
-                self.in_batch.set(true);
-            }
-            b'C' => {
-                if let Some(name) = closed_statement(body) {
-                    self.prepared.borrow_mut().remove(name);
-                }
-                self.in_batch.set(true);
-            }
-            b'B' | b'D' | b'E' | b'H' => self.in_batch.set(true),
-            b'S' => {
-                self.in_batch.set(false);
-                self.pending.set(self.pending.get() + 1);
-            }
-            b'F' => self.pending.set(self.pending.get() + 1),
-            b'X' => self.terminate_seen.set(true),
-            _ => {} // CopyData, CopyDone, CopyFail, password messages: part of a request.
-        }
-        if self.pending.get() > 0 || self.in_batch.get() {
-            info.set_state(molt_lms_api::ConnectionState::InQuery);
-        }
-        Ok(ScanControl::Continue)
-    }
-
-    /// Accounts for one backend message.
-    pub fn on_backend_message(
-        &self,
-        info: &ConnInfo,
-        metrics: &ProxyMetrics,
-        tag: u8,
-        body: Option<&[u8]>,
-    ) -> Result<ScanControl, ProtocolError> {
-        match (tag, body) {
-            (b'Z', Some(body)) => {
-                let status = *body
-                    .first()
-                    .ok_or(ProtocolError::Malformed("ReadyForQuery"))?;
-                self.tx.set(status);
-                self.pending.set(self.pending.get().saturating_sub(1));
-                if let Some(t) = self.request_started.take() {
-                    metrics.query_seconds.observe(t.elapsed().as_secs_f64());
-                    if self.saw_error.replace(false) {
-                        metrics.queries_error.inc();
-                    } else {
-                        metrics.queries_ok.inc();
-                    }
-                    if self.pending.get() > 0 {
-                        self.request_started.set(Some(Instant::now()));
-                    }
-                }
-                info.ready(status);
-                if self.ctl.get() != Ctl::Run {
-                    if self.quiescent() {
-                        info.set_state(molt_lms_api::ConnectionState::Held);
-                    }
-                    self.signal_change();
-                }
-            }
-            (b'S', Some(body)) => {
-                if let Some((name, value)) = molt_lms_wire::pg::backend::parameter_status(body) {
-                    self.note_param(name, value);
-                }
-            }
-            (b'E', Some(body)) => {
-                self.saw_error.set(true);
-                let (code, message) = error_fields(body);
-                info.set_last_error(&format!("{code}: {message}"));
-            }
-            _ => {}
-        }
-        Ok(ScanControl::Continue)
     }
 }
 

@@ -21,7 +21,9 @@
 //! hold a lock while it waits: it goes to both at once.
 //!
 //! Unlike the plain relay this loop handles whole messages: it must cut the stream into
-//! requests and read every answer. It is used only when shadowing is on.
+//! requests and read every answer. It is used only when shadowing is on. It is generic
+//! over the protocol's shadow codec, which frames messages, says what each client message
+//! is to a request and where an answer ends; the scheduling here is the same for all.
 
 use super::relay::{
     act_when_quiet, backend_to_client, read_client, released, reserve_read, why_ended, End,
@@ -30,20 +32,18 @@ use super::relay::{
 use super::session::SessionCtl;
 use super::signal::Signal;
 use super::waiting::Waiting;
-use crate::conn_info::ConnInfo;
+use crate::client_error::{ClientError, ClientErrorKind};
 use crate::metrics::ProxyMetrics;
+use crate::protocol::shadow::{AnswerReader, AnswerStep, ClientMsg, ShadowCodec};
+use crate::protocol::{Tracker, TxState};
 use crate::shadow::compare::{compare, Comparison, Rules};
 use crate::shadow::ledger::{FingerprintStats, Record};
-use crate::shadow::pg_answer::PgAnswer;
 use crate::shadow::result::{StmtEnd, StmtResult};
 use crate::shadow::{Fingerprint, ShadowLedger};
 use bytes::{Buf, BytesMut};
 use molt_lms_api::shadow::ShadowOutcome;
 use molt_lms_api::{ShadowMode, SourceOfTruth};
 use molt_lms_common::stream::{self, Half, Stream};
-use molt_lms_wire::pg::codec::{header, put_cstr, put_message, HEADER_LEN};
-use molt_lms_wire::pg::frontend::{bound_statement, parse_statement, query_text};
-use molt_lms_wire::pg::{FrameScanner, ProtocolError, ScanControl};
 use std::cell::{Cell, OnceCell, RefCell};
 use std::collections::{HashMap, VecDeque};
 use std::rc::Rc;
@@ -55,8 +55,6 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 const MAX_SHADOW_BACKLOG: usize = 64 << 20;
 /// Distinct query texts whose fingerprints a connection caches.
 const LABEL_CACHE: usize = 256;
-/// SQLSTATE of a statement stopped by a cancel request or `statement_timeout`.
-const QUERY_CANCELED: &str = "57014";
 /// Output collected before it is written to the client mid-answer.
 const OUT_CHUNK: usize = 64 * 1024;
 
@@ -98,12 +96,13 @@ fn may_hold_locks(text: &str) -> bool {
 }
 
 /// State shared by the four loops of one shadowing connection (one task, one thread).
-struct Tee<'a> {
+struct Tee<'a, T> {
     mode: ShadowMode,
     sot: SourceOfTruth,
     ledger: &'a ShadowLedger,
     metrics: &'a ProxyMetrics,
     session: &'a SessionCtl,
+    tracker: &'a T,
     /// Bytes for the shadow, not yet written.
     queue: RefCell<Vec<u8>>,
     /// Sync modes: the requests sent to the source of truth and not yet answered there;
@@ -116,7 +115,7 @@ struct Tee<'a> {
     /// Requests sent to the source of truth and not yet answered, and its transaction
     /// status at the last answer: a request may go to both at once only from idle.
     sot_in_flight: Cell<u32>,
-    sot_status: Cell<u8>,
+    sot_status: Cell<TxState>,
     queued: Signal,
     /// Requests sent to the shadow and not yet answered.
     outstanding: Cell<u32>,
@@ -132,7 +131,7 @@ struct Tee<'a> {
     flush_requested: Cell<bool>,
 }
 
-impl Tee<'_> {
+impl<T> Tee<'_, T> {
     /// Adds client bytes of the current request (`start`: its first message).
     fn push(&self, raw: &[u8], start: bool) {
         if self.mode == ShadowMode::Async {
@@ -158,18 +157,15 @@ impl Tee<'_> {
     /// the shadow's copy, so it is not sent. If the cancel left the source of truth's
     /// transaction failed, a statement that fails puts the shadow's there too, so both
     /// sessions agree on what a later COMMIT does.
-    fn skip_oldest(&self, tx_failed: bool) {
+    fn skip_oldest(&self, tx_failed: bool, failing_request: fn(&str) -> Vec<u8>) {
         if let Some(n) = self.waiting.borrow_mut().pop_front(None) {
             self.backlog.set(self.backlog.get().saturating_sub(n));
         }
         if tx_failed {
             let mut q = self.queue.borrow_mut();
-            put_message(&mut q, b'Q', |o| {
-                put_cstr(
-                    o,
-                    "SELECT 'molt-lms: request cancelled on the source of truth'::int",
-                )
-            });
+            q.extend_from_slice(&failing_request(
+                "molt-lms: request cancelled on the source of truth",
+            ));
             self.discard.set(self.discard.get() + 1);
             self.queued.notify();
         }
@@ -200,8 +196,11 @@ impl Tee<'_> {
         let shadow = self.sot.other();
         tracing::warn!(%shadow, reason = why, "shadow session abandoned");
         if self.mode == ShadowMode::StrictSync {
-            self.session.kill(format!(
+            self.session.kill(ClientError::new(
+                ClientErrorKind::Terminated,
+                format!(
                 "molt-lms: lost the shadow session on the {shadow} database ({why}), which shadow mode strict-sync requires"
+            ),
             ));
         }
         self.queued.notify();
@@ -273,16 +272,15 @@ impl Cutter {
     }
 
     /// Accounts for one client message and sends it to the shadow if its request goes.
-    fn on_message(&mut self, tee: &Tee<'_>, tag: u8, raw: &[u8]) -> Result<(), ProtocolError> {
-        let body = &raw[HEADER_LEN..];
-        match tag {
-            b'X' => return Ok(()),
+    fn on_message<T>(&mut self, tee: &Tee<'_, T>, msg: ClientMsg<'_>, raw: &[u8]) {
+        match msg {
+            ClientMsg::Quit => return,
             // COPY data belongs to the request that started the COPY.
-            b'd' | b'c' | b'f' => {
+            ClientMsg::CopyData => {
                 if (self.open && self.teed) || (!self.open && self.last_teed) {
                     tee.push(raw, false);
                 }
-                return Ok(());
+                return;
             }
             _ => {}
         }
@@ -294,21 +292,18 @@ impl Cutter {
             self.teed = !tee.dead.get() && !busy;
             self.together = tee.mode != ShadowMode::Async
                 && tee.sot_in_flight.get() == 0
-                && tee.sot_status.get() == b'I'
+                && tee.sot_status.get() == TxState::Idle
                 && tee.waiting.borrow().is_empty();
         }
         // The statement this message runs. A name never seen here (prepared on another
         // path) is unknown, so it counts as possibly holding locks.
-        let this = match tag {
-            b'Q' => {
-                let text = query_text(body).ok_or(ProtocolError::Malformed("Query"))?;
+        let this = match msg {
+            ClientMsg::Query(text) => {
                 let q = self.query(text);
                 self.query = Some(q.clone());
                 Some(q)
             }
-            b'P' => {
-                let (name, text) =
-                    parse_statement(body).ok_or(ProtocolError::Malformed("Parse"))?;
+            ClientMsg::Prepare { name, text } => {
                 let q = self.query(text);
                 if name.is_empty() {
                     self.unnamed = Some(q.clone());
@@ -318,18 +313,12 @@ impl Cutter {
                 self.query.get_or_insert(q.clone());
                 Some(q)
             }
-            b'B' => {
-                let name = bound_statement(body);
-                if name.is_none() && self.query.is_none() {
-                    return Err(ProtocolError::Malformed("Bind"));
-                }
-                let bound = name.and_then(|n| {
-                    if n.is_empty() {
-                        self.unnamed.clone()
-                    } else {
-                        self.named.get(n).cloned()
-                    }
-                });
+            ClientMsg::Execute { name } => {
+                let bound = if name.is_empty() {
+                    self.unnamed.clone()
+                } else {
+                    self.named.get(name).cloned()
+                };
                 if self.query.is_none() {
                     self.query = bound.clone();
                 }
@@ -337,21 +326,23 @@ impl Cutter {
             }
             _ => None,
         };
-        match tag {
-            b'Q' | b'P' | b'B' if this.as_ref().is_none_or(|q| q.may_hold_locks) => {
+        match msg {
+            ClientMsg::Query(_) | ClientMsg::Prepare { .. } | ClientMsg::Execute { .. }
+                if this.as_ref().is_none_or(|q| q.may_hold_locks) =>
+            {
                 self.together = false
             }
-            b'F' => self.together = false,
-            b'H' => tee.flush_requested.set(true),
+            ClientMsg::FunctionCall => self.together = false,
+            ClientMsg::Flush => tee.flush_requested.set(true),
             _ => {}
         }
         if self.teed {
             tee.push(raw, start);
         }
-        if matches!(tag, b'Q' | b'S' | b'F') {
+        if msg.ends_request() {
             let query = match self.query.take() {
                 Some(q) => q,
-                None if tag == b'F' => self.query("(function call)"),
+                None if msg == ClientMsg::FunctionCall => self.query("(function call)"),
                 None => self.query("(protocol request without a statement)"),
             };
             if tee.mode != ShadowMode::Async {
@@ -377,18 +368,16 @@ impl Cutter {
             self.open = false;
             self.last_teed = self.teed;
         }
-        Ok(())
     }
 }
 
 /// Relays until either side ends, shadowing as `shadowing.mode` says.
-#[allow(clippy::too_many_arguments)]
-pub async fn run(
+pub async fn run<S: ShadowCodec, T: Tracker>(
     client: Stream,
     backend: Stream,
     shadowing: Shadowing<'_>,
+    tracker: &T,
     session: &SessionCtl,
-    info: &ConnInfo,
     metrics: &ProxyMetrics,
     mut cbuf: BytesMut,
 ) -> Finished {
@@ -401,12 +390,13 @@ pub async fn run(
         ledger: shadowing.ledger,
         metrics,
         session,
+        tracker,
         queue: RefCell::new(Vec::new()),
         waiting: RefCell::default(),
         backlog: Cell::new(0),
         discard: Cell::new(0),
         sot_in_flight: Cell::new(0),
-        sot_status: Cell::new(b'I'),
+        sot_status: Cell::new(TxState::Idle),
         queued: Signal::default(),
         outstanding: Cell::new(0),
         dead: Cell::new(false),
@@ -419,22 +409,28 @@ pub async fn run(
     let budget = shadowing.budget;
     let mut at_boundary = true;
     let c2b = async {
-        let e = client_to_backend(&mut crd, &mut bwr, &tee, info, &mut cbuf).await;
+        let e = client_to_backend::<S, T>(&mut crd, &mut bwr, &tee, &mut cbuf).await;
         session.stop_all();
         e
     };
     let b2c = async {
         let e = if tee.mode == ShadowMode::Async {
             let mut bbuf = BytesMut::with_capacity(MIN_READ);
-            let mut scan = FrameScanner::default();
+            let mut framing = T::Framing::default();
             let e = backend_to_client(
-                &mut brd, &mut cwr, session, info, metrics, &mut bbuf, &mut scan,
+                &mut brd,
+                &mut cwr,
+                tracker,
+                session,
+                metrics,
+                &mut bbuf,
+                &mut framing,
             )
             .await;
-            at_boundary = scan.at_boundary() && bbuf.is_empty();
+            at_boundary = T::at_boundary(&framing) && bbuf.is_empty();
             e
         } else {
-            compared_backend_to_client(&mut brd, &mut cwr, &tee, info, budget).await
+            compared_backend_to_client::<S, T>(&mut brd, &mut cwr, &tee, budget).await
         };
         session.stop_all();
         e
@@ -443,7 +439,7 @@ pub async fn run(
         c2b,
         b2c,
         shadow_writer(&mut swr, &tee),
-        shadow_reader(&mut srd, &tee, budget)
+        shadow_reader::<S, T>(&mut srd, &tee, budget)
     );
     Finished {
         end: why_ended(e1, e2, session),
@@ -455,16 +451,10 @@ pub async fn run(
     }
 }
 
-/// The next whole message in `buf`: `(tag, length)`.
-fn next_message(buf: &[u8]) -> Result<Option<(u8, usize)>, ProtocolError> {
-    Ok(header(buf)?.filter(|&(_, total)| buf.len() >= total))
-}
-
-async fn client_to_backend(
+async fn client_to_backend<S: ShadowCodec, T: Tracker>(
     rd: &mut Half,
     wr: &mut Half,
-    tee: &Tee<'_>,
-    info: &ConnInfo,
+    tee: &Tee<'_, T>,
     buf: &mut BytesMut,
 ) -> End {
     let s = tee.session;
@@ -476,22 +466,23 @@ async fn client_to_backend(
         let mut pos = 0;
         let mut held = false;
         loop {
-            let (tag, total) = match next_message(&buf[pos..]) {
-                Ok(Some(m)) => m,
+            let total = match S::next_message(&buf[pos..]) {
+                Ok(Some(total)) => total,
                 Ok(None) => break,
                 Err(e) => return End::ClientProtocol(e),
             };
             let raw = &buf[pos..pos + total];
-            match s.on_client_message(info, tag, Some(&raw[HEADER_LEN..])) {
-                Ok(ScanControl::HoldBefore) => {
+            match tee.tracker.client_message(raw) {
+                Ok(true) => {
                     held = true;
                     break;
                 }
-                Ok(ScanControl::Continue) => {}
+                Ok(false) => {}
                 Err(e) => return End::ClientProtocol(e),
             }
-            if let Err(e) = cutter.on_message(tee, tag, raw) {
-                return End::ClientProtocol(e);
+            match S::classify(raw) {
+                Ok(msg) => cutter.on_message(tee, msg, raw),
+                Err(e) => return End::ClientProtocol(e),
             }
             pos += total;
         }
@@ -503,7 +494,7 @@ async fn client_to_backend(
             buf.advance(pos);
             tee.queued.notify();
         }
-        if s.terminate_seen() {
+        if s.client_quit() {
             return End::ClientTerminated;
         }
         if held {
@@ -525,11 +516,10 @@ async fn client_to_backend(
 
 /// Source of truth to client in sync and strict-sync: every ReadyForQuery waits for the
 /// shadow's answer to the same request, and the two answers are compared.
-async fn compared_backend_to_client(
+async fn compared_backend_to_client<S: ShadowCodec, T: Tracker>(
     rd: &mut Half,
     wr: &mut Half,
-    tee: &Tee<'_>,
-    info: &ConnInfo,
+    tee: &Tee<'_, T>,
     budget: usize,
 ) -> End {
     let (s, m) = (tee.session, tee.metrics);
@@ -540,7 +530,7 @@ async fn compared_backend_to_client(
     let mut kept: Vec<u8> = Vec::new();
     // This answer outgrew the budget or the client needs it early.
     let mut through = false;
-    let mut answer = PgAnswer::new(budget, false);
+    let mut answer = S::answer(budget, false);
     loop {
         reserve_read(&mut buf);
         tokio::select! {
@@ -553,20 +543,25 @@ async fn compared_backend_to_client(
             },
         }
         loop {
-            let (tag, total) = match next_message(&buf) {
-                Ok(Some(msg)) => msg,
+            let total = match S::next_message(&buf) {
+                Ok(Some(total)) => total,
                 Ok(None) => break,
                 Err(e) => return End::BackendProtocol(e),
             };
             let msg = buf.split_to(total);
-            let body = &msg[HEADER_LEN..];
-            if tag != b'Z' {
-                if let Err(e) = s.on_backend_message(info, m, tag, Some(body)) {
+            let step = match S::answer_step(&msg) {
+                Ok(step) => step,
+                Err(e) => return End::BackendProtocol(e),
+            };
+            let AnswerStep::End(tx) = step else {
+                if let Err(e) = tee.tracker.backend_message(&msg) {
                     return End::BackendProtocol(e);
                 }
-                answer.observe(tag, body);
-                // CopyIn/CopyBoth responses and Flush need the client to see output now.
-                let now = through || tee.flush_requested.get() || matches!(tag, b'G' | b'W');
+                answer.observe(&msg);
+                // The client must answer with data (COPY FROM STDIN), or sent Flush.
+                let now = through
+                    || tee.flush_requested.get()
+                    || step == (AnswerStep::Part { client_now: true });
                 if now {
                     out.append(&mut kept);
                     out.extend_from_slice(&msg);
@@ -584,8 +579,8 @@ async fn compared_backend_to_client(
                     out.clear();
                 }
                 continue;
-            }
-            // ReadyForQuery: the request is complete on the source of truth.
+            };
+            // The request is complete on the source of truth.
             if !out.is_empty() {
                 if let Err(e) = wr.write_all(&out).await {
                     return End::ClientIo(e);
@@ -595,15 +590,13 @@ async fn compared_backend_to_client(
             let mine = answer.finish();
             let label = tee.sot_labels.borrow_mut().pop_front();
             let mut replace = None;
-            let cancelled = mine
-                .iter()
-                .any(|r| matches!(&r.end, StmtEnd::Error { code, .. } if code == QUERY_CANCELED));
+            let cancelled = mine.iter().any(S::cancelled);
             tee.sot_in_flight
                 .set(tee.sot_in_flight.get().saturating_sub(1));
-            tee.sot_status.set(body.first().copied().unwrap_or(b'I'));
+            tee.sot_status.set(tx);
             let label = label.filter(|l| l.teed);
             if let Some(label) = label.as_ref().filter(|l| cancelled && !l.released) {
-                tee.skip_oldest(body.first() == Some(&b'E'));
+                tee.skip_oldest(tx == TxState::Failed, S::failing_request);
                 tee.record(&label.query, ShadowOutcome::Dropped, None);
             } else if let Some(label) = label {
                 if !label.released {
@@ -633,7 +626,7 @@ async fn compared_backend_to_client(
             }
             through = false;
             tee.flush_requested.set(false);
-            if let Err(e) = s.on_backend_message(info, m, tag, Some(body)) {
+            if let Err(e) = tee.tracker.backend_message(&msg) {
                 return End::BackendProtocol(e);
             }
             out.extend_from_slice(&msg);
@@ -645,7 +638,7 @@ async fn compared_backend_to_client(
     }
 }
 
-async fn shadow_writer(wr: &mut Half, tee: &Tee<'_>) {
+async fn shadow_writer<T>(wr: &mut Half, tee: &Tee<'_, T>) {
     let s = tee.session;
     let mut spare = Vec::new();
     loop {
@@ -675,10 +668,10 @@ async fn shadow_writer(wr: &mut Half, tee: &Tee<'_>) {
     }
 }
 
-async fn shadow_reader(rd: &mut Half, tee: &Tee<'_>, budget: usize) {
+async fn shadow_reader<S: ShadowCodec, T>(rd: &mut Half, tee: &Tee<'_, T>, budget: usize) {
     let s = tee.session;
     let mut buf = BytesMut::with_capacity(MIN_READ);
-    let mut answer = PgAnswer::new(budget, tee.mode == ShadowMode::Async);
+    let mut answer = S::answer(budget, tee.mode == ShadowMode::Async);
     loop {
         if tee.dead.get() {
             return;
@@ -693,8 +686,8 @@ async fn shadow_reader(rd: &mut Half, tee: &Tee<'_>, budget: usize) {
             },
         }
         loop {
-            let (tag, total) = match next_message(&buf) {
-                Ok(Some(msg)) => msg,
+            let total = match S::next_message(&buf) {
+                Ok(Some(total)) => total,
                 Ok(None) => break,
                 Err(e) => {
                     tee.give_up(&format!("protocol error: {e}"));
@@ -702,9 +695,16 @@ async fn shadow_reader(rd: &mut Half, tee: &Tee<'_>, budget: usize) {
                 }
             };
             let msg = buf.split_to(total);
-            if tag != b'Z' {
-                answer.observe(tag, &msg[HEADER_LEN..]);
-                continue;
+            match S::answer_step(&msg) {
+                Ok(AnswerStep::End(_)) => {}
+                Ok(AnswerStep::Part { .. }) => {
+                    answer.observe(&msg);
+                    continue;
+                }
+                Err(e) => {
+                    tee.give_up(&format!("protocol error: {e}"));
+                    return;
+                }
             }
             tee.outstanding.set(tee.outstanding.get().saturating_sub(1));
             let results = answer.finish();

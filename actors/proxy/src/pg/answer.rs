@@ -1,9 +1,10 @@
 //! Builds the statement results of one PostgreSQL request (everything up to its
 //! ReadyForQuery) from the backend messages as they pass.
 
-use super::result::{Column, StmtEnd, StmtResult};
+use crate::shadow::result::{Column, StmtEnd, StmtResult};
 use molt_lms_wire::pg::backend::{data_row_fields, error_fields, row_description};
 use molt_lms_wire::pg::codec::put_message;
+use molt_lms_wire::pg::tag::backend as be;
 
 /// Results of one request, statement by statement.
 #[derive(Debug, Default)]
@@ -27,14 +28,14 @@ impl PgAnswer {
     /// Accounts for one backend message (not ReadyForQuery).
     pub fn observe(&mut self, tag: u8, body: &[u8]) {
         match tag {
-            b'E' => {
+            be::ERROR_RESPONSE => {
                 let (code, message) = error_fields(body);
                 let mut raw = Vec::with_capacity(body.len() + 5);
-                put_message(&mut raw, b'E', |o| o.extend_from_slice(body));
+                put_message(&mut raw, be::ERROR_RESPONSE, |o| o.extend_from_slice(body));
                 self.end(StmtEnd::Error { code, message, raw });
             }
             _ if self.errors_only => {}
-            b'T' => {
+            be::ROW_DESCRIPTION => {
                 if let Some(cols) = row_description(body) {
                     self.current.columns = Some(
                         cols.into_iter()
@@ -43,23 +44,23 @@ impl PgAnswer {
                     );
                 }
             }
-            b'n' => self.current.columns = Some(Vec::new()),
-            b'D' => {
+            be::NO_DATA => self.current.columns = Some(Vec::new()),
+            be::DATA_ROW => {
                 if let Some(fields) = data_row_fields(body) {
                     self.current.rows.push(fields.into_iter(), self.budget);
                 }
             }
             // COPY TO STDOUT: each CopyData is one row.
-            b'd' => self
+            be::COPY_DATA => self
                 .current
                 .rows
                 .push(std::iter::once(Some(body)), self.budget),
-            b'C' => {
+            be::COMMAND_COMPLETE => {
                 let tag = body.split(|&b| b == 0).next().unwrap_or_default();
                 self.end(StmtEnd::Complete(String::from_utf8_lossy(tag).into_owned()));
             }
-            b'I' => self.end(StmtEnd::Empty),
-            b's' => self.end(StmtEnd::Suspended),
+            be::EMPTY_QUERY_RESPONSE => self.end(StmtEnd::Empty),
+            be::PORTAL_SUSPENDED => self.end(StmtEnd::Suspended),
             _ => {}
         }
     }

@@ -3,55 +3,19 @@
 
 use crate::auth::scram::{ScramClient, ScramError, MECHANISM};
 use crate::auth::{md5, Credential};
-use crate::pgio::{read_message, ReadError};
+use crate::pg::io::{read_message, ReadError};
+use crate::protocol::{BackendError, BackendKey};
 use bytes::BytesMut;
 use molt_lms_api::SourceOfTruth;
 use molt_lms_common::backend_url::BackendUrl;
-use molt_lms_common::pg_dial::{DialError, PgDialer};
+use molt_lms_common::pg_dial::PgDialer;
 use molt_lms_common::stream::Stream;
 use molt_lms_common::tls::TlsError;
 use molt_lms_wire::pg::backend::{self as be, auth};
 use molt_lms_wire::pg::codec::{put_cstr, put_message};
 use molt_lms_wire::pg::frontend::{cancel_request, startup_message};
-use thiserror::Error;
+use molt_lms_wire::pg::tag::{backend as tag_be, frontend as fe, tx_status};
 use tokio::io::AsyncWriteExt;
-
-#[derive(Debug, Error)]
-pub enum BackendError {
-    #[error(transparent)]
-    Dial(#[from] DialError),
-    /// The backend answered with an ErrorResponse; `raw` is that message, for the client.
-    #[error("{role} database refused the session: {code} {message}")]
-    Rejected {
-        role: SourceOfTruth,
-        code: String,
-        message: String,
-        raw: Vec<u8>,
-    },
-    #[error("{role} database asked for an authentication method the proxy cannot answer: {what}")]
-    Auth { role: SourceOfTruth, what: String },
-    #[error("{role} database: {source}")]
-    Read {
-        role: SourceOfTruth,
-        source: ReadError,
-    },
-}
-
-impl BackendError {
-    /// A message safe to send to a client: no host names, no secrets.
-    pub fn client_message(&self) -> String {
-        match self {
-            BackendError::Dial(e) => e.client_message(),
-            BackendError::Rejected { message, .. } => message.clone(),
-            BackendError::Auth { role, what } => {
-                format!("molt-lms: cannot log in to the {role} database: {what}")
-            }
-            BackendError::Read { role, .. } => {
-                format!("molt-lms: lost the connection to the {role} database during start-up")
-            }
-        }
-    }
-}
 
 /// One backend database: the dialer (where it is, TLS as `sslmode` asks) plus what the
 /// proxy does there that the orchestrator never does: open a session for a client with
@@ -81,6 +45,23 @@ pub struct BackendSession {
     pub status: u8,
 }
 
+impl crate::protocol::BackendSession for BackendSession {
+    fn key(&self) -> BackendKey {
+        BackendKey::Pg {
+            pid: self.pid,
+            secret: self.secret,
+        }
+    }
+
+    fn stream_mut(&mut self) -> &mut Stream {
+        &mut self.stream
+    }
+
+    fn into_stream(self) -> Stream {
+        self.stream
+    }
+}
+
 impl Backend {
     pub fn new(role: SourceOfTruth, url: BackendUrl) -> Result<Self, TlsError> {
         Ok(Self {
@@ -96,7 +77,10 @@ impl Backend {
     ) -> Result<BackendSession, BackendError> {
         let mut stream = self.dial().await?;
         let role = self.role;
-        let read_err = |source| BackendError::Read { role, source };
+        let read_err = |source: ReadError| BackendError::Read {
+            role,
+            source: Box::new(source),
+        };
         stream
             .write_all(&startup_message(params))
             .await
@@ -109,27 +93,29 @@ impl Backend {
             secret: 0,
             greeting: Vec::new(),
             params: Vec::new(),
-            status: b'I',
+            status: tx_status::IDLE,
         };
         loop {
             let (tag, body) = read_message(&mut session.stream, &mut buf)
                 .await
                 .map_err(read_err)?;
             match tag {
-                b'K' if body.len() == 8 => {
+                tag_be::BACKEND_KEY_DATA if body.len() == 8 => {
                     session.pid = i32::from_be_bytes([body[0], body[1], body[2], body[3]]);
                     session.secret = i32::from_be_bytes([body[4], body[5], body[6], body[7]]);
                 }
-                b'S' => {
+                tag_be::PARAMETER_STATUS => {
                     if let Some((k, v)) = be::parameter_status(&body) {
                         session.params.push((k.to_owned(), v.to_owned()));
                     }
                     put_message(&mut session.greeting, tag, |o| o.extend_from_slice(&body));
                 }
-                b'N' => put_message(&mut session.greeting, tag, |o| o.extend_from_slice(&body)),
-                b'E' => return Err(self.rejected(&body)),
-                b'Z' => {
-                    session.status = body.first().copied().unwrap_or(b'I');
+                tag_be::NOTICE_RESPONSE => {
+                    put_message(&mut session.greeting, tag, |o| o.extend_from_slice(&body))
+                }
+                tag_be::ERROR_RESPONSE => return Err(self.rejected(&body)),
+                tag_be::READY_FOR_QUERY => {
+                    session.status = body.first().copied().unwrap_or(tx_status::IDLE);
                     return Ok(session);
                 }
                 _ => {}
@@ -140,7 +126,9 @@ impl Backend {
     fn rejected(&self, body: &[u8]) -> BackendError {
         let (code, message) = be::error_fields(body);
         let mut raw = Vec::new();
-        put_message(&mut raw, b'E', |o| o.extend_from_slice(body));
+        put_message(&mut raw, tag_be::ERROR_RESPONSE, |o| {
+            o.extend_from_slice(body)
+        });
         BackendError::Rejected {
             role: self.role,
             code,
@@ -156,15 +144,18 @@ impl Backend {
         credential: &Credential,
     ) -> Result<(), BackendError> {
         let role = self.role;
-        let read_err = |source| BackendError::Read { role, source };
+        let read_err = |source: ReadError| BackendError::Read {
+            role,
+            source: Box::new(source),
+        };
         let auth_err = |what: String| BackendError::Auth { role, what };
         let mut scram: Option<ScramClient<'_>> = None;
         loop {
             let (tag, body) = read_message(stream, buf).await.map_err(read_err)?;
-            if tag == b'E' {
+            if tag == tag_be::ERROR_RESPONSE {
                 return Err(self.rejected(&body));
             }
-            if tag != b'R' {
+            if tag != tag_be::AUTHENTICATION {
                 return Err(auth_err(format!("unexpected message '{}'", tag as char)));
             }
             let (code, payload) = be::authentication_code(&body)
@@ -174,7 +165,7 @@ impl Backend {
                 auth::OK => return Ok(()),
                 auth::CLEARTEXT => match credential {
                     Credential::Password(p) => {
-                        put_message(&mut out, b'p', |o| put_cstr(o, p.expose()))
+                        put_message(&mut out, fe::PASSWORD, |o| put_cstr(o, p.expose()))
                     }
                     _ => {
                         return Err(auth_err(
@@ -197,7 +188,7 @@ impl Backend {
                         }
                     };
                     let answer = md5::response(&hash, &salt);
-                    put_message(&mut out, b'p', |o| put_cstr(o, &answer));
+                    put_message(&mut out, fe::PASSWORD, |o| put_cstr(o, &answer));
                 }
                 auth::SASL => {
                     let offered = payload
@@ -208,7 +199,7 @@ impl Backend {
                     }
                     let client = ScramClient::new(credential).map_err(|e| auth_err(e.to_string()))?;
                     let first = client.client_first();
-                    put_message(&mut out, b'p', |o| {
+                    put_message(&mut out, fe::PASSWORD, |o| {
                         put_cstr(o, MECHANISM);
                         o.extend_from_slice(&(first.len() as i32).to_be_bytes());
                         o.extend_from_slice(first.as_bytes());
@@ -222,7 +213,7 @@ impl Backend {
                     let fin = client
                         .client_final(payload)
                         .map_err(|e: ScramError| auth_err(e.to_string()))?;
-                    put_message(&mut out, b'p', |o| o.extend_from_slice(fin.as_bytes()));
+                    put_message(&mut out, fe::PASSWORD, |o| o.extend_from_slice(fin.as_bytes()));
                 }
                 auth::SASL_FINAL => {
                     scram
@@ -248,4 +239,13 @@ impl Backend {
         let _ = stream.shutdown().await;
         Ok(())
     }
+}
+
+/// A Terminate message, sent to a backend whose client left.
+const TERMINATE: [u8; 5] = [fe::TERMINATE, 0, 0, 0, 4];
+
+/// Ends a backend session politely: Terminate, then close.
+pub async fn close(stream: &mut Stream) {
+    let _ = stream.write_all(&TERMINATE).await;
+    let _ = stream.shutdown().await;
 }

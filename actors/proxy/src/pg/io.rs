@@ -2,10 +2,12 @@
 //! and the proxy's own pipelined requests (a cutover's preparation, its check). The relay
 //! does not use these: it streams.
 
+use crate::protocol::{StartupError, Violation};
 use bytes::{Buf, BytesMut};
 use molt_lms_wire::pg::backend::error_fields;
 use molt_lms_wire::pg::codec::header;
 use molt_lms_wire::pg::frontend::{decode_startup, StartupPacket};
+use molt_lms_wire::pg::tag::backend as be;
 use molt_lms_wire::pg::ProtocolError;
 use std::io;
 use thiserror::Error;
@@ -66,8 +68,8 @@ pub async fn request_errors<S: AsyncRead + Unpin>(
     while answered < requests {
         let (tag, body) = read_message(stream, &mut buf).await?;
         match tag {
-            b'Z' => answered += 1,
-            b'E' => {
+            be::READY_FOR_QUERY => answered += 1,
+            be::ERROR_RESPONSE => {
                 let (code, msg) = error_fields(&body);
                 errors[answered].get_or_insert(format!("{code}: {msg}"));
             }
@@ -88,5 +90,15 @@ pub async fn read_startup<S: AsyncRead + Unpin>(
             return Ok(packet);
         }
         fill(stream, buf).await?;
+    }
+}
+
+impl From<ReadError> for StartupError {
+    fn from(e: ReadError) -> Self {
+        match e {
+            ReadError::Closed => StartupError::Closed,
+            ReadError::Io(e) => StartupError::Io(e),
+            ReadError::Protocol(p) => StartupError::Protocol(Violation::new(p)),
+        }
     }
 }

@@ -3,92 +3,21 @@
 
 use crate::auth::scram::{ScramServer, MECHANISM};
 use crate::auth::{md5, Credential, Verifier};
-use crate::pgio::{read_message, read_startup, ReadError};
+use crate::client_error::ClientErrorKind;
+use crate::pg::io::{read_message, read_startup};
+use crate::protocol::{ClientKey, Opening, Protocol, Refusal, StartupError, Violation};
 use bytes::BytesMut;
 use molt_lms_common::stream::Stream;
-use molt_lms_wire::pg::backend::{self as be, Severity};
+use molt_lms_wire::pg::backend as be;
 use molt_lms_wire::pg::codec::cstr;
 use molt_lms_wire::pg::frontend::{sasl_initial_response, StartupPacket};
+use molt_lms_wire::pg::tag::{frontend as fe, ssl_answer};
 use molt_lms_wire::pg::ProtocolError;
 use rand::Rng;
-use thiserror::Error;
+use std::time::Duration;
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use tokio_rustls::TlsAcceptor;
-
-/// A failure to answer with an ErrorResponse, then close.
-#[derive(Debug, Error)]
-pub enum Refusal {
-    #[error("{message}")]
-    Fatal { code: &'static str, message: String },
-    /// The backend's own ErrorResponse, passed on verbatim.
-    #[error("backend refused the session")]
-    Backend(Vec<u8>),
-}
-
-impl Refusal {
-    pub fn fatal(code: &'static str, message: impl Into<String>) -> Self {
-        Refusal::Fatal {
-            code,
-            message: message.into(),
-        }
-    }
-
-    /// Sends the refusal and closes the stream; the client may already be gone.
-    pub async fn send(&self, stream: &mut Stream) {
-        let _ = stream.write_all(&self.encode()).await;
-        let _ = stream.shutdown().await;
-    }
-
-    /// The bytes to send the client.
-    pub fn encode(&self) -> Vec<u8> {
-        match self {
-            Refusal::Fatal { code, message } => {
-                let mut out = Vec::new();
-                be::error_response(&mut out, Severity::Fatal, code, message);
-                out
-            }
-            Refusal::Backend(raw) => raw.clone(),
-        }
-    }
-}
-
-/// Why start-up ended without a session.
-#[derive(Debug, Error)]
-pub enum StartupError {
-    /// The client went away (psql does this to prompt for a password).
-    #[error("client closed the connection during start-up")]
-    Closed,
-    #[error("i/o during start-up: {0}")]
-    Io(#[from] std::io::Error),
-    #[error("TLS handshake failed: {0}")]
-    Tls(std::io::Error),
-    #[error("protocol violation during start-up: {0}")]
-    Protocol(ProtocolError),
-}
-
-impl From<ReadError> for StartupError {
-    fn from(e: ReadError) -> Self {
-        match e {
-            ReadError::Closed => StartupError::Closed,
-            ReadError::Io(e) => StartupError::Io(e),
-            ReadError::Protocol(p) => StartupError::Protocol(p),
-        }
-    }
-}
-
-/// What the first packets asked for.
-pub enum Opening {
-    Session {
-        stream: Stream,
-        buf: BytesMut,
-        params: Vec<(String, String)>,
-    },
-    Cancel {
-        pid: i32,
-        secret: i32,
-    },
-}
 
 /// Negotiates encryption and reads the startup packet. On a protocol violation the
 /// stream comes back with the error so the caller can answer before closing.
@@ -109,11 +38,11 @@ pub async fn open(
                 let Stream::Tcp(mut tcp) = stream else {
                     return Err((
                         Some(stream),
-                        StartupError::Protocol(ProtocolError::Unexpected('S', "TLS")),
+                        StartupError::Protocol(proto(ProtocolError::Unexpected('S', "TLS"))),
                     ));
                 };
                 let Some(acceptor) = tls else {
-                    if let Err(e) = tcp.write_all(b"N").await {
+                    if let Err(e) = tcp.write_all(&[ssl_answer::REFUSED]).await {
                         return Err((None, e.into()));
                     }
                     stream = Stream::Tcp(tcp);
@@ -124,10 +53,10 @@ pub async fn open(
                 if !buf.is_empty() {
                     return Err((
                         Some(Stream::Tcp(tcp)),
-                        StartupError::Protocol(ProtocolError::Malformed("SSLRequest")),
+                        StartupError::Protocol(proto(ProtocolError::Malformed("SSLRequest"))),
                     ));
                 }
-                if let Err(e) = tcp.write_all(b"S").await {
+                if let Err(e) = tcp.write_all(&[ssl_answer::ACCEPTED]).await {
                     return Err((None, e.into()));
                 }
                 match acceptor.accept(tcp).await {
@@ -136,11 +65,13 @@ pub async fn open(
                 }
             }
             StartupPacket::GssEncRequest => {
-                if let Err(e) = stream.write_all(b"N").await {
+                if let Err(e) = stream.write_all(&[ssl_answer::REFUSED]).await {
                     return Err((None, e.into()));
                 }
             }
-            StartupPacket::Cancel { pid, secret } => return Ok(Opening::Cancel { pid, secret }),
+            StartupPacket::Cancel { pid, secret } => {
+                return Ok(Opening::Cancel(ClientKey { pid, secret }))
+            }
             StartupPacket::Startup { params } => {
                 return Ok(Opening::Session {
                     stream,
@@ -152,7 +83,7 @@ pub async fn open(
     }
     Err((
         Some(stream),
-        StartupError::Protocol(ProtocolError::Malformed("startup negotiation")),
+        StartupError::Protocol(proto(ProtocolError::Malformed("startup negotiation"))),
     ))
 }
 
@@ -165,8 +96,8 @@ pub async fn authenticate(
     verifier: Option<Verifier>,
 ) -> Result<Result<Credential, Refusal>, StartupError> {
     let failed = || {
-        Refusal::fatal(
-            "28P01",
+        Refusal::client(
+            ClientErrorKind::AuthFailed,
             format!("password authentication failed for user \"{user}\""),
         )
     };
@@ -193,16 +124,22 @@ pub async fn authenticate(
             be::authentication_sasl(&mut out, &[MECHANISM]);
             stream.write_all(&out).await?;
             let body = expect_password(stream, buf).await?;
-            let (mech, first) = sasl_initial_response(&body).map_err(StartupError::Protocol)?;
+            let (mech, first) =
+                sasl_initial_response(&body).map_err(|e| StartupError::Protocol(proto(e)))?;
             if mech != MECHANISM {
-                return Ok(Err(Refusal::fatal(
-                    "28000",
+                return Ok(Err(Refusal::client(
+                    ClientErrorKind::AuthRejected,
                     format!("SASL authentication mechanism {mech} is not supported"),
                 )));
             }
             let server_first = match server.server_first(first) {
                 Ok(s) => s,
-                Err(e) => return Ok(Err(Refusal::fatal("08P01", format!("SCRAM: {e}")))),
+                Err(e) => {
+                    return Ok(Err(Refusal::client(
+                        ClientErrorKind::ProtocolViolation,
+                        format!("SCRAM: {e}"),
+                    )))
+                }
             };
             out.clear();
             be::authentication(&mut out, be::auth::SASL_CONTINUE, server_first.as_bytes());
@@ -219,7 +156,10 @@ pub async fn authenticate(
                     Ok(Ok(Credential::ScramKey { client_key, keys }))
                 }
                 Err(crate::auth::scram::ScramError::BadProof) => Ok(Err(failed())),
-                Err(e) => Ok(Err(Refusal::fatal("08P01", format!("SCRAM: {e}")))),
+                Err(e) => Ok(Err(Refusal::client(
+                    ClientErrorKind::ProtocolViolation,
+                    format!("SCRAM: {e}"),
+                ))),
             }
         }
     }
@@ -234,11 +174,33 @@ async fn expect_password(
     buf: &mut BytesMut,
 ) -> Result<BytesMut, StartupError> {
     let (tag, body) = read_message(stream, buf).await?;
-    if tag != b'p' {
-        return Err(StartupError::Protocol(ProtocolError::Unexpected(
+    if tag != fe::PASSWORD {
+        return Err(StartupError::Protocol(proto(ProtocolError::Unexpected(
             tag as char,
             "authentication",
-        )));
+        ))));
     }
     Ok(body)
+}
+
+/// Answers a login during shutdown the way PostgreSQL does: TLS negotiation as usual
+/// (libpq discards an error sent in reply to SSLRequest), then 57P03 after the startup
+/// packet.
+pub async fn refuse_shutting_down(socket: TcpStream, tls: Option<tokio_rustls::TlsAcceptor>) {
+    let opened = tokio::time::timeout(Duration::from_secs(10), open(socket, tls.as_ref())).await;
+    let mut stream = match opened {
+        Ok(Ok(Opening::Session { stream, .. })) => stream,
+        Ok(Err((Some(stream), _))) => stream,
+        _ => return,
+    };
+    let refusal = Refusal::client(
+        ClientErrorKind::CannotConnectNow,
+        "the molt-lms proxy is shutting down",
+    );
+    let _ = stream.write_all(&super::Pg::encode_refusal(&refusal)).await;
+    let _ = stream.shutdown().await;
+}
+
+fn proto(e: ProtocolError) -> Violation {
+    Violation::new(e)
 }

@@ -6,19 +6,18 @@
 //! the point of no return and only swaps sessions: it closes the old one and tells the
 //! client which reported parameters changed.
 
-use super::handoff::Identity;
-use super::session::SessionCtl;
-use crate::backend::{Backend, BackendSession};
-use crate::pgio::request_errors;
+use crate::client_conn::handoff::Identity;
+use crate::client_conn::session::SessionCtl;
+use crate::pg::backend::{Backend, BackendSession};
+use crate::pg::io::request_errors;
+use crate::protocol::{PrepareError, Prepared};
 use crate::shadow::fingerprint::{cut, normalize};
 use molt_lms_api::cutover::PrepareStage;
-use molt_lms_api::SourceOfTruth;
 use molt_lms_common::stream::Stream;
 use molt_lms_wire::pg::backend::parameter_status;
 use molt_lms_wire::pg::codec::{put_cstr, put_message};
 use molt_lms_wire::pg::frontend::parse_statement;
-use std::fmt;
-use std::time::Duration;
+use molt_lms_wire::pg::tag::{backend as be, frontend as fe};
 use tokio::io::AsyncWriteExt;
 
 /// Reported parameters a session can set; the rest describe the server.
@@ -33,56 +32,11 @@ const SETTABLE: &[&str] = &[
     "search_path",
 ];
 
-/// How long preparing one session on the new source of truth may take: connect, log
-/// in, restore parameters and statements.
-pub const PREPARE_TIMEOUT: Duration = Duration::from_secs(20);
-
 /// Longest statement text a failure names.
 const STATEMENT_TEXT: usize = 200;
 
 fn quote_literal(s: &str) -> String {
     format!("'{}'", s.replace('\'', "''"))
-}
-
-/// A session opened and made ready on the new database while the client is held.
-pub struct Prepared {
-    pub to: SourceOfTruth,
-    pub session: BackendSession,
-    /// Reported parameters whose value on the new session differs from what the client
-    /// has seen; sent to it when the switch completes.
-    pub changes: Vec<(String, String)>,
-    /// Named statements prepared again.
-    pub statements: usize,
-}
-
-/// Why a session could not be prepared: what failed, for which statement, and the
-/// database's or the network's words. Carries no secret.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PrepareError {
-    pub stage: PrepareStage,
-    /// The statement's name and its text with literals replaced by `?`.
-    pub statement: Option<String>,
-    pub message: String,
-}
-
-impl PrepareError {
-    fn new(stage: PrepareStage, message: impl Into<String>) -> Self {
-        Self {
-            stage,
-            statement: None,
-            message: message.into(),
-        }
-    }
-}
-
-impl fmt::Display for PrepareError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.stage.as_str())?;
-        if let Some(s) = &self.statement {
-            write!(f, " {s}")?;
-        }
-        write!(f, ": {}", self.message)
-    }
 }
 
 /// `name (normalized text)` of a raw Parse message, for a failure report.
@@ -99,7 +53,7 @@ pub async fn prepare(
     backend: &Backend,
     identity: &Identity,
     session: &SessionCtl,
-) -> Result<Prepared, PrepareError> {
+) -> Result<Prepared<BackendSession>, PrepareError> {
     let mut new = backend
         .open_session(&identity.params, &identity.credential)
         .await
@@ -118,19 +72,22 @@ pub async fn prepare(
     let mut requests: Vec<Option<&[u8]>> = Vec::new();
     let mut out = Vec::new();
     if !sets.is_empty() {
-        put_message(&mut out, b'Q', |o| put_cstr(o, &sets));
+        put_message(&mut out, fe::QUERY, |o| put_cstr(o, &sets));
         requests.push(None);
     }
     for parse in &statements {
         out.extend_from_slice(parse);
-        put_message(&mut out, b'S', |_| {});
+        put_message(&mut out, fe::SYNC, |_| {});
         requests.push(Some(parse));
     }
     if !requests.is_empty() {
         let io = |e: std::io::Error| PrepareError::new(PrepareStage::Login, e.to_string());
         new.stream.write_all(&out).await.map_err(io)?;
         let errors = request_errors(&mut new.stream, requests.len(), |tag, body| {
-            if let Some((n, v)) = (tag == b'S').then(|| parameter_status(body)).flatten() {
+            if let Some((n, v)) = (tag == be::PARAMETER_STATUS)
+                .then(|| parameter_status(body))
+                .flatten()
+            {
                 match values.iter_mut().find(|(k, _)| k == n) {
                     Some((_, old)) => *old = v.to_owned(),
                     None => values.push((n.to_owned(), v.to_owned())),
@@ -148,7 +105,7 @@ pub async fn prepare(
                     Some(describe_statement(raw)),
                 ),
             };
-            super::close_backend(&mut new.stream).await;
+            super::backend::close(&mut new.stream).await;
             return Err(PrepareError {
                 stage,
                 statement,
@@ -168,27 +125,6 @@ pub async fn prepare(
     })
 }
 
-/// [`prepare`] bounded by [`PREPARE_TIMEOUT`]: a database that accepts TCP and then
-/// stalls fails the preparation (stage `timeout`) instead of stalling the commit.
-pub async fn prepare_in_time(
-    backend: &Backend,
-    identity: &Identity,
-    session: &SessionCtl,
-) -> Result<Prepared, PrepareError> {
-    tokio::time::timeout(PREPARE_TIMEOUT, prepare(backend, identity, session))
-        .await
-        .unwrap_or_else(|_| {
-            Err(PrepareError::new(
-                PrepareStage::Timeout,
-                format!(
-                    "the {} database did not finish the session's preparation within {}",
-                    backend.role,
-                    humantime::format_duration(PREPARE_TIMEOUT)
-                ),
-            ))
-        })
-}
-
 /// Closes the old backend session and tells the client which reported parameters
 /// changed (recording them as seen). Past the point of no return: nothing here asks
 /// the new database anything.
@@ -198,13 +134,13 @@ pub async fn complete(
     changes: &[(String, String)],
     session: &SessionCtl,
 ) -> std::io::Result<()> {
-    super::close_backend(old).await;
+    super::backend::close(old).await;
     if changes.is_empty() {
         return Ok(());
     }
     let mut to_client = Vec::new();
     for (name, value) in changes {
-        put_message(&mut to_client, b'S', |o| {
+        put_message(&mut to_client, be::PARAMETER_STATUS, |o| {
             put_cstr(o, name);
             put_cstr(o, value);
         });
@@ -220,7 +156,7 @@ mod tests {
     #[test]
     fn a_failing_statement_is_named_without_its_literals() {
         let mut raw = Vec::new();
-        put_message(&mut raw, b'P', |o| {
+        put_message(&mut raw, fe::PARSE, |o| {
             put_cstr(o, "s1");
             put_cstr(o, "SELECT * FROM missing WHERE secret = 'hunter2'");
             o.extend_from_slice(&0i16.to_be_bytes());

@@ -1,0 +1,94 @@
+//! The one error a client is told about, whatever protocol it speaks. The connection
+//! layer decides *what* went wrong (a kind and a message written for the client); each
+//! protocol module decides how to say it: PostgreSQL maps the kind to a SQLSTATE in an
+//! ErrorResponse (`pg::errors`), and MySQL will map it to an errno and SQLSTATE in an ERR
+//! packet. Messages name the database's role, never its host, and carry no secret.
+
+use thiserror::Error;
+
+/// What went wrong, as far as a client needs to know.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ClientErrorKind {
+    /// The password or proof did not match.
+    AuthFailed,
+    /// The login asked for something that cannot be authorised (no user name, an
+    /// authentication mechanism the proxy does not offer).
+    AuthRejected,
+    /// The client broke the protocol; its connection is closed.
+    ProtocolViolation,
+    /// A feature the proxy does not carry (replication connections).
+    Unsupported,
+    /// A database needed for the session could not be reached or refused the proxy.
+    BackendUnreachable,
+    /// The session's database went away mid-session.
+    BackendLost,
+    /// The proxy is shutting down: sessions are drained, new logins refused.
+    ShuttingDown,
+    /// The session was ended on purpose (a cutover's `--begin-timeout` with action
+    /// `terminate`, or strict-sync losing its shadow).
+    Terminated,
+    /// A cutover's commit could not move this session to the new source of truth.
+    SwitchFailed,
+    /// A login while the proxy is shutting down: try another proxy.
+    CannotConnectNow,
+}
+
+impl ClientErrorKind {
+    /// Every kind, so the metric shows each at zero from the start.
+    pub const ALL: [ClientErrorKind; 10] = [
+        ClientErrorKind::AuthFailed,
+        ClientErrorKind::AuthRejected,
+        ClientErrorKind::ProtocolViolation,
+        ClientErrorKind::Unsupported,
+        ClientErrorKind::BackendUnreachable,
+        ClientErrorKind::BackendLost,
+        ClientErrorKind::ShuttingDown,
+        ClientErrorKind::Terminated,
+        ClientErrorKind::SwitchFailed,
+        ClientErrorKind::CannotConnectNow,
+    ];
+
+    /// The `kind` label of `lms_client_errors_total`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ClientErrorKind::AuthFailed => "auth_failed",
+            ClientErrorKind::AuthRejected => "auth_rejected",
+            ClientErrorKind::ProtocolViolation => "protocol_violation",
+            ClientErrorKind::Unsupported => "unsupported",
+            ClientErrorKind::BackendUnreachable => "backend_unreachable",
+            ClientErrorKind::BackendLost => "backend_lost",
+            ClientErrorKind::ShuttingDown => "shutting_down",
+            ClientErrorKind::Terminated => "terminated",
+            ClientErrorKind::SwitchFailed => "switch_failed",
+            ClientErrorKind::CannotConnectNow => "cannot_connect_now",
+        }
+    }
+}
+
+/// An error for a client: its kind and a message safe to show it.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error("{message}")]
+pub struct ClientError {
+    pub kind: ClientErrorKind,
+    pub message: String,
+}
+
+impl ClientError {
+    pub fn new(kind: ClientErrorKind, message: impl Into<String>) -> Self {
+        Self {
+            kind,
+            message: message.into(),
+        }
+    }
+
+    /// The message sent when the proxy's own shutdown ends a session.
+    pub fn shutting_down() -> Self {
+        Self::new(
+            ClientErrorKind::ShuttingDown,
+            "terminating connection because molt-lms is shutting down",
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests;

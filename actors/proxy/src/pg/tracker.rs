@@ -1,0 +1,219 @@
+//! The PostgreSQL tracker: walks message headers in place in both directions and keeps
+//! the session's place. A request (Query, Sync, FunctionCall) is answered by one
+//! ReadyForQuery, whose status byte says whether a transaction is open; the session is
+//! quiescent when nothing awaits an answer, no extended-protocol batch is open and the
+//! status is idle. Named Parse messages are kept for a switch to replay; ParameterStatus
+//! values for a switch to reconcile.
+
+use crate::client_conn::session::SessionCtl;
+use crate::conn_info::ConnInfo;
+use crate::protocol::{Scan, Tracker, TxState, Violation};
+use crate::shared::Shared;
+use molt_lms_api::ConnectionState;
+use molt_lms_wire::pg::backend::{error_fields, parameter_status};
+use molt_lms_wire::pg::codec::{put_message, HEADER_LEN};
+use molt_lms_wire::pg::frontend::{self, closed_statement, parse_statement, query_text};
+use molt_lms_wire::pg::tag::{backend as be, frontend as fe, tx_status};
+use molt_lms_wire::pg::{FrameScanner, ProtocolError, ScanControl};
+use std::cell::Cell;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::Instant;
+
+/// Frontend messages whose body the tracker reads.
+fn client_wants_body(tag: u8) -> bool {
+    matches!(tag, fe::QUERY | fe::PARSE | fe::CLOSE)
+}
+
+/// Backend messages whose body the tracker reads.
+fn backend_wants_body(tag: u8) -> bool {
+    matches!(
+        tag,
+        be::READY_FOR_QUERY | be::ERROR_RESPONSE | be::PARAMETER_STATUS
+    )
+}
+
+/// A ReadyForQuery status byte as a protocol-neutral state.
+pub fn tx_state(status: u8) -> TxState {
+    match status {
+        tx_status::IN_TRANSACTION => TxState::InTransaction,
+        tx_status::FAILED => TxState::Failed,
+        _ => TxState::Idle,
+    }
+}
+
+pub struct PgTracker {
+    ctl: Rc<SessionCtl>,
+    info: Arc<ConnInfo>,
+    shared: Arc<Shared>,
+    /// Requests sent that still await a ReadyForQuery (Query, Sync, FunctionCall).
+    pending: Cell<u32>,
+    /// Extended-protocol messages seen since the last Sync.
+    in_batch: Cell<bool>,
+    /// Transaction status of the last ReadyForQuery.
+    tx: Cell<u8>,
+    request_started: Cell<Option<Instant>>,
+    saw_error: Cell<bool>,
+}
+
+impl PgTracker {
+    /// A tracker for a session that is idle (just logged in, or just switched).
+    pub fn new(ctl: Rc<SessionCtl>, info: Arc<ConnInfo>, shared: Arc<Shared>) -> Self {
+        Self {
+            ctl,
+            info,
+            shared,
+            pending: Cell::new(0),
+            in_batch: Cell::new(false),
+            tx: Cell::new(tx_status::IDLE),
+            request_started: Cell::new(None),
+            saw_error: Cell::new(false),
+        }
+    }
+
+    fn quiet(&self) -> bool {
+        self.pending.get() == 0 && !self.in_batch.get() && self.tx.get() == tx_status::IDLE
+    }
+
+    /// Accounts for one client message; decides whether to hold before it.
+    pub fn on_client_message(
+        &self,
+        tag: u8,
+        body: Option<&[u8]>,
+    ) -> Result<ScanControl, ProtocolError> {
+        if !frontend::TAGS.contains(&tag) {
+            return Err(ProtocolError::UnknownFrontendMessage(tag));
+        }
+        if self.ctl.hold_next_request() && tag != fe::TERMINATE {
+            return Ok(ScanControl::HoldBefore);
+        }
+        if self.pending.get() == 0 && !self.in_batch.get() && self.request_started.get().is_none() {
+            self.request_started.set(Some(Instant::now()));
+            self.saw_error.set(false);
+        }
+        let body = body.unwrap_or_default();
+        match tag {
+            fe::QUERY => {
+                self.info
+                    .set_last_query(query_text(body).ok_or(ProtocolError::Malformed("Query"))?);
+                self.pending.set(self.pending.get() + 1);
+            }
+            fe::PARSE => {
+                let (name, query) =
+                    parse_statement(body).ok_or(ProtocolError::Malformed("Parse"))?;
+                self.info.set_last_query(query);
+                if !name.is_empty() {
+                    let mut raw = Vec::with_capacity(body.len() + 5);
+                    put_message(&mut raw, fe::PARSE, |o| o.extend_from_slice(body));
+                    self.ctl.note_prepared(name, raw);
+                }
+                self.in_batch.set(true);
+            }
+            fe::CLOSE => {
+                if let Some(name) = closed_statement(body) {
+                    self.ctl.forget_prepared(name);
+                }
+                self.in_batch.set(true);
+            }
+            fe::BIND | fe::DESCRIBE | fe::EXECUTE | fe::FLUSH => self.in_batch.set(true),
+            fe::SYNC => {
+                self.in_batch.set(false);
+                self.pending.set(self.pending.get() + 1);
+            }
+            fe::FUNCTION_CALL => self.pending.set(self.pending.get() + 1),
+            fe::TERMINATE => self.ctl.set_client_quit(),
+            _ => {} // CopyData, CopyDone, CopyFail, password messages: part of a request.
+        }
+        self.ctl.set_quiet(self.quiet());
+        if self.pending.get() > 0 || self.in_batch.get() {
+            self.info.set_state(ConnectionState::InQuery);
+        }
+        Ok(ScanControl::Continue)
+    }
+
+    /// Accounts for one backend message.
+    pub fn on_backend_message(
+        &self,
+        tag: u8,
+        body: Option<&[u8]>,
+    ) -> Result<ScanControl, ProtocolError> {
+        match (tag, body) {
+            (be::READY_FOR_QUERY, Some(body)) => {
+                let status = *body
+                    .first()
+                    .ok_or(ProtocolError::Malformed("ReadyForQuery"))?;
+                self.tx.set(status);
+                self.pending.set(self.pending.get().saturating_sub(1));
+                if let Some(t) = self.request_started.take() {
+                    let metrics = &self.shared.metrics;
+                    metrics.query_seconds.observe(t.elapsed().as_secs_f64());
+                    if self.saw_error.replace(false) {
+                        metrics.queries_error.inc();
+                    } else {
+                        metrics.queries_ok.inc();
+                    }
+                    if self.pending.get() > 0 {
+                        self.request_started.set(Some(Instant::now()));
+                    }
+                }
+                self.info.ready(tx_state(status));
+                self.ctl.answered(&self.info, self.quiet());
+            }
+            (be::PARAMETER_STATUS, Some(body)) => {
+                if let Some((name, value)) = parameter_status(body) {
+                    self.ctl.note_param(name, value);
+                }
+            }
+            (be::ERROR_RESPONSE, Some(body)) => {
+                self.saw_error.set(true);
+                let (code, message) = error_fields(body);
+                self.info.set_last_error(&format!("{code}: {message}"));
+            }
+            _ => {}
+        }
+        Ok(ScanControl::Continue)
+    }
+}
+
+fn scan(s: molt_lms_wire::pg::Scan) -> Scan {
+    Scan {
+        forward: s.forward,
+        held: s.held,
+    }
+}
+
+impl Tracker for PgTracker {
+    type Framing = FrameScanner;
+
+    fn scan_client(&self, framing: &mut FrameScanner, buf: &[u8]) -> Result<Scan, Violation> {
+        framing
+            .scan(buf, client_wants_body, |t, b| self.on_client_message(t, b))
+            .map(scan)
+            .map_err(Violation::new)
+    }
+
+    fn scan_backend(&self, framing: &mut FrameScanner, buf: &[u8]) -> Result<Scan, Violation> {
+        framing
+            .scan(buf, backend_wants_body, |t, b| {
+                self.on_backend_message(t, b)
+            })
+            .map(scan)
+            .map_err(Violation::new)
+    }
+
+    fn at_boundary(framing: &FrameScanner) -> bool {
+        framing.at_boundary()
+    }
+
+    fn client_message(&self, msg: &[u8]) -> Result<bool, Violation> {
+        self.on_client_message(msg[0], Some(&msg[HEADER_LEN..]))
+            .map(|c| c == ScanControl::HoldBefore)
+            .map_err(Violation::new)
+    }
+
+    fn backend_message(&self, msg: &[u8]) -> Result<(), Violation> {
+        self.on_backend_message(msg[0], Some(&msg[HEADER_LEN..]))
+            .map(|_| ())
+            .map_err(Violation::new)
+    }
+}

@@ -1,0 +1,202 @@
+//! The seam between the connection layer and a wire protocol.
+//!
+//! The connection layer (`client_conn`) owns what is the same for every protocol: the
+//! actor and its control (hold, drain, prepare/switch, kill), the relay loop and its
+//! buffer policy, and the shadow's scheduling. A protocol module (`pg`; MySQL's later)
+//! owns what is not: accepting and authenticating a client, framing both directions and
+//! knowing where a request ends and whether a transaction is open (the [`Tracker`]),
+//! replaying a session on another database for a switch, cutting requests and reading
+//! answers for the shadow, cancel keys, and how an error reads to the client.
+//!
+//! The relay is generic over the tracker, so the hot loop is monomorphic: no virtual
+//! call per message, and nothing on the actor's mailbox.
+
+pub mod shadow;
+mod types;
+
+pub use types::{
+    BackendError, BackendKey, BackendSession, ClientKey, Opening, PrepareError, Prepared, Refusal,
+    StartupError,
+};
+
+use crate::auth::{Credential, Verifier};
+use crate::client_conn::handoff::Identity;
+use crate::client_conn::session::SessionCtl;
+use crate::client_error::ClientError;
+use crate::conn_info::ConnInfo;
+use crate::shared::Shared;
+use bytes::BytesMut;
+use molt_lms_api::SourceOfTruth;
+use molt_lms_common::stream::Stream;
+use std::error::Error;
+use std::fmt;
+use std::io;
+use std::rc::Rc;
+use std::sync::Arc;
+use tokio::net::TcpStream;
+use tokio_rustls::TlsAcceptor;
+
+/// A session's transaction state, as its protocol reports it (PostgreSQL's
+/// ReadyForQuery status; MySQL's status flags).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TxState {
+    Idle,
+    InTransaction,
+    /// In a transaction that failed: only a rollback is accepted.
+    Failed,
+}
+
+/// What a tracker found in the bytes read so far.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Scan {
+    /// Leading bytes that may be passed on now.
+    pub forward: usize,
+    /// The bytes after `forward` start a request that must wait for the hold to end.
+    pub held: bool,
+}
+
+/// A peer broke its protocol. Carries the protocol's own error, for the log and, on the
+/// client side, the client's error message.
+#[derive(Debug)]
+pub struct Violation(Box<dyn Error + Send + Sync>);
+
+impl Violation {
+    pub fn new(e: impl Error + Send + Sync + 'static) -> Self {
+        Self(Box::new(e))
+    }
+}
+
+impl fmt::Display for Violation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl Error for Violation {
+    fn source(&self) -> Option<&(dyn Error + 'static)> {
+        Some(&*self.0)
+    }
+}
+
+/// The protocol's view of one relayed session: frames both directions and keeps the
+/// session's place. It tells the session's control (`SessionCtl`) when the session is
+/// quiescent (nothing in flight, no transaction open), asks it whether the next request
+/// must be held, and records what a switch must carry over.
+///
+/// One tracker serves both directions, which run in one task; each direction keeps its
+/// own `Framing` (where the message being read ends).
+pub trait Tracker {
+    /// Per-direction framing state.
+    type Framing: Default;
+
+    /// Scans client bytes: how many may go to the backend now, and whether to hold
+    /// before the rest.
+    fn scan_client(&self, framing: &mut Self::Framing, buf: &[u8]) -> Result<Scan, Violation>;
+
+    /// Scans backend bytes: how many may go to the client now.
+    fn scan_backend(&self, framing: &mut Self::Framing, buf: &[u8]) -> Result<Scan, Violation>;
+
+    /// The stream is between two messages (so an error message can follow).
+    fn at_boundary(framing: &Self::Framing) -> bool;
+
+    /// Accounts for one whole client message, for a relay that frames messages itself
+    /// (the shadow relay). `true`: hold before it.
+    fn client_message(&self, msg: &[u8]) -> Result<bool, Violation>;
+
+    /// Accounts for one whole backend message, likewise.
+    fn backend_message(&self, msg: &[u8]) -> Result<(), Violation>;
+}
+
+/// A wire protocol as the connection layer drives it: the steps of a session's life
+/// that only the protocol knows how to take. Implemented by a unit type per protocol
+/// (`pg::Pg`); the connection actor and its serving task are generic over it, so every
+/// call is static.
+// Sessions run on one arbiter's thread (spawned locally): no `Send` bound is wanted on
+// these futures, which is what the lint asks to consider.
+#[allow(async_fn_in_trait)]
+pub trait Protocol: Sized + 'static {
+    type Tracker: Tracker;
+    type Session: BackendSession;
+    /// Cutting requests and reading answers for the shadow relay.
+    type Shadow: shadow::ShadowCodec;
+
+    /// Negotiates TLS and reads the client's first request.
+    async fn open(
+        tcp: TcpStream,
+        tls: Option<&TlsAcceptor>,
+    ) -> Result<Opening, (Option<Stream>, StartupError)>;
+
+    /// Who the client asks to be, `(user, database)`, or why that cannot be served.
+    fn login_request(params: &[(String, String)]) -> Result<(String, String), ClientError>;
+
+    /// Challenges the client against its role's verifier: the credential to log in to
+    /// backends with, or a refusal.
+    async fn authenticate(
+        stream: &mut Stream,
+        buf: &mut BytesMut,
+        user: &str,
+        verifier: Option<Verifier>,
+    ) -> Result<Result<Credential, Refusal>, StartupError>;
+
+    /// Opens a session for `identity` on the database playing `role`.
+    async fn open_session(
+        shared: &Shared,
+        role: SourceOfTruth,
+        identity: &Identity,
+    ) -> Result<Self::Session, BackendError>;
+
+    /// Tells the client its session is ready, with the cancel key the proxy issued;
+    /// records the session parameters it was told. Returns the transaction state.
+    async fn greet(
+        client: &mut Stream,
+        session: &Self::Session,
+        key: ClientKey,
+        ctl: &SessionCtl,
+    ) -> io::Result<TxState>;
+
+    /// A switch's first phase: a session on `to` with the client's session state
+    /// (parameters, named statements) replayed. Sends nothing to the client.
+    async fn prepare(
+        shared: &Shared,
+        to: SourceOfTruth,
+        identity: &Identity,
+        ctl: &SessionCtl,
+    ) -> Result<Prepared<Self::Session>, PrepareError>;
+
+    /// A switch's second phase, past the point of no return: closes the old session and
+    /// tells the client which session parameters changed.
+    async fn complete(
+        client: &mut Stream,
+        old: &mut Stream,
+        changes: &[(String, String)],
+        ctl: &SessionCtl,
+    ) -> io::Result<()>;
+
+    /// The tracker for a logged-in session.
+    fn tracker(ctl: Rc<SessionCtl>, info: Arc<ConnInfo>, shared: Arc<Shared>) -> Self::Tracker;
+
+    /// Appends what tells the client about `e`, the last thing its session receives.
+    fn encode_error(e: &ClientError, out: &mut Vec<u8>);
+
+    /// The bytes of a refusal: the proxy's own error, or the backend's verbatim.
+    fn encode_refusal(r: &Refusal) -> Vec<u8> {
+        match r {
+            Refusal::Client(e) => {
+                let mut out = Vec::new();
+                Self::encode_error(e, &mut out);
+                out
+            }
+            Refusal::Backend(raw) => raw.clone(),
+        }
+    }
+
+    /// Ends a backend session politely.
+    async fn close(stream: &mut Stream);
+
+    /// Passes a client's cancel request on to the backend session it stands for.
+    async fn cancel(
+        shared: &Shared,
+        role: SourceOfTruth,
+        key: BackendKey,
+    ) -> Result<(), BackendError>;
+}
