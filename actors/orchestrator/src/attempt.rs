@@ -544,5 +544,4 @@ impl Row {
 }
 
 #[cfg(test)]
-#[path = "attempt_tests.rs"]
 mod tests;

@@ -1064,7 +1064,6 @@ impl Handler<FinishAttempt> for Coordinator {
 impl Coordinator {
     /// Whether a commit or abort may go ahead, and the state and attempt it persists;
     /// `None` when there is nothing new to persist (a repeat).
-    #[allow(clippy::type_complexity)]
     fn finish_plan(
         &mut self,
         msg: &FinishAttempt,

@@ -1,10 +1,18 @@
 //! The orchestrator's actors (crate `molt-lms-orchestrator-actors`; the proxy binary does
-//! not link it): one `ProxyAgent` per registered proxy (liveness, pushes),
-//! and the supervised `Coordinator` that owns the desired state and the cutover attempt,
-//! persisted through `store` so a restart loses nothing.
+//! not link it).
+//!
+//! - [`coordinator`]: the supervised actor that owns the desired state and the cutover
+//!   attempt, persisted through [`store`] so a restart loses nothing.
+//! - [`attempt`]: the attempt's state machine (pause, prepare, switch) and the rules for
+//!   begin, commit and abort as plain functions, unit-tested without actix.
+//! - [`proxy_agent`]: one actor per registered proxy: liveness and pushes.
+//! - [`store`]: the metadata schema and its compare-and-set writes.
+//! - [`view`]: an attempt as the REST API shows it.
+
+#![warn(unreachable_pub)]
 
 pub mod attempt;
 pub mod coordinator;
-pub mod proxy_agent;
+pub(crate) mod proxy_agent;
 pub mod store;
-pub mod view;
+pub(crate) mod view;

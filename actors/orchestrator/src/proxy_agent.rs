@@ -7,7 +7,7 @@ use molt_lms_api::cutover::{DesiredState, Liveness, ProxyEntry, ProxyReport, Reg
 use molt_lms_common::control::client::ControlClient;
 use std::time::{Duration, Instant};
 
-pub struct ProxyAgent {
+pub(crate) struct ProxyAgent {
     registration: Registration,
     last_seen: Instant,
     report: Option<ProxyReport>,
@@ -18,7 +18,7 @@ pub struct ProxyAgent {
 }
 
 impl ProxyAgent {
-    pub fn new(
+    pub(crate) fn new(
         registration: Registration,
         lost_after: Duration,
         coordinator: Addr<Coordinator>,
@@ -56,7 +56,7 @@ impl Actor for ProxyAgent {
 /// The proxy was heard from.
 #[derive(Message)]
 #[rtype(result = "()")]
-pub struct Seen(pub ProxyReport);
+pub(crate) struct Seen(pub ProxyReport);
 
 impl Handler<Seen> for ProxyAgent {
     type Result = ();
@@ -73,7 +73,7 @@ impl Handler<Seen> for ProxyAgent {
 /// Send the desired state to the proxy now; its answer is a report.
 #[derive(Message)]
 #[rtype(result = "()")]
-pub struct Push(pub DesiredState);
+pub(crate) struct Push(pub DesiredState);
 
 impl Handler<Push> for ProxyAgent {
     type Result = ();
@@ -104,7 +104,7 @@ impl Handler<Push> for ProxyAgent {
 
 #[derive(Message)]
 #[rtype(result = "ProxyEntry")]
-pub struct GetEntry;
+pub(crate) struct GetEntry;
 
 impl Handler<GetEntry> for ProxyAgent {
     type Result = MessageResult<GetEntry>;
@@ -125,7 +125,7 @@ impl Handler<GetEntry> for ProxyAgent {
 /// Replaced by a new registration from the same address.
 #[derive(Message)]
 #[rtype(result = "()")]
-pub struct Retire;
+pub(crate) struct Retire;
 
 impl Handler<Retire> for ProxyAgent {
     type Result = ();

@@ -6,7 +6,10 @@ use molt_lms_api::cutover::{CutoverAttempt, ProxyAttempt};
 use molt_lms_api::{Dialect, SourceOfTruth};
 
 /// The attempt with its per-proxy rows; `dialects` are the source's and the target's.
-pub fn attempt_view(a: &Attempt, dialects: (Option<Dialect>, Option<Dialect>)) -> CutoverAttempt {
+pub(crate) fn attempt_view(
+    a: &Attempt,
+    dialects: (Option<Dialect>, Option<Dialect>),
+) -> CutoverAttempt {
     let sot = if a.finish == Some(Finish::Commit) {
         a.to
     } else {

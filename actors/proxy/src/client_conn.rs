@@ -2,11 +2,11 @@
 //! control messages (drain, kill); the bytes move in a plain async loop (`relay`) that
 //! runs as a task of its own on the actor's arbiter, sharing `SessionCtl` with it.
 
-pub mod handoff;
-pub mod relay;
+pub(crate) mod handoff;
+pub(crate) mod relay;
 mod serve;
-pub mod session;
-pub mod shadow_relay;
+pub(crate) mod session;
+pub(crate) mod shadow_relay;
 mod signal;
 #[cfg(test)]
 mod test_waker;
@@ -30,11 +30,11 @@ use std::rc::Rc;
 use std::sync::Arc;
 use tokio::net::TcpStream;
 
-pub use serve::{prepare_in_time, PREPARE_TIMEOUT};
+pub(crate) use serve::prepare_in_time;
 
 /// One client connection, generic over its wire protocol (`P`), which supplies every
 /// step that is not the same for all protocols.
-pub struct ClientConn<P: Protocol> {
+pub(crate) struct ClientConn<P: Protocol> {
     /// Registered with this actor's own reactor when the actor starts on its worker.
     socket: Option<std::net::TcpStream>,
     shared: Arc<Shared>,
@@ -53,7 +53,7 @@ pub struct ClientConn<P: Protocol> {
 }
 
 impl<P: Protocol> ClientConn<P> {
-    pub fn new(
+    pub(crate) fn new(
         socket: std::net::TcpStream,
         shared: Arc<Shared>,
         instance: Addr<ProxyInstance>,
@@ -184,7 +184,7 @@ impl<P: Protocol> Handler<Served> for ClientConn<P> {
 /// Finish in-flight work, then close (graceful shutdown).
 #[derive(Message)]
 #[rtype(result = "()")]
-pub struct Drain;
+pub(crate) struct Drain;
 
 impl<P: Protocol> Handler<Drain> for ClientConn<P> {
     type Result = ();
@@ -199,7 +199,7 @@ impl<P: Protocol> Handler<Drain> for ClientConn<P> {
 /// Close now, whatever is in flight (shutdown timeout).
 #[derive(Message)]
 #[rtype(result = "()")]
-pub struct Kill;
+pub(crate) struct Kill;
 
 impl<P: Protocol> Handler<Kill> for ClientConn<P> {
     type Result = ();
@@ -216,7 +216,7 @@ impl<P: Protocol> Handler<Kill> for ClientConn<P> {
 /// instance hears `Quiescent` once the session is held.
 #[derive(Message)]
 #[rtype(result = "()")]
-pub struct Hold;
+pub(crate) struct Hold;
 
 impl<P: Protocol> Handler<Hold> for ClientConn<P> {
     type Result = ();
@@ -245,7 +245,7 @@ impl<P: Protocol> Handler<Hold> for ClientConn<P> {
 /// Cutover abort: run again on the same database.
 #[derive(Message)]
 #[rtype(result = "()")]
-pub struct Release;
+pub(crate) struct Release;
 
 impl<P: Protocol> Handler<Release> for ClientConn<P> {
     type Result = ();
@@ -261,7 +261,7 @@ impl<P: Protocol> Handler<Release> for ClientConn<P> {
 /// `SwitchDone`.
 #[derive(Message)]
 #[rtype(result = "()")]
-pub struct Switch {
+pub(crate) struct Switch {
     pub to: SourceOfTruth,
 }
 
@@ -278,7 +278,7 @@ impl<P: Protocol> Handler<Switch> for ClientConn<P> {
 /// logged in answers `NotLoggedIn` now and prepares once it is (`LoggedIn`).
 #[derive(Message)]
 #[rtype(result = "()")]
-pub struct Prepare {
+pub(crate) struct Prepare {
     pub order: u64,
     pub to: SourceOfTruth,
 }
@@ -302,7 +302,7 @@ impl<P: Protocol> Handler<Prepare> for ClientConn<P> {
 /// The preparation was called off (abort, or a commit refused): close what was prepared.
 #[derive(Message)]
 #[rtype(result = "()")]
-pub struct Unprepare;
+pub(crate) struct Unprepare;
 
 impl<P: Protocol> Handler<Unprepare> for ClientConn<P> {
     type Result = ();
@@ -340,14 +340,14 @@ impl<P: Protocol> Handler<LoggedIn> for ClientConn<P> {
 /// What the cutover check needs of a logged-in session: who it is and the requests that
 /// prepared its named statements (PostgreSQL: raw Parse messages). Owned copies: it
 /// crosses threads.
-pub struct SketchData {
+pub(crate) struct SketchData {
     pub identity: Identity,
     pub statements: Vec<Vec<u8>>,
 }
 
 #[derive(Message)]
 #[rtype(result = "Option<SketchData>")]
-pub struct Describe;
+pub(crate) struct Describe;
 
 impl<P: Protocol> Handler<Describe> for ClientConn<P> {
     type Result = Option<SketchData>;
@@ -362,7 +362,7 @@ impl<P: Protocol> Handler<Describe> for ClientConn<P> {
 /// Cutover begin-timeout with action `terminate`: end this blocking session.
 #[derive(Message)]
 #[rtype(result = "()")]
-pub struct TerminateBlocker {
+pub(crate) struct TerminateBlocker {
     pub attempt_id: u64,
 }
 

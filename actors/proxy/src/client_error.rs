@@ -68,13 +68,13 @@ impl ClientErrorKind {
 /// An error for a client: its kind and a message safe to show it.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 #[error("{message}")]
-pub struct ClientError {
+pub(crate) struct ClientError {
     pub kind: ClientErrorKind,
     pub message: String,
 }
 
 impl ClientError {
-    pub fn new(kind: ClientErrorKind, message: impl Into<String>) -> Self {
+    pub(crate) fn new(kind: ClientErrorKind, message: impl Into<String>) -> Self {
         Self {
             kind,
             message: message.into(),
@@ -82,7 +82,7 @@ impl ClientError {
     }
 
     /// The message sent when the proxy's own shutdown ends a session.
-    pub fn shutting_down() -> Self {
+    pub(crate) fn shutting_down() -> Self {
         Self::new(
             ClientErrorKind::ShuttingDown,
             "terminating connection because molt-lms is shutting down",

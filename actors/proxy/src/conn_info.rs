@@ -11,7 +11,7 @@ use std::time::{Instant, SystemTime};
 /// Longest query text kept per connection.
 const MAX_QUERY_TEXT: usize = 2048;
 
-pub struct ConnInfo {
+pub(crate) struct ConnInfo {
     pub id: u64,
     pub client_addr: SocketAddr,
     pub connected_at: SystemTime,
@@ -52,7 +52,7 @@ fn copy_bounded(dst: &mut String, src: &str) {
 }
 
 impl ConnInfo {
-    pub fn new(id: u64, client_addr: SocketAddr, sot: SourceOfTruth) -> Self {
+    pub(crate) fn new(id: u64, client_addr: SocketAddr, sot: SourceOfTruth) -> Self {
         Self {
             id,
             client_addr,
@@ -66,20 +66,20 @@ impl ConnInfo {
         }
     }
 
-    pub fn set_identity(&self, user: &str, database: &str) {
+    pub(crate) fn set_identity(&self, user: &str, database: &str) {
         *self.identity.lock() = (user.to_owned(), database.to_owned());
     }
 
-    pub fn set_state(&self, s: ConnectionState) {
+    pub(crate) fn set_state(&self, s: ConnectionState) {
         self.state.store(state_code(s), Ordering::Relaxed);
     }
 
-    pub fn state(&self) -> ConnectionState {
+    pub(crate) fn state(&self) -> ConnectionState {
         state_from(self.state.load(Ordering::Relaxed))
     }
 
     /// Applies the transaction state the protocol reported at the end of an answer.
-    pub fn ready(&self, tx: TxState) {
+    pub(crate) fn ready(&self, tx: TxState) {
         let (state, in_tx) = match tx {
             TxState::InTransaction => (ConnectionState::InTransaction, true),
             TxState::Failed => (ConnectionState::FailedTransaction, true),
@@ -94,11 +94,11 @@ impl ConnInfo {
         }
     }
 
-    pub fn set_source_of_truth(&self, sot: SourceOfTruth) {
+    pub(crate) fn set_source_of_truth(&self, sot: SourceOfTruth) {
         self.sot.store(sot as u8, Ordering::Relaxed);
     }
 
-    pub fn source_of_truth(&self) -> SourceOfTruth {
+    pub(crate) fn source_of_truth(&self) -> SourceOfTruth {
         if self.sot.load(Ordering::Relaxed) == SourceOfTruth::Target as u8 {
             SourceOfTruth::Target
         } else {
@@ -107,15 +107,15 @@ impl ConnInfo {
     }
 
     /// Reuses the buffer, so steady-state queries do not allocate.
-    pub fn set_last_query(&self, q: &str) {
+    pub(crate) fn set_last_query(&self, q: &str) {
         copy_bounded(&mut self.last_query.lock(), q);
     }
 
-    pub fn set_last_error(&self, e: &str) {
+    pub(crate) fn set_last_error(&self, e: &str) {
         copy_bounded(&mut self.last_error.lock(), e);
     }
 
-    pub fn snapshot(&self, instance_addr: &str) -> ConnectionInfo {
+    pub(crate) fn snapshot(&self, instance_addr: &str) -> ConnectionInfo {
         let (user, database) = self.identity.lock().clone();
         ConnectionInfo {
             id: self.id,

@@ -22,16 +22,18 @@
 //! - [`peers`], [`orch_client`]: cancel keys across proxies; registration and lease.
 //! - [`shared`], [`settings`], [`metrics`], [`conn_info`]: what those pieces share.
 
+#![warn(unreachable_pub)]
+
 pub mod auth;
-pub mod client_conn;
-pub mod client_error;
-pub mod conn_info;
-pub mod cutover_check;
+pub(crate) mod client_conn;
+pub(crate) mod client_error;
+pub(crate) mod conn_info;
+pub(crate) mod cutover_check;
 pub mod metrics;
 pub mod orch_client;
 pub mod peers;
-pub mod pg;
-pub mod protocol;
+pub(crate) mod pg;
+pub(crate) mod protocol;
 pub mod proxy_instance;
 pub mod roles_sync;
 pub mod settings;

@@ -14,14 +14,14 @@
 //! - [`errors`]: `ClientError` as an ErrorResponse with PostgreSQL's SQLSTATE.
 //! - [`io`]: reading whole messages outside the relay (start-up, service sessions).
 
-pub mod answer;
-pub mod backend;
-pub mod errors;
-pub mod io;
-pub mod shadow;
-pub mod startup;
-pub mod switch;
-pub mod tracker;
+pub(crate) mod answer;
+pub(crate) mod backend;
+pub(crate) mod errors;
+pub(crate) mod io;
+pub(crate) mod shadow;
+pub(crate) mod startup;
+pub(crate) mod switch;
+pub(crate) mod tracker;
 
 use crate::auth::{Credential, Verifier};
 use crate::client_conn::handoff::Identity;
@@ -44,7 +44,7 @@ use tokio::net::TcpStream;
 use tokio_rustls::TlsAcceptor;
 
 /// The PostgreSQL protocol, as the connection layer drives it.
-pub struct Pg;
+pub(crate) struct Pg;
 
 impl Protocol for Pg {
     type Tracker = tracker::PgTracker;

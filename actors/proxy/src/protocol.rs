@@ -11,10 +11,10 @@
 //! The relay is generic over the tracker, so the hot loop is monomorphic: no virtual
 //! call per message, and nothing on the actor's mailbox.
 
-pub mod shadow;
+pub(crate) mod shadow;
 mod types;
 
-pub use types::{
+pub(crate) use types::{
     BackendError, BackendKey, BackendSession, ClientKey, Opening, PrepareError, Prepared, Refusal,
     StartupError,
 };
@@ -39,7 +39,7 @@ use tokio_rustls::TlsAcceptor;
 /// A session's transaction state, as its protocol reports it (PostgreSQL's
 /// ReadyForQuery status; MySQL's status flags).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TxState {
+pub(crate) enum TxState {
     Idle,
     InTransaction,
     /// In a transaction that failed: only a rollback is accepted.
@@ -48,7 +48,7 @@ pub enum TxState {
 
 /// What a tracker found in the bytes read so far.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Scan {
+pub(crate) struct Scan {
     /// Leading bytes that may be passed on now.
     pub forward: usize,
     /// The bytes after `forward` start a request that must wait for the hold to end.
@@ -58,10 +58,10 @@ pub struct Scan {
 /// A peer broke its protocol. Carries the protocol's own error, for the log and, on the
 /// client side, the client's error message.
 #[derive(Debug)]
-pub struct Violation(Box<dyn Error + Send + Sync>);
+pub(crate) struct Violation(Box<dyn Error + Send + Sync>);
 
 impl Violation {
-    pub fn new(e: impl Error + Send + Sync + 'static) -> Self {
+    pub(crate) fn new(e: impl Error + Send + Sync + 'static) -> Self {
         Self(Box::new(e))
     }
 }
@@ -85,7 +85,7 @@ impl Error for Violation {
 ///
 /// One tracker serves both directions, which run in one task; each direction keeps its
 /// own `Framing` (where the message being read ends).
-pub trait Tracker {
+pub(crate) trait Tracker {
     /// Per-direction framing state.
     type Framing: Default;
 
@@ -114,7 +114,7 @@ pub trait Tracker {
 // Sessions run on one arbiter's thread (spawned locally): no `Send` bound is wanted on
 // these futures, which is what the lint asks to consider.
 #[allow(async_fn_in_trait)]
-pub trait Protocol: Sized + 'static {
+pub(crate) trait Protocol: Sized + 'static {
     type Tracker: Tracker;
     type Session: BackendSession;
     /// Cutting requests and reading answers for the shadow relay.

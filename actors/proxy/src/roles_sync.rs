@@ -486,5 +486,4 @@ impl AdminSession {
 }
 
 #[cfg(test)]
-#[path = "roles_sync_tests.rs"]
 mod tests;

@@ -37,24 +37,4 @@ pub fn unavailable() -> HttpResponse {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn refusals_map_to_the_statuses_clients_rely_on() {
-        for (code, want) in [
-            ("partial_cutover", 409),
-            ("proxy_unreachable", 409),
-            ("stale_state", 409),
-            ("address_taken", 409),
-            ("unknown_proxy", 400),
-            ("wrong_proxy_key", 403),
-            ("not_registered", 404),
-            ("not_found", 404),
-            ("loading", 503),
-            ("store_unavailable", 503),
-        ] {
-            assert_eq!(refusal_status(code).as_u16(), want, "{code}");
-        }
-    }
-}
+mod tests;

@@ -263,5 +263,4 @@ impl<'a> ScramClient<'a> {
 }
 
 #[cfg(test)]
-#[path = "scram_tests.rs"]
 mod tests;

@@ -28,7 +28,7 @@ pub(super) fn reserve_read(buf: &mut BytesMut) {
 
 /// Why a relay ended.
 #[derive(Debug)]
-pub enum End {
+pub(crate) enum End {
     ClientClosed,
     /// The client sent Terminate (already forwarded).
     ClientTerminated,
@@ -48,7 +48,7 @@ pub enum End {
 }
 
 /// The relay's outcome and the streams, for a closing message.
-pub struct Finished {
+pub(crate) struct Finished {
     pub end: End,
     pub client: Stream,
     pub backend: Stream,
@@ -61,7 +61,7 @@ pub struct Finished {
 }
 
 /// Relays until either side ends. `cbuf` holds client bytes already read.
-pub async fn run<T: Tracker>(
+pub(crate) async fn run<T: Tracker>(
     client: Stream,
     backend: Stream,
     tracker: &T,

@@ -34,11 +34,11 @@ const STARTUP_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// How long preparing one session on the new source of truth may take: connect, log
 /// in, restore parameters and statements.
-pub const PREPARE_TIMEOUT: Duration = Duration::from_secs(20);
+pub(crate) const PREPARE_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// [`Protocol::prepare`] bounded by [`PREPARE_TIMEOUT`]: a database that accepts TCP and
 /// then stalls fails the preparation (stage `timeout`) instead of stalling the commit.
-pub async fn prepare_in_time<P: Protocol>(
+pub(crate) async fn prepare_in_time<P: Protocol>(
     shared: &Shared,
     to: SourceOfTruth,
     identity: &Identity,
@@ -539,8 +539,12 @@ impl<P: Protocol> Serve<P> {
             P::close(&mut shadow).await;
         }
         let sot = self.info.source_of_truth();
-        let (to_client, tell_backend): (Option<ClientError>, bool) = match end {
-            End::ClientClosed | End::ClientIo(_) => (None, true),
+        let (to_client, tell_backend): (Option<ClientError>, bool) = match &end {
+            End::ClientClosed => (None, true),
+            End::ClientIo(e) => {
+                tracing::debug!(%peer, error = %e, "client connection failed");
+                (None, true)
+            }
             End::ClientTerminated => (None, false),
             End::ClientProtocol(e) => {
                 self.shared.metrics.protocol_errors.inc();
@@ -553,9 +557,14 @@ impl<P: Protocol> Serve<P> {
                     true,
                 )
             }
-            ref lost @ (End::BackendClosed | End::BackendIo(_) | End::BackendProtocol(_)) => {
+            End::BackendClosed | End::BackendIo(_) | End::BackendProtocol(_) => {
                 self.shared.metrics.backend_errors.inc();
-                tracing::warn!(%peer, end = ?lost, "lost the backend session");
+                let why = match &end {
+                    End::BackendIo(e) => e.to_string(),
+                    End::BackendProtocol(e) => format!("protocol violation: {e}"),
+                    _ => "closed by the database".to_owned(),
+                };
+                tracing::warn!(%peer, error = %why, "lost the backend session");
                 (
                     Some(ClientError::new(
                         ClientErrorKind::BackendLost,
@@ -565,7 +574,7 @@ impl<P: Protocol> Serve<P> {
                 )
             }
             End::Drained => (Some(ClientError::shutting_down()), true),
-            End::Killed(reason) => (Some(reason), true),
+            End::Killed(reason) => (Some(reason.clone()), true),
             End::Stopped | End::Switch(_) => (None, true),
         };
         if let Some(e) = &to_client {

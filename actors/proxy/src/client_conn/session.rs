@@ -13,7 +13,7 @@ use std::task::{Poll, Waker};
 
 /// What the control plane asks of a session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Ctl {
+pub(crate) enum Ctl {
     /// Relay freely.
     Run,
     /// Finish what is in flight (and any open transaction), then hold the next request.
@@ -26,14 +26,14 @@ pub enum Ctl {
 
 /// How a held relay was released.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Release {
+pub(crate) enum Release {
     Go,
     Drain,
     Switch(SourceOfTruth),
     Stopped,
 }
 
-pub struct SessionCtl {
+pub(crate) struct SessionCtl {
     ctl: Cell<Ctl>,
     /// Bumped when `ctl` changes, and when a session that is not running goes quiet.
     changes: Cell<u64>,
@@ -95,18 +95,18 @@ impl Waiters {
 
 impl SessionCtl {
     /// Nothing in flight and no transaction open: the session can be held or switched.
-    pub fn quiescent(&self) -> bool {
+    pub(crate) fn quiescent(&self) -> bool {
         self.quiet.get()
     }
 
     /// The tracker's word on quiescence after a client request.
-    pub fn set_quiet(&self, quiet: bool) {
+    pub(crate) fn set_quiet(&self, quiet: bool) {
         self.quiet.set(quiet);
     }
 
     /// The tracker saw an answer end (`quiet`: the session is quiescent now). A session
     /// asked to hold shows as held, and whoever waits for quiescence is woken.
-    pub fn answered(&self, info: &ConnInfo, quiet: bool) {
+    pub(crate) fn answered(&self, info: &ConnInfo, quiet: bool) {
         self.quiet.set(quiet);
         if self.ctl.get() != Ctl::Run {
             if quiet {
@@ -118,15 +118,15 @@ impl SessionCtl {
 
     /// The next client request must wait: the control plane asked for a hold and the
     /// session is quiescent.
-    pub fn hold_next_request(&self) -> bool {
+    pub(crate) fn hold_next_request(&self) -> bool {
         self.ctl.get() != Ctl::Run && self.quiet.get()
     }
 
-    pub fn ctl(&self) -> Ctl {
+    pub(crate) fn ctl(&self) -> Ctl {
         self.ctl.get()
     }
 
-    pub fn request(&self, ctl: Ctl) {
+    pub(crate) fn request(&self, ctl: Ctl) {
         self.ctl.set(ctl);
         self.signal_change();
     }
@@ -137,42 +137,42 @@ impl SessionCtl {
     }
 
     /// Ends both relay directions now, wherever they are.
-    pub fn stop_all(&self) {
+    pub(crate) fn stop_all(&self) {
         if !self.stopped.replace(true) {
             self.waiters.wake_all();
         }
     }
 
     /// Ends the session now; `reason` goes to the client.
-    pub fn kill(&self, reason: ClientError) {
+    pub(crate) fn kill(&self, reason: ClientError) {
         self.killed.borrow_mut().get_or_insert(reason);
         self.stop_all();
     }
 
     /// Re-arms the stop signal for the next relay round (after a switch).
-    pub fn rearm(&self) {
+    pub(crate) fn rearm(&self) {
         self.stopped.set(false);
     }
 
-    pub fn is_stopped(&self) -> bool {
+    pub(crate) fn is_stopped(&self) -> bool {
         self.stopped.get()
     }
 
-    pub fn kill_reason(&self) -> Option<ClientError> {
+    pub(crate) fn kill_reason(&self) -> Option<ClientError> {
         self.killed.borrow().clone()
     }
 
     /// The client ended its session itself (its goodbye already passed on).
-    pub fn client_quit(&self) -> bool {
+    pub(crate) fn client_quit(&self) -> bool {
         self.client_quit.get()
     }
 
-    pub fn set_client_quit(&self) {
+    pub(crate) fn set_client_quit(&self) {
         self.client_quit.set(true);
     }
 
     /// Resolves when the relay must stop (after `stop_all`).
-    pub fn stopped(&self) -> impl Future<Output = ()> + '_ {
+    pub(crate) fn stopped(&self) -> impl Future<Output = ()> + '_ {
         poll_fn(|cx| {
             if self.stopped.get() {
                 return Poll::Ready(());
@@ -185,7 +185,7 @@ impl SessionCtl {
     /// Resolves at the first control change, or quiescence change while not running,
     /// after this call (not after the first poll), so a check between the call and the
     /// await cannot miss one.
-    pub fn changed(&self) -> impl Future<Output = ()> + '_ {
+    pub(crate) fn changed(&self) -> impl Future<Output = ()> + '_ {
         let seen = self.changes.get();
         poll_fn(move |cx| {
             if self.changes.get() != seen {
@@ -197,7 +197,7 @@ impl SessionCtl {
     }
 
     /// Waits while held.
-    pub async fn wait_release(&self) -> Release {
+    pub(crate) async fn wait_release(&self) -> Release {
         loop {
             let changed = self.changed();
             if self.stopped.get() {
@@ -217,7 +217,7 @@ impl SessionCtl {
     }
 
     /// Waits until the session is quiescent (for a pause acknowledgement).
-    pub async fn wait_quiescent(&self) {
+    pub(crate) async fn wait_quiescent(&self) {
         loop {
             let changed = self.changed();
             if self.quiescent() || self.stopped.get() {
@@ -228,26 +228,26 @@ impl SessionCtl {
     }
 
     /// The requests that prepared the client's named statements (PostgreSQL: Parse).
-    pub fn prepared_statements(&self) -> Vec<Vec<u8>> {
+    pub(crate) fn prepared_statements(&self) -> Vec<Vec<u8>> {
         self.prepared.borrow().values().cloned().collect()
     }
 
     /// Remembers the request that prepared a named statement, for a switch to replay.
-    pub fn note_prepared(&self, name: &str, request: Vec<u8>) {
+    pub(crate) fn note_prepared(&self, name: &str, request: Vec<u8>) {
         self.prepared.borrow_mut().insert(name.to_owned(), request);
     }
 
-    pub fn forget_prepared(&self, name: &str) {
+    pub(crate) fn forget_prepared(&self, name: &str) {
         self.prepared.borrow_mut().remove(name);
     }
 
     /// The session parameters the client has been told about, latest values.
-    pub fn reported_params(&self) -> Vec<(String, String)> {
+    pub(crate) fn reported_params(&self) -> Vec<(String, String)> {
         self.params.borrow().clone()
     }
 
     /// Records a session parameter value the client has been sent.
-    pub fn note_param(&self, name: &str, value: &str) {
+    pub(crate) fn note_param(&self, name: &str, value: &str) {
         let mut params = self.params.borrow_mut();
         match params.iter_mut().find(|(n, _)| n == name) {
             Some((_, v)) if v == value => {}
@@ -258,5 +258,4 @@ impl SessionCtl {
 }
 
 #[cfg(test)]
-#[path = "session_tests.rs"]
 mod tests;

@@ -59,7 +59,7 @@ const LABEL_CACHE: usize = 256;
 const OUT_CHUNK: usize = 64 * 1024;
 
 /// What the shadow relay needs besides the two main streams.
-pub struct Shadowing<'a> {
+pub(crate) struct Shadowing<'a> {
     pub mode: ShadowMode,
     pub stream: Stream,
     /// The database serving the client (the shadow is the other one).
@@ -372,7 +372,7 @@ impl Cutter {
 }
 
 /// Relays until either side ends, shadowing as `shadowing.mode` says.
-pub async fn run<S: ShadowCodec, T: Tracker>(
+pub(crate) async fn run<S: ShadowCodec, T: Tracker>(
     client: Stream,
     backend: Stream,
     shadowing: Shadowing<'_>,

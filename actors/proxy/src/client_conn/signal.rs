@@ -10,13 +10,13 @@ use std::task::{Poll, Waker};
 /// One waiter at a time; a notification with nobody waiting is kept for the next wait,
 /// as `Notify::notify_one` does.
 #[derive(Default)]
-pub struct Signal {
+pub(super) struct Signal {
     set: Cell<bool>,
     waker: Cell<Option<Waker>>,
 }
 
 impl Signal {
-    pub fn notify(&self) {
+    pub(super) fn notify(&self) {
         self.set.set(true);
         if let Some(w) = self.waker.take() {
             w.wake();
@@ -24,7 +24,7 @@ impl Signal {
     }
 
     /// Completes at the first notification since the last wait completed.
-    pub async fn notified(&self) {
+    pub(super) async fn notified(&self) {
         poll_fn(|cx| {
             if self.set.replace(false) {
                 return Poll::Ready(());
@@ -41,33 +41,4 @@ impl Signal {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::super::test_waker::{poll_once, CountingWaker};
-    use super::Signal;
-    use std::pin::pin;
-    use std::sync::Arc;
-    use std::task::Poll;
-
-    #[test]
-    fn a_notification_before_the_wait_is_kept() {
-        let s = Signal::default();
-        let w = Arc::new(CountingWaker::default());
-        s.notify();
-        assert_eq!(poll_once(pin!(s.notified()), &w), Poll::Ready(()));
-        // Consumed: the next wait waits.
-        assert_eq!(poll_once(pin!(s.notified()), &w), Poll::Pending);
-    }
-
-    #[test]
-    fn notify_wakes_the_waiter_once_and_completes_its_wait() {
-        let s = Signal::default();
-        let w = Arc::new(CountingWaker::default());
-        let mut wait = pin!(s.notified());
-        assert_eq!(poll_once(wait.as_mut(), &w), Poll::Pending);
-        assert_eq!(poll_once(wait.as_mut(), &w), Poll::Pending);
-        s.notify();
-        s.notify();
-        assert_eq!(w.wakes(), 1);
-        assert_eq!(poll_once(wait.as_mut(), &w), Poll::Ready(()));
-    }
-}
+mod tests;

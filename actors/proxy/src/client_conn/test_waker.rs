@@ -9,10 +9,10 @@ use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
 
 #[derive(Default)]
-pub struct CountingWaker(AtomicUsize);
+pub(crate) struct CountingWaker(AtomicUsize);
 
 impl CountingWaker {
-    pub fn wakes(&self) -> usize {
+    pub(crate) fn wakes(&self) -> usize {
         self.0.load(Ordering::SeqCst)
     }
 }
@@ -24,7 +24,7 @@ impl Wake for CountingWaker {
 }
 
 /// Polls `f` once with `waker`.
-pub fn poll_once<F: Future>(f: Pin<&mut F>, waker: &Arc<CountingWaker>) -> Poll<F::Output> {
+pub(crate) fn poll_once<F: Future>(f: Pin<&mut F>, waker: &Arc<CountingWaker>) -> Poll<F::Output> {
     let waker = Waker::from(waker.clone());
     f.poll(&mut Context::from_waker(&waker))
 }

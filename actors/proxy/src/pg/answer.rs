@@ -8,7 +8,7 @@ use molt_lms_wire::pg::tag::backend as be;
 
 /// Results of one request, statement by statement.
 #[derive(Debug, Default)]
-pub struct PgAnswer {
+pub(crate) struct PgAnswer {
     done: Vec<StmtResult>,
     current: StmtResult,
     budget: usize,
@@ -17,7 +17,7 @@ pub struct PgAnswer {
 }
 
 impl PgAnswer {
-    pub fn new(budget: usize, errors_only: bool) -> Self {
+    pub(crate) fn new(budget: usize, errors_only: bool) -> Self {
         Self {
             budget,
             errors_only,
@@ -26,7 +26,7 @@ impl PgAnswer {
     }
 
     /// Accounts for one backend message (not ReadyForQuery).
-    pub fn observe(&mut self, tag: u8, body: &[u8]) {
+    pub(crate) fn observe(&mut self, tag: u8, body: &[u8]) {
         match tag {
             be::ERROR_RESPONSE => {
                 let (code, message) = error_fields(body);
@@ -72,7 +72,7 @@ impl PgAnswer {
     }
 
     /// The request's results, at its ReadyForQuery; the builder starts over.
-    pub fn finish(&mut self) -> Vec<StmtResult> {
+    pub(crate) fn finish(&mut self) -> Vec<StmtResult> {
         let cur = std::mem::take(&mut self.current);
         if !cur.is_blank() {
             self.done.push(cur);

@@ -245,7 +245,7 @@ impl Backend {
 const TERMINATE: [u8; 5] = [fe::TERMINATE, 0, 0, 0, 4];
 
 /// Ends a backend session politely: Terminate, then close.
-pub async fn close(stream: &mut Stream) {
+pub(crate) async fn close(stream: &mut Stream) {
     let _ = stream.write_all(&TERMINATE).await;
     let _ = stream.shutdown().await;
 }

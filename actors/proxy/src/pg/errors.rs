@@ -6,13 +6,13 @@ use crate::client_error::{ClientError, ClientErrorKind};
 use molt_lms_wire::pg::backend::{error_response, Severity};
 
 /// SQLSTATEs the proxy reads in backend answers.
-pub mod sqlstate {
+pub(crate) mod sqlstate {
     /// A statement stopped by a cancel request or `statement_timeout`.
-    pub const QUERY_CANCELED: &str = "57014";
+    pub(crate) const QUERY_CANCELED: &str = "57014";
 }
 
 /// The SQLSTATE for each kind.
-pub fn sqlstate(kind: ClientErrorKind) -> &'static str {
+pub(crate) fn sqlstate(kind: ClientErrorKind) -> &'static str {
     match kind {
         ClientErrorKind::AuthFailed => "28P01",
         ClientErrorKind::AuthRejected => "28000",
@@ -27,7 +27,7 @@ pub fn sqlstate(kind: ClientErrorKind) -> &'static str {
 }
 
 /// Appends the FATAL ErrorResponse for `e`.
-pub fn encode_fatal(e: &ClientError, out: &mut Vec<u8>) {
+pub(crate) fn encode_fatal(e: &ClientError, out: &mut Vec<u8>) {
     error_response(out, Severity::Fatal, sqlstate(e.kind), &e.message);
 }
 

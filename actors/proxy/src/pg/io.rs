@@ -17,7 +17,7 @@ use tokio::io::{AsyncRead, AsyncReadExt};
 const MAX_STARTUP_PHASE_MESSAGE: usize = 1 << 20;
 
 #[derive(Debug, Error)]
-pub enum ReadError {
+pub(crate) enum ReadError {
     #[error("connection closed")]
     Closed,
     #[error(transparent)]
@@ -35,7 +35,7 @@ async fn fill<S: AsyncRead + Unpin>(stream: &mut S, buf: &mut BytesMut) -> Resul
 }
 
 /// Reads one typed message: `(tag, body)`.
-pub async fn read_message<S: AsyncRead + Unpin>(
+pub(crate) async fn read_message<S: AsyncRead + Unpin>(
     stream: &mut S,
     buf: &mut BytesMut,
 ) -> Result<(u8, BytesMut), ReadError> {
@@ -57,7 +57,7 @@ pub async fn read_message<S: AsyncRead + Unpin>(
 /// Reads the answers to `requests` pipelined requests, each ending in ReadyForQuery: for
 /// each, the first error as "SQLSTATE: message", if any. `on_other` sees every other
 /// message (ParameterStatus and the like).
-pub async fn request_errors<S: AsyncRead + Unpin>(
+pub(crate) async fn request_errors<S: AsyncRead + Unpin>(
     stream: &mut S,
     requests: usize,
     mut on_other: impl FnMut(u8, &[u8]),
@@ -80,7 +80,7 @@ pub async fn request_errors<S: AsyncRead + Unpin>(
 }
 
 /// Reads one untyped startup packet.
-pub async fn read_startup<S: AsyncRead + Unpin>(
+pub(crate) async fn read_startup<S: AsyncRead + Unpin>(
     stream: &mut S,
     buf: &mut BytesMut,
 ) -> Result<StartupPacket, ReadError> {

@@ -12,7 +12,7 @@ use molt_lms_wire::pg::frontend::{bound_statement, parse_statement, query_text};
 use molt_lms_wire::pg::tag::{backend as be, frontend as fe, tx_status};
 use molt_lms_wire::pg::ProtocolError;
 
-pub struct PgShadow;
+pub(crate) struct PgShadow;
 
 impl AnswerReader for PgAnswer {
     fn observe(&mut self, msg: &[u8]) {

@@ -21,7 +21,7 @@ use tokio_rustls::TlsAcceptor;
 
 /// Negotiates encryption and reads the startup packet. On a protocol violation the
 /// stream comes back with the error so the caller can answer before closing.
-pub async fn open(
+pub(crate) async fn open(
     tcp: TcpStream,
     tls: Option<&TlsAcceptor>,
 ) -> Result<Opening, (Option<Stream>, StartupError)> {
@@ -89,7 +89,7 @@ pub async fn open(
 
 /// Authenticates the client against the role's verifier, as PostgreSQL would, and
 /// returns the credential to log in to backends with. Never asks for cleartext.
-pub async fn authenticate(
+pub(crate) async fn authenticate(
     stream: &mut Stream,
     buf: &mut BytesMut,
     user: &str,
@@ -186,7 +186,10 @@ async fn expect_password(
 /// Answers a login during shutdown the way PostgreSQL does: TLS negotiation as usual
 /// (libpq discards an error sent in reply to SSLRequest), then 57P03 after the startup
 /// packet.
-pub async fn refuse_shutting_down(socket: TcpStream, tls: Option<tokio_rustls::TlsAcceptor>) {
+pub(crate) async fn refuse_shutting_down(
+    socket: TcpStream,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+) {
     let opened = tokio::time::timeout(Duration::from_secs(10), open(socket, tls.as_ref())).await;
     let mut stream = match opened {
         Ok(Ok(Opening::Session { stream, .. })) => stream,

@@ -49,7 +49,7 @@ fn describe_statement(raw: &[u8]) -> String {
 
 /// Opens and prepares a session on `backend` for a client whose session state is
 /// `session`. Sends nothing to the client and changes nothing in `session`.
-pub async fn prepare(
+pub(crate) async fn prepare(
     backend: &Backend,
     identity: &Identity,
     session: &SessionCtl,
@@ -118,7 +118,6 @@ pub async fn prepare(
         .filter(|(name, value)| seen.iter().find(|(n, _)| n == name).map(|(_, v)| v) != Some(value))
         .collect();
     Ok(Prepared {
-        to: backend.role,
         session: new,
         changes,
         statements: statements.len(),
@@ -128,7 +127,7 @@ pub async fn prepare(
 /// Closes the old backend session and tells the client which reported parameters
 /// changed (recording them as seen). Past the point of no return: nothing here asks
 /// the new database anything.
-pub async fn complete(
+pub(crate) async fn complete(
     client: &mut Stream,
     old: &mut Stream,
     changes: &[(String, String)],
@@ -150,26 +149,4 @@ pub async fn complete(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_failing_statement_is_named_without_its_literals() {
-        let mut raw = Vec::new();
-        put_message(&mut raw, fe::PARSE, |o| {
-            put_cstr(o, "s1");
-            put_cstr(o, "SELECT * FROM missing WHERE secret = 'hunter2'");
-            o.extend_from_slice(&0i16.to_be_bytes());
-        });
-        let d = describe_statement(&raw);
-        assert!(d.starts_with("s1 ("), "{d}");
-        assert!(d.contains("missing"), "{d}");
-        assert!(!d.contains("hunter2"), "{d}");
-        let e = PrepareError {
-            stage: PrepareStage::PreparedStatement,
-            statement: Some(d),
-            message: "42P01: relation \"missing\" does not exist".into(),
-        };
-        assert!(e.to_string().starts_with("prepared statement s1 ("), "{e}");
-    }
-}
+mod tests;

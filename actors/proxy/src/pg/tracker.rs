@@ -34,7 +34,7 @@ fn backend_wants_body(tag: u8) -> bool {
 }
 
 /// A ReadyForQuery status byte as a protocol-neutral state.
-pub fn tx_state(status: u8) -> TxState {
+pub(crate) fn tx_state(status: u8) -> TxState {
     match status {
         tx_status::IN_TRANSACTION => TxState::InTransaction,
         tx_status::FAILED => TxState::Failed,
@@ -42,7 +42,7 @@ pub fn tx_state(status: u8) -> TxState {
     }
 }
 
-pub struct PgTracker {
+pub(crate) struct PgTracker {
     ctl: Rc<SessionCtl>,
     info: Arc<ConnInfo>,
     shared: Arc<Shared>,
@@ -58,7 +58,7 @@ pub struct PgTracker {
 
 impl PgTracker {
     /// A tracker for a session that is idle (just logged in, or just switched).
-    pub fn new(ctl: Rc<SessionCtl>, info: Arc<ConnInfo>, shared: Arc<Shared>) -> Self {
+    pub(crate) fn new(ctl: Rc<SessionCtl>, info: Arc<ConnInfo>, shared: Arc<Shared>) -> Self {
         Self {
             ctl,
             info,
@@ -76,7 +76,7 @@ impl PgTracker {
     }
 
     /// Accounts for one client message; decides whether to hold before it.
-    pub fn on_client_message(
+    pub(crate) fn on_client_message(
         &self,
         tag: u8,
         body: Option<&[u8]>,
@@ -132,7 +132,7 @@ impl PgTracker {
     }
 
     /// Accounts for one backend message.
-    pub fn on_backend_message(
+    pub(crate) fn on_backend_message(
         &self,
         tag: u8,
         body: Option<&[u8]>,

@@ -8,7 +8,7 @@ use crate::shadow::result::StmtResult;
 
 /// What one whole client message is to the request it belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ClientMsg<'a> {
+pub(crate) enum ClientMsg<'a> {
     /// The client ends its session; not sent to the shadow.
     Quit,
     /// Data for a COPY under way: it goes wherever the request that started it went.
@@ -31,7 +31,7 @@ pub enum ClientMsg<'a> {
 
 impl ClientMsg<'_> {
     /// The message ends a request, which one answer then completes.
-    pub fn ends_request(self) -> bool {
+    pub(crate) fn ends_request(self) -> bool {
         matches!(
             self,
             ClientMsg::Query(_) | ClientMsg::FunctionCall | ClientMsg::End
@@ -41,7 +41,7 @@ impl ClientMsg<'_> {
 
 /// What one whole message from the source of truth is to the answer under way.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AnswerStep {
+pub(crate) enum AnswerStep {
     /// Part of the answer; `client_now`: the client needs it at once (it must answer
     /// with data, as in COPY FROM STDIN).
     Part { client_now: bool },
@@ -50,14 +50,14 @@ pub enum AnswerStep {
 }
 
 /// One request's answer being read, as protocol-free statement results.
-pub trait AnswerReader {
+pub(crate) trait AnswerReader {
     /// Accounts for one whole message that is part of the answer.
     fn observe(&mut self, msg: &[u8]);
     /// The results at the end of the answer; the reader starts over.
     fn finish(&mut self) -> Vec<StmtResult>;
 }
 
-pub trait ShadowCodec {
+pub(crate) trait ShadowCodec {
     type Answer: AnswerReader;
 
     /// A reader keeping at most `budget` bytes of rows per answer; `errors_only` keeps

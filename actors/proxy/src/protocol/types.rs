@@ -32,7 +32,7 @@ pub enum BackendKey {
 }
 
 /// How a connection opened.
-pub enum Opening {
+pub(crate) enum Opening {
     /// A client that wants a session: its stream, bytes read past its start-up request,
     /// and the start-up parameters (user, database, options…).
     Session {
@@ -46,7 +46,7 @@ pub enum Opening {
 
 /// Why start-up ended without a session.
 #[derive(Debug, Error)]
-pub enum StartupError {
+pub(crate) enum StartupError {
     /// The client went away (psql does this to prompt for a password).
     #[error("client closed the connection during start-up")]
     Closed,
@@ -60,7 +60,7 @@ pub enum StartupError {
 
 /// A refusal answered with an error, then close.
 #[derive(Debug, Error)]
-pub enum Refusal {
+pub(crate) enum Refusal {
     #[error(transparent)]
     Client(#[from] ClientError),
     /// The backend's own error message, passed on verbatim.
@@ -69,7 +69,10 @@ pub enum Refusal {
 }
 
 impl Refusal {
-    pub fn client(kind: crate::client_error::ClientErrorKind, message: impl Into<String>) -> Self {
+    pub(crate) fn client(
+        kind: crate::client_error::ClientErrorKind,
+        message: impl Into<String>,
+    ) -> Self {
         Refusal::Client(ClientError::new(kind, message))
     }
 }
@@ -113,7 +116,7 @@ impl BackendError {
 }
 
 /// A session a protocol opened on a backend for a client.
-pub trait BackendSession {
+pub(crate) trait BackendSession {
     /// Its cancel key, for forwarding the client's cancel requests.
     fn key(&self) -> BackendKey;
     fn stream_mut(&mut self) -> &mut Stream;
@@ -121,8 +124,7 @@ pub trait BackendSession {
 }
 
 /// A session opened and made ready on the new database while the client is held.
-pub struct Prepared<S> {
-    pub to: SourceOfTruth,
+pub(crate) struct Prepared<S> {
     pub session: S,
     /// Session parameters whose value on the new session differs from what the client
     /// has been told; sent to it when the switch completes.
@@ -134,7 +136,7 @@ pub struct Prepared<S> {
 /// Why a session could not be prepared: what failed, for which statement, and the
 /// database's or the network's words. Carries no secret.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PrepareError {
+pub(crate) struct PrepareError {
     pub stage: PrepareStage,
     /// The statement's name and its text with literals replaced by `?`.
     pub statement: Option<String>,
@@ -142,7 +144,7 @@ pub struct PrepareError {
 }
 
 impl PrepareError {
-    pub fn new(stage: PrepareStage, message: impl Into<String>) -> Self {
+    pub(crate) fn new(stage: PrepareStage, message: impl Into<String>) -> Self {
         Self {
             stage,
             statement: None,

@@ -368,5 +368,4 @@ impl CutoverState {
 }
 
 #[cfg(test)]
-#[path = "cutover_tests.rs"]
 mod tests;

@@ -129,5 +129,4 @@ pub fn put_cstr(out: &mut Vec<u8>, s: &str) {
 }
 
 #[cfg(test)]
-#[path = "codec_tests.rs"]
 mod tests;
