@@ -151,7 +151,10 @@ impl OrchestratorClient {
         self.post("/api/v1/proxies/heartbeat", &body).await
     }
 
-    /// Heartbeats until the process ends, starting from the registration's directive.
+    /// Heartbeats until `stop` fires (or the instance is gone), starting from the
+    /// registration's directive. A stop never cuts an exchange short: one that is under
+    /// way may still register again (its heartbeat found the registration gone), so the
+    /// caller deregisters only after this returns.
     /// Losing the orchestrator leaves a paused instance paused until an answer says
     /// otherwise; once the lease of the last answer runs out, the instance holds new
     /// transactions too (a commit it never heard of may have happened), until an answer
@@ -161,11 +164,16 @@ impl OrchestratorClient {
         instance: Addr<ProxyInstance>,
         mut changes: watch::Receiver<u64>,
         first: &Directive,
+        mut stop: watch::Receiver<bool>,
     ) {
         let mut lease = Lease::new(first);
         let mut failing = false;
         loop {
+            if *stop.borrow_and_update() {
+                return;
+            }
             tokio::select! {
+                _ = stop.changed() => return,
                 _ = tokio::time::sleep(lease.interval) => {}
                 r = changes.changed() => if r.is_err() { return },
                 _ = lease.expiry() => lease.fence(&instance),

@@ -19,6 +19,8 @@ use std::sync::Arc;
 /// connect at once (a pool filling up, every client reconnecting after a restart), and
 /// each overflowed connect waits a one-second SYN retry. The kernel caps it at somaxconn.
 const SQL_BACKLOG: u32 = 4096;
+/// How long shutdown waits for a heartbeat under way before it deregisters.
+const HEARTBEATS_STOP: std::time::Duration = std::time::Duration::from_secs(5);
 
 fn bind_sql(addr: std::net::SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
     let socket = if addr.is_ipv4() {
@@ -106,10 +108,16 @@ pub async fn run(args: cli::Args, mut settings: ProxySettings) -> anyhow::Result
     )
     .start();
     let leaving = orchestrator.clone();
-    if let (Some(client), Some(d)) = (orchestrator, directive) {
-        let (instance, changes) = (instance.clone(), shared.report_changed.subscribe());
-        actix_rt::spawn(async move { client.run(instance, changes, &d).await });
-    }
+    let (stop_heartbeats, stop) = tokio::sync::watch::channel(false);
+    let heartbeats = match (orchestrator, directive) {
+        (Some(client), Some(d)) => {
+            let (instance, changes) = (instance.clone(), shared.report_changed.subscribe());
+            Some(actix_rt::spawn(async move {
+                client.run(instance, changes, &d, stop).await
+            }))
+        }
+        _ => None,
+    };
     let server = admin::metrics_server(admin, instance.clone(), shared.clone())?;
     let server_handle = server.handle();
     actix_rt::spawn(server);
@@ -127,7 +135,18 @@ pub async fn run(args: cli::Args, mut settings: ProxySettings) -> anyhow::Result
             timeout: shutdown_timeout,
         })
         .await;
-    // Drained: no session is left for a cutover to wait for.
+    // Drained: no session is left for a cutover to wait for. Heartbeats stop first: one
+    // answered "not registered" after the deregistration would register the proxy again.
+    let _ = stop_heartbeats.send(true);
+    if let Some(mut task) = heartbeats {
+        if tokio::time::timeout(HEARTBEATS_STOP, &mut task)
+            .await
+            .is_err()
+        {
+            task.abort();
+            tracing::warn!("the last heartbeat did not finish in time; deregistering anyway");
+        }
+    }
     if let Some(client) = leaving {
         client.deregister().await;
     }
