@@ -4,7 +4,7 @@
 use molt_lms_api::{ConnectionInfo, ConnectionState, ProxyStatus, ShadowMode, SourceOfTruth};
 use molt_lms_integration::fixture::{ProxyEnv, Via};
 use molt_lms_integration::raw::RawConn;
-use molt_lms_integration::wait_until_async;
+use molt_lms_integration::{wait_until, wait_until_async};
 use molt_lms_wire::pg::backend::error_fields;
 use molt_lms_wire::pg::frontend::startup_message;
 use std::time::Duration;
@@ -43,9 +43,15 @@ async fn admin_api_reports_status_connections_metrics_and_health() {
     assert!(c.source_address.starts_with("127.0.0.1:"));
     assert!(c.transaction_age_secs.is_some());
     let _ = client.batch_execute("SELECT 1/0").await;
-    let (_, body) = env.admin_get("/api/v1/connections");
-    let list: Vec<ConnectionInfo> = serde_json::from_str(&body).expect("json");
-    assert_eq!(list[0].state, ConnectionState::FailedTransaction);
+    // The driver returns at the ErrorResponse; the ReadyForQuery that says the
+    // transaction failed may reach the proxy a moment later.
+    let mut list: Vec<ConnectionInfo> = Vec::new();
+    let failed = wait_until(Duration::from_secs(5), || {
+        let (_, body) = env.admin_get("/api/v1/connections");
+        list = serde_json::from_str(&body).expect("json");
+        list[0].state == ConnectionState::FailedTransaction
+    });
+    assert!(failed, "{list:#?}");
     assert_eq!(list[0].error, "22012: division by zero");
     client.batch_execute("ROLLBACK").await.expect("rollback");
 
