@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# Instructions the proxy executes per pgbench transaction, counted by callgrind: a figure
+# that does not depend on what else the machine is doing, so two builds of the proxy can be
+# compared on a busy 2-core machine where tps ratios are noisy.
+#
+#   bench/instructions.sh BIN [BIN...]
+#
+# For each binary: one PostgreSQL cluster (started here, own data dir, ephemeral port), the
+# proxy under `valgrind --tool=callgrind`, then `pgbench -S -n` through it with 1 client for
+# T1 and for T2 transactions (separate proxy runs); the difference divided by T2 - T1 is the
+# cost of one transaction without start-up and shut-down.
+#   MODES ["simple extended"]   pgbench -M modes
+#   T1 [500], T2 [2500]         transactions per run
+# Needs valgrind (apt install valgrind) and PostgreSQL's server binaries. Run as root (the
+# cluster runs as postgres) or as a user that may run initdb.
+set -euo pipefail
+(($#)) || { sed -n 2,16p "$0"; exit 2; }
+MODES=${MODES:-simple extended}
+T1=${T1:-500}
+T2=${T2:-2500}
+PASSWORD=bench-instructions
+command -v valgrind >/dev/null || { echo "valgrind is not installed" >&2; exit 2; }
+PGBIN=$(for d in /usr/lib/postgresql/*/bin; do [[ -x $d/initdb ]] && echo "$d"; done | sort -V | tail -1)
+[[ -n $PGBIN ]] || { echo "no PostgreSQL server binaries" >&2; exit 2; }
+
+WORK=$(mktemp -d /tmp/molt-instr.XXXXXX)
+chmod 755 "$WORK"
+as_pg() { if ((EUID == 0)); then runuser -u postgres -- "$@"; else "$@"; fi; }
+PROXY_PID=
+cleanup() {
+  [[ -n $PROXY_PID ]] && kill "$PROXY_PID" 2>/dev/null || true
+  as_pg "$PGBIN/pg_ctl" -D "$WORK/data" -m immediate stop >/dev/null 2>&1 || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+PG_PORT=$(free_port)
+printf '%s\n' "$PASSWORD" >"$WORK/pwfile"
+((EUID == 0)) && chown postgres: "$WORK" "$WORK/pwfile"
+as_pg "$PGBIN/initdb" -D "$WORK/data" -U postgres --auth=scram-sha-256 --pwfile="$WORK/pwfile" >/dev/null
+as_pg "$PGBIN/pg_ctl" -D "$WORK/data" -l "$WORK/pg.log" -w \
+  -o "-p $PG_PORT -k $WORK -c listen_addresses=127.0.0.1" start >/dev/null
+export PGPASSWORD=$PASSWORD
+"$PGBIN/pgbench" -h 127.0.0.1 -p "$PG_PORT" -U postgres -i -s 1 -q postgres >/dev/null 2>&1
+
+url="postgresql://postgres:$PASSWORD@127.0.0.1:$PG_PORT/postgres?sslmode=disable"
+printf '{"INIT_SOURCE":"%s","INIT_TARGET":"%s"}\n' "$url" "$url" >"$WORK/config.json"
+
+# Instructions of one proxy run serving `pgbench -t $2 -M $3`.
+run() {
+  local bin=$1 tx=$2 mode=$3 out=$WORK/cg.out line
+  rm -f "$out" "$WORK/proxy.stdout"
+  RUST_LOG=warn valgrind --tool=callgrind --callgrind-out-file="$out" "$bin" \
+    --config "$WORK/config.json" --listen 127.0.0.1:0 --metrics-listen 127.0.0.1:0 \
+    --control-listen 127.0.0.1:0 --insecure-control-plane --workers 1 \
+    >"$WORK/proxy.stdout" 2>"$WORK/proxy.stderr" &
+  PROXY_PID=$!
+  until line=$(grep -m1 '^molt-lms ready sql=' "$WORK/proxy.stdout"); do
+    kill -0 "$PROXY_PID" 2>/dev/null || { tail "$WORK/proxy.stderr" >&2; exit 1; }
+    sleep 0.2
+  done
+  local sql=${line#molt-lms ready sql=}
+  sql=${sql%% *}
+  "$PGBIN/pgbench" -h 127.0.0.1 -p "${sql##*:}" -U postgres -S -n -c 1 -t "$tx" -M "$mode" postgres >/dev/null
+  kill -TERM "$PROXY_PID"
+  wait "$PROXY_PID" || true
+  PROXY_PID=
+  awk '/^summary:/ { print $2 }' "$out"
+}
+
+printf '| binary | mode | instructions per transaction |\n| --- | --- | --- |\n'
+for bin in "$@"; do
+  for mode in $MODES; do
+    a=$(run "$bin" "$T1" "$mode")
+    b=$(run "$bin" "$T2" "$mode")
+    printf '| %s | %s | %s |\n' "$bin" "$mode" $(((b - a) / (T2 - T1)))
+  done
+done
