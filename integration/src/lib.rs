@@ -13,6 +13,7 @@ pub mod certs;
 pub mod cutover_env;
 pub mod fixture;
 pub mod load;
+pub mod mariadb;
 pub mod orchestrator;
 pub mod pg;
 pub mod proxy;

@@ -345,7 +345,7 @@ fn as_postgres(tool: &str) -> Command {
 }
 
 /// The effective uid owns `/proc/self`; this avoids `unsafe` `geteuid()`.
-fn is_root() -> bool {
+pub(crate) fn is_root() -> bool {
     std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0)
 }
 
@@ -360,7 +360,7 @@ fn chown_to_postgres(path: &Path) {
 }
 
 /// Adds search permission on every ancestor, so `postgres` can reach the dir.
-fn make_parents_traversable(dir: &Path) {
+pub(crate) fn make_parents_traversable(dir: &Path) {
     for parent in dir.ancestors().skip(1) {
         if let Ok(mode) = std::fs::metadata(parent).map(|m| m.permissions().mode()) {
             if mode & 0o001 == 0 {
@@ -389,7 +389,7 @@ fn create_role_sql(name: &str, password: &str) -> String {
 }
 
 /// A port free right now; the server may still lose a race for it, so callers retry.
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
     listener
         .local_addr()
