@@ -1,9 +1,102 @@
-//! The MySQL protocol pieces against a real MariaDB: the harness's server, the
-//! `mysql_native_password` arithmetic, and (once the codec reads the greeting) a login
-//! with only the key a client's proof reveals.
+//! The MySQL protocol pieces against a real MariaDB: the wire codec reads and writes the
+//! real handshake, and the `mysql_native_password` key that a client's proof reveals to
+//! the proxy logs in to the server by itself, with no password.
 
 use molt_lms_integration::mariadb::MariaDb;
-use molt_lms_proxy_actors::auth::mysql_native::{parse_stored, stored_hash};
+use molt_lms_proxy_actors::auth::mysql_native::{
+    client_token, key_from_password, parse_stored, stored_hash, verify, NativeKey,
+};
+use molt_lms_wire::mysql::consts::{auth_plugin, capability::*, header};
+use molt_lms_wire::mysql::{
+    read_payload, write_payload, ErrPacket, HandshakeResponse41, HandshakeV10, OkPacket,
+};
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::Duration;
+
+/// One blocking MySQL exchange over a socket, framed by the codec.
+struct Conn {
+    stream: TcpStream,
+    buf: Vec<u8>,
+    seq: u8,
+}
+
+impl Conn {
+    fn connect(addr: &str) -> Conn {
+        let stream = TcpStream::connect(addr).expect("connect to MariaDB");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .expect("read timeout");
+        Conn {
+            stream,
+            buf: Vec::new(),
+            seq: 0,
+        }
+    }
+
+    fn read(&mut self) -> Vec<u8> {
+        loop {
+            if let Some(p) = read_payload(&self.buf, self.seq, 1 << 24).expect("well-framed") {
+                let (bytes, used) = (p.bytes.into_owned(), p.consumed);
+                self.seq = p.next_seq;
+                self.buf.drain(..used);
+                return bytes;
+            }
+            let mut chunk = [0u8; 4096];
+            let n = self.stream.read(&mut chunk).expect("read from MariaDB");
+            assert!(n > 0, "MariaDB closed the connection");
+            self.buf.extend_from_slice(&chunk[..n]);
+        }
+    }
+
+    fn write(&mut self, payload: &[u8]) {
+        let mut out = Vec::new();
+        self.seq = write_payload(&mut out, payload, self.seq);
+        self.stream.write_all(&out).expect("write to MariaDB");
+    }
+
+    /// A new command: sequence ids start again at 0.
+    fn command(&mut self, payload: &[u8]) {
+        self.seq = 0;
+        self.write(payload);
+    }
+}
+
+const CAPS: u32 = CLIENT_PROTOCOL_41
+    | CLIENT_SECURE_CONNECTION
+    | CLIENT_PLUGIN_AUTH
+    | CLIENT_LONG_PASSWORD
+    | CLIENT_TRANSACTIONS
+    | CLIENT_DEPRECATE_EOF;
+
+/// Logs in as `user` with `key`; the server's answer (OK or ERR payload).
+fn login(db: &MariaDb, user: &str, key: &NativeKey) -> (Conn, Vec<u8>) {
+    let mut c = Conn::connect(&db.addr());
+    let greeting = HandshakeV10::decode(&c.read()).expect("a v10 greeting");
+    assert_eq!(
+        greeting.auth_plugin_name,
+        auth_plugin::MYSQL_NATIVE_PASSWORD
+    );
+    assert_eq!(greeting.auth_plugin_data.len(), 20);
+    assert!(greeting.capabilities & CLIENT_PROTOCOL_41 != 0);
+    let response = HandshakeResponse41 {
+        capabilities: CAPS & greeting.capabilities,
+        max_packet_size: 1 << 24,
+        character_set: 45, // utf8mb4_general_ci
+        mariadb_capabilities: 0,
+        username: user.to_owned(),
+        auth_response: client_token(key, &greeting.auth_plugin_data).to_vec(),
+        database: String::new(),
+        auth_plugin_name: auth_plugin::MYSQL_NATIVE_PASSWORD.to_owned(),
+        connect_attrs: Vec::new(),
+        zstd_compression_level: 0,
+    };
+    let mut payload = Vec::new();
+    response.encode(&mut payload).expect("encodable response");
+    c.write(&payload);
+    let answer = c.read();
+    (c, answer)
+}
 
 #[test]
 fn the_proxys_native_password_hash_is_the_one_mariadb_stores() {
@@ -15,4 +108,40 @@ fn the_proxys_native_password_hash_is_the_one_mariadb_stores() {
         Some(stored_hash("s3cret")),
         "{stored}"
     );
+}
+
+#[test]
+fn the_key_a_clients_proof_reveals_logs_in_to_mariadb_without_the_password() {
+    let db = MariaDb::start("native-login");
+    db.create_user("app", "s3cret");
+    // The proxy's side: a client answers the proxy's own scramble with its password…
+    let stored = parse_stored(&db.stored_hash("app")).expect("a native hash");
+    let proxy_scramble: Vec<u8> = (0..20).map(|i| 33 + i * 3).collect();
+    let proof = client_token(&key_from_password("s3cret"), &proxy_scramble);
+    // …and checking it against the stored hash gives the proxy the key, not the password.
+    let key = verify(&stored, &proxy_scramble, &proof).expect("the proof verifies");
+    let (mut c, answer) = login(&db, "app", &key);
+    assert_eq!(answer.first(), Some(&header::OK), "{answer:?}");
+    let ok = OkPacket::decode(&answer, CAPS).expect("an OK packet");
+    assert!(ok.status_flags & molt_lms_wire::mysql::consts::status::SERVER_STATUS_AUTOCOMMIT != 0);
+    // The session works: a query answers with the user it logged in as.
+    c.command(b"\x03SELECT CURRENT_USER()");
+    let columns = c.read();
+    assert_eq!(columns, [1], "one column");
+    let _definition = c.read();
+    let row = c.read();
+    assert_eq!(&row[1..], b"app@%", "{row:?}");
+    let end = c.read();
+    assert!(molt_lms_wire::mysql::ends_rows(&end, CAPS), "{end:?}");
+}
+
+#[test]
+fn a_wrong_key_is_refused_by_mariadb_with_access_denied() {
+    let db = MariaDb::start("native-wrong");
+    db.create_user("app", "s3cret");
+    let (_c, answer) = login(&db, "app", &key_from_password("guess"));
+    assert_eq!(answer.first(), Some(&header::ERR), "{answer:?}");
+    let err = ErrPacket::decode(&answer, CAPS).expect("an ERR packet");
+    assert_eq!(err.code, 1045, "{err:?}");
+    assert_eq!(err.sql_state.as_ref(), Some(b"28000"));
 }

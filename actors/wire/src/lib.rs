@@ -1,5 +1,16 @@
 //! Wire protocols, sans I/O: pure functions over byte slices, no sockets, no actix.
 //!
-//! A MySQL codec will sit beside `pg` with the same shape.
+//! # Layout
+//! - `pg`: the PostgreSQL v3 protocol: message framing and a relay scanner (`codec`),
+//!   startup and client messages (`frontend`), server messages (`backend`), tag bytes
+//!   (`tag`).
+//! - `mysql`: the MySQL/MariaDB client/server protocol: packet framing, reassembly and a
+//!   relay scanner (`packet`), data types (`codec`), flags, command bytes and plugin
+//!   names (`consts`), the connection-phase handshake (`handshake`), OK/ERR/EOF
+//!   (`response`).
+//!
+//! Each has one error enum whose messages a client may be shown; decoders never panic
+//! on any input, and a partial frame is "need more bytes", not an error.
 
+pub mod mysql;
 pub mod pg;

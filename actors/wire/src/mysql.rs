@@ -1,0 +1,21 @@
+//! The MySQL client/server protocol (as MySQL 5.7+/8 and MariaDB 10+ speak it): packet
+//! framing, the basic data types, the connection-phase handshake and the generic
+//! OK/ERR/EOF responses. Everything else (commands, result sets) is relayed as opaque
+//! packets. The compressed protocol is not supported.
+//!
+//! Spec: <https://dev.mysql.com/doc/dev/mysql-server/latest/PAGE_PROTOCOL.html>;
+//! MariaDB: <https://mariadb.com/docs/server/reference/clientserver-protocol>
+
+pub mod codec;
+pub mod consts;
+pub mod error;
+pub mod handshake;
+pub mod packet;
+pub mod response;
+
+pub use error::MysqlError;
+pub use handshake::{
+    AuthMoreData, AuthSwitchRequest, ClientHandshake, HandshakeResponse41, HandshakeV10, SslRequest,
+};
+pub use packet::{next_packet, read_payload, write_payload, PacketHeader, Payload, MAX_PAYLOAD};
+pub use response::{ends_rows, is_eof, status_flags, EofPacket, ErrPacket, OkPacket};
