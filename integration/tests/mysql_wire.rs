@@ -6,7 +6,9 @@ use molt_lms_integration::mariadb::MariaDb;
 use molt_lms_proxy_actors::auth::mysql_native::{
     client_token, key_from_password, parse_stored, stored_hash, verify, NativeKey,
 };
+use molt_lms_wire::mysql::consts::status::SERVER_STATUS_CURSOR_EXISTS;
 use molt_lms_wire::mysql::consts::{auth_plugin, capability::*, header};
+use molt_lms_wire::mysql::exchange::{ClientStep, Exchange, ServerStep};
 use molt_lms_wire::mysql::{
     read_payload, write_payload, ErrPacket, HandshakeResponse41, HandshakeV10, OkPacket,
 };
@@ -68,9 +70,15 @@ const CAPS: u32 = CLIENT_PROTOCOL_41
     | CLIENT_LONG_PASSWORD
     | CLIENT_TRANSACTIONS
     | CLIENT_DEPRECATE_EOF;
+const CAPS_MULTI: u32 =
+    CAPS | CLIENT_MULTI_STATEMENTS | CLIENT_MULTI_RESULTS | CLIENT_PS_MULTI_RESULTS;
 
 /// Logs in as `user` with `key`; the server's answer (OK or ERR payload).
 fn login(db: &MariaDb, user: &str, key: &NativeKey) -> (Conn, Vec<u8>) {
+    login_with(db, user, key, CAPS)
+}
+
+fn login_with(db: &MariaDb, user: &str, key: &NativeKey, caps: u32) -> (Conn, Vec<u8>) {
     let mut c = Conn::connect(&db.addr());
     let greeting = HandshakeV10::decode(&c.read()).expect("a v10 greeting");
     assert_eq!(
@@ -80,7 +88,7 @@ fn login(db: &MariaDb, user: &str, key: &NativeKey) -> (Conn, Vec<u8>) {
     assert_eq!(greeting.auth_plugin_data.len(), 20);
     assert!(greeting.capabilities & CLIENT_PROTOCOL_41 != 0);
     let response = HandshakeResponse41 {
-        capabilities: CAPS & greeting.capabilities,
+        capabilities: caps & greeting.capabilities,
         max_packet_size: 1 << 24,
         character_set: 45, // utf8mb4_general_ci
         mariadb_capabilities: 0,
@@ -144,4 +152,102 @@ fn a_wrong_key_is_refused_by_mariadb_with_access_denied() {
     let err = ErrPacket::decode(&answer, CAPS).expect("an ERR packet");
     assert_eq!(err.code, 1045, "{err:?}");
     assert_eq!(err.sql_state.as_ref(), Some(b"28000"));
+}
+
+/// Sends one command and reads its whole answer with the exchange tracker; the answer
+/// must end exactly where the server stopped sending.
+fn run(c: &mut Conn, x: &mut Exchange, command: &[u8]) -> Vec<Vec<u8>> {
+    assert!(matches!(x.from_client(command), Ok(ClientStep::Command(_))));
+    c.command(command);
+    let mut packets = Vec::new();
+    loop {
+        let p = c.read();
+        let step = x.from_server(&p).expect("a trackable answer");
+        packets.push(p);
+        match step {
+            ServerStep::More => {}
+            ServerStep::Done(_) => break,
+            ServerStep::AwaitClient => panic!("no client data in this test"),
+        }
+    }
+    // Nothing more may come: the next bytes would belong to no command.
+    c.stream
+        .set_read_timeout(Some(Duration::from_millis(200)))
+        .expect("timeout");
+    let mut probe = [0u8; 1];
+    let extra = c.stream.read(&mut probe);
+    assert!(
+        c.buf.is_empty() && extra.is_err(),
+        "bytes after the end of the answer to {command:?}"
+    );
+    c.stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    packets
+}
+
+#[test]
+fn the_exchange_tracker_finds_the_end_of_real_mariadb_answers() {
+    let db = MariaDb::start("exchange");
+    db.create_user("app", "s3cret");
+    db.sql(
+        "CREATE DATABASE shop; CREATE TABLE shop.t (id INT PRIMARY KEY, v VARCHAR(20)); \
+            INSERT INTO shop.t VALUES (1, 'a'), (2, NULL), (3, 'c')",
+    );
+    for deprecate_eof in [false, true] {
+        let caps = CAPS_MULTI
+            & !if deprecate_eof {
+                0
+            } else {
+                CLIENT_DEPRECATE_EOF
+            };
+        let (mut c, answer) = login_with(&db, "app", &key_from_password("s3cret"), caps);
+        assert_eq!(answer.first(), Some(&header::OK));
+        let status = OkPacket::decode(&answer, caps).expect("ok").status_flags;
+        let mut x = Exchange::new(caps, status);
+        run(&mut c, &mut x, b"\x02shop");
+        let rows = run(&mut c, &mut x, b"\x03SELECT id, v FROM t ORDER BY id");
+        assert_eq!(rows.len(), if deprecate_eof { 7 } else { 8 }, "{rows:?}");
+        run(&mut c, &mut x, b"\x03START TRANSACTION");
+        assert!(x.in_transaction());
+        run(
+            &mut c,
+            &mut x,
+            b"\x03UPDATE t SET v = 'b' WHERE id = 2; SELECT 1; SELECT id FROM t",
+        );
+        assert!(x.in_transaction());
+        run(&mut c, &mut x, b"\x03SELECT nope FROM t");
+        assert!(x.in_transaction(), "an error leaves the transaction open");
+        run(&mut c, &mut x, b"\x03COMMIT");
+        assert!(!x.in_transaction());
+        // Prepared: two parameters, two columns, executed with values.
+        let prepared = run(&mut c, &mut x, b"\x16SELECT ? + 1, v FROM t WHERE id = ?");
+        let id = &prepared[0][1..5];
+        let mut execute = vec![0x17];
+        execute.extend_from_slice(id);
+        execute.extend_from_slice(&[0, 1, 0, 0, 0, 0, 1, 0x08, 0, 0x08, 0]);
+        execute.extend_from_slice(&41i64.to_le_bytes());
+        execute.extend_from_slice(&3i64.to_le_bytes());
+        run(&mut c, &mut x, &execute);
+        // A cursor: the execute ends after the columns; fetch reads the rows.
+        let prepared = run(&mut c, &mut x, b"\x16SELECT id FROM t");
+        let id = prepared[0][1..5].to_vec();
+        let mut execute = vec![0x17];
+        execute.extend_from_slice(&id);
+        execute.extend_from_slice(&[1, 1, 0, 0, 0]);
+        run(&mut c, &mut x, &execute);
+        assert!(x.status() & SERVER_STATUS_CURSOR_EXISTS != 0);
+        let mut fetch = vec![0x1c];
+        fetch.extend_from_slice(&id);
+        fetch.extend_from_slice(&10u32.to_le_bytes());
+        let fetched = run(&mut c, &mut x, &fetch);
+        assert_eq!(fetched.len(), 4, "three rows and the end: {fetched:?}");
+        assert!(matches!(
+            x.from_client(b"\x19\x01\x00\x00\x00"),
+            Ok(ClientStep::Unanswered(_))
+        ));
+        run(&mut c, &mut x, b"\x0e");
+        run(&mut c, &mut x, b"\x09");
+        assert!(x.idle());
+    }
 }

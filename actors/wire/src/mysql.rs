@@ -1,7 +1,8 @@
 //! The MySQL client/server protocol (as MySQL 5.7+/8 and MariaDB 10+ speak it): packet
-//! framing, the basic data types, the connection-phase handshake and the generic
-//! OK/ERR/EOF responses. Everything else (commands, result sets) is relayed as opaque
-//! packets. The compressed protocol is not supported.
+//! framing, the basic data types, the connection-phase handshake, the generic
+//! OK/ERR/EOF responses, and `exchange`, which finds where the answer to each command
+//! ends. Result sets themselves are relayed as opaque packets. The compressed protocol
+//! is not supported.
 //!
 //! Spec: <https://dev.mysql.com/doc/dev/mysql-server/latest/PAGE_PROTOCOL.html>;
 //! MariaDB: <https://mariadb.com/docs/server/reference/clientserver-protocol>
@@ -9,6 +10,7 @@
 pub mod codec;
 pub mod consts;
 pub mod error;
+pub mod exchange;
 pub mod handshake;
 pub mod packet;
 pub mod response;
