@@ -28,6 +28,7 @@ fn server_args(dir: &Path, port: u16) -> Vec<String> {
         format!("--socket={d}/sock"),
         format!("--pid-file={d}/server.pid"),
         format!("--log-error={d}/server.log"),
+        format!("--tmpdir={d}/tmp"),
         format!("--port={port}"),
         "--bind-address=127.0.0.1".into(),
         "--user=mysql".into(),
@@ -60,9 +61,17 @@ impl MariaDb {
                 dir.display()
             );
         }
+        // A temporary directory of its own: servers bootstrapping at once in a shared /tmp
+        // were seen to fail on each other's temporary tables.
+        let tmp = dir.join("tmp");
+        std::fs::create_dir(&tmp).expect("create the server's tmpdir");
+        if is_root() {
+            let _ = Command::new("chown").arg("mysql:").arg(&tmp).status();
+        }
         let install = Command::new("mariadb-install-db")
             .arg("--no-defaults")
             .arg(format!("--datadir={}/data", dir.display()))
+            .arg(format!("--tmpdir={}", tmp.display()))
             .args([
                 "--user=mysql",
                 "--auth-root-authentication-method=normal",
