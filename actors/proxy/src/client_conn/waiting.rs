@@ -5,10 +5,15 @@
 use std::collections::VecDeque;
 
 /// Sync modes: requests kept for the shadow until the source of truth answers them,
-/// oldest first, in one buffer, so that a request costs no allocation of its own.
+/// oldest first, in one buffer, so that a request costs no allocation of its own. Taking
+/// the oldest request moves a start offset; the buffer is compacted only once half of it
+/// is taken, so a deep pipeline costs each byte a bounded number of copies, not one per
+/// answer.
 #[derive(Default)]
 pub(super) struct Waiting {
     bytes: Vec<u8>,
+    /// Where the oldest request starts in `bytes`.
+    head: usize,
     /// Each request's length in `bytes`.
     lens: VecDeque<usize>,
 }
@@ -36,15 +41,24 @@ impl Waiting {
     /// Removes the oldest request, appending its bytes to `to` if given; its length.
     pub(super) fn pop_front(&mut self, to: Option<&mut Vec<u8>>) -> Option<usize> {
         let n = self.lens.pop_front()?;
+        let end = self.head + n;
         if let Some(to) = to {
-            to.extend_from_slice(&self.bytes[..n]);
+            to.extend_from_slice(&self.bytes[self.head..end]);
         }
-        self.bytes.drain(..n);
+        self.head = end;
+        if self.lens.is_empty() {
+            self.bytes.clear();
+            self.head = 0;
+        } else if self.head >= self.bytes.len() / 2 {
+            self.bytes.drain(..self.head);
+            self.head = 0;
+        }
         Some(n)
     }
 
     pub(super) fn clear(&mut self) {
         self.bytes.clear();
+        self.head = 0;
         self.lens.clear();
     }
 }

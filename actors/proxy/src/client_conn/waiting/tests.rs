@@ -28,3 +28,31 @@ fn clear_forgets_everything() {
     w.pop_front(Some(&mut out));
     assert_eq!(out, b"Q2");
 }
+
+#[test]
+fn a_deep_pipeline_keeps_order_and_the_buffer_stays_bounded() {
+    let mut w = Waiting::default();
+    let request = |i: usize| format!("Q{i:06}").into_bytes();
+    for i in 0..1000 {
+        w.start(&request(i));
+    }
+    let (mut next_out, mut next_in) = (0, 1000);
+    let mut out = Vec::new();
+    for _ in 0..20_000 {
+        out.clear();
+        assert_eq!(w.pop_front(Some(&mut out)), Some(7));
+        assert_eq!(out, request(next_out), "oldest first");
+        next_out += 1;
+        w.start(&request(next_in));
+        next_in += 1;
+        let live = 1000 * 7;
+        // Taken bytes are dropped once they are half the buffer: never more than the
+        // live ones plus as much again.
+        assert!(
+            w.bytes.len() <= 2 * live + 7,
+            "{} bytes held",
+            w.bytes.len()
+        );
+        assert!(w.head <= w.bytes.len());
+    }
+}
