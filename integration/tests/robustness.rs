@@ -7,6 +7,7 @@ use molt_lms_integration::raw::RawConn;
 use molt_lms_integration::{shared, wait_until, ProxyConfig, ProxyProcess, TempDir};
 use molt_lms_wire::pg::backend::error_fields;
 use molt_lms_wire::pg::codec::put_message;
+use molt_lms_wire::pg::frontend::startup_message;
 use std::io::Write;
 use std::time::{Duration, Instant};
 
@@ -49,6 +50,16 @@ async fn garbage_and_malformed_messages_close_only_that_connection() {
     c.send(&msg);
     let text = expect_fatal(&mut c, "08P01");
     assert!(text.contains("invalid frontend message type"), "{text}");
+    // A startup packet that names the user twice: PostgreSQL would log in the last one,
+    // so the proxy must not authenticate the first.
+    let mut c = RawConn::connect(env.proxy.sql_addr());
+    c.send(&startup_message(&[
+        ("user".into(), env.user.clone()),
+        ("database".into(), env.db.clone()),
+        ("user".into(), "postgres".into()),
+    ]));
+    let text = expect_fatal(&mut c, "08P01");
+    assert!(text.contains("\"user\" given more than once"), "{text}");
     // A truncated message followed by a hang-up.
     let mut c =
         RawConn::login(env.proxy.sql_addr(), &env.user, &env.password, &env.db).expect("login");
@@ -73,7 +84,12 @@ async fn garbage_and_malformed_messages_close_only_that_connection() {
         .lines()
         .find_map(|l| l.strip_prefix("lms_protocol_errors_total "))
         .expect("protocol error metric");
-    assert_eq!(protocol_errors, "3");
+    assert_eq!(protocol_errors, "4");
+    let client_errors = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("lms_client_errors_total{kind=\"protocol_violation\"} "))
+        .expect("client error metric");
+    assert_eq!(client_errors, "4");
 }
 
 #[test]

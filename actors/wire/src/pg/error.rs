@@ -18,4 +18,8 @@ pub enum ProtocolError {
     Unexpected(char, &'static str),
     #[error("malformed {0} message")]
     Malformed(&'static str),
+    /// PostgreSQL keeps the last value of a repeated parameter; a proxy that read the
+    /// first would authenticate one user and log another in.
+    #[error("startup parameter \"{0}\" given more than once")]
+    DuplicateStartupParameter(String),
 }

@@ -70,6 +70,9 @@ pub fn decode_startup(buf: &[u8]) -> Result<Option<(StartupPacket, usize)>, Prot
     Ok(Some((packet, len)))
 }
 
+/// Longest parameter name an error repeats back.
+const MAX_NAME_SHOWN: usize = 64;
+
 fn startup_params(mut body: &[u8]) -> Result<Vec<(String, String)>, ProtocolError> {
     let mut params = Vec::new();
     loop {
@@ -80,6 +83,10 @@ fn startup_params(mut body: &[u8]) -> Result<Vec<(String, String)>, ProtocolErro
         }
         let (value, n) = cstr(body).ok_or(ProtocolError::Malformed("StartupMessage"))?;
         body = &body[n..];
+        if params.iter().any(|(n, _)| n == name) {
+            let shown: String = name.chars().take(MAX_NAME_SHOWN).collect();
+            return Err(ProtocolError::DuplicateStartupParameter(shown));
+        }
         params.push((name.to_owned(), value.to_owned()));
     }
     Ok(params)

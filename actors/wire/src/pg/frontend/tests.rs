@@ -63,3 +63,22 @@ fn parse_and_close_bodies() {
     assert_eq!(closed_statement(b"Ss1\0"), Some("s1"));
     assert_eq!(closed_statement(b"Pp1\0"), None);
 }
+
+#[test]
+fn a_repeated_startup_parameter_is_a_protocol_violation() {
+    let twice = startup_message(&[
+        ("user".into(), "app".into()),
+        ("database".into(), "shop".into()),
+        ("user".into(), "postgres".into()),
+    ]);
+    assert_eq!(
+        decode_startup(&twice),
+        Err(ProtocolError::DuplicateStartupParameter("user".into()))
+    );
+    let long = "x".repeat(1000);
+    let twice = startup_message(&[(long.clone(), "1".into()), (long, "2".into())]);
+    match decode_startup(&twice) {
+        Err(ProtocolError::DuplicateStartupParameter(name)) => assert_eq!(name.len(), 64),
+        other => panic!("{other:?}"),
+    }
+}
