@@ -77,12 +77,13 @@ impl Protocol for Pg {
     }
 
     async fn authenticate(
+        shared: &Shared,
         stream: &mut Stream,
         buf: &mut BytesMut,
         user: &str,
         verifier: Option<Verifier>,
     ) -> Result<Result<Credential, Refusal>, StartupError> {
-        startup::authenticate(stream, buf, user, verifier).await
+        startup::authenticate(stream, buf, user, verifier, &shared.mock_secret).await
     }
 
     async fn open_session(

@@ -132,6 +132,7 @@ pub(crate) trait Protocol: Sized + 'static {
     /// Challenges the client against its role's verifier: the credential to log in to
     /// backends with, or a refusal.
     async fn authenticate(
+        shared: &Shared,
         stream: &mut Stream,
         buf: &mut BytesMut,
         user: &str,

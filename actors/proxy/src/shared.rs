@@ -38,6 +38,26 @@ pub struct Shared {
     started: Instant,
     /// This proxy's cancel tag and its peers', for cancel requests that land here.
     pub peers: Arc<crate::peers::Peers>,
+    /// Salts the mock authentication of roles that do not exist (`ScramServer::mock`).
+    /// Derived from the source's service credentials, which every proxy of a deployment
+    /// shares and no client knows, so all proxies answer an unknown role alike; random
+    /// when the source URL has no password. A secret: never shown.
+    pub(crate) mock_secret: [u8; 32],
+}
+
+/// The mock-salt secret for `url` (see [`Shared::mock_secret`]).
+fn mock_secret(url: &molt_lms_common::backend_url::BackendUrl) -> [u8; 32] {
+    use sha2::{Digest, Sha256};
+    match &url.password {
+        Some(p) => Sha256::new()
+            .chain_update(b"molt-lms mock secret\0")
+            .chain_update(url.user.as_bytes())
+            .chain_update(b"\0")
+            .chain_update(p.expose().as_bytes())
+            .finalize()
+            .into(),
+        None => rand::random(),
+    }
 }
 
 /// How long logins skip an unreachable shadow database before trying it again.
@@ -62,6 +82,7 @@ impl Shared {
             )?)),
             None => None,
         };
+        let mock_secret = mock_secret(&settings.source);
         let metrics = ProxyMetrics::new();
         let shadow = ShadowLedger::new(
             settings.shadow_mode,
@@ -85,6 +106,7 @@ impl Shared {
             shadow_retry_at: AtomicU64::new(0),
             started: Instant::now(),
             peers: Arc::new(crate::peers::Peers::new()),
+            mock_secret,
         })
     }
 

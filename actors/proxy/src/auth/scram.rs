@@ -114,9 +114,22 @@ impl ScramServer {
         }
     }
 
-    /// An exchange for a role without a usable verifier.
-    pub fn mock() -> Self {
-        let salt: [u8; 16] = rand::rng().random();
+    /// An exchange for a role without a usable verifier. Its salt is derived from the
+    /// role's name and `secret` (the same on every proxy of a deployment, unknown to
+    /// clients), so asking twice, or asking another proxy, gives the same salt, as a real
+    /// role's would: a random salt per attempt would tell that the role does not exist.
+    pub fn mock(secret: &[u8], user: &str) -> Self {
+        let digest = sha256(
+            &[
+                b"molt-lms scram mock salt\0",
+                secret,
+                b"\0",
+                user.as_bytes(),
+            ]
+            .concat(),
+        );
+        let mut salt = [0u8; 16];
+        salt.copy_from_slice(&digest[..16]);
         let mut s = Self::new(ScramKeys {
             iterations: DEFAULT_ITERATIONS,
             salt: salt.to_vec(),

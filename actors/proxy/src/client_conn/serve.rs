@@ -352,7 +352,7 @@ impl<P: Protocol> Serve<P> {
                 )));
             }
         };
-        match P::authenticate(stream, buf, &user, verifier).await? {
+        match P::authenticate(&self.shared, stream, buf, &user, verifier).await? {
             Ok(credential) => Ok(Ok(Identity {
                 user,
                 database,

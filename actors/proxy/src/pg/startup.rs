@@ -88,12 +88,14 @@ pub(crate) async fn open(
 }
 
 /// Authenticates the client against the role's verifier, as PostgreSQL would, and
-/// returns the credential to log in to backends with. Never asks for cleartext.
+/// returns the credential to log in to backends with. Never asks for cleartext. A role
+/// without a verifier gets a mock SCRAM exchange salted from `mock_secret`.
 pub(crate) async fn authenticate(
     stream: &mut Stream,
     buf: &mut BytesMut,
     user: &str,
     verifier: Option<Verifier>,
+    mock_secret: &[u8],
 ) -> Result<Result<Credential, Refusal>, StartupError> {
     let failed = || {
         Refusal::client(
@@ -118,7 +120,7 @@ pub(crate) async fn authenticate(
         other => {
             let mut server = match other {
                 Some(Verifier::Scram(keys)) => ScramServer::new(keys),
-                _ => ScramServer::mock(),
+                _ => ScramServer::mock(mock_secret, user),
             };
             let mut out = Vec::new();
             be::authentication_sasl(&mut out, &[MECHANISM]);

@@ -36,7 +36,7 @@ fn wrong_password_and_mock_exchanges_fail_at_the_proof() {
         Err(ScramError::BadProof)
     );
     assert_eq!(
-        exchange(&mut ScramServer::mock(), &wrong),
+        exchange(&mut ScramServer::mock(b"secret", "nobody"), &wrong),
         Err(ScramError::BadProof)
     );
 }
@@ -57,7 +57,7 @@ fn a_key_for_another_salt_is_refused_before_sending_a_proof() {
 
 #[test]
 fn channel_binding_and_garbage_are_rejected() {
-    let mut s = ScramServer::mock();
+    let mut s = ScramServer::mock(b"secret", "nobody");
     assert_eq!(
         s.server_first(b"p=tls-server-end-point,,n=,r=abc"),
         Err(ScramError::ChannelBinding)
@@ -81,4 +81,30 @@ fn rfc7677_test_vector() {
         .server_final(b"c=biws,r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,p=dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ=")
         .expect("rfc proof");
     assert_eq!(final_msg, "v=6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4=");
+}
+
+/// The salt in a server-first message.
+fn salt_of(server: &mut ScramServer) -> String {
+    let first = server
+        .server_first(b"n,,n=,r=clientnonce")
+        .expect("server-first");
+    first
+        .split(',')
+        .find_map(|f| f.strip_prefix("s="))
+        .expect("a salt")
+        .to_owned()
+}
+
+#[test]
+fn an_unknown_role_gets_the_same_salt_every_time_and_on_every_proxy() {
+    let a = salt_of(&mut ScramServer::mock(b"deployment secret", "nobody"));
+    let b = salt_of(&mut ScramServer::mock(b"deployment secret", "nobody"));
+    assert_eq!(a, b, "asking twice must not show that the role is missing");
+    let other = salt_of(&mut ScramServer::mock(b"deployment secret", "someone"));
+    assert_ne!(a, other, "roles differ as real ones do");
+    let elsewhere = salt_of(&mut ScramServer::mock(b"another deployment", "nobody"));
+    assert_ne!(
+        a, elsewhere,
+        "the salt depends on a secret clients do not know"
+    );
 }
