@@ -67,11 +67,10 @@ enum Answer {
     InfileOutcome,
     /// COM_STMT_PREPARE: its OK (or ERR), then parameter and column definitions.
     Prepare,
+    /// Packets left of a prepare's answer: the definitions, each list followed by an
+    /// EOF when it is not empty and `CLIENT_DEPRECATE_EOF` is off. None is looked into.
     Definitions {
-        params: u16,
-        params_eof: bool,
-        columns: u16,
-        columns_eof: bool,
+        left: u32,
     },
     /// COM_FIELD_LIST: column definitions up to an EOF, or an ERR.
     FieldList,
@@ -222,44 +221,14 @@ impl Exchange {
                         .ok_or(MysqlError::Truncated("COM_STMT_PREPARE answer"))
                 };
                 let (columns, params) = (u16_at(5)?, u16_at(7)?);
-                Answer::Definitions {
-                    params,
-                    params_eof: params > 0 && !deprecate_eof,
-                    columns,
-                    columns_eof: columns > 0 && !deprecate_eof,
+                let list = |n: u16| u32::from(n) + u32::from(n > 0 && !deprecate_eof);
+                match list(params) + list(columns) {
+                    0 => return Ok(self.done(None)),
+                    left => Answer::Definitions { left },
                 }
             }
-            Answer::Definitions {
-                params,
-                params_eof,
-                columns,
-                columns_eof,
-            } => match (params, params_eof, columns) {
-                (1.., _, _) => Answer::Definitions {
-                    params: params - 1,
-                    params_eof,
-                    columns,
-                    columns_eof,
-                },
-                (0, true, _) => Answer::Definitions {
-                    params,
-                    params_eof: false,
-                    columns,
-                    columns_eof,
-                },
-                (0, false, 1..) => Answer::Definitions {
-                    params,
-                    params_eof,
-                    columns: columns - 1,
-                    columns_eof,
-                },
-                (0, false, 0) => Answer::Definitions {
-                    params,
-                    params_eof,
-                    columns,
-                    columns_eof: false,
-                },
-            },
+            Answer::Definitions { left: 1 } => return Ok(self.done(None)),
+            Answer::Definitions { left } => Answer::Definitions { left: left - 1 },
             Answer::FieldList => {
                 if first == header::ERR || ends_rows(payload, caps) {
                     return Ok(self.done(status_flags(payload, caps)));
@@ -282,16 +251,6 @@ impl Exchange {
                 return Ok(self.done(status));
             }
         };
-        // A prepare's answer ends after its last definition (and EOF).
-        if let Answer::Definitions {
-            params: 0,
-            params_eof: false,
-            columns: 0,
-            columns_eof: false,
-        } = next
-        {
-            return Ok(self.done(None));
-        }
         self.pending[0] = next;
         Ok(ServerStep::More)
     }
