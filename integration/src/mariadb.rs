@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::time::Duration;
 
-use crate::pg::{free_port, is_root, make_parents_traversable};
+use crate::pg::{chown_to, free_port, is_root, make_parents_traversable};
 use crate::{fresh_dir, tail, wait_until};
 
 /// A running MariaDB server.
@@ -50,23 +50,14 @@ impl MariaDb {
         let dir = fresh_dir(&format!("my-{short}"));
         if is_root() {
             make_parents_traversable(&dir);
-            let ok = Command::new("chown")
-                .arg("mysql:")
-                .arg(&dir)
-                .status()
-                .is_ok_and(|s| s.success());
-            assert!(
-                ok,
-                "chown mysql {}: is there a `mysql` user?",
-                dir.display()
-            );
+            chown_to(&dir, "mysql");
         }
         // A temporary directory of its own: servers bootstrapping at once in a shared /tmp
         // were seen to fail on each other's temporary tables.
         let tmp = dir.join("tmp");
         std::fs::create_dir(&tmp).expect("create the server's tmpdir");
         if is_root() {
-            let _ = Command::new("chown").arg("mysql:").arg(&tmp).status();
+            chown_to(&tmp, "mysql");
         }
         let install = Command::new("mariadb-install-db")
             .arg("--no-defaults")

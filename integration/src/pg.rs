@@ -74,7 +74,7 @@ impl PgCluster {
         let dir = fresh_dir(&format!("pg-{short}"));
         if is_root() {
             make_parents_traversable(&dir);
-            chown_to_postgres(&dir);
+            chown_to(&dir, "postgres");
         }
         let (guardian, guard_stdin) = spawn_guardian(&dir);
         let guard_stdin = Some(guard_stdin);
@@ -349,12 +349,16 @@ pub(crate) fn is_root() -> bool {
     std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0)
 }
 
-fn chown_to_postgres(path: &Path) {
-    let status = Command::new("chown").arg("postgres:").arg(path).status();
+/// Hands `path` to `user` (a server that refuses to run as root runs as it).
+pub(crate) fn chown_to(path: &Path, user: &str) {
+    let status = Command::new("chown")
+        .arg(format!("{user}:"))
+        .arg(path)
+        .status();
     let ok = status.is_ok_and(|s| s.success());
     assert!(
         ok,
-        "chown postgres {}: is there a `postgres` user?",
+        "chown {user} {}: is there a `{user}` user?",
         path.display()
     );
 }
