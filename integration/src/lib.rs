@@ -14,6 +14,7 @@ pub mod cutover_env;
 pub mod fixture;
 pub mod load;
 pub mod mariadb;
+pub mod mysql_client;
 pub mod orchestrator;
 pub mod pg;
 pub mod proxy;

@@ -156,6 +156,24 @@ impl MariaDb {
     }
 }
 
+/// The `mariadb` command-line client over TCP to `addr` (`host:port`) as `user`, in
+/// batch mode: tab-separated output, no prompt.
+pub fn cli(addr: &str, user: &str, password: &str, database: &str) -> Command {
+    let (host, port) = addr.rsplit_once(':').expect("host:port");
+    let mut c = Command::new("mariadb");
+    c.arg("--no-defaults")
+        .arg("--protocol=TCP")
+        .arg(format!("--host={host}"))
+        .arg(format!("--port={port}"))
+        .arg(format!("--user={user}"))
+        .arg(format!("--password={password}"))
+        .arg("--batch");
+    if !database.is_empty() {
+        c.arg(format!("--database={database}"));
+    }
+    c
+}
+
 impl Drop for MariaDb {
     fn drop(&mut self) {
         self.guard_stdin.take();

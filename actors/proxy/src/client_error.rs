@@ -1,8 +1,8 @@
 //! The one error a client is told about, whatever protocol it speaks. The connection
 //! layer decides *what* went wrong (a kind and a message written for the client); each
 //! protocol module decides how to say it: PostgreSQL maps the kind to a SQLSTATE in an
-//! ErrorResponse (`pg::errors`), and MySQL will map it to an errno and SQLSTATE in an ERR
-//! packet. Messages name the database's role, never its host, and carry no secret.
+//! ErrorResponse (`pg::errors`), MySQL to an errno and SQLSTATE in an ERR packet
+//! (`mysql::errors`). Messages name the database's role, never its host, and carry no secret.
 
 use thiserror::Error;
 

@@ -55,6 +55,7 @@ pub(crate) fn role_verdict(
     let method = |v: &Verifier| match v {
         Verifier::Scram(_) => "SCRAM-SHA-256",
         Verifier::Md5(_) => "md5",
+        Verifier::MysqlNative(_) => "mysql_native_password",
     };
     let target = match target {
         Stored::Hidden => {
@@ -67,6 +68,10 @@ pub(crate) fn role_verdict(
         Stored::Verifier(v) => Some(v),
     };
     match (held, target) {
+        (Credential::MysqlNative(_), _) => (
+            RoleVerdict::MethodMismatch,
+            format!("a MySQL session (mysql_native_password): serving MySQL clients from the {to} database is not supported yet"),
+        ),
         (_, None) => (
             RoleVerdict::RoleMissing,
             format!("no login role with a password of that name on the {to} database; `molt-lms-cli roles sync` copies it"),
@@ -97,6 +102,7 @@ pub(crate) fn role_verdict(
             ),
         ),
         (Credential::Password(_), Some(_)) => (RoleVerdict::Ok, "logs in with a password".into()),
+
     }
 }
 

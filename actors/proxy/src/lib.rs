@@ -11,6 +11,8 @@
 //! - [`protocol`]: the seam: `Protocol`, `Tracker`, `ShadowCodec` and the neutral types.
 //! - [`pg`]: the PostgreSQL protocol module (start-up, backend sessions, tracker, switch
 //!   replay, shadow codec, SQLSTATEs).
+//! - [`mysql`]: the MySQL protocol module (greeting, `mysql_native_password`, source
+//!   sessions, tracker, `KILL` mapping, ERR packets).
 //! - [`client_error`]: the one error type clients are told about.
 //! - [`auth`]: SCRAM/md5 state machines, verifiers and the verifier lookup.
 //! - [`proxy_instance`]: the instance actor: listener, connection registry, cancel keys,
@@ -30,6 +32,7 @@ pub(crate) mod client_error;
 pub(crate) mod conn_info;
 pub(crate) mod cutover_check;
 pub mod metrics;
+pub(crate) mod mysql;
 pub mod orch_client;
 pub mod peers;
 pub(crate) mod pg;

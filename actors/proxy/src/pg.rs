@@ -23,6 +23,7 @@ pub(crate) mod startup;
 pub(crate) mod switch;
 pub(crate) mod tracker;
 
+use crate::auth::lookup::LookupError;
 use crate::auth::{Credential, Verifier};
 use crate::client_conn::handoff::Identity;
 use crate::client_conn::session::SessionCtl;
@@ -41,7 +42,6 @@ use std::rc::Rc;
 use std::sync::Arc;
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
-use tokio_rustls::TlsAcceptor;
 
 /// The PostgreSQL protocol, as the connection layer drives it.
 pub(crate) struct Pg;
@@ -50,12 +50,22 @@ impl Protocol for Pg {
     type Tracker = tracker::PgTracker;
     type Session = backend::BackendSession;
     type Shadow = shadow::PgShadow;
+    type Hello = ();
 
     async fn open(
+        shared: &Shared,
         tcp: TcpStream,
-        tls: Option<&TlsAcceptor>,
-    ) -> Result<Opening, (Option<Stream>, StartupError)> {
-        startup::open(tcp, tls).await
+        _key: ClientKey,
+    ) -> Result<Opening<()>, (Option<Stream>, StartupError)> {
+        startup::open(tcp, shared.tls.as_ref()).await
+    }
+
+    async fn verifier(
+        shared: &Shared,
+        role: SourceOfTruth,
+        user: &str,
+    ) -> Result<Option<Verifier>, LookupError> {
+        shared.lookup(role).verifier(user).await
     }
 
     fn login_request(params: &[(String, String)]) -> Result<(String, String), ClientError> {
@@ -80,6 +90,7 @@ impl Protocol for Pg {
         shared: &Shared,
         stream: &mut Stream,
         buf: &mut BytesMut,
+        _hello: &mut (),
         user: &str,
         verifier: Option<Verifier>,
     ) -> Result<Result<Credential, Refusal>, StartupError> {
@@ -102,6 +113,7 @@ impl Protocol for Pg {
         session: &Self::Session,
         key: ClientKey,
         ctl: &SessionCtl,
+        _hello: &(),
     ) -> std::io::Result<TxState> {
         for (name, value) in &session.params {
             ctl.note_param(name, value);
@@ -133,12 +145,21 @@ impl Protocol for Pg {
         switch::complete(client, old, changes, ctl).await
     }
 
-    fn tracker(ctl: Rc<SessionCtl>, info: Arc<ConnInfo>, shared: Arc<Shared>) -> Self::Tracker {
+    fn tracker(
+        ctl: Rc<SessionCtl>,
+        info: Arc<ConnInfo>,
+        shared: Arc<Shared>,
+        _hello: &(),
+    ) -> Self::Tracker {
         tracker::PgTracker::new(ctl, info, shared)
     }
 
-    fn encode_error(e: &ClientError, out: &mut Vec<u8>) {
+    fn encode_error(e: &ClientError, _hello: Option<&()>, out: &mut Vec<u8>) {
         errors::encode_fatal(e, out);
+    }
+
+    async fn refuse_shutting_down(tcp: TcpStream, shared: Arc<Shared>) {
+        startup::refuse_shutting_down(tcp, shared.tls.clone()).await;
     }
 
     async fn close(stream: &mut Stream) {
@@ -150,7 +171,10 @@ impl Protocol for Pg {
         role: SourceOfTruth,
         key: BackendKey,
     ) -> Result<(), BackendError> {
-        let BackendKey::Pg { pid, secret } = key;
-        shared.backend(role).cancel(pid, secret).await
+        match key {
+            BackendKey::Pg { pid, secret } => shared.backend(role).cancel(pid, secret).await,
+            // A PostgreSQL session never carries a MySQL key.
+            BackendKey::MySql { .. } => Ok(()),
+        }
     }
 }

@@ -19,6 +19,7 @@ pub(crate) use types::{
     StartupError,
 };
 
+use crate::auth::lookup::LookupError;
 use crate::auth::{Credential, Verifier};
 use crate::client_conn::handoff::Identity;
 use crate::client_conn::session::SessionCtl;
@@ -34,7 +35,6 @@ use std::io;
 use std::rc::Rc;
 use std::sync::Arc;
 use tokio::net::TcpStream;
-use tokio_rustls::TlsAcceptor;
 
 /// A session's transaction state, as its protocol reports it (PostgreSQL's
 /// ReadyForQuery status; MySQL's status flags).
@@ -90,11 +90,12 @@ pub(crate) trait Tracker {
     type Framing: Default;
 
     /// Scans client bytes: how many may go to the backend now, and whether to hold
-    /// before the rest.
-    fn scan_client(&self, framing: &mut Self::Framing, buf: &[u8]) -> Result<Scan, Violation>;
+    /// before the rest. The tracker may rewrite bytes it has scanned in place, keeping
+    /// their length (MySQL maps statement and connection ids).
+    fn scan_client(&self, framing: &mut Self::Framing, buf: &mut [u8]) -> Result<Scan, Violation>;
 
-    /// Scans backend bytes: how many may go to the client now.
-    fn scan_backend(&self, framing: &mut Self::Framing, buf: &[u8]) -> Result<Scan, Violation>;
+    /// Scans backend bytes: how many may go to the client now; rewrites likewise.
+    fn scan_backend(&self, framing: &mut Self::Framing, buf: &mut [u8]) -> Result<Scan, Violation>;
 
     /// The stream is between two messages (so an error message can follow).
     fn at_boundary(framing: &Self::Framing) -> bool;
@@ -119,12 +120,26 @@ pub(crate) trait Protocol: Sized + 'static {
     type Session: BackendSession;
     /// Cutting requests and reading answers for the shadow relay.
     type Shadow: shadow::ShadowCodec;
+    /// What the client's side of start-up keeps from `open` to `greet`: MySQL's
+    /// scramble, negotiated capabilities and packet sequence; nothing for PostgreSQL,
+    /// where the client speaks first and every message stands alone.
+    type Hello;
 
-    /// Negotiates TLS and reads the client's first request.
+    /// Negotiates TLS and reads the client's first request. `key` is the cancel key the
+    /// proxy issues this connection (MySQL's greeting carries its connection id).
     async fn open(
+        shared: &Shared,
         tcp: TcpStream,
-        tls: Option<&TlsAcceptor>,
-    ) -> Result<Opening, (Option<Stream>, StartupError)>;
+        key: ClientKey,
+    ) -> Result<Opening<Self::Hello>, (Option<Stream>, StartupError)>;
+
+    /// The stored verifier of `user` on the database playing `role`, `None` when the
+    /// role does not exist or has no password the proxy can check.
+    async fn verifier(
+        shared: &Shared,
+        role: SourceOfTruth,
+        user: &str,
+    ) -> Result<Option<Verifier>, LookupError>;
 
     /// Who the client asks to be, `(user, database)`, or why that cannot be served.
     fn login_request(params: &[(String, String)]) -> Result<(String, String), ClientError>;
@@ -135,6 +150,7 @@ pub(crate) trait Protocol: Sized + 'static {
         shared: &Shared,
         stream: &mut Stream,
         buf: &mut BytesMut,
+        hello: &mut Self::Hello,
         user: &str,
         verifier: Option<Verifier>,
     ) -> Result<Result<Credential, Refusal>, StartupError>;
@@ -153,6 +169,7 @@ pub(crate) trait Protocol: Sized + 'static {
         session: &Self::Session,
         key: ClientKey,
         ctl: &SessionCtl,
+        hello: &Self::Hello,
     ) -> io::Result<TxState>;
 
     /// A switch's first phase: a session on `to` with the client's session state
@@ -174,22 +191,32 @@ pub(crate) trait Protocol: Sized + 'static {
     ) -> io::Result<()>;
 
     /// The tracker for a logged-in session.
-    fn tracker(ctl: Rc<SessionCtl>, info: Arc<ConnInfo>, shared: Arc<Shared>) -> Self::Tracker;
+    fn tracker(
+        ctl: Rc<SessionCtl>,
+        info: Arc<ConnInfo>,
+        shared: Arc<Shared>,
+        hello: &Self::Hello,
+    ) -> Self::Tracker;
 
     /// Appends what tells the client about `e`, the last thing its session receives.
-    fn encode_error(e: &ClientError, out: &mut Vec<u8>);
+    /// `hello` is there while start-up is under way (before `greet`), `None` after.
+    fn encode_error(e: &ClientError, hello: Option<&Self::Hello>, out: &mut Vec<u8>);
 
-    /// The bytes of a refusal: the proxy's own error, or the backend's verbatim.
-    fn encode_refusal(r: &Refusal) -> Vec<u8> {
+    /// The bytes of a refusal: the proxy's own error, or the backend's as it sent it.
+    fn encode_refusal(r: &Refusal, hello: Option<&Self::Hello>) -> Vec<u8> {
         match r {
             Refusal::Client(e) => {
                 let mut out = Vec::new();
-                Self::encode_error(e, &mut out);
+                Self::encode_error(e, hello, &mut out);
                 out
             }
             Refusal::Backend(raw) => raw.clone(),
         }
     }
+
+    /// Answers a connection accepted while the proxy shuts down: the protocol's way of
+    /// saying "not now", then close.
+    async fn refuse_shutting_down(tcp: TcpStream, shared: Arc<Shared>);
 
     /// Ends a backend session politely.
     async fn close(stream: &mut Stream);

@@ -2,17 +2,19 @@
 //! connections (and their cancel keys), the source-of-truth setting and the worker
 //! arbiters that connections run on.
 
+mod conn_addr;
 pub mod cutover;
 
 use crate::client_conn::{
-    ClientConn, Describe, Drain, Hold, Kill, Prepare, Release, Switch, TerminateBlocker, Unprepare,
+    Describe, Drain, Hold, Kill, Prepare, Release, Switch, TerminateBlocker, Unprepare,
 };
 use crate::client_error::ClientErrorKind;
 use crate::conn_info::ConnInfo;
 use crate::pg::Pg;
-use crate::protocol::{BackendKey, ClientKey};
+use crate::protocol::{BackendKey, ClientKey, Protocol};
 use crate::shared::Shared;
 use actix::prelude::*;
+use conn_addr::ConnAddr;
 use cutover::{Action, CutoverState, PrepareOutcome, Stale};
 use molt_lms_api::cutover::{Blocker, DesiredState, ProxyPhase, ProxyReport};
 use molt_lms_api::{ConnectionInfo, ProxyStatus, SourceOfTruth};
@@ -24,12 +26,8 @@ use std::time::Duration;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
-/// The connection actor this instance runs. One wire protocol per proxy process: a
-/// MySQL front end will run `ClientConn<MySql>` here, chosen by `--source-dialect`.
-type Conn = ClientConn<Pg>;
-
 struct Entry {
-    addr: Addr<Conn>,
+    addr: ConnAddr,
     info: Arc<ConnInfo>,
     cancel: Option<SessionKey>,
 }
@@ -245,10 +243,13 @@ impl Handler<Accepted> for ProxyInstance {
             self.shared
                 .metrics
                 .client_error(ClientErrorKind::CannotConnectNow);
-            actix_rt::spawn(crate::pg::startup::refuse_shutting_down(
-                msg.socket,
-                self.shared.tls.clone(),
-            ));
+            let shared = self.shared.clone();
+            match shared.settings.source_dialect {
+                molt_lms_api::Dialect::Mysql => actix_rt::spawn(
+                    crate::mysql::MySql::refuse_shutting_down(msg.socket, shared),
+                ),
+                _ => actix_rt::spawn(Pg::refuse_shutting_down(msg.socket, shared)),
+            };
             return;
         }
         let id = self.shared.next_conn_id();
@@ -266,9 +267,7 @@ impl Handler<Accepted> for ProxyInstance {
                 return;
             }
         };
-        let addr = Conn::start_in_arbiter(&worker.handle(), move |_| {
-            Conn::new(socket, shared, me, info2, secret)
-        });
+        let addr = ConnAddr::start(&worker.handle(), socket, shared, me, info2, secret);
         // A connection accepted while a commit prepares is prepared once logged in.
         if let Some((order, to)) = self.cutover.prepare_order() {
             addr.do_send(Prepare { order, to });
@@ -390,7 +389,7 @@ pub struct CheckCutover;
 impl Handler<CheckCutover> for ProxyInstance {
     type Result = ResponseFuture<molt_lms_api::check::ProxyCheck>;
     fn handle(&mut self, _: CheckCutover, _: &mut Self::Context) -> Self::Result {
-        let addrs: Vec<Addr<Conn>> = self.conns.values().map(|e| e.addr.clone()).collect();
+        let addrs: Vec<ConnAddr> = self.conns.values().map(|e| e.addr.clone()).collect();
         let shared = self.shared.clone();
         Box::pin(async move {
             let mut sketches = Vec::new();

@@ -35,6 +35,12 @@ const NAMED_ROLES: &str = "SELECT rolname::text, rolcanlogin, rolsuper \
 
 #[derive(Debug, Error)]
 pub enum RolesSyncError {
+    /// The source speaks MySQL: its accounts' hashes are not PostgreSQL verifiers.
+    #[error(
+        "roles sync copies PostgreSQL password verifiers, and the source speaks MySQL; \
+         create the target's roles with their passwords instead. Nothing was changed"
+    )]
+    MysqlSource,
     /// Roles named with `--role` that are not login roles on the source.
     #[error(
         "no login role named {} on the source database (it does not exist or lacks LOGIN); \
@@ -65,6 +71,7 @@ impl RolesSyncError {
     pub fn status(&self) -> u16 {
         match self {
             RolesSyncError::UnknownRoles(_) => 400,
+            RolesSyncError::MysqlSource => 409,
             _ => 502,
         }
     }
@@ -73,6 +80,7 @@ impl RolesSyncError {
     pub fn code(&self) -> &'static str {
         match self {
             RolesSyncError::UnknownRoles(_) => "unknown_role",
+            RolesSyncError::MysqlSource => "unsupported_source",
             _ => "database_error",
         }
     }
@@ -258,6 +266,9 @@ pub async fn sync(
     shared: &Shared,
     req: &RolesSyncRequest,
 ) -> Result<Vec<RoleSync>, RolesSyncError> {
+    if shared.mysql.is_some() {
+        return Err(RolesSyncError::MysqlSource);
+    }
     let named = dedup(&req.roles);
     let roles = source_roles(shared, &named).await?;
     let on_target = target_roles(shared, &roles).await?;

@@ -23,6 +23,11 @@ pub struct Shared {
     target: Arc<Backend>,
     source_lookup: AuthLookup,
     target_lookup: AuthLookup,
+    /// The source when it speaks MySQL (`--source-dialect mysql`): MySQL clients are
+    /// relayed to it, and their accounts looked up there.
+    pub(crate) mysql: Option<Arc<crate::mysql::backend::MySqlSource>>,
+    /// The source threads of this proxy's MySQL sessions, for `KILL <id>`.
+    pub(crate) mysql_threads: crate::mysql::kill::Threads,
     /// Written only by the proxy instance actor, which owns the setting; connections
     /// read it when they open a session.
     sot: AtomicU8,
@@ -83,6 +88,15 @@ impl Shared {
             None => None,
         };
         let mock_secret = mock_secret(&settings.source);
+        let mysql = match settings.source_dialect {
+            molt_lms_api::Dialect::Mysql => {
+                Some(Arc::new(crate::mysql::backend::MySqlSource::new(
+                    SourceOfTruth::Source,
+                    settings.source.clone(),
+                )?))
+            }
+            _ => None,
+        };
         let metrics = ProxyMetrics::new();
         let shadow = ShadowLedger::new(
             settings.shadow_mode,
@@ -94,6 +108,8 @@ impl Shared {
             shadow,
             source_lookup: AuthLookup::new(source.clone(), settings.auth_query.clone()),
             target_lookup: AuthLookup::new(target.clone(), settings.auth_query.clone()),
+            mysql,
+            mysql_threads: Default::default(),
             sot: AtomicU8::new(settings.initial_source_of_truth as u8),
             settings,
             metrics,

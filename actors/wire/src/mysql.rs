@@ -14,6 +14,7 @@ pub mod exchange;
 pub mod handshake;
 pub mod packet;
 pub mod response;
+pub mod scanner;
 
 pub use error::MysqlError;
 pub use handshake::{

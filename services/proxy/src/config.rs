@@ -81,10 +81,10 @@ const CONTROL_KEYS: Keys = Keys {
 
 /// Validates everything the proxy needs before it binds a port.
 pub fn load(args: &Args) -> Result<ProxySettings, ConfigError> {
-    if args.source_dialect == Dialect::Mysql {
+    if args.source_dialect == Dialect::Mysql && args.shadow_mode != ShadowMode::None {
         return Err(invalid(
-            "LMS_SOURCE_DIALECT",
-            "the mysql dialect is not available in this build yet (postgres, cockroach)",
+            "LMS_SHADOW_MODE",
+            "must be none with source dialect mysql: shadowing MySQL clients to the PostgreSQL-protocol target is not supported yet",
         ));
     }
     if args.target_dialect == Dialect::Mysql {

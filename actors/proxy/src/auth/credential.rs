@@ -11,6 +11,11 @@ pub enum Verifier {
     Scram(ScramKeys),
     /// `md5<hex of md5(password || user)>`
     Md5(String),
+    /// MySQL `mysql_native_password`: the `SHA1(SHA1(password))` of each account row of
+    /// the user (one per host pattern; `None`: an empty password). A proof that matches
+    /// any of them is accepted here; the source, which knows which row applies to the
+    /// proxy's address, decides when the proxy logs in with the key it reveals.
+    MysqlNative(Vec<Option<[u8; 20]>>),
 }
 
 /// The SCRAM-SHA-256 verifier's parts.
@@ -48,6 +53,7 @@ impl fmt::Debug for Verifier {
         match self {
             Verifier::Scram(_) => f.write_str("Verifier::Scram(***)"),
             Verifier::Md5(_) => f.write_str("Verifier::Md5(***)"),
+            Verifier::MysqlNative(_) => f.write_str("Verifier::MysqlNative(***)"),
         }
     }
 }
@@ -66,6 +72,9 @@ pub enum Credential {
     Md5Hash(String),
     /// A password from a connection URL (the proxy's own service logins).
     Password(Secret),
+    /// `SHA1(password)`, recovered from a MySQL client's `mysql_native_password` proof
+    /// (`None`: the empty password). Logs in to any MySQL server storing the same hash.
+    MysqlNative(Option<crate::auth::mysql_native::NativeKey>),
 }
 
 impl fmt::Debug for Credential {
@@ -74,6 +83,7 @@ impl fmt::Debug for Credential {
             Credential::ScramKey { .. } => "ScramKey",
             Credential::Md5Hash(_) => "Md5Hash",
             Credential::Password(_) => "Password",
+            Credential::MysqlNative(_) => "MysqlNative",
         };
         write!(f, "Credential::{kind}(***)")
     }

@@ -250,7 +250,9 @@ impl<'a> ScramClient<'a> {
                 }
                 (*client_key, keys.server_key)
             }
-            Credential::Md5Hash(_) => return Err(ScramError::NoScramCredential),
+            Credential::Md5Hash(_) | Credential::MysqlNative(_) => {
+                return Err(ScramError::NoScramCredential)
+            }
         };
         let without_proof = format!("c=biws,r={nonce}");
         self.auth_message = format!("n=,r={},{sf},{without_proof}", self.nonce);

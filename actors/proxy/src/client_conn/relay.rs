@@ -137,7 +137,7 @@ async fn client_to_backend<T: Tracker>(
             return End::Stopped;
         }
         if !buf.is_empty() {
-            let sc = match tracker.scan_client(framing, buf) {
+            let sc = match tracker.scan_client(framing, &mut buf[..]) {
                 Ok(sc) => sc,
                 Err(e) => return End::ClientProtocol(e),
             };
@@ -231,7 +231,7 @@ pub(super) async fn backend_to_client<T: Tracker>(
                 Err(e) => return End::BackendIo(e),
             },
         }
-        let sc = match tracker.scan_backend(framing, buf) {
+        let sc = match tracker.scan_backend(framing, &mut buf[..]) {
             Ok(sc) => sc,
             Err(e) => return End::BackendProtocol(e),
         };

@@ -67,13 +67,14 @@ enum SwitchError {
 }
 
 /// A logged-in session: both streams and what a switch needs to log in again.
-struct Login {
+struct Login<H> {
     client: Stream,
     buf: BytesMut,
     backend: Stream,
     /// The session on the other database, when this proxy shadows.
     shadow: Option<Stream>,
     identity: Rc<Identity>,
+    hello: H,
 }
 
 pub(super) struct Serve<P: Protocol> {
@@ -98,7 +99,12 @@ impl<P: Protocol> Serve<P> {
         let Some(mut login) = self.start(tcp).await else {
             return;
         };
-        let tracker = P::tracker(self.session.clone(), self.info.clone(), self.shared.clone());
+        let tracker = P::tracker(
+            self.session.clone(),
+            self.info.clone(),
+            self.shared.clone(),
+            &login.hello,
+        );
         loop {
             let fin = match login.shadow.take() {
                 Some(stream) => {
@@ -181,7 +187,7 @@ impl<P: Protocol> Serve<P> {
                     );
                     self.shared.metrics.client_error(err.kind);
                     let mut out = Vec::new();
-                    P::encode_error(&err, &mut out);
+                    P::encode_error(&err, None, &mut out);
                     let _ = client.write_all(&out).await;
                     let _ = client.shutdown().await;
                     let _ = old.shutdown().await;
@@ -223,22 +229,23 @@ impl<P: Protocol> Serve<P> {
         Ok(new.into_stream())
     }
 
-    /// Sends a refusal, counts it, and closes the stream.
-    async fn refuse(&self, stream: &mut Stream, refusal: &Refusal) {
+    /// Sends a refusal, counts it, and closes the stream. `hello`: where start-up stands,
+    /// when it got that far.
+    async fn refuse(&self, stream: &mut Stream, refusal: &Refusal, hello: Option<&P::Hello>) {
         if let Refusal::Client(e) = refusal {
             self.shared.metrics.client_error(e.kind);
         }
-        let _ = stream.write_all(&P::encode_refusal(refusal)).await;
+        let _ = stream.write_all(&P::encode_refusal(refusal, hello)).await;
         let _ = stream.shutdown().await;
     }
 
     /// Start-up through to a relayable session; `None` when it ended (errors answered).
     /// Only negotiation and authentication count towards the start-up timeout: waiting
     /// at a cutover's gate does not.
-    async fn start(&self, tcp: TcpStream) -> Option<Login> {
+    async fn start(&self, tcp: TcpStream) -> Option<Login<P::Hello>> {
         let peer = self.info.client_addr;
         let authed = tokio::time::timeout(STARTUP_TIMEOUT, self.authenticate(tcp)).await;
-        let (mut stream, buf, identity) = match authed {
+        let (mut stream, buf, identity, hello) = match authed {
             Ok(Some(a)) => a,
             Ok(None) => return None,
             Err(_) => {
@@ -258,61 +265,73 @@ impl<P: Protocol> Serve<P> {
             _ = gate.wait_for(|open| *open) => {}
             _ = self.session.stopped() => {
                 let reason = self.session.kill_reason().unwrap_or_else(ClientError::shutting_down);
-                self.refuse(&mut stream, &Refusal::Client(reason)).await;
+                self.refuse(&mut stream, &Refusal::Client(reason), Some(&hello))
+                    .await;
                 return None;
             }
         }
-        match self.open_backend(&mut stream, &identity).await {
+        match self.open_backend(&mut stream, &identity, &hello).await {
             Ok(Ok((backend, shadow))) => Some(Login {
                 client: stream,
                 buf,
                 backend,
                 shadow,
                 identity,
+                hello,
             }),
             Ok(Err(refusal)) => {
-                self.refuse(&mut stream, &refusal).await;
+                self.refuse(&mut stream, &refusal, Some(&hello)).await;
                 None
             }
             Err(e) => {
-                self.startup_failed(Some(stream), e, peer).await;
+                self.startup_failed(Some(stream), e, peer, Some(&hello))
+                    .await;
                 None
             }
         }
     }
 
     /// Negotiation and authentication.
-    async fn authenticate(&self, tcp: TcpStream) -> Option<(Stream, BytesMut, Identity)> {
+    async fn authenticate(&self, tcp: TcpStream) -> Option<(Stream, BytesMut, Identity, P::Hello)> {
         let peer = self.info.client_addr;
-        let (mut stream, mut buf, params) = match P::open(tcp, self.shared.tls.as_ref()).await {
+        let opened = P::open(&self.shared, tcp, self.client_key()).await;
+        let (mut stream, mut buf, params, mut hello) = match opened {
             Ok(Opening::Session {
                 stream,
                 buf,
                 params,
-            }) => (stream, buf, params),
+                hello,
+            }) => (stream, buf, params, hello),
             Ok(Opening::Cancel(key)) => {
                 self.forward_cancel(key).await;
                 return None;
             }
             Err((stream, e)) => {
-                self.startup_failed(stream, e, peer).await;
+                self.startup_failed(stream, e, peer, None).await;
                 return None;
             }
         };
-        match self.login(&mut stream, &mut buf, params).await {
-            Ok(Ok(identity)) => Some((stream, buf, identity)),
+        match self.login(&mut stream, &mut buf, &mut hello, params).await {
+            Ok(Ok(identity)) => Some((stream, buf, identity, hello)),
             Ok(Err(refusal)) => {
-                self.refuse(&mut stream, &refusal).await;
+                self.refuse(&mut stream, &refusal, Some(&hello)).await;
                 None
             }
             Err(e) => {
-                self.startup_failed(Some(stream), e, peer).await;
+                self.startup_failed(Some(stream), e, peer, Some(&hello))
+                    .await;
                 None
             }
         }
     }
 
-    async fn startup_failed(&self, stream: Option<Stream>, e: StartupError, peer: SocketAddr) {
+    async fn startup_failed(
+        &self,
+        stream: Option<Stream>,
+        e: StartupError,
+        peer: SocketAddr,
+        hello: Option<&P::Hello>,
+    ) {
         match &e {
             StartupError::Closed => tracing::debug!(%peer, "client left during start-up"),
             StartupError::Protocol(p) => {
@@ -321,7 +340,7 @@ impl<P: Protocol> Serve<P> {
                 if let Some(mut s) = stream {
                     let refusal =
                         Refusal::client(ClientErrorKind::ProtocolViolation, p.to_string());
-                    self.refuse(&mut s, &refusal).await;
+                    self.refuse(&mut s, &refusal, hello).await;
                 }
             }
             _ => tracing::info!(%peer, error = %e, "start-up failed"),
@@ -333,6 +352,7 @@ impl<P: Protocol> Serve<P> {
         &self,
         stream: &mut Stream,
         buf: &mut BytesMut,
+        hello: &mut P::Hello,
         params: Vec<(String, String)>,
     ) -> Result<Result<Identity, Refusal>, StartupError> {
         let (user, database) = match P::login_request(&params) {
@@ -341,7 +361,7 @@ impl<P: Protocol> Serve<P> {
         };
         self.info.set_identity(&user, &database);
         let sot = self.shared.source_of_truth();
-        let verifier = match self.shared.lookup(sot).verifier(&user).await {
+        let verifier = match P::verifier(&self.shared, sot, &user).await {
             Ok(v) => v,
             Err(e) => {
                 tracing::warn!(error = %e, "role lookup failed");
@@ -352,7 +372,7 @@ impl<P: Protocol> Serve<P> {
                 )));
             }
         };
-        match P::authenticate(&self.shared, stream, buf, &user, verifier).await? {
+        match P::authenticate(&self.shared, stream, buf, hello, &user, verifier).await? {
             Ok(credential) => Ok(Ok(Identity {
                 user,
                 database,
@@ -392,6 +412,7 @@ impl<P: Protocol> Serve<P> {
         &self,
         stream: &mut Stream,
         identity: &Identity,
+        hello: &P::Hello,
     ) -> Result<Result<(Stream, Option<Stream>), Refusal>, StartupError> {
         let sot = self.shared.source_of_truth();
         let mode = self.shared.settings.shadow_mode;
@@ -465,11 +486,7 @@ impl<P: Protocol> Serve<P> {
                 }));
             }
         };
-        let key = ClientKey {
-            pid: self.shared.peers.key_pid(self.info.id),
-            secret: self.cancel_secret,
-        };
-        let tx = P::greet(stream, &session, key, &self.session).await?;
+        let tx = P::greet(stream, &session, self.client_key(), &self.session, hello).await?;
         self.info.set_source_of_truth(sot);
         self.info.ready(tx);
         if self.session.ctl() != Ctl::Run {
@@ -478,6 +495,14 @@ impl<P: Protocol> Serve<P> {
         self.keys.set(Some((sot, session.key())));
         self.publish_keys();
         Ok(Ok((session.into_stream(), shadow)))
+    }
+
+    /// The cancel key this connection is issued; its process id names the proxy.
+    fn client_key(&self) -> ClientKey {
+        ClientKey {
+            pid: self.shared.peers.key_pid(self.info.id),
+            secret: self.cancel_secret,
+        }
     }
 
     /// Tells the instance which backend sessions this client's cancel key stands for.
@@ -581,7 +606,7 @@ impl<P: Protocol> Serve<P> {
             self.shared.metrics.client_error(e.kind);
             if client_at_boundary {
                 let mut out = Vec::new();
-                P::encode_error(e, &mut out);
+                P::encode_error(e, None, &mut out);
                 let _ = client.write_all(&out).await;
             }
         }

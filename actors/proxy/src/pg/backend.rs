@@ -186,6 +186,11 @@ impl Backend {
                                 "md5, but the role's password is stored as SCRAM on the source of truth".into(),
                             ))
                         }
+                        Credential::MysqlNative(_) => {
+                            return Err(auth_err(
+                                "md5, but the proxy holds a MySQL credential for this session".into(),
+                            ))
+                        }
                     };
                     let answer = md5::response(&hash, &salt);
                     put_message(&mut out, fe::PASSWORD, |o| put_cstr(o, &answer));

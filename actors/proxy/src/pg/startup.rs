@@ -24,7 +24,7 @@ use tokio_rustls::TlsAcceptor;
 pub(crate) async fn open(
     tcp: TcpStream,
     tls: Option<&TlsAcceptor>,
-) -> Result<Opening, (Option<Stream>, StartupError)> {
+) -> Result<Opening<()>, (Option<Stream>, StartupError)> {
     let mut stream = Stream::Tcp(tcp);
     let mut buf = BytesMut::with_capacity(1024);
     // At most one SSLRequest and one GSSENCRequest precede the startup packet.
@@ -77,6 +77,7 @@ pub(crate) async fn open(
                     stream,
                     buf,
                     params,
+                    hello: (),
                 })
             }
         }
@@ -202,7 +203,9 @@ pub(crate) async fn refuse_shutting_down(
         ClientErrorKind::CannotConnectNow,
         "the molt-lms proxy is shutting down",
     );
-    let _ = stream.write_all(&super::Pg::encode_refusal(&refusal)).await;
+    let _ = stream
+        .write_all(&super::Pg::encode_refusal(&refusal, None))
+        .await;
     let _ = stream.shutdown().await;
 }
 

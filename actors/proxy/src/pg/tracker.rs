@@ -185,14 +185,14 @@ fn scan(s: molt_lms_wire::pg::Scan) -> Scan {
 impl Tracker for PgTracker {
     type Framing = FrameScanner;
 
-    fn scan_client(&self, framing: &mut FrameScanner, buf: &[u8]) -> Result<Scan, Violation> {
+    fn scan_client(&self, framing: &mut FrameScanner, buf: &mut [u8]) -> Result<Scan, Violation> {
         framing
             .scan(buf, client_wants_body, |t, b| self.on_client_message(t, b))
             .map(scan)
             .map_err(Violation::new)
     }
 
-    fn scan_backend(&self, framing: &mut FrameScanner, buf: &[u8]) -> Result<Scan, Violation> {
+    fn scan_backend(&self, framing: &mut FrameScanner, buf: &mut [u8]) -> Result<Scan, Violation> {
         framing
             .scan(buf, backend_wants_body, |t, b| {
                 self.on_backend_message(t, b)

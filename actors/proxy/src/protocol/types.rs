@@ -28,17 +28,26 @@ pub struct ClientKey {
 /// connection and will carry its thread id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BackendKey {
-    Pg { pid: i32, secret: i32 },
+    Pg {
+        pid: i32,
+        secret: i32,
+    },
+    /// A MySQL session's connection (thread) id, as its server's greeting gave it.
+    MySql {
+        thread: u32,
+    },
 }
 
-/// How a connection opened.
-pub(crate) enum Opening {
+/// How a connection opened; `H` is the protocol's [`Protocol::Hello`](super::Protocol::Hello).
+pub(crate) enum Opening<H> {
     /// A client that wants a session: its stream, bytes read past its start-up request,
-    /// and the start-up parameters (user, database, options…).
+    /// the start-up parameters (user, database, options…) and what the protocol keeps
+    /// of the conversation so far.
     Session {
         stream: Stream,
         buf: BytesMut,
         params: Vec<(String, String)>,
+        hello: H,
     },
     /// A connection that only carries a cancel request.
     Cancel(ClientKey),
@@ -56,6 +65,9 @@ pub(crate) enum StartupError {
     Tls(io::Error),
     #[error("protocol violation during start-up: {0}")]
     Protocol(Violation),
+    /// The proxy refused the connection itself (and told the client why).
+    #[error("refused: {0}")]
+    Refused(String),
 }
 
 /// A refusal answered with an error, then close.
@@ -63,7 +75,8 @@ pub(crate) enum StartupError {
 pub(crate) enum Refusal {
     #[error(transparent)]
     Client(#[from] ClientError),
-    /// The backend's own error message, passed on verbatim.
+    /// The backend's own error message, passed on as it came (MySQL renumbers its
+    /// packet for the client's sequence).
     #[error("backend refused the session")]
     Backend(Vec<u8>),
 }

@@ -188,11 +188,16 @@ pub mod error_code {
     pub const ER_HANDSHAKE_ERROR: u16 = 1043;
     pub const ER_ACCESS_DENIED_ERROR: u16 = 1045;
     pub const ER_UNKNOWN_COM_ERROR: u16 = 1047;
+    pub const ER_SERVER_SHUTDOWN: u16 = 1053;
     pub const ER_UNKNOWN_ERROR: u16 = 1105;
     pub const ER_NET_PACKET_TOO_LARGE: u16 = 1153;
     pub const ER_NET_PACKETS_OUT_OF_ORDER: u16 = 1156;
+    pub const ER_NET_READ_ERROR: u16 = 1158;
+    pub const ER_NOT_SUPPORTED_YET: u16 = 1235;
     pub const ER_NOT_SUPPORTED_AUTH_MODE: u16 = 1251;
     pub const ER_MALFORMED_PACKET: u16 = 1835;
+    /// MariaDB's "Connection was killed".
+    pub const ER_CONNECTION_KILLED: u16 = 1927;
 
     /// `HY000`: general error.
     pub const STATE_GENERAL: [u8; 5] = *b"HY000";
@@ -202,6 +207,10 @@ pub mod error_code {
     pub const STATE_CLIENT_UNABLE_TO_CONNECT: [u8; 5] = *b"08004";
     /// `28000`: invalid authorization.
     pub const STATE_ACCESS_DENIED: [u8; 5] = *b"28000";
+    /// `42000`: syntax error or access rule violation (also "not supported yet").
+    pub const STATE_SYNTAX_OR_ACCESS: [u8; 5] = *b"42000";
+    /// `70100`: the operation was interrupted (a killed connection).
+    pub const STATE_INTERRUPTED: [u8; 5] = *b"70100";
 }
 
 #[cfg(test)]

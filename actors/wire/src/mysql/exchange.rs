@@ -255,6 +255,17 @@ impl Exchange {
         Ok(ServerStep::More)
     }
 
+    /// Accounts for a server packet too large to read whole (see `scanner`): only a row
+    /// can be that long, so it must come where rows do.
+    pub fn from_server_large(&mut self) -> Result<ServerStep, MysqlError> {
+        match self.pending.front() {
+            Some(Answer::Rows { .. } | Answer::AfterColumns) => Ok(ServerStep::More),
+            _ => Err(MysqlError::Malformed(
+                "oversized packet outside a result set's rows",
+            )),
+        }
+    }
+
     fn rows(&mut self, payload: &[u8], binary: bool) -> ServerStep {
         if ends_rows(payload, self.caps) {
             return self.result_end(payload, binary);

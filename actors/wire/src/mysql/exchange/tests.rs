@@ -345,3 +345,30 @@ fn what_cannot_be_tracked_is_an_error() {
         "a truncated prepare answer"
     );
 }
+
+#[test]
+fn an_oversized_packet_is_a_row_or_a_violation() {
+    let mut x = Exchange::new(CAPS_NO_EOF, AUTOCOMMIT);
+    assert_eq!(
+        x.from_server_large(),
+        Err(MysqlError::Malformed(
+            "oversized packet outside a result set's rows"
+        ))
+    );
+    x.from_client(&[COM_QUERY, b'x']).expect("accepted");
+    assert!(
+        x.from_server_large().is_err(),
+        "where the OK or column count goes"
+    );
+    assert_eq!(x.from_server(&[1]).expect("accepted"), ServerStep::More);
+    assert_eq!(
+        x.from_server(&column()).expect("accepted"),
+        ServerStep::More
+    );
+    assert_eq!(x.from_server_large().expect("accepted"), ServerStep::More);
+    assert_eq!(
+        x.from_server(&ok_fe(AUTOCOMMIT)).expect("accepted"),
+        ServerStep::Done(Some(AUTOCOMMIT))
+    );
+    assert!(x.idle());
+}

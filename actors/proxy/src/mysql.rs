@@ -1,0 +1,364 @@
+//! The MySQL protocol module (`--source-dialect mysql`): MySQL and MariaDB clients
+//! relayed to a MySQL-protocol source of truth, held at transaction boundaries by a
+//! cutover's pause exactly as PostgreSQL sessions are. The codecs are in
+//! `molt_lms_wire::mysql`.
+//!
+//! - [`startup`]: the proxy's greeting (the source's version, the proxy's connection id
+//!   and scramble), TLS, `mysql_native_password` checked against the stored hash.
+//! - [`backend`]: logging in to the source with the key the client's proof revealed;
+//!   the service session for account lookups and `KILL QUERY`.
+//! - [`tracker`]: frames both directions and follows each command's answer.
+//! - [`kill`]: `KILL <id>` mapped from the proxy's connection ids to source threads.
+//! - [`errors`]: `ClientError` as an ERR packet.
+//!
+//! What is not here yet: serving these clients from the PostgreSQL-protocol target
+//! (so a cutover's preparation of a MySQL session fails, and the attempt is rolled
+//! back with traffic resumed on the source), shadowing them, statement ids of the
+//! proxy's own, and `caching_sha2_password`.
+//!
+//! A session's start-up parameters (`Identity::params`) are `user`, `database`,
+//! `client_flag` (the capabilities agreed with the client), `character_set`, and the
+//! client's connection attributes as `attr.<name>`, which the source login passes on.
+
+pub(crate) mod backend;
+pub(crate) mod errors;
+pub(crate) mod io;
+pub(crate) mod kill;
+pub(crate) mod startup;
+pub(crate) mod tracker;
+
+use crate::auth::lookup::LookupError;
+use crate::auth::{Credential, Verifier};
+use crate::client_conn::handoff::Identity;
+use crate::client_conn::session::SessionCtl;
+use crate::client_error::{ClientError, ClientErrorKind};
+use crate::conn_info::ConnInfo;
+use crate::protocol::shadow::{AnswerReader, AnswerStep, ClientMsg, ShadowCodec};
+use crate::protocol::{
+    BackendError, BackendKey, ClientKey, Opening, PrepareError, Prepared, Protocol, Refusal,
+    StartupError, TxState, Violation,
+};
+use crate::shadow::result::StmtResult;
+use crate::shared::Shared;
+use backend::{Login, MySqlSession, MySqlSource};
+use bytes::BytesMut;
+use molt_lms_api::cutover::PrepareStage;
+use molt_lms_api::SourceOfTruth;
+use molt_lms_common::stream::Stream;
+use molt_lms_wire::mysql::consts::command::COM_QUIT;
+use molt_lms_wire::mysql::packet::put_packet;
+use molt_lms_wire::mysql::OkPacket;
+use std::cell::Cell;
+use std::rc::Rc;
+use std::sync::Arc;
+use tokio::io::AsyncWriteExt;
+use tokio::net::TcpStream;
+
+/// The MySQL protocol, as the connection layer drives it.
+pub(crate) struct MySql;
+
+/// The client's side of start-up, from the greeting to the OK that ends it.
+pub(crate) struct Hello {
+    scramble: [u8; crate::auth::mysql_native::SCRAMBLE_LEN],
+    /// Capabilities agreed with the client.
+    caps: u32,
+    /// Sequence id of the proxy's next start-up packet.
+    seq: u8,
+    /// The authentication method and answer of the handshake response.
+    plugin: String,
+    auth_response: Vec<u8>,
+    /// The connection id the greeting gave the client.
+    client_id: u32,
+    /// The source thread of the session opened for it, once greeted.
+    thread: Cell<u32>,
+}
+
+/// Why a MySQL session cannot go where a cutover or a shadow would take it.
+const TARGET_NOT_YET: &str =
+    "serving MySQL clients from the PostgreSQL-protocol target is not supported yet";
+
+fn source(shared: &Shared) -> Option<&MySqlSource> {
+    shared.mysql.as_deref()
+}
+
+fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    params
+        .iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, v)| v.as_str())
+}
+
+/// Sends `e` in place of a greeting (as a server refusing a connection does) and closes.
+async fn refuse_unopened(shared: &Shared, mut tcp: TcpStream, e: ClientError) {
+    shared.metrics.client_error(e.kind);
+    let mut out = Vec::new();
+    errors::encode(&e, 0, &mut out);
+    let _ = tcp.write_all(&out).await;
+    let _ = tcp.shutdown().await;
+}
+
+impl Protocol for MySql {
+    type Tracker = tracker::MySqlTracker;
+    type Session = MySqlSession;
+    type Shadow = NoShadow;
+    type Hello = Hello;
+
+    async fn open(
+        shared: &Shared,
+        tcp: TcpStream,
+        key: ClientKey,
+    ) -> Result<Opening<Hello>, (Option<Stream>, StartupError)> {
+        let greeting = match source(shared) {
+            Some(s) => s.greeting().await,
+            None => Err(BackendError::Auth {
+                role: SourceOfTruth::Source,
+                what: "no MySQL source configured".into(),
+            }),
+        };
+        let greeting = match greeting {
+            Ok(g) => g,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot greet a MySQL client: the source is unreachable");
+                let why = ClientError::new(ClientErrorKind::BackendUnreachable, e.client_message());
+                refuse_unopened(shared, tcp, why).await;
+                return Err((None, StartupError::Refused(e.to_string())));
+            }
+        };
+        startup::open(shared, tcp, &greeting, key).await
+    }
+
+    async fn verifier(
+        shared: &Shared,
+        role: SourceOfTruth,
+        user: &str,
+    ) -> Result<Option<Verifier>, LookupError> {
+        match source(shared) {
+            Some(s) if role == SourceOfTruth::Source => s.verifier(user).await,
+            _ => Err(LookupError::Query {
+                role: role.to_string(),
+                message: TARGET_NOT_YET.into(),
+            }),
+        }
+    }
+
+    fn login_request(params: &[(String, String)]) -> Result<(String, String), ClientError> {
+        let user = param(params, "user").unwrap_or_default();
+        if user.is_empty() {
+            return Err(ClientError::new(
+                ClientErrorKind::AuthRejected,
+                "Access denied: no user name given",
+            ));
+        }
+        let database = param(params, "database").unwrap_or_default();
+        Ok((user.to_owned(), database.to_owned()))
+    }
+
+    async fn authenticate(
+        _shared: &Shared,
+        stream: &mut Stream,
+        buf: &mut BytesMut,
+        hello: &mut Hello,
+        user: &str,
+        verifier: Option<Verifier>,
+    ) -> Result<Result<Credential, Refusal>, StartupError> {
+        startup::authenticate(stream, buf, hello, user, verifier).await
+    }
+
+    async fn open_session(
+        shared: &Shared,
+        role: SourceOfTruth,
+        identity: &Identity,
+    ) -> Result<MySqlSession, BackendError> {
+        let Some(source) = source(shared).filter(|_| role == SourceOfTruth::Source) else {
+            return Err(BackendError::Auth {
+                role,
+                what: TARGET_NOT_YET.into(),
+            });
+        };
+        let key = match &identity.credential {
+            Credential::MysqlNative(k) => k.clone(),
+            Credential::Password(p) => {
+                Some(crate::auth::mysql_native::key_from_password(p.expose()))
+            }
+            _ => {
+                return Err(BackendError::Auth {
+                    role,
+                    what: "a PostgreSQL credential for a MySQL login".into(),
+                })
+            }
+        };
+        let params = &identity.params;
+        let attrs: Vec<(String, String)> = params
+            .iter()
+            .filter_map(|(n, v)| Some((n.strip_prefix("attr.")?.to_owned(), v.clone())))
+            .collect();
+        let number = |name: &str| param(params, name).and_then(|v| v.parse::<u32>().ok());
+        let login = Login {
+            user: &identity.user,
+            database: &identity.database,
+            caps: number("client_flag").unwrap_or(0),
+            charset: number("character_set").unwrap_or(0) as u8,
+            attrs: &attrs,
+            key: key.as_ref(),
+        };
+        source.open(&login).await
+    }
+
+    async fn greet(
+        client: &mut Stream,
+        session: &MySqlSession,
+        key: ClientKey,
+        _ctl: &SessionCtl,
+        hello: &Hello,
+    ) -> std::io::Result<TxState> {
+        let _ = key; // the greeting carried it as the connection id
+        hello.thread.set(session.thread);
+        let ok = OkPacket {
+            eof_header: false,
+            affected_rows: 0,
+            last_insert_id: 0,
+            status_flags: session.status,
+            warnings: 0,
+            info: Vec::new(),
+            session_state: Vec::new(),
+        };
+        let mut out = Vec::new();
+        put_packet(&mut out, hello.seq, |o| ok.encode(o, hello.caps));
+        client.write_all(&out).await?;
+        Ok(tracker::tx_state(session.status))
+    }
+
+    async fn prepare(
+        _shared: &Shared,
+        to: SourceOfTruth,
+        _identity: &Identity,
+        _ctl: &SessionCtl,
+    ) -> Result<Prepared<MySqlSession>, PrepareError> {
+        Err(PrepareError::new(
+            PrepareStage::Login,
+            format!("{TARGET_NOT_YET} (a MySQL session cannot move to the {to} database)"),
+        ))
+    }
+
+    async fn complete(
+        _client: &mut Stream,
+        _old: &mut Stream,
+        _changes: &[(String, String)],
+        _ctl: &SessionCtl,
+    ) -> std::io::Result<()> {
+        // `prepare` never succeeds, so no switch gets this far.
+        Err(std::io::Error::other(TARGET_NOT_YET))
+    }
+
+    fn tracker(
+        ctl: Rc<SessionCtl>,
+        info: Arc<ConnInfo>,
+        shared: Arc<Shared>,
+        hello: &Hello,
+    ) -> tracker::MySqlTracker {
+        tracker::MySqlTracker::new(
+            ctl,
+            info,
+            shared,
+            hello.caps,
+            (hello.client_id, hello.thread.get()),
+        )
+    }
+
+    fn encode_error(e: &ClientError, hello: Option<&Hello>, out: &mut Vec<u8>) {
+        // In session, an error answers the command the client sent (sequence id 0).
+        errors::encode(e, hello.map_or(1, |h| h.seq), out);
+    }
+
+    fn encode_refusal(r: &Refusal, hello: Option<&Hello>) -> Vec<u8> {
+        match r {
+            Refusal::Client(e) => {
+                let mut out = Vec::new();
+                Self::encode_error(e, hello, &mut out);
+                out
+            }
+            Refusal::Backend(raw) => {
+                let mut out = raw.clone();
+                if let Some(seq) = out.get_mut(3) {
+                    *seq = hello.map_or(1, |h| h.seq);
+                }
+                out
+            }
+        }
+    }
+
+    async fn refuse_shutting_down(tcp: TcpStream, shared: Arc<Shared>) {
+        let e = ClientError::new(
+            ClientErrorKind::CannotConnectNow,
+            "the molt-lms proxy is shutting down",
+        );
+        refuse_unopened(&shared, tcp, e).await;
+    }
+
+    async fn close(stream: &mut Stream) {
+        let mut out = Vec::new();
+        put_packet(&mut out, 0, |o| o.push(COM_QUIT));
+        let _ = stream.write_all(&out).await;
+        let _ = stream.shutdown().await;
+    }
+
+    async fn cancel(
+        shared: &Shared,
+        role: SourceOfTruth,
+        key: BackendKey,
+    ) -> Result<(), BackendError> {
+        match (key, source(shared)) {
+            (BackendKey::MySql { thread }, Some(s)) if role == SourceOfTruth::Source => {
+                s.kill_query(thread).await
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+/// MySQL sessions are not shadowed yet: a MySQL source's shadow is the PostgreSQL-
+/// protocol target, which takes serving MySQL clients from it. Start-up refuses any
+/// shadow mode but `none` with a MySQL source, so this codec never sees a byte; if it
+/// did, it would end the session as a violation rather than guess.
+pub(crate) struct NoShadow;
+
+#[derive(Debug, thiserror::Error)]
+#[error("shadowing MySQL sessions is not supported yet")]
+struct NotShadowed;
+
+pub(crate) struct NoAnswer;
+
+impl AnswerReader for NoAnswer {
+    fn observe(&mut self, _msg: &[u8]) {}
+    fn finish(&mut self) -> Vec<StmtResult> {
+        Vec::new()
+    }
+}
+
+impl ShadowCodec for NoShadow {
+    type Answer = NoAnswer;
+
+    fn answer(_budget: usize, _errors_only: bool) -> NoAnswer {
+        NoAnswer
+    }
+
+    fn next_message(_buf: &[u8]) -> Result<Option<usize>, Violation> {
+        Err(Violation::new(NotShadowed))
+    }
+
+    fn classify(_msg: &[u8]) -> Result<ClientMsg<'_>, Violation> {
+        Err(Violation::new(NotShadowed))
+    }
+
+    fn answer_step(_msg: &[u8]) -> Result<AnswerStep, Violation> {
+        Err(Violation::new(NotShadowed))
+    }
+
+    fn cancelled(_result: &StmtResult) -> bool {
+        false
+    }
+
+    fn failing_request(_why: &str) -> Vec<u8> {
+        Vec::new()
+    }
+}

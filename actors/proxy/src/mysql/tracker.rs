@@ -1,0 +1,227 @@
+//! The MySQL tracker: walks packets in place in both directions (`PacketScanner`) and
+//! follows each command's answer (`Exchange`), whose last OK or EOF carries the status
+//! flags that say whether a transaction is open. The session is quiescent when no
+//! command awaits its answer and no transaction is open; a held session's next command
+//! waits before it is sent. It also rewrites `KILL <id>` to the source thread the id
+//! stands for (see `kill`).
+
+use super::kill::{kill_target, write_id};
+use crate::client_conn::session::SessionCtl;
+use crate::conn_info::ConnInfo;
+use crate::protocol::{Scan, Tracker, TxState, Violation};
+use crate::shared::Shared;
+use molt_lms_api::ConnectionState;
+use molt_lms_wire::mysql::consts::command::{COM_QUERY, COM_QUIT};
+use molt_lms_wire::mysql::consts::header;
+use molt_lms_wire::mysql::consts::status::SERVER_STATUS_IN_TRANS;
+use molt_lms_wire::mysql::exchange::{ClientStep, Exchange, ServerStep};
+use molt_lms_wire::mysql::packet::{next_packet, PacketHeader, HEADER_LEN};
+use molt_lms_wire::mysql::scanner::{Control, PacketScanner, Shown};
+use molt_lms_wire::mysql::{ErrPacket, MysqlError};
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::Instant;
+
+/// A status word as a protocol-neutral transaction state. MySQL has no failed state:
+/// an error inside a transaction leaves it open.
+pub(crate) fn tx_state(status: u16) -> TxState {
+    if status & SERVER_STATUS_IN_TRANS != 0 {
+        TxState::InTransaction
+    } else {
+        TxState::Idle
+    }
+}
+
+pub(crate) struct MySqlTracker {
+    ctl: Rc<SessionCtl>,
+    info: Arc<ConnInfo>,
+    shared: Arc<Shared>,
+    exchange: RefCell<Exchange>,
+    caps: u32,
+    /// The connection id this client was given, whose entry in the thread table goes
+    /// with the session.
+    client_id: u32,
+    request_started: Cell<Option<Instant>>,
+    saw_error: Cell<bool>,
+}
+
+impl MySqlTracker {
+    /// A tracker for a session that logged in with `caps` and is idle with `status`.
+    pub(crate) fn new(
+        ctl: Rc<SessionCtl>,
+        info: Arc<ConnInfo>,
+        shared: Arc<Shared>,
+        caps: u32,
+        (client_id, thread): (u32, u32),
+    ) -> Self {
+        // Registered before the first command is relayed; the client learnt its id from
+        // the greeting, and a KILL naming it from another connection finds the thread.
+        shared.mysql_threads.insert(client_id, thread);
+        Self {
+            ctl,
+            info,
+            shared,
+            exchange: RefCell::new(Exchange::new(caps, 0)),
+            caps,
+            client_id,
+            request_started: Cell::new(None),
+            saw_error: Cell::new(false),
+        }
+    }
+
+    fn quiet(ex: &Exchange) -> bool {
+        ex.idle() && !ex.in_transaction()
+    }
+
+    /// Accounts for one client payload; decides whether to hold before it.
+    pub(crate) fn on_client(
+        &self,
+        h: PacketHeader,
+        shown: Shown<'_>,
+    ) -> Result<Control, MysqlError> {
+        let mut ex = self.exchange.borrow_mut();
+        let bytes = shown.bytes();
+        if ex.idle() && self.ctl.hold_next_request() && bytes.first() != Some(&COM_QUIT) {
+            return Ok(Control::HoldBefore);
+        }
+        if ex.idle() && self.request_started.get().is_none() {
+            self.request_started.set(Some(Instant::now()));
+            self.saw_error.set(false);
+        }
+        let step = ex.from_client(bytes)?;
+        if let ClientStep::Command(c) | ClientStep::Unanswered(c) = step {
+            if h.seq != 0 {
+                return Err(MysqlError::OutOfOrder {
+                    expected: 0,
+                    got: h.seq,
+                });
+            }
+            match c {
+                COM_QUERY => {
+                    let text = bytes.get(1..).unwrap_or_default();
+                    self.info.set_last_query(&String::from_utf8_lossy(text));
+                    if let Shown::Whole(payload) = shown {
+                        self.map_kill(&mut payload[1..]);
+                    }
+                }
+                COM_QUIT => self.ctl.set_client_quit(),
+                _ => {}
+            }
+        }
+        self.ctl.set_quiet(Self::quiet(&ex));
+        if !ex.idle() {
+            self.info.set_state(ConnectionState::InQuery);
+        }
+        Ok(Control::Continue)
+    }
+
+    /// Rewrites a `KILL <id>`'s id to the source thread it stands for.
+    fn map_kill(&self, sql: &mut [u8]) {
+        let Some((digits, id)) = kill_target(sql) else {
+            return;
+        };
+        let thread = self.shared.mysql_threads.resolve(id);
+        if thread.is_none() {
+            tracing::info!(id, "KILL for a connection id this proxy does not know");
+        }
+        write_id(&mut sql[digits], thread);
+    }
+
+    /// Accounts for one server payload.
+    pub(crate) fn on_server(&self, shown: Shown<'_>) -> Result<Control, MysqlError> {
+        let mut ex = self.exchange.borrow_mut();
+        let step = match &shown {
+            Shown::Whole(p) => ex.from_server(p)?,
+            Shown::Large { .. } => ex.from_server_large()?,
+        };
+        let ServerStep::Done(_) = step else {
+            return Ok(Control::Continue);
+        };
+        if let Shown::Whole(p) = &shown {
+            if p.first() == Some(&header::ERR) {
+                self.saw_error.set(true);
+                if let Ok(e) = ErrPacket::decode(p, self.caps) {
+                    let state = e
+                        .sql_state
+                        .map(|s| String::from_utf8_lossy(&s).into_owned());
+                    self.info.set_last_error(&format!(
+                        "{} ({}): {}",
+                        e.code,
+                        state.unwrap_or_default(),
+                        e.message
+                    ));
+                }
+            }
+        }
+        if ex.idle() {
+            if let Some(t) = self.request_started.take() {
+                let metrics = &self.shared.metrics;
+                metrics.query_seconds.observe(t.elapsed().as_secs_f64());
+                if self.saw_error.replace(false) {
+                    metrics.queries_error.inc();
+                } else {
+                    metrics.queries_ok.inc();
+                }
+            }
+            self.info.ready(tx_state(ex.status()));
+            self.ctl.answered(&self.info, Self::quiet(&ex));
+        }
+        Ok(Control::Continue)
+    }
+}
+
+impl Drop for MySqlTracker {
+    fn drop(&mut self) {
+        self.shared.mysql_threads.remove(self.client_id);
+    }
+}
+
+fn scan(s: molt_lms_wire::mysql::scanner::Scan) -> Scan {
+    Scan {
+        forward: s.forward,
+        held: s.held,
+    }
+}
+
+/// One whole packet handed over by a relay that frames messages itself.
+fn whole(msg: &[u8]) -> Result<(PacketHeader, Vec<u8>), Violation> {
+    let h = next_packet(msg).ok_or_else(|| Violation::new(MysqlError::Truncated("packet")))?;
+    Ok((h, msg.get(HEADER_LEN..).unwrap_or_default().to_vec()))
+}
+
+impl Tracker for MySqlTracker {
+    type Framing = PacketScanner;
+
+    fn scan_client(&self, framing: &mut PacketScanner, buf: &mut [u8]) -> Result<Scan, Violation> {
+        framing
+            .scan(buf, |h, shown| self.on_client(h, shown))
+            .map(scan)
+            .map_err(Violation::new)
+    }
+
+    fn scan_backend(&self, framing: &mut PacketScanner, buf: &mut [u8]) -> Result<Scan, Violation> {
+        framing
+            .scan(buf, |_, shown| self.on_server(shown))
+            .map(scan)
+            .map_err(Violation::new)
+    }
+
+    fn at_boundary(framing: &PacketScanner) -> bool {
+        framing.at_boundary()
+    }
+
+    fn client_message(&self, msg: &[u8]) -> Result<bool, Violation> {
+        let (h, mut payload) = whole(msg)?;
+        self.on_client(h, Shown::Whole(&mut payload))
+            .map(|c| c == Control::HoldBefore)
+            .map_err(Violation::new)
+    }
+
+    fn backend_message(&self, msg: &[u8]) -> Result<(), Violation> {
+        let (_, mut payload) = whole(msg)?;
+        self.on_server(Shown::Whole(&mut payload))
+            .map(|_| ())
+            .map_err(Violation::new)
+    }
+}

@@ -1,0 +1,177 @@
+//! A cutover's pause with MySQL clients: `begin` under a write load holds every session
+//! at a transaction boundary, a commit is refused before the point of no return (serving
+//! MySQL clients from the PostgreSQL-protocol target is not built yet), and `abort`
+//! resumes traffic on the source with no client error and no write lost. A session that
+//! keeps a transaction open past `--begin-timeout` with action terminate gets an ERR
+//! naming the attempt.
+
+use molt_lms_api::cutover::{BeginRequest, CutoverStatus, TimeoutAction};
+use molt_lms_integration::cutover_env::CutoverEnv;
+use molt_lms_integration::mariadb::MariaDb;
+use molt_lms_integration::mysql_client::MyClient;
+use molt_lms_integration::proxy::ProxyConfig;
+use molt_lms_integration::wait_until;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+const PASSWORD: &str = "writer-pw";
+const WRITERS: usize = 4;
+
+/// An orchestrator (metadata on the PostgreSQL target) and one MySQL-dialect proxy in
+/// front of a MariaDB of the test's own.
+fn start(db: &MariaDb) -> CutoverEnv {
+    db.create_user("lms", "lms-pw");
+    db.create_user("writer", PASSWORD);
+    db.sql("CREATE DATABASE shop; CREATE TABLE shop.ledger (writer INT, n INT, part INT, PRIMARY KEY (writer, n, part))");
+    let mut env = CutoverEnv::start(0, &[]);
+    let source = format!("mysql://lms:lms-pw@{}/", db.addr());
+    env.add_proxy_with(|c| ProxyConfig {
+        source_url: source,
+        dialect: "mysql".into(),
+        ..c
+    });
+    env
+}
+
+/// Writers that each commit two-row transactions in a loop through the proxy until told
+/// to stop; each returns how many it committed, or the first error.
+fn writers(
+    addr: String,
+    stop: &Arc<AtomicBool>,
+) -> Vec<std::thread::JoinHandle<Result<usize, String>>> {
+    (0..WRITERS)
+        .map(|w| {
+            let (addr, stop) = (addr.clone(), stop.clone());
+            std::thread::spawn(move || {
+                let mut c = MyClient::login(&addr, "writer", PASSWORD);
+                let mut done = 0usize;
+                while !stop.load(Ordering::Relaxed) {
+                    for sql in [
+                        "START TRANSACTION".to_owned(),
+                        format!("INSERT INTO shop.ledger VALUES ({w}, {done}, 1)"),
+                        format!("INSERT INTO shop.ledger VALUES ({w}, {done}, 2)"),
+                        "COMMIT".to_owned(),
+                    ] {
+                        c.exec(&sql)
+                            .map_err(|e| format!("writer {w}: {sql}: {} {}", e.code, e.message))?;
+                    }
+                    done += 1;
+                }
+                Ok(done)
+            })
+        })
+        .collect()
+}
+
+fn rows(db: &MariaDb) -> usize {
+    db.sql("SELECT COUNT(*) FROM shop.ledger")
+        .parse()
+        .expect("a count")
+}
+
+#[test]
+fn begin_holds_mysql_writers_between_transactions_and_abort_loses_nothing() {
+    let db = MariaDb::start("mycutover");
+    let env = start(&db);
+    let addr = env.proxies[0].sql_addr().to_string();
+    let stop = Arc::new(AtomicBool::new(false));
+    let handles = writers(addr, &stop);
+    assert!(
+        wait_until(Duration::from_secs(20), || rows(&db) >= 40),
+        "writers run"
+    );
+
+    // The cutover check knows a MySQL session cannot move to the target yet.
+    let refused = env
+        .begin(BeginRequest::default())
+        .expect_err("begin with the check");
+    assert!(refused.1.to_lowercase().contains("mysql"), "{}", refused.1);
+
+    let a = env
+        .begin(BeginRequest {
+            skip_check: true,
+            ..BeginRequest::default()
+        })
+        .expect("begin");
+    env.wait_status(a.id, CutoverStatus::TrafficPaused, Duration::from_secs(20));
+    // Paused at a transaction boundary: nothing open on the source, every pair whole.
+    assert_eq!(
+        db.sql("SELECT COUNT(*) FROM information_schema.innodb_trx"),
+        "0",
+        "no transaction open on the source while paused"
+    );
+    let paused_rows = rows(&db);
+    assert_eq!(paused_rows % 2, 0, "only whole transactions");
+
+    let commit = env
+        .commit()
+        .expect_err("commit refused before the point of no return");
+    assert!(commit.1.contains("not supported yet"), "{}", commit.1);
+    let still = env.attempt(a.id).expect("attempt");
+    assert_eq!(still.status, CutoverStatus::TrafficPaused, "{still:#?}");
+    assert_eq!(
+        rows(&db),
+        paused_rows,
+        "still held after the refused commit"
+    );
+
+    env.abort().expect("abort");
+    env.wait_status(a.id, CutoverStatus::AbortCompleted, Duration::from_secs(20));
+    assert!(
+        wait_until(Duration::from_secs(20), || rows(&db) > paused_rows + 20),
+        "traffic resumed on the source"
+    );
+    stop.store(true, Ordering::Relaxed);
+    let mut committed = 0;
+    for h in handles {
+        committed += h.join().expect("writer thread").expect("no client error");
+    }
+    assert_eq!(
+        rows(&db),
+        committed * 2,
+        "every acknowledged write is on the source"
+    );
+}
+
+#[test]
+fn an_open_transaction_past_the_begin_timeout_is_terminated_with_the_attempt_named() {
+    let db = MariaDb::start("myterminate");
+    let env = start(&db);
+    let addr = env.proxies[0].sql_addr().to_string();
+    let mut blocker = MyClient::login(&addr, "writer", PASSWORD);
+    blocker.exec("START TRANSACTION").expect("begin");
+    blocker
+        .exec("INSERT INTO shop.ledger VALUES (99, 0, 1)")
+        .expect("insert");
+    let mut idle = MyClient::login(&addr, "writer", PASSWORD);
+    let a = env
+        .begin(BeginRequest {
+            begin_timeout_ms: Some(1000),
+            timeout_action: TimeoutAction::Terminate,
+            skip_check: true,
+            ..BeginRequest::default()
+        })
+        .expect("begin");
+    env.wait_status(a.id, CutoverStatus::TrafficPaused, Duration::from_secs(20));
+    let err = blocker.exec("COMMIT").expect_err("terminated");
+    assert_eq!(err.code, 1927, "{}", err.message);
+    assert!(
+        err.message.contains(&format!("attempt {}", a.id)),
+        "{}",
+        err.message
+    );
+    assert_eq!(
+        db.sql("SELECT COUNT(*) FROM shop.ledger WHERE writer = 99"),
+        "0",
+        "the terminated transaction was rolled back, not committed"
+    );
+    env.abort().expect("abort");
+    env.wait_status(a.id, CutoverStatus::AbortCompleted, Duration::from_secs(20));
+    assert_eq!(
+        idle.exec("INSERT INTO shop.ledger VALUES (1, 1, 1)")
+            .map_err(|e| e.message),
+        Ok(2),
+        "an idle session rides through the pause (status: autocommit)"
+    );
+}

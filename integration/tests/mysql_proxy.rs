@@ -1,0 +1,261 @@
+//! MySQL clients through the proxy (`--source-dialect mysql`) to a real MariaDB: the
+//! `mariadb` client's output matches a direct run, logins are checked against the stored
+//! hash, `KILL QUERY` with the proxy's connection id stops the right statement, and a
+//! client that breaks the protocol loses only its own connection.
+
+use molt_lms_integration::mariadb::{cli, MariaDb};
+use molt_lms_integration::mysql_client::MyClient;
+use molt_lms_integration::proxy::{ProxyConfig, ProxyProcess};
+use molt_lms_integration::wait_until;
+use molt_lms_wire::mysql::consts::capability::CLIENT_PROTOCOL_41;
+use molt_lms_wire::mysql::consts::{command, header};
+use molt_lms_wire::mysql::ErrPacket;
+use std::io::Write;
+use std::process::{Output, Stdio};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+const APP_PASSWORD: &str = "app-s3cret";
+
+/// One MariaDB and one proxy in front of it, shared by the tests of this file.
+struct Env {
+    db: MariaDb,
+    proxy: ProxyProcess,
+}
+
+fn env() -> &'static Env {
+    static ENV: OnceLock<Env> = OnceLock::new();
+    ENV.get_or_init(|| {
+        let db = MariaDb::start("mysqlproxy");
+        db.create_user("lms", "lms-pw");
+        db.create_user("app", APP_PASSWORD);
+        let proxy = ProxyProcess::start(ProxyConfig {
+            dialect: "mysql".into(),
+            ..ProxyConfig::new(
+                format!("mysql://lms:lms-pw@{}/", db.addr()),
+                // Never dialled without a cutover: MySQL sessions are not shadowed.
+                "postgresql://nobody@127.0.0.1:1/none",
+            )
+        });
+        Env { db, proxy }
+    })
+}
+
+fn run(addr: &str, user: &str, password: &str, db: &str, args: &[&str], stdin: &str) -> Output {
+    let mut child = cli(addr, user, password, db)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run mariadb");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(stdin.as_bytes())
+        .expect("write script");
+    child.wait_with_output().expect("mariadb output")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+const SCRIPT: &str = r#"
+CREATE TABLE t (id BIGINT PRIMARY KEY, name VARCHAR(40), amount DECIMAL(12,3), at DATETIME(6), raw VARBINARY(16), note TEXT);
+INSERT INTO t VALUES (1, 'one', 1.5, '2026-01-02 03:04:05.123456', X'00FF10', NULL), (2, 'zwei ✓', -22.125, '1999-12-31 23:59:59', '', 'x');
+INSERT INTO t VALUES (9223372036854775807, 'max', 0, NULL, NULL, REPEAT('long ', 2000));
+SELECT id, name, amount, at, HEX(raw), LENGTH(note) FROM t ORDER BY id;
+SELECT * FROM no_such_table;
+START TRANSACTION;
+UPDATE t SET amount = amount + 1 WHERE id = 1;
+SELECT @@in_transaction;
+ROLLBACK;
+SELECT amount FROM t WHERE id = 1;
+BEGIN;
+DELETE FROM t WHERE id = 2;
+COMMIT;
+SELECT COUNT(*) FROM t;
+DELIMITER //
+SELECT 1 AS a; SELECT 2 AS b; UPDATE t SET name = 'uno' WHERE id = 1//
+DELIMITER ;
+SELECT name FROM t WHERE id = 1;
+USE information_schema;
+SELECT DATABASE();
+"#;
+
+#[test]
+fn the_mariadb_client_sees_the_same_through_the_proxy_as_directly() {
+    let env = env();
+    env.db
+        .sql("CREATE DATABASE direct_run; CREATE DATABASE proxied_run");
+    let args = ["--force", "--table", "--verbose"];
+    let direct = run(
+        &env.db.addr(),
+        "app",
+        APP_PASSWORD,
+        "direct_run",
+        &args,
+        SCRIPT,
+    );
+    let proxy_addr = env.proxy.sql_addr().to_string();
+    let proxied = run(
+        &proxy_addr,
+        "app",
+        APP_PASSWORD,
+        "proxied_run",
+        &args,
+        SCRIPT,
+    );
+    let norm = |o: &Output| {
+        (
+            text(&o.stdout)
+                .replace("direct_run", "DB")
+                .replace("proxied_run", "DB"),
+            text(&o.stderr)
+                .replace("direct_run", "DB")
+                .replace("proxied_run", "DB"),
+        )
+    };
+    let (d, p) = (norm(&direct), norm(&proxied));
+    assert!(
+        d.1.contains("ERROR 1146 (42S02)"),
+        "the script's error, directly: {}",
+        d.1
+    );
+    assert_eq!(d.0, p.0, "stdout differs");
+    assert_eq!(d.1, p.1, "stderr differs");
+    assert_eq!(direct.status.code(), proxied.status.code());
+    assert!(p.0.contains("zwei ✓") && p.0.contains("9223372036854775807"));
+}
+
+#[test]
+fn logins_are_checked_against_the_stored_hash() {
+    let env = env();
+    let addr = env.proxy.sql_addr().to_string();
+    let ok = run(
+        &addr,
+        "app",
+        APP_PASSWORD,
+        "",
+        &["-N", "-e", "SELECT CURRENT_USER()"],
+        "",
+    );
+    assert!(ok.status.success(), "{}", text(&ok.stderr));
+    assert_eq!(text(&ok.stdout).trim(), "app@%");
+    for (user, password) in [("app", "wrong"), ("nobody", "whatever"), ("app", "")] {
+        let out = run(&addr, user, password, "", &["-e", "SELECT 1"], "");
+        let err = text(&out.stderr);
+        assert!(!out.status.success());
+        assert!(
+            err.contains("ERROR 1045 (28000)") && err.contains(&format!("'{user}'")),
+            "{user}/{password}: {err}"
+        );
+        assert!(
+            !err.contains(password) || password.is_empty(),
+            "the password is not echoed"
+        );
+    }
+}
+
+#[test]
+fn kill_query_with_the_proxy_connection_id_stops_that_statement_only() {
+    let env = env();
+    let addr = env.proxy.sql_addr().to_string();
+    let mut victim = MyClient::login(&addr, "app", APP_PASSWORD);
+    let mut bystander = MyClient::login(&addr, "app", APP_PASSWORD);
+    let id = victim.greeting.connection_id;
+    let backend_thread: u32 = victim
+        .query_value("SELECT CONNECTION_ID()")
+        .expect("CONNECTION_ID()")
+        .parse()
+        .expect("a number");
+    assert_ne!(id, backend_thread, "the proxy gives its own connection ids");
+    let sleeper = std::thread::spawn(move || {
+        let r = victim.query_value("SELECT SLEEP(20) AS killed");
+        (r, victim)
+    });
+    let other = std::thread::spawn(move || bystander.query_value("SELECT SLEEP(2) AS slept"));
+    let running = || {
+        env.db.sql(
+            "SELECT COUNT(*) FROM information_schema.processlist WHERE info LIKE 'SELECT SLEEP(%'",
+        ) == "2"
+    };
+    assert!(
+        wait_until(Duration::from_secs(20), running),
+        "both sleeps run on the source"
+    );
+    let out = run(
+        &addr,
+        "app",
+        APP_PASSWORD,
+        "",
+        &["-e", &format!("KILL QUERY {id}")],
+        "",
+    );
+    assert!(
+        out.status.success(),
+        "KILL QUERY {id}: {}",
+        text(&out.stderr)
+    );
+    // SLEEP returns 1 when it was interrupted, 0 when it ran its course.
+    let (killed, mut victim) = sleeper.join().expect("thread");
+    let killed = killed.expect_err("the victim's statement was killed");
+    assert_eq!(
+        (killed.code, killed.sql_state),
+        (1317, Some(*b"70100")),
+        "{}",
+        killed.message
+    );
+    assert_eq!(
+        victim.query_value("SELECT 'alive'").expect("a value"),
+        "alive",
+        "only the statement ended"
+    );
+    // SLEEP returns 0 when it ran its course.
+    assert_eq!(
+        other.join().expect("thread").expect("a value"),
+        "0",
+        "the other session's statement ran on"
+    );
+    let unknown = run(
+        &addr,
+        "app",
+        APP_PASSWORD,
+        "",
+        &["-e", "KILL QUERY 123456789"],
+        "",
+    );
+    assert!(
+        text(&unknown.stderr).contains("ERROR 1094"),
+        "an id the proxy does not know reaches no thread: {}",
+        text(&unknown.stderr)
+    );
+}
+
+#[test]
+fn a_malformed_packet_closes_only_its_own_connection() {
+    let env = env();
+    let addr = env.proxy.sql_addr().to_string();
+    let mut healthy = MyClient::login(&addr, "app", APP_PASSWORD);
+
+    // A handshake response that is not one.
+    let mut bad = MyClient::connect(&addr);
+    bad.send(&[0xFF; 40], 1);
+    let answer = bad.read(2);
+    if let Some((p, _)) = &answer {
+        assert_eq!(p[0], header::ERR, "an ERR before closing");
+    }
+    assert!(bad.read(3).is_none(), "closed after a broken handshake");
+
+    // A command with the wrong sequence id.
+    let mut out_of_order = MyClient::login(&addr, "app", APP_PASSWORD);
+    out_of_order.send(&[command::COM_QUERY, b'1'], 5);
+    let (p, _) = out_of_order.read(1).expect("an ERR");
+    let err = ErrPacket::decode(&p, CLIENT_PROTOCOL_41).expect("an ERR");
+    assert_eq!(err.code, 1835, "{}", err.message);
+    assert!(out_of_order.read(2).is_none(), "closed");
+
+    assert_eq!(healthy.query_value("SELECT 40 + 2").expect("a value"), "42");
+}
