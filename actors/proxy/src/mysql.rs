@@ -9,12 +9,13 @@
 //!   the service session for account lookups and `KILL QUERY`.
 //! - [`tracker`]: frames both directions and follows each command's answer.
 //! - [`kill`]: `KILL <id>` mapped from the proxy's connection ids to source threads.
+//! - [`statements`]: prepared-statement ids of the proxy's own.
 //! - [`errors`]: `ClientError` as an ERR packet.
 //!
 //! What is not here yet: serving these clients from the PostgreSQL-protocol target
 //! (so a cutover's preparation of a MySQL session fails, and the attempt is rolled
-//! back with traffic resumed on the source), shadowing them, statement ids of the
-//! proxy's own, and `caching_sha2_password`.
+//! back with traffic resumed on the source), shadowing them, replaying prepared
+//! statements on another server, and `caching_sha2_password`.
 //!
 //! A session's start-up parameters (`Identity::params`) are `user`, `database`,
 //! `client_flag` (the capabilities agreed with the client), `character_set`, and the
@@ -25,6 +26,7 @@ pub(crate) mod errors;
 pub(crate) mod io;
 pub(crate) mod kill;
 pub(crate) mod startup;
+pub(crate) mod statements;
 pub(crate) mod tracker;
 
 use crate::auth::lookup::LookupError;

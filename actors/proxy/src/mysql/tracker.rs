@@ -6,12 +6,13 @@
 //! stands for (see `kill`).
 
 use super::kill::{kill_target, write_id};
+use super::statements::{self, Statements};
 use crate::client_conn::session::SessionCtl;
 use crate::conn_info::ConnInfo;
 use crate::protocol::{Scan, Tracker, TxState, Violation};
 use crate::shared::Shared;
 use molt_lms_api::ConnectionState;
-use molt_lms_wire::mysql::consts::command::{COM_QUERY, COM_QUIT};
+use molt_lms_wire::mysql::consts::command::*;
 use molt_lms_wire::mysql::consts::header;
 use molt_lms_wire::mysql::consts::status::SERVER_STATUS_IN_TRANS;
 use molt_lms_wire::mysql::exchange::{ClientStep, Exchange, ServerStep};
@@ -38,6 +39,7 @@ pub(crate) struct MySqlTracker {
     info: Arc<ConnInfo>,
     shared: Arc<Shared>,
     exchange: RefCell<Exchange>,
+    statements: RefCell<Statements>,
     caps: u32,
     /// The connection id this client was given, whose entry in the thread table goes
     /// with the session.
@@ -63,6 +65,7 @@ impl MySqlTracker {
             info,
             shared,
             exchange: RefCell::new(Exchange::new(caps, 0)),
+            statements: RefCell::new(Statements::default()),
             caps,
             client_id,
             request_started: Cell::new(None),
@@ -105,6 +108,16 @@ impl MySqlTracker {
                         self.map_kill(&mut payload[1..]);
                     }
                 }
+                COM_STMT_PREPARE => {
+                    let text = bytes.get(1..).unwrap_or_default();
+                    self.info.set_last_query(&String::from_utf8_lossy(text));
+                }
+                COM_STMT_EXECUTE
+                | COM_STMT_SEND_LONG_DATA
+                | COM_STMT_CLOSE
+                | COM_STMT_RESET
+                | COM_STMT_FETCH => self.map_statement(c, shown)?,
+                COM_RESET_CONNECTION | COM_CHANGE_USER => self.statements.borrow_mut().clear(),
                 COM_QUIT => self.ctl.set_client_quit(),
                 _ => {}
             }
@@ -114,6 +127,22 @@ impl MySqlTracker {
             self.info.set_state(ConnectionState::InQuery);
         }
         Ok(Control::Continue)
+    }
+
+    /// Rewrites the client's statement id (after the command byte) to the server's.
+    fn map_statement(&self, command: u8, mut shown: Shown<'_>) -> Result<(), MysqlError> {
+        let payload = match &mut shown {
+            Shown::Whole(p) => &mut **p,
+            Shown::Large { prefix, .. } => &mut **prefix,
+        };
+        let client =
+            statements::read_id(payload, 1).ok_or(MysqlError::Truncated("statement command"))?;
+        let mut ids = self.statements.borrow_mut();
+        statements::write_id(payload, 1, ids.server_id(client));
+        if command == COM_STMT_CLOSE {
+            ids.closed(client);
+        }
+        Ok(())
     }
 
     /// Rewrites a `KILL <id>`'s id to the source thread it stands for.
@@ -129,12 +158,22 @@ impl MySqlTracker {
     }
 
     /// Accounts for one server payload.
-    pub(crate) fn on_server(&self, shown: Shown<'_>) -> Result<Control, MysqlError> {
+    pub(crate) fn on_server(&self, mut shown: Shown<'_>) -> Result<Control, MysqlError> {
         let mut ex = self.exchange.borrow_mut();
+        let prepare_ok = ex.awaiting_prepare();
         let step = match &shown {
             Shown::Whole(p) => ex.from_server(p)?,
             Shown::Large { .. } => ex.from_server_large()?,
         };
+        if let (true, Shown::Whole(p)) = (prepare_ok, &mut shown) {
+            if p.first() == Some(&header::OK) {
+                // COM_STMT_PREPARE_OK: 0x00, then the statement id.
+                let server = statements::read_id(p, 1)
+                    .ok_or(MysqlError::Truncated("COM_STMT_PREPARE answer"))?;
+                let client = self.statements.borrow_mut().prepared(server);
+                statements::write_id(p, 1, client);
+            }
+        }
         let ServerStep::Done(_) = step else {
             return Ok(Control::Continue);
         };

@@ -127,6 +127,12 @@ impl Exchange {
         self.status & SERVER_STATUS_IN_TRANS != 0
     }
 
+    /// The next server packet is the first of a `COM_STMT_PREPARE` answer (its OK
+    /// carries the statement id, which a proxy may map).
+    pub fn awaiting_prepare(&self) -> bool {
+        self.pending.front() == Some(&Answer::Prepare)
+    }
+
     /// The server status of the last answer that carried one.
     pub fn status(&self) -> u16 {
         self.status
