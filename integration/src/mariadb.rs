@@ -36,6 +36,8 @@ fn server_args(dir: &Path, port: u16) -> Vec<String> {
         "--innodb-buffer-pool-size=32M".into(),
         "--innodb-flush-log-at-trx-commit=0".into(),
         "--max-connections=400".into(),
+        // Room for the tests' values past 16 MiB (continuation packets).
+        "--max-allowed-packet=64M".into(),
     ]
 }
 

@@ -58,10 +58,10 @@ async fn admin_api_reports_status_connections_metrics_and_health() {
     let (code, metrics) = env.admin_get("/metrics");
     assert_eq!(code, 200);
     for name in [
-        "lms_connections_open 1",
-        "lms_queries_total{outcome=\"error\"} 1",
-        "lms_query_duration_seconds_count",
-        "lms_bytes_relayed_total{direction=\"backend_to_client\"}",
+        "lms_connections_open{protocol=\"postgresql\"} 1",
+        "lms_queries_total{outcome=\"error\",protocol=\"postgresql\"} 1",
+        "lms_query_duration_seconds_count{protocol=\"postgresql\"}",
+        "lms_bytes_relayed_total{direction=\"backend_to_client\",protocol=\"postgresql\"}",
     ] {
         assert!(metrics.contains(name), "metrics lack {name}:\n{metrics}");
     }

@@ -3,6 +3,7 @@
 //! hash, `KILL QUERY` with the proxy's connection id stops the right statement, and a
 //! client that breaks the protocol loses only its own connection.
 
+use molt_lms_integration::fixture::http_get;
 use molt_lms_integration::mariadb::{cli, MariaDb};
 use molt_lms_integration::mysql_client::MyClient;
 use molt_lms_integration::proxy::{ProxyConfig, ProxyProcess};
@@ -258,4 +259,56 @@ fn a_malformed_packet_closes_only_its_own_connection() {
     assert!(out_of_order.read(2).is_none(), "closed");
 
     assert_eq!(healthy.query_value("SELECT 40 + 2").expect("a value"), "42");
+    let (code, metrics) = http_get(env.proxy.admin_addr(), "/metrics");
+    assert_eq!(code, 200);
+    let figure = |series: &str| -> u64 {
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(series)?.trim().parse().ok())
+            .unwrap_or_else(|| panic!("{series} missing:\n{metrics}"))
+    };
+    assert!(figure("lms_client_errors_total{kind=\"protocol_violation\",protocol=\"mysql\"}") >= 2);
+    assert!(figure("lms_queries_total{outcome=\"ok\",protocol=\"mysql\"}") >= 1);
+}
+
+/// The number after `label` in sysbench's summary (`ignored errors:  0  (0.00 per sec.)`).
+fn sysbench_figure(out: &str, label: &str) -> Option<u64> {
+    out.lines()
+        .find_map(|l| l.trim().strip_prefix(label))
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+}
+
+#[test]
+fn sysbench_oltp_read_write_through_the_proxy_has_no_errors() {
+    let env = env();
+    env.db.sql("CREATE DATABASE sbtest");
+    let port = format!("--mysql-port={}", env.proxy.sql_port());
+    let password = format!("--mysql-password={APP_PASSWORD}");
+    let common = [
+        "oltp_read_write",
+        "--db-driver=mysql",
+        "--mysql-host=127.0.0.1",
+        &port,
+        "--mysql-user=app",
+        &password,
+        "--mysql-db=sbtest",
+        "--tables=2",
+        "--table-size=2000",
+    ];
+    let sysbench = |extra: &[&str]| {
+        let out = std::process::Command::new("sysbench")
+            .args(common)
+            .args(extra)
+            .output()
+            .expect("run sysbench (CI installs it)");
+        let text = format!("{}{}", text(&out.stdout), text(&out.stderr));
+        assert!(out.status.success(), "sysbench {extra:?}:\n{text}");
+        text
+    };
+    sysbench(&["prepare"]);
+    let run = sysbench(&["--threads=4", "--events=400", "--time=0", "run"]);
+    assert_eq!(sysbench_figure(&run, "transactions:"), Some(400), "{run}");
+    assert_eq!(sysbench_figure(&run, "ignored errors:"), Some(0), "{run}");
+    assert_eq!(sysbench_figure(&run, "reconnects:"), Some(0), "{run}");
 }

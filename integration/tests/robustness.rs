@@ -82,12 +82,16 @@ async fn garbage_and_malformed_messages_close_only_that_connection() {
     let (_, metrics) = env.admin_get("/metrics");
     let protocol_errors = metrics
         .lines()
-        .find_map(|l| l.strip_prefix("lms_protocol_errors_total "))
+        .find_map(|l| l.strip_prefix("lms_protocol_errors_total{protocol=\"postgresql\"} "))
         .expect("protocol error metric");
     assert_eq!(protocol_errors, "4");
     let client_errors = metrics
         .lines()
-        .find_map(|l| l.strip_prefix("lms_client_errors_total{kind=\"protocol_violation\"} "))
+        .find_map(|l| {
+            l.strip_prefix(
+                "lms_client_errors_total{kind=\"protocol_violation\",protocol=\"postgresql\"} ",
+            )
+        })
         .expect("client error metric");
     assert_eq!(client_errors, "4");
 }

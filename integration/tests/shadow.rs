@@ -155,7 +155,7 @@ async fn async_never_waits_for_a_stalled_shadow_and_counts_drops() {
     let (_, metrics) = env.admin_get("/metrics");
     assert!(
         metrics.contains(&format!(
-            "lms_shadow_requests_total{{fingerprint=\"{}\",outcome=\"dropped\"}} 5",
+            "lms_shadow_requests_total{{fingerprint=\"{}\",outcome=\"dropped\",protocol=\"postgresql\"}} 5",
             update.id
         )),
         "{metrics}"

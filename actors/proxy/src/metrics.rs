@@ -1,5 +1,7 @@
 //! Prometheus metrics of one proxy instance. Handles are resolved once, so the data
-//! path only touches atomics.
+//! path only touches atomics. Every series carries `protocol` (`postgresql` or `mysql`,
+//! the wire protocol this proxy speaks to clients), so one dashboard serves both kinds
+//! of deployment.
 
 use crate::client_error::ClientErrorKind;
 use prometheus::{Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, Opts, Registry};
@@ -26,8 +28,9 @@ pub struct ProxyMetrics {
 
 impl ProxyMetrics {
     #[allow(clippy::expect_used)] // Static metric definitions; a failure is a programming error.
-    pub fn new() -> Self {
-        let registry = Registry::new();
+    pub fn new(protocol: &str) -> Self {
+        let labels = [("protocol".to_owned(), protocol.to_owned())].into();
+        let registry = Registry::new_custom(None, Some(labels)).expect("registry");
         let gauge = |n: &str, h: &str| {
             let g = IntGauge::new(n, h).expect("metric");
             registry.register(Box::new(g.clone())).expect("register");
@@ -132,6 +135,6 @@ impl ProxyMetrics {
 
 impl Default for ProxyMetrics {
     fn default() -> Self {
-        Self::new()
+        Self::new("postgresql")
     }
 }

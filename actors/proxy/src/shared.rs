@@ -97,7 +97,10 @@ impl Shared {
             }
             _ => None,
         };
-        let metrics = ProxyMetrics::new();
+        let metrics = ProxyMetrics::new(match settings.source_dialect {
+            molt_lms_api::Dialect::Mysql => "mysql",
+            _ => "postgresql",
+        });
         let shadow = ShadowLedger::new(
             settings.shadow_mode,
             settings.advertise_address.clone(),
