@@ -3,11 +3,12 @@
 //! hash, `KILL QUERY` with the proxy's connection id stops the right statement, and a
 //! client that breaks the protocol loses only its own connection.
 
+use molt_lms_integration::certs::TestCa;
 use molt_lms_integration::fixture::http_get;
 use molt_lms_integration::mariadb::{cli, MariaDb};
 use molt_lms_integration::mysql_client::MyClient;
 use molt_lms_integration::proxy::{ProxyConfig, ProxyProcess};
-use molt_lms_integration::wait_until;
+use molt_lms_integration::{wait_until, TempDir};
 use molt_lms_wire::mysql::consts::capability::CLIENT_PROTOCOL_41;
 use molt_lms_wire::mysql::consts::{command, header};
 use molt_lms_wire::mysql::ErrPacket;
@@ -311,4 +312,119 @@ fn sysbench_oltp_read_write_through_the_proxy_has_no_errors() {
     assert_eq!(sysbench_figure(&run, "transactions:"), Some(400), "{run}");
     assert_eq!(sysbench_figure(&run, "ignored errors:"), Some(0), "{run}");
     assert_eq!(sysbench_figure(&run, "reconnects:"), Some(0), "{run}");
+}
+
+#[test]
+fn tls_clients_verify_the_proxy_with_the_same_settings_as_postgresql_clients() {
+    let env = env();
+    let dir = TempDir::new("mysql-tls");
+    let ca = TestCa::new(dir.path(), "mysqlproxy");
+    let server = ca.issue(dir.path(), "proxy", "molt-lms", &["localhost", "127.0.0.1"]);
+    let other = TestCa::new(dir.path(), "other");
+    let mut cfg = ProxyConfig {
+        dialect: "mysql".into(),
+        ..ProxyConfig::new(
+            format!("mysql://lms:lms-pw@{}/", env.db.addr()),
+            "postgresql://nobody@127.0.0.1:1/none",
+        )
+    };
+    cfg.env.push((
+        "LMS_SSL_CERT".into(),
+        server.cert_path.display().to_string(),
+    ));
+    cfg.env
+        .push(("LMS_SSL_KEY".into(), server.key_path.display().to_string()));
+    let proxy = ProxyProcess::start(cfg);
+    let addr = proxy.sql_addr().to_string();
+    let tls = |ca: &std::path::Path| {
+        let ca = format!("--ssl-ca={}", ca.display());
+        run(
+            &addr,
+            "app",
+            APP_PASSWORD,
+            "",
+            &["--ssl", &ca, "--ssl-verify-server-cert", "-e", "status"],
+            "",
+        )
+    };
+    let ok = tls(&ca.cert_path);
+    assert!(ok.status.success(), "{}", text(&ok.stderr));
+    assert!(
+        text(&ok.stdout).contains("Cipher in use is"),
+        "{}",
+        text(&ok.stdout)
+    );
+    let refused = tls(&other.cert_path);
+    assert!(!refused.status.success(), "a foreign CA must not verify");
+    let plain = run(
+        &addr,
+        "app",
+        APP_PASSWORD,
+        "",
+        &["-N", "-e", "SELECT 'plain'"],
+        "",
+    );
+    assert_eq!(
+        text(&plain.stdout).trim(),
+        "plain",
+        "{}",
+        text(&plain.stderr)
+    );
+}
+
+#[test]
+fn local_infile_ping_and_statistics_are_relayed() {
+    let env = env();
+    env.db
+        .sql("CREATE DATABASE loaded; CREATE TABLE loaded.t (id INT, name VARCHAR(20))");
+    let dir = TempDir::new("mysql-infile");
+    let csv = dir.path().join("rows.csv");
+    let body: String = (0..5000).map(|i| format!("{i},name-{i}\n")).collect();
+    std::fs::write(&csv, body).expect("write csv");
+    let addr = env.proxy.sql_addr().to_string();
+    let load = format!(
+        "LOAD DATA LOCAL INFILE '{}' INTO TABLE t FIELDS TERMINATED BY ','; SELECT COUNT(*), SUM(id) FROM t",
+        csv.display()
+    );
+    let out = run(
+        &addr,
+        "app",
+        APP_PASSWORD,
+        "loaded",
+        &["--local-infile=1", "-N", "-e", &load],
+        "",
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout).trim(), "5000\t12497500");
+
+    let (host, port) = addr.rsplit_once(':').expect("host:port");
+    let admin = |cmd: &str| {
+        std::process::Command::new("mariadb-admin")
+            .args([
+                "--no-defaults",
+                "--protocol=TCP",
+                "-h",
+                host,
+                "-P",
+                port,
+                "-u",
+                "app",
+            ])
+            .arg(format!("--password={APP_PASSWORD}"))
+            .arg(cmd)
+            .output()
+            .expect("run mariadb-admin")
+    };
+    let ping = admin("ping");
+    assert!(
+        text(&ping.stdout).contains("is alive"),
+        "{}",
+        text(&ping.stderr)
+    );
+    let status = admin("status");
+    assert!(
+        text(&status.stdout).contains("Uptime:"),
+        "{}",
+        text(&status.stderr)
+    );
 }
