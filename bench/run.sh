@@ -7,7 +7,7 @@
 #   proxy      target/release/molt-lms (source = target = the same cluster)
 #
 # Knobs (environment; defaults in brackets):
-#   SECTIONS ["matrix shadow cutover idle scale"]: which measurements run (any subset; always in this order)
+#   SECTIONS ["matrix shadow mysql cutover idle scale"]: which measurements run (any subset; always in this order)
 #   WORKLOADS ["S tpcb"]  CLIENTS ["1 8 32"]  MODES ["simple extended prepared"]   (matrix)
 #   T [15] seconds per run   REPS [2]   J [2] pgbench threads   SKIP_BUILD=1 skips cargo build
 #   PROXY_BIN [target/release/molt-lms]: benchmark another build of the proxy (implies no cargo build)
@@ -31,6 +31,9 @@
 #   per repetition (A B C D, A B C D, ...), so the machine's drift hits all targets alike.
 # shadow: pgbench direct and through four proxies with --shadow-mode none, async, sync and
 #   strict-sync against a second cluster, interleaved the same way (bench/shadow.sh).
+# mysql: sysbench oltp_read_only and oltp_point_select at 1 and 8 threads on a MariaDB of its own,
+#   direct, through socat and through the proxy (--source-dialect mysql), interleaved (bench/mysql.sh).
+#   MYSQL_WORKLOADS, MYSQL_THREADS, MYSQL_TABLES [4], MYSQL_TABLE_SIZE [10000]; T and REPS as above.
 # cutover: 32 pgbench clients over 3 proxies and a consistent cutover under load (bench/cutover.sh).
 # idle: the proxy's RSS and CPU with IDLE_CONNS idle connections, pgbench beside them, the cutover
 #   pause with them held; the same for IDLE_SESSIONS authenticated idle sessions, and for
@@ -52,7 +55,7 @@ J=${J:-2}
 SKIP_BUILD=${SKIP_BUILD:-}
 PROXY_BIN=${PROXY_BIN:-}
 OUTDIR=${OUTDIR:-$ROOT/bench-out}
-SECTIONS=${SECTIONS:-"matrix shadow cutover idle scale"}
+SECTIONS=${SECTIONS:-"matrix shadow mysql cutover idle scale"}
 ORCH_BIN=${ORCH_BIN:-$ROOT/target/release/molt-lms-orchestrator}
 TARGETS=(direct socat pgbouncer proxy)
 PASSWORD=bench
@@ -320,11 +323,6 @@ cleanup() {
 # ---------------------------------------------------------------------------------------------
 not_measured() { printf '%s\t%s\n' "$1" "$2" >>"$WORK/not_measured.tsv"; }
 
-# MySQL front end: sysbench oltp_read_only / oltp_read_write direct vs through the proxy, on MariaDB.
-bench_mysql_sysbench() {
-  not_measured "MySQL (sysbench)" "the proxy has no MySQL front end yet; sysbench oltp_point_select and oltp_read_only, 8 threads, go here"
-}
-
 # The measured sections, one file each; each runs in a subshell (run_section in sections.sh).
 # shellcheck source=bench/sections.sh
 source "$BENCH_DIR/sections.sh"
@@ -336,6 +334,8 @@ source "$BENCH_DIR/cutover.sh" # bench_cutover
 source "$BENCH_DIR/idle.sh"    # bench_idle_10k
 # shellcheck source=bench/scale.sh
 source "$BENCH_DIR/scale.sh"   # bench_scale
+# shellcheck source=bench/mysql.sh
+source "$BENCH_DIR/mysql.sh"   # bench_mysql
 
 # ---------------------------------------------------------------------------------------------
 # main
@@ -361,6 +361,13 @@ plan() {
     s=$((n * T + n + target_setup + 5))
     target_setup=0
     printf '         + shadow: %d cells x 5 targets x %d reps = %d pgbench runs x %ss, ~%s\n' "$nc" "$REPS" "$n" "$T" "$(fmt_dur "$s")"
+    total=$((total + s))
+  fi
+  if wants mysql; then
+    local n s
+    n=$(($(wc -w <<<"$MYSQL_WORKLOADS") * $(wc -w <<<"$MYSQL_THREADS") * 3 * REPS))
+    s=$((n * T + n + 30))
+    printf '         + mysql: %d sysbench runs x %ss on a MariaDB of its own, ~%s\n' "$n" "$T" "$(fmt_dur "$s")"
     total=$((total + s))
   fi
   if wants cutover; then
@@ -422,7 +429,7 @@ bench_matrix() {
 main() {
   local w c m x
   for x in $SECTIONS; do
-    [[ $x =~ ^(matrix|shadow|cutover|idle|scale)$ ]] || die "SECTIONS: unknown section '$x' (matrix shadow cutover idle scale)"
+    [[ $x =~ ^(matrix|shadow|mysql|cutover|idle|scale)$ ]] || die "SECTIONS: unknown section '$x' (matrix shadow mysql cutover idle scale)"
   done
   MATRIX_CELLS=0
   for w in $WORKLOADS; do for c in $CLIENTS; do for m in $MODES; do MATRIX_CELLS=$((MATRIX_CELLS + 1)); done; done; done
@@ -455,16 +462,22 @@ main() {
   if wants matrix; then bench_matrix; else echo skipped >"$SECDIR/matrix.status"; fi
 
   run_section shadow bench_shadow_modes
-  bench_mysql_sysbench
+  run_section mysql bench_mysql
   run_section cutover bench_cutover
   run_section idle bench_idle_10k
   run_section scale bench_scale
 
   local cmd cpu commit
   cmd="T=$T REPS=$REPS J=$J WORKLOADS=\"$WORKLOADS\" CLIENTS=\"$CLIENTS\" MODES=\"$MODES\""
-  [[ $SECTIONS == "matrix shadow cutover idle scale" ]] || cmd+=" SECTIONS=\"$SECTIONS\""
+  [[ $SECTIONS == "matrix shadow mysql cutover idle scale" ]] || cmd+=" SECTIONS=\"$SECTIONS\""
   if wants shadow && [[ $SHADOW_CELLS != "S:8:extended tpcb:8:simple" ]]; then cmd+=" SHADOW_CELLS=\"$SHADOW_CELLS\""; fi
   local name
+  if wants mysql; then
+    for x in "MYSQL_WORKLOADS:oltp_read_only oltp_point_select" "MYSQL_THREADS:1 8" MYSQL_TABLES:4 MYSQL_TABLE_SIZE:10000; do
+      name=${x%%:*}
+      [[ ${!name} == "${x#*:}" ]] || cmd+=" $name=\"${!name}\""
+    done
+  fi
   if wants cutover; then
     for x in CUTOVER_T:20 CUTOVER_CLIENTS:32 CUTOVER_PROXIES:3 "CUTOVER_BEGIN_AT:$((CUTOVER_T / 3))" CUTOVER_HOLD_MS:0; do
       name=${x%%:*}

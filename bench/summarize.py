@@ -182,8 +182,8 @@ def render(meta, cells, checks, failed, missing, disturbed, not_measured, sectio
         f"- {r['label']} {wl(r['workload'])} c{r['clients']} {r['mode']} rep {r['rep']}: "
         f"other_cpu_pct={r['other_cpu_pct']}" for r in disturbed
     ] or ["none"]
-    for name, render_section in (("shadow", render_shadow), ("cutover", render_cutover), ("idle", render_idle),
-                                 ("scale", render_scale)):
+    for name, render_section in (("shadow", render_shadow), ("mysql", render_mysql), ("cutover", render_cutover),
+                                 ("idle", render_idle), ("scale", render_scale)):
         if name in sections:
             md += [""] + render_section(sections[name])
     md += ["", "## Not measured yet", ""]
@@ -406,6 +406,50 @@ def render_scale(sec):
     return md
 
 
+MYSQL_TITLE = "## MySQL: sysbench direct, through socat and through the proxy (--source-dialect mysql), MariaDB"
+
+
+def load_mysql(d):
+    runs = parse_kv_lines(d / "mysql.raw", "MYSQL")
+    cells = {}
+    for r in runs:
+        if r.get("ok") != "1":
+            continue
+        cells.setdefault((r["workload"], int(r["threads"])), {}).setdefault(r["target"], []).append(num(r["tps"]))
+    med = {f"{w}:{n}": {t: median(v) for t, v in by.items()} for (w, n), by in sorted(cells.items())}
+    return {"tps_median": med, "runs": runs, "failed": [r for r in runs if r.get("ok") != "1"]}
+
+
+def render_mysql(sec):
+    md = section_head(MYSQL_TITLE, sec)
+    data = sec.get("data") or {}
+    med = data.get("tps_median") or {}
+    if not med:
+        return md
+    md += ["Transactions per second, medians over the repetitions (oltp_point_select: one query per "
+           "transaction). Per rep, every cell runs direct, socat, proxy in turn.", ""]
+    rows, goals = [], []
+    for key, t in med.items():
+        w, n = key.split(":")
+        d, s, p = t.get("direct"), t.get("socat"), t.get("proxy")
+        pd = p / d if p and d else None
+        ps = p / s if p and s else None
+        rows.append([w, n, fmt(d, ".0f"), fmt(s, ".0f"), fmt(p, ".0f"), fmt(pd, ".2f"), fmt(ps, ".2f")])
+        if w == "oltp_read_only" and n == "8":
+            goals.append(f"- oltp_read_only, 8 threads: proxy ≥ 0.80 × direct: "
+                         f"**{'MET' if pd is not None and pd >= 0.8 else 'MISSED'}** — {fmt(pd, '.2f')}×")
+        if n == "1":
+            goals.append(f"- {w}, 1 thread: proxy ≥ 0.95 × socat: "
+                         f"**{'MET' if ps is not None and ps >= 0.95 else 'MISSED'}** — {fmt(ps, '.2f')}×")
+    md += table(["workload", "threads", "direct tps", "socat tps", "proxy tps", "proxy / direct", "proxy / socat"], rows)
+    md += [""] + goals
+    errs = [r for r in data.get("runs", []) if r.get("errors") not in ("0", None)]
+    md += ["", f"- sysbench errors: {'none' if not errs else ', '.join(r['target'] + ' ' + r['workload'] + ' ' + r.get('errors', '?') for r in errs)}"]
+    for r in data.get("failed", []):
+        md.append(f"- FAILED: {r['target']} {r['workload']} threads {r['threads']} rep {r['rep']} rc={r.get('rc')}")
+    return md
+
+
 def load_idle(d):
     runs = parse(d / "idle.raw") if (d / "idle.raw").exists() else []
     lines = parse_kv_lines(d / "idle.txt", "IDLE")
@@ -581,6 +625,8 @@ def load_sections(d, names, outdir):
             data["_outdir"] = outdir
         elif name == "scale":
             data = load_json(d / "scale.json")
+        elif name == "mysql":
+            data = load_mysql(d)
         sections[name] = {"status": status, "errors": errors, "data": data}
     return sections
 
@@ -601,7 +647,7 @@ def main():
     ap.add_argument("--not-measured", help="TSV: section<TAB>why")
     ap.add_argument("--meta", action="append", default=[], help="KEY=VALUE for the header")
     ap.add_argument("--sections-dir", help="where the shadow, cutover and idle sections wrote their results")
-    ap.add_argument("--sections", default="matrix shadow cutover idle", help="the SECTIONS of this run")
+    ap.add_argument("--sections", default="matrix shadow mysql cutover idle scale", help="the SECTIONS of this run")
     a = ap.parse_args()
 
     meta = dict(kv.split("=", 1) for kv in a.meta)
@@ -626,7 +672,7 @@ def main():
 
     sections = {}
     if a.sections_dir:
-        names = ["matrix", "shadow", "cutover", "idle", "scale"]
+        names = ["matrix", "shadow", "mysql", "cutover", "idle", "scale"]
         sections = load_sections(Path(a.sections_dir), names, outdir)
         if "matrix" in a.sections.split():
             sections["matrix"]["status"] = "failed" if (failed or missing) else "ok"
