@@ -168,3 +168,17 @@ pub fn quote_literal(s: &str) -> String {
 pub fn quote_ident(s: &str) -> String {
     format!("\"{}\"", s.replace('"', "\"\""))
 }
+
+/// A TCP listener that accepts connections and never answers: a database that is up on
+/// the network and stalled behind it. Sockets are held until the process exits.
+pub fn stalled_listener() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a stalled listener");
+    let port = listener.local_addr().expect("local addr").port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for s in listener.incoming().flatten() {
+            held.push(s);
+        }
+    });
+    port
+}

@@ -440,3 +440,40 @@ async fn a_stale_writer_cannot_overwrite_a_newer_epoch_and_reloads_instead() {
     );
     let _ = a;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_target_that_accepts_tcp_and_never_answers_refuses_the_commit_within_the_login_timeout() {
+    let mut env = CutoverEnv::start(0, &[]);
+    let stalled = molt_lms_integration::stalled_listener();
+    env.add_proxy_with(|mut c| {
+        c.target_url =
+            format!("postgresql://postgres@127.0.0.1:{stalled}/postgres?sslmode=disable");
+        c.extra_args
+            .extend(["--backend-login-timeout".into(), "1s".into()]);
+        c
+    });
+    let client = env.client(0).await;
+    let source = env.clusters.source.port() as i32;
+    assert_eq!(server_port(&client).await, source);
+    let a = env
+        .begin(BeginRequest {
+            skip_check: true,
+            ..BeginRequest::default()
+        })
+        .expect("begin");
+    env.wait_status(a.id, CutoverStatus::TrafficPaused, Duration::from_secs(20));
+    let started = Instant::now();
+    let (code, body) = env.commit().expect_err("commit must be refused");
+    assert_eq!(code, 409, "{body}");
+    assert!(
+        body.contains("did not finish the login within 1s"),
+        "the reason names the stall: {body}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "refused at the login timeout, not at the preparation's 20 s bound"
+    );
+    assert_still_paused_on_source(&env, a.id);
+    env.abort().expect("abort");
+    assert_eq!(server_port(&client).await, source, "no client error");
+}

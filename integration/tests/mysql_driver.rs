@@ -158,7 +158,12 @@ async fn prepared_statements_through_the_proxy_match_a_direct_session() {
         .find(|c| c.last_query.starts_with("SELECT b FROM drv.big"))
         .unwrap_or_else(|| panic!("the session is listed: {body}"));
     assert_eq!((me.user.as_str(), me.database.as_str()), ("drv", "drv"));
-    let (code, body) = http_request(e.env.proxies[0].control_addr(), "GET", "/api/v1/status", None);
+    let (code, body) = http_request(
+        e.env.proxies[0].control_addr(),
+        "GET",
+        "/api/v1/status",
+        None,
+    );
     assert_eq!(code, 200, "{body}");
     let status: serde_json::Value = serde_json::from_str(&body).expect("status json");
     assert_eq!(status["source_dialect"], "mysql", "{body}");

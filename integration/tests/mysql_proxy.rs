@@ -370,6 +370,48 @@ fn tls_clients_verify_the_proxy_with_the_same_settings_as_postgresql_clients() {
         "{}",
         text(&plain.stderr)
     );
+
+    // With --require-tls a plain login gets 3159, as from a server that requires secure
+    // transport; a TLS login goes on.
+    let mut cfg = ProxyConfig {
+        dialect: "mysql".into(),
+        ..ProxyConfig::new(
+            format!("mysql://lms:lms-pw@{}/", env.db.addr()),
+            "postgresql://nobody@127.0.0.1:1/none",
+        )
+    };
+    cfg.env.push((
+        "LMS_SSL_CERT".into(),
+        server.cert_path.display().to_string(),
+    ));
+    cfg.env
+        .push(("LMS_SSL_KEY".into(), server.key_path.display().to_string()));
+    cfg.extra_args.push("--require-tls".into());
+    let strict = ProxyProcess::start(cfg);
+    let strict_addr = strict.sql_addr().to_string();
+    let plain = run(
+        &strict_addr,
+        "app",
+        APP_PASSWORD,
+        "",
+        &["--skip-ssl", "-e", "SELECT 1"],
+        "",
+    );
+    let err = text(&plain.stderr);
+    assert!(
+        err.contains("ERROR 3159") && err.contains("requires TLS"),
+        "{err}"
+    );
+    let ca_arg = format!("--ssl-ca={}", ca.cert_path.display());
+    let ok = run(
+        &strict_addr,
+        "app",
+        APP_PASSWORD,
+        "",
+        &["--ssl", &ca_arg, "-N", "-e", "SELECT 'tls'"],
+        "",
+    );
+    assert_eq!(text(&ok.stdout).trim(), "tls", "{}", text(&ok.stderr));
 }
 
 #[test]

@@ -211,6 +211,21 @@ fn bad_configuration_fails_at_start_up_naming_the_key_without_secrets() {
             "LMS_SSL_CERT: cannot read certificate file",
         ),
         (vec!["--shadow-mode", "sideways"], vec![], "--shadow-mode"),
+        (
+            vec!["--require-tls"],
+            vec![("INIT_SOURCE", good), ("INIT_TARGET", good)],
+            "LMS_REQUIRE_TLS: needs LMS_SSL_CERT and LMS_SSL_KEY",
+        ),
+        (
+            vec!["--max-client-connections", "0"],
+            vec![("INIT_SOURCE", good), ("INIT_TARGET", good)],
+            "LMS_MAX_CLIENT_CONNECTIONS: must be at least 1",
+        ),
+        (
+            vec!["--source-dialect", "mysql", "--shadow-mode", "async"],
+            vec![("INIT_SOURCE", "mysql://svc:hunter2@h/"), ("INIT_TARGET", good)],
+            "LMS_SHADOW_MODE: must be none with source dialect mysql",
+        ),
         (vec![], vec![("INIT_SOURCE", good), ("INIT_TARGET", good), ("LMS_LISTEN", "nowhere")], "--listen"),
     ];
     for (args, env, expected) in cases {
@@ -275,5 +290,65 @@ fn passwords_never_appear_in_logs_status_or_connection_lists() {
     assert_eq!(
         status.source_address,
         format!("127.0.0.1:{}", clusters.source.port())
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shadow_database_that_never_answers_does_not_stall_logins() {
+    let stalled = molt_lms_integration::stalled_listener();
+    let env = ProxyEnv::start_with(|mut c| {
+        c.target_url =
+            format!("postgresql://postgres@127.0.0.1:{stalled}/postgres?sslmode=disable");
+        c.shadow_mode = "async".into();
+        c.extra_args
+            .extend(["--backend-login-timeout".into(), "1s".into()]);
+        c
+    });
+    let login = tokio::time::timeout(Duration::from_secs(20), env.client(Via::Proxy)).await;
+    let client = login.expect("the login finishes without its shadow");
+    let one: i32 = client
+        .query_one("SELECT 1", &[])
+        .await
+        .expect("query")
+        .get(0);
+    assert_eq!(one, 1);
+    let (_, metrics) = env.admin_get("/metrics");
+    let failed = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("lms_shadow_sessions_failed_total{protocol=\"postgresql\"} "))
+        .and_then(|v| v.parse::<u64>().ok())
+        .expect("shadow failure metric");
+    assert!(failed >= 1, "{metrics}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_past_the_maximum_are_refused_with_53300_until_one_closes() {
+    let env = ProxyEnv::start_with(|mut c| {
+        c.extra_args
+            .extend(["--max-client-connections".into(), "2".into()]);
+        c
+    });
+    let first = env.client(Via::Proxy).await;
+    let _second = env.client(Via::Proxy).await;
+    let conninfo = env.conninfo(Via::Proxy);
+    let connect = || tokio_postgres::connect(&conninfo, tokio_postgres::NoTls);
+    let err = connect()
+        .await
+        .err()
+        .expect("a third connection is refused");
+    let code = err.as_db_error().map(|d| d.code().code().to_owned());
+    assert_eq!(code.as_deref(), Some("53300"), "{err}");
+    drop(first);
+    let freed = molt_lms_integration::wait_until_async(Duration::from_secs(10), || async {
+        connect().await.is_ok()
+    })
+    .await;
+    assert!(freed, "a slot frees when a connection closes");
+    let (_, metrics) = env.admin_get("/metrics");
+    assert!(
+        metrics.lines().any(|l| l.starts_with(
+            "lms_client_errors_total{kind=\"too_many_connections\",protocol=\"postgresql\"} "
+        ) && !l.ends_with(" 0")),
+        "{metrics}"
     );
 }

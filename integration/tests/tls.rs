@@ -95,6 +95,16 @@ fn client_certificates_are_required_when_a_ca_is_configured() {
         psql_tls(&env, &base).is_err(),
         "no client certificate must be refused"
     );
+    // Client certificates are checked over TLS only, so a plain login is refused.
+    let plain = psql_tls(
+        &env,
+        &format!(
+            "host=localhost port={} sslmode=disable",
+            env.proxy.sql_port()
+        ),
+    )
+    .expect_err("a plain login with a CA configured");
+    assert!(plain.contains("requires TLS"), "{plain}");
     let with_cert = format!(
         "{base} sslcert={} sslkey={}",
         client.cert_path.display(),
@@ -201,4 +211,45 @@ fn is_root() -> bool {
     std::fs::metadata("/proc/self")
         .map(|m| std::os::unix::fs::MetadataExt::uid(&m) == 0)
         .unwrap_or(false)
+}
+
+#[test]
+fn require_tls_refuses_plain_logins_with_28000() {
+    let dir = TempDir::new("tls-require");
+    let ca = TestCa::new(dir.path(), "require");
+    let server = ca.issue(dir.path(), "proxy", "molt-lms", &["localhost"]);
+    let env = ProxyEnv::start_with(|mut c| {
+        c.env.push((
+            "LMS_SSL_CERT".into(),
+            server.cert_path.display().to_string(),
+        ));
+        c.env
+            .push(("LMS_SSL_KEY".into(), server.key_path.display().to_string()));
+        c.extra_args.push("--require-tls".into());
+        c
+    });
+    let port = env.proxy.sql_port();
+    let plain = psql_tls(&env, &format!("host=localhost port={port} sslmode=disable"))
+        .expect_err("a plain login under --require-tls");
+    assert!(plain.contains("requires TLS"), "{plain}");
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let conninfo = format!(
+        "host=127.0.0.1 port={port} user={} password={} dbname={} sslmode=disable",
+        env.user, env.password, env.db
+    );
+    let err = rt
+        .block_on(tokio_postgres::connect(&conninfo, tokio_postgres::NoTls))
+        .err()
+        .expect("a plain login is refused");
+    let code = err.as_db_error().map(|d| d.code().code().to_owned());
+    assert_eq!(code.as_deref(), Some("28000"), "{err}");
+    let ok = psql_tls(
+        &env,
+        &format!(
+            "host=localhost port={port} sslmode=verify-full sslrootcert={}",
+            ca.cert_path.display()
+        ),
+    )
+    .expect("a TLS login under --require-tls");
+    assert!(ok.contains("over tls"));
 }

@@ -31,11 +31,15 @@ pub enum ClientErrorKind {
     SwitchFailed,
     /// A login while the proxy is shutting down: try another proxy.
     CannotConnectNow,
+    /// A plain (unencrypted) login where TLS is required (`--require-tls`, `--ssl-ca`).
+    TlsRequired,
+    /// The proxy holds `--max-client-connections` already.
+    TooManyConnections,
 }
 
 impl ClientErrorKind {
     /// Every kind, so the metric shows each at zero from the start.
-    pub const ALL: [ClientErrorKind; 10] = [
+    pub const ALL: [ClientErrorKind; 12] = [
         ClientErrorKind::AuthFailed,
         ClientErrorKind::AuthRejected,
         ClientErrorKind::ProtocolViolation,
@@ -46,6 +50,8 @@ impl ClientErrorKind {
         ClientErrorKind::Terminated,
         ClientErrorKind::SwitchFailed,
         ClientErrorKind::CannotConnectNow,
+        ClientErrorKind::TlsRequired,
+        ClientErrorKind::TooManyConnections,
     ];
 
     /// The `kind` label of `lms_client_errors_total`.
@@ -61,6 +67,8 @@ impl ClientErrorKind {
             ClientErrorKind::Terminated => "terminated",
             ClientErrorKind::SwitchFailed => "switch_failed",
             ClientErrorKind::CannotConnectNow => "cannot_connect_now",
+            ClientErrorKind::TlsRequired => "tls_required",
+            ClientErrorKind::TooManyConnections => "too_many_connections",
         }
     }
 }
@@ -79,6 +87,22 @@ impl ClientError {
             kind,
             message: message.into(),
         }
+    }
+
+    /// A plain login refused because TLS is required.
+    pub(crate) fn tls_required() -> Self {
+        Self::new(
+            ClientErrorKind::TlsRequired,
+            "this molt-lms proxy requires TLS: connect with TLS (PostgreSQL clients: sslmode=require or stronger; MySQL clients: --ssl)",
+        )
+    }
+
+    /// A connection refused because the proxy holds as many as it may.
+    pub(crate) fn too_many_connections(max: usize) -> Self {
+        Self::new(
+            ClientErrorKind::TooManyConnections,
+            format!("too many connections: this molt-lms proxy holds its maximum of {max} (LMS_MAX_CLIENT_CONNECTIONS)"),
+        )
     }
 
     /// The message sent when the proxy's own shutdown ends a session.

@@ -289,11 +289,7 @@ impl Protocol for MySql {
         }
     }
 
-    async fn refuse_shutting_down(tcp: TcpStream, shared: Arc<Shared>) {
-        let e = ClientError::new(
-            ClientErrorKind::CannotConnectNow,
-            "the molt-lms proxy is shutting down",
-        );
+    async fn refuse_unopened(tcp: TcpStream, shared: Arc<Shared>, e: ClientError) {
         refuse_unopened(&shared, tcp, e).await;
     }
 

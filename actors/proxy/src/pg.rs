@@ -158,8 +158,8 @@ impl Protocol for Pg {
         errors::encode_fatal(e, out);
     }
 
-    async fn refuse_shutting_down(tcp: TcpStream, shared: Arc<Shared>) {
-        startup::refuse_shutting_down(tcp, shared.tls.clone()).await;
+    async fn refuse_unopened(tcp: TcpStream, shared: Arc<Shared>, e: ClientError) {
+        startup::refuse_unopened(tcp, shared.tls.clone(), e).await;
     }
 
     async fn close(stream: &mut Stream) {

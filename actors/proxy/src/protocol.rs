@@ -214,9 +214,10 @@ pub(crate) trait Protocol: Sized + 'static {
         }
     }
 
-    /// Answers a connection accepted while the proxy shuts down: the protocol's way of
-    /// saying "not now", then close.
-    async fn refuse_shutting_down(tcp: TcpStream, shared: Arc<Shared>);
+    /// Answers a connection the proxy will not serve (it shuts down, or holds its maximum
+    /// of connections) with `e`, then closes: whatever the protocol needs first (TLS
+    /// negotiation, a greeting) so the client reads the error.
+    async fn refuse_unopened(tcp: TcpStream, shared: Arc<Shared>, e: ClientError);
 
     /// Ends a backend session politely.
     async fn close(stream: &mut Stream);

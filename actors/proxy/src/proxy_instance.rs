@@ -8,7 +8,7 @@ pub mod cutover;
 use crate::client_conn::{
     Describe, Drain, Hold, Kill, Prepare, Release, Switch, TerminateBlocker, Unprepare,
 };
-use crate::client_error::ClientErrorKind;
+use crate::client_error::{ClientError, ClientErrorKind};
 use crate::conn_info::ConnInfo;
 use crate::pg::Pg;
 use crate::protocol::{BackendKey, ClientKey, Protocol};
@@ -239,16 +239,25 @@ impl Handler<Accepted> for ProxyInstance {
     type Result = ();
 
     fn handle(&mut self, msg: Accepted, ctx: &mut Self::Context) {
-        if self.draining {
-            self.shared
-                .metrics
-                .client_error(ClientErrorKind::CannotConnectNow);
+        let max = self.shared.settings.max_client_connections;
+        let refusal = if self.draining {
+            Some(ClientError::new(
+                ClientErrorKind::CannotConnectNow,
+                "the molt-lms proxy is shutting down",
+            ))
+        } else if self.conns.len() >= max {
+            Some(ClientError::too_many_connections(max))
+        } else {
+            None
+        };
+        if let Some(e) = refusal {
+            self.shared.metrics.client_error(e.kind);
             let shared = self.shared.clone();
             match shared.settings.source_dialect {
-                molt_lms_api::Dialect::Mysql => actix_rt::spawn(
-                    crate::mysql::MySql::refuse_shutting_down(msg.socket, shared),
-                ),
-                _ => actix_rt::spawn(Pg::refuse_shutting_down(msg.socket, shared)),
+                molt_lms_api::Dialect::Mysql => {
+                    actix_rt::spawn(crate::mysql::MySql::refuse_unopened(msg.socket, shared, e))
+                }
+                _ => actix_rt::spawn(Pg::refuse_unopened(msg.socket, shared, e)),
             };
             return;
         }

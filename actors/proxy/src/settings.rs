@@ -34,6 +34,12 @@ pub struct ProxySettings {
     /// How long a shutdown waits for open transactions.
     pub shutdown_timeout: Duration,
     pub tls: Option<ServerTlsFiles>,
+    /// Plain logins are refused (`--require-tls`, and always with client certificates).
+    pub require_tls: bool,
+    /// Client connections held at most; the next is refused.
+    pub max_client_connections: usize,
+    /// How long opening a backend session may take after the TCP connect.
+    pub backend_login_timeout: Duration,
     /// Arbiters (threads) that run client connections.
     pub workers: usize,
     pub initial_source_of_truth: SourceOfTruth,

@@ -71,13 +71,16 @@ const SHADOW_RETRY_AFTER: Duration = Duration::from_secs(5);
 impl Shared {
     /// Builds backends and TLS from settings; fails on unreadable certificate files.
     pub fn new(settings: ProxySettings) -> Result<Self, TlsError> {
+        let timeout = settings.backend_login_timeout;
         let source = Arc::new(Backend::new(
             SourceOfTruth::Source,
             settings.source.clone(),
+            timeout,
         )?);
         let target = Arc::new(Backend::new(
             SourceOfTruth::Target,
             settings.target.clone(),
+            timeout,
         )?);
         let tls = match &settings.tls {
             Some(f) => Some(TlsAcceptor::from(tls::server_config(
@@ -93,6 +96,7 @@ impl Shared {
                 Some(Arc::new(crate::mysql::backend::MySqlSource::new(
                     SourceOfTruth::Source,
                     settings.source.clone(),
+                    timeout,
                 )?))
             }
             _ => None,

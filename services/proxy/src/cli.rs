@@ -163,9 +163,31 @@ pub struct Args {
     #[arg(long, env = "LMS_SSL_KEY", value_name = "FILE")]
     pub ssl_key: Option<PathBuf>,
 
-    /// PEM CA certificate; when set, clients must present a certificate it signed.
+    /// PEM CA certificate; when set, clients must present a certificate it signed (and
+    /// TLS is required, as with --require-tls).
     #[arg(long, env = "LMS_SSL_CA", value_name = "FILE")]
     pub ssl_ca: Option<PathBuf>,
+
+    /// Refuse clients that do not use TLS: PostgreSQL clients get 28000, MySQL clients
+    /// 3159, each with a message saying TLS is required. Needs --ssl-cert and --ssl-key.
+    #[arg(long, env = "LMS_REQUIRE_TLS")]
+    pub require_tls: bool,
+
+    /// Client connections this proxy holds at most, logged in or not; the next one is
+    /// refused (PostgreSQL clients get 53300, MySQL clients 1040) until one closes.
+    #[arg(
+        long,
+        env = "LMS_MAX_CLIENT_CONNECTIONS",
+        value_name = "N",
+        default_value_t = 20_000
+    )]
+    pub max_client_connections: usize,
+
+    /// How long opening a session on a database may take once TCP is connected (TLS,
+    /// login, first answer). A database that accepts connections and then says nothing
+    /// fails that login, a shadow session or a commit's preparation instead of stalling it.
+    #[arg(long, env = "LMS_BACKEND_LOGIN_TIMEOUT", value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
+    pub backend_login_timeout: Duration,
 }
 
 fn parse_bytes(s: &str) -> Result<usize, String> {

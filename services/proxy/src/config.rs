@@ -138,6 +138,19 @@ pub fn load(args: &Args) -> Result<ProxySettings, ConfigError> {
             invalid(key, e.to_string())
         })?;
     }
+    if args.require_tls && tls.is_none() {
+        return Err(invalid(
+            "LMS_REQUIRE_TLS",
+            "needs LMS_SSL_CERT and LMS_SSL_KEY (TLS with clients)",
+        ));
+    }
+    if args.max_client_connections == 0 {
+        return Err(invalid("LMS_MAX_CLIENT_CONNECTIONS", "must be at least 1"));
+    }
+    if args.backend_login_timeout.is_zero() {
+        return Err(invalid("LMS_BACKEND_LOGIN_TIMEOUT", "must be more than 0"));
+    }
+    let require_tls = args.require_tls || args.ssl_ca.is_some();
     let control = ControlAuth::new(
         CONTROL_KEYS,
         args.control_tls_cert
@@ -165,6 +178,9 @@ pub fn load(args: &Args) -> Result<ProxySettings, ConfigError> {
         auth_query,
         shutdown_timeout: args.shutdown_timeout,
         tls,
+        require_tls,
+        max_client_connections: args.max_client_connections,
+        backend_login_timeout: args.backend_login_timeout,
         workers: args
             .workers
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())),

@@ -47,7 +47,16 @@ impl AuthLookup {
         // One retry: the service session may have been closed since its last use.
         for attempt in 0..2 {
             let client = self.client().await?;
-            match client.query_opt(&self.query, &[&user]).await {
+            let params: [&(dyn tokio_postgres::types::ToSql + Sync); 1] = [&user];
+            let query = client.query_opt(&self.query, &params);
+            let Ok(answer) = tokio::time::timeout(self.backend.login_timeout, query).await else {
+                *self.client.lock().await = None;
+                return Err(LookupError::Query {
+                    role: self.backend.role.to_string(),
+                    message: "the auth query did not answer in time".into(),
+                });
+            };
+            match answer {
                 Ok(row) => {
                     let stored: Option<String> = row.and_then(|r| r.try_get(r.len() - 1).ok());
                     return Ok(stored.map(Secret::new));
@@ -76,14 +85,15 @@ impl AuthLookup {
         if let Some(c) = slot.as_ref().filter(|c| !c.is_closed()) {
             return Ok(c.clone());
         }
-        let client = self
-            .backend
-            .service_client("molt-lms auth lookup")
+        let role = self.backend.role.to_string();
+        let connect = self.backend.service_client("molt-lms auth lookup");
+        let client = tokio::time::timeout(self.backend.login_timeout, connect)
             .await
-            .map_err(|message| LookupError::Query {
-                role: self.backend.role.to_string(),
-                message,
-            })?;
+            .map_err(|_| LookupError::Query {
+                role: role.clone(),
+                message: "the service login did not finish in time".into(),
+            })?
+            .map_err(|message| LookupError::Query { role, message })?;
         let client = Arc::new(client);
         *slot = Some(client.clone());
         Ok(client)

@@ -311,6 +311,13 @@ impl<P: Protocol> Serve<P> {
                 return None;
             }
         };
+        if self.shared.settings.require_tls && matches!(stream, Stream::Tcp(_)) {
+            let e = ClientError::tls_required();
+            tracing::info!(%peer, "plain login refused: TLS is required");
+            self.refuse(&mut stream, &Refusal::Client(e), Some(&hello))
+                .await;
+            return None;
+        }
         match self.login(&mut stream, &mut buf, &mut hello, params).await {
             Ok(Ok(identity)) => Some((stream, buf, identity, hello)),
             Ok(Err(refusal)) => {

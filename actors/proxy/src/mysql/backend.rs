@@ -29,9 +29,6 @@ use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use tokio::sync::Mutex;
 
-/// How long connecting and logging in to the source may take.
-const LOGIN_TIMEOUT: Duration = Duration::from_secs(10);
-
 /// The largest packet the proxy's own logins announce (MySQL's `max_allowed_packet`
 /// ceiling); the server's own limit applies anyway.
 const MAX_PACKET: u32 = 1 << 30;
@@ -105,17 +102,24 @@ pub(crate) struct MySqlSource {
     pub(crate) role: SourceOfTruth,
     pub(crate) url: BackendUrl,
     tls: Option<Arc<ClientConfig>>,
+    /// How long connecting and logging in may take (`--backend-login-timeout`).
+    login_timeout: Duration,
     seen: std::sync::Mutex<Option<Greeting>>,
     service: Mutex<Option<Service>>,
 }
 
 impl MySqlSource {
-    pub(crate) fn new(role: SourceOfTruth, url: BackendUrl) -> Result<Self, TlsError> {
+    pub(crate) fn new(
+        role: SourceOfTruth,
+        url: BackendUrl,
+        login_timeout: Duration,
+    ) -> Result<Self, TlsError> {
         let tls = tls::client_config(&url.ssl)?;
         Ok(Self {
             role,
             url,
             tls,
+            login_timeout,
             seen: std::sync::Mutex::new(None),
             service: Mutex::new(None),
         })
@@ -141,16 +145,13 @@ impl MySqlSource {
         }
     }
 
-    /// Connects and logs in, within [`LOGIN_TIMEOUT`].
+    /// Connects and logs in, within the login timeout.
     pub(crate) async fn open(&self, login: &Login<'_>) -> Result<MySqlSession, BackendError> {
-        let addr = self.url.address();
-        tokio::time::timeout(LOGIN_TIMEOUT, self.open_inner(login))
+        tokio::time::timeout(self.login_timeout, self.open_inner(login))
             .await
-            .map_err(|_| {
-                BackendError::Dial(DialError::Timeout {
-                    role: self.role,
-                    addr,
-                })
+            .map_err(|_| BackendError::LoginTimeout {
+                role: self.role,
+                after: self.login_timeout,
             })?
     }
 

@@ -23,7 +23,10 @@ pub(crate) fn code(kind: ClientErrorKind) -> (u16, [u8; 5]) {
         }
         ClientErrorKind::ShuttingDown => (ER_SERVER_SHUTDOWN, STATE_COMMUNICATION_LINK),
         ClientErrorKind::Terminated => (ER_CONNECTION_KILLED, STATE_INTERRUPTED),
-        ClientErrorKind::CannotConnectNow => (ER_CON_COUNT_ERROR, STATE_CLIENT_UNABLE_TO_CONNECT),
+        ClientErrorKind::CannotConnectNow | ClientErrorKind::TooManyConnections => {
+            (ER_CON_COUNT_ERROR, STATE_CLIENT_UNABLE_TO_CONNECT)
+        }
+        ClientErrorKind::TlsRequired => (ER_SECURE_TRANSPORT_REQUIRED, STATE_GENERAL),
     }
 }
 

@@ -23,6 +23,8 @@ use tokio::io::AsyncWriteExt;
 /// `role`, `url`, `dial` and `service_client` read the same on both.
 pub struct Backend {
     dialer: PgDialer,
+    /// How long a session's login may take once TCP is connected.
+    pub login_timeout: std::time::Duration,
 }
 
 impl std::ops::Deref for Backend {
@@ -63,19 +65,40 @@ impl crate::protocol::BackendSession for BackendSession {
 }
 
 impl Backend {
-    pub fn new(role: SourceOfTruth, url: BackendUrl) -> Result<Self, TlsError> {
+    pub fn new(
+        role: SourceOfTruth,
+        url: BackendUrl,
+        login_timeout: std::time::Duration,
+    ) -> Result<Self, TlsError> {
         Ok(Self {
             dialer: PgDialer::new(role, url)?,
+            login_timeout,
         })
     }
 
-    /// Opens and authenticates a session with the client's start-up parameters.
+    /// Opens and authenticates a session with the client's start-up parameters, within
+    /// the login timeout (on top of the dial's own connect timeout): a database that
+    /// accepts TCP and then says nothing fails the login instead of stalling it.
     pub async fn open_session(
         &self,
         params: &[(String, String)],
         credential: &Credential,
     ) -> Result<BackendSession, BackendError> {
-        let mut stream = self.dial().await?;
+        let stream = self.dial().await?;
+        tokio::time::timeout(self.login_timeout, self.login(stream, params, credential))
+            .await
+            .map_err(|_| BackendError::LoginTimeout {
+                role: self.role,
+                after: self.login_timeout,
+            })?
+    }
+
+    async fn login(
+        &self,
+        mut stream: Stream,
+        params: &[(String, String)],
+        credential: &Credential,
+    ) -> Result<BackendSession, BackendError> {
         let role = self.role;
         let read_err = |source: ReadError| BackendError::Read {
             role,

@@ -23,6 +23,8 @@ pub(crate) fn sqlstate(kind: ClientErrorKind) -> &'static str {
         | ClientErrorKind::SwitchFailed => "08006",
         ClientErrorKind::ShuttingDown | ClientErrorKind::Terminated => "57P01",
         ClientErrorKind::CannotConnectNow => "57P03",
+        ClientErrorKind::TlsRequired => "28000",
+        ClientErrorKind::TooManyConnections => "53300",
     }
 }
 

@@ -186,12 +186,13 @@ async fn expect_password(
     Ok(body)
 }
 
-/// Answers a login during shutdown the way PostgreSQL does: TLS negotiation as usual
-/// (libpq discards an error sent in reply to SSLRequest), then 57P03 after the startup
-/// packet.
-pub(crate) async fn refuse_shutting_down(
+/// Refuses a login the way PostgreSQL does during shutdown or at its connection limit: TLS
+/// negotiation as usual (libpq discards an error sent in reply to SSLRequest), then the
+/// error after the startup packet.
+pub(crate) async fn refuse_unopened(
     socket: TcpStream,
     tls: Option<tokio_rustls::TlsAcceptor>,
+    refusal: crate::client_error::ClientError,
 ) {
     let opened = tokio::time::timeout(Duration::from_secs(10), open(socket, tls.as_ref())).await;
     let mut stream = match opened {
@@ -199,10 +200,7 @@ pub(crate) async fn refuse_shutting_down(
         Ok(Err((Some(stream), _))) => stream,
         _ => return,
     };
-    let refusal = Refusal::client(
-        ClientErrorKind::CannotConnectNow,
-        "the molt-lms proxy is shutting down",
-    );
+    let refusal = Refusal::Client(refusal);
     let _ = stream
         .write_all(&super::Pg::encode_refusal(&refusal, None))
         .await;

@@ -105,6 +105,12 @@ pub enum BackendError {
     },
     #[error("{role} database asked for an authentication method the proxy cannot answer: {what}")]
     Auth { role: SourceOfTruth, what: String },
+    /// Connected, but the login did not finish within `--backend-login-timeout`.
+    #[error("{role} database did not finish the login within {}", humantime::format_duration(*.after))]
+    LoginTimeout {
+        role: SourceOfTruth,
+        after: std::time::Duration,
+    },
     #[error("{role} database: {source}")]
     Read {
         role: SourceOfTruth,
@@ -123,6 +129,9 @@ impl BackendError {
             }
             BackendError::Read { role, .. } => {
                 format!("molt-lms: lost the connection to the {role} database during start-up")
+            }
+            BackendError::LoginTimeout { role, .. } => {
+                format!("molt-lms: the {role} database did not answer the login in time")
             }
         }
     }

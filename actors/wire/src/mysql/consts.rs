@@ -196,6 +196,8 @@ pub mod error_code {
     pub const ER_NOT_SUPPORTED_YET: u16 = 1235;
     pub const ER_NOT_SUPPORTED_AUTH_MODE: u16 = 1251;
     pub const ER_MALFORMED_PACKET: u16 = 1835;
+    /// "Connections using insecure transport are prohibited" (`require_secure_transport`).
+    pub const ER_SECURE_TRANSPORT_REQUIRED: u16 = 3159;
     /// MariaDB's "Connection was killed".
     pub const ER_CONNECTION_KILLED: u16 = 1927;
 
