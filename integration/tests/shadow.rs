@@ -530,7 +530,7 @@ async fn an_unreachable_shadow_leaves_sync_clients_served_and_strict_sync_refuse
     }
     let (_, metrics) = env.admin_get("/metrics");
     assert!(
-        metrics.contains("lms_shadow_sessions_failed_total 3"),
+        metrics.contains("lms_shadow_sessions_failed_total{protocol=\"postgresql\"} 3"),
         "{metrics}"
     );
 

@@ -592,7 +592,9 @@ impl Coordinator {
                 let state = store.load_state().await?;
                 let attempt = match state.active_attempt {
                     Some(id) => store.load_attempt(id).await?,
-                    None => None,
+                    // A switch ordered before a restart whose end was not recorded: the
+                    // proxies' reports complete it.
+                    None => store.load_unfinished_attempt().await?,
                 };
                 let proxies = store.load_proxies().await?;
                 let version = store.write_version().await?;

@@ -234,6 +234,30 @@ impl Store {
         Ok(row.get::<_, i64>(0) as u64)
     }
 
+    /// The newest attempt, when it is past its point of no return and its switch was not
+    /// seen to end (`CommitStarted`, `AbortStarted`). The persisted state no longer names
+    /// it as active, but the proxies' reports must still complete it after a restart.
+    pub async fn load_unfinished_attempt(&self) -> Result<Option<Attempt>, StoreError> {
+        let c = self.client().await?;
+        let row = c
+            .query_opt(
+                "SELECT id FROM (SELECT id, status FROM molt_lms.cutover_attempts \
+                 ORDER BY id DESC LIMIT 1) AS newest WHERE status IN ($1, $2)",
+                &[
+                    &CutoverStatus::CommitStarted.as_str(),
+                    &CutoverStatus::AbortStarted.as_str(),
+                ],
+            )
+            .await
+            .map_err(qerr)?;
+        // The session is held while `c` lives; load_attempt takes it again.
+        drop(c);
+        match row {
+            Some(r) => self.load_attempt(r.get::<_, i64>(0) as u64).await,
+            None => Ok(None),
+        }
+    }
+
     pub async fn load_attempt(&self, id: u64) -> Result<Option<Attempt>, StoreError> {
         let c = self.client().await?;
         let Some(a) = c
