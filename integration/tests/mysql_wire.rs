@@ -79,6 +79,12 @@ fn login(db: &MariaDb, user: &str, key: &NativeKey) -> (Conn, Vec<u8>) {
 }
 
 fn login_with(db: &MariaDb, user: &str, key: &NativeKey, caps: u32) -> (Conn, Vec<u8>) {
+    login_ext(db, user, key, caps, 0)
+}
+
+/// Like [`login_with`], also asking for MariaDB extended capabilities `ext` (which a
+/// MariaDB server reads when the client clears `CLIENT_MYSQL`).
+fn login_ext(db: &MariaDb, user: &str, key: &NativeKey, caps: u32, ext: u32) -> (Conn, Vec<u8>) {
     let mut c = Conn::connect(&db.addr());
     let greeting = HandshakeV10::decode(&c.read()).expect("a v10 greeting");
     assert_eq!(
@@ -91,7 +97,7 @@ fn login_with(db: &MariaDb, user: &str, key: &NativeKey, caps: u32) -> (Conn, Ve
         capabilities: caps & greeting.capabilities,
         max_packet_size: 1 << 24,
         character_set: 45, // utf8mb4_general_ci
-        mariadb_capabilities: 0,
+        mariadb_capabilities: ext,
         username: user.to_owned(),
         auth_response: client_token(key, &greeting.auth_plugin_data).to_vec(),
         database: String::new(),
@@ -248,6 +254,58 @@ fn the_exchange_tracker_finds_the_end_of_real_mariadb_answers() {
         ));
         run(&mut c, &mut x, b"\x0e");
         run(&mut c, &mut x, b"\x09");
+        assert!(x.idle());
+    }
+}
+
+#[test]
+fn the_exchange_tracker_follows_mariadbs_cached_metadata() {
+    use molt_lms_wire::mysql::consts::mariadb_capability::MARIADB_CLIENT_CACHE_METADATA;
+    let db = MariaDb::start("cachemeta");
+    db.create_user("app", "s3cret");
+    db.sql(
+        "CREATE DATABASE shop; CREATE TABLE shop.t (id INT PRIMARY KEY, v VARCHAR(20)); \
+            INSERT INTO shop.t VALUES (1, 'a'), (2, NULL), (3, 'c')",
+    );
+    for deprecate_eof in [false, true] {
+        let caps = (CAPS_MULTI & !CLIENT_LONG_PASSWORD)
+            & !if deprecate_eof {
+                0
+            } else {
+                CLIENT_DEPRECATE_EOF
+            };
+        let (mut c, answer) = login_ext(
+            &db,
+            "app",
+            &key_from_password("s3cret"),
+            caps,
+            MARIADB_CLIENT_CACHE_METADATA,
+        );
+        assert_eq!(answer.first(), Some(&header::OK));
+        let status = OkPacket::decode(&answer, caps).expect("ok").status_flags;
+        let mut x = Exchange::new(caps, status).with_mariadb_caps(MARIADB_CLIENT_CACHE_METADATA);
+        run(&mut c, &mut x, b"\x02shop");
+        let text = run(&mut c, &mut x, b"\x03SELECT id, v FROM t ORDER BY id");
+        assert_eq!(text[0], [2, 1], "the column count and 'metadata follows'");
+        let prepared = run(&mut c, &mut x, b"\x16SELECT id, v FROM t WHERE id > ?");
+        let id = prepared[0][1..5].to_vec();
+        let mut execute = vec![0x17];
+        execute.extend_from_slice(&id);
+        execute.extend_from_slice(&[0, 1, 0, 0, 0, 0, 1, 0x08, 0]);
+        execute.extend_from_slice(&0i64.to_le_bytes());
+        // The prepare's answer carried the definitions, so every execute leaves them out;
+        // `run` checks that each answer ends exactly where the tracker says.
+        for _ in 0..2 {
+            let answer = run(&mut c, &mut x, &execute);
+            assert_eq!(answer[0], [2, 0], "no metadata: {answer:?}");
+            // The count, the EOF where the columns would end (without DEPRECATE_EOF),
+            // three rows and the end.
+            assert_eq!(
+                answer.len(),
+                1 + usize::from(!deprecate_eof) + 3 + 1,
+                "{answer:?}"
+            );
+        }
         assert!(x.idle());
     }
 }

@@ -18,7 +18,8 @@
 //! statements on another server, and `caching_sha2_password`.
 //!
 //! A session's start-up parameters (`Identity::params`) are `user`, `database`,
-//! `client_flag` (the capabilities agreed with the client), `character_set`, and the
+//! `client_flag` and `mariadb_client_flag` (the capabilities agreed with the client),
+//! `character_set`, and the
 //! client's connection attributes as `attr.<name>`, which the source login passes on.
 
 pub(crate) mod backend;
@@ -64,6 +65,8 @@ pub(crate) struct Hello {
     scramble: [u8; crate::auth::mysql_native::SCRAMBLE_LEN],
     /// Capabilities agreed with the client.
     caps: u32,
+    /// MariaDB extended capabilities agreed with the client.
+    mariadb_caps: u32,
     /// Sequence id of the proxy's next start-up packet.
     seq: u8,
     /// The authentication method and answer of the handshake response.
@@ -199,6 +202,7 @@ impl Protocol for MySql {
             user: &identity.user,
             database: &identity.database,
             caps: number("client_flag").unwrap_or(0),
+            mariadb_caps: number("mariadb_client_flag").unwrap_or(0),
             charset: number("character_set").unwrap_or(0) as u8,
             attrs: &attrs,
             key: key.as_ref(),
@@ -262,7 +266,7 @@ impl Protocol for MySql {
             ctl,
             info,
             shared,
-            hello.caps,
+            (hello.caps, hello.mariadb_caps),
             (hello.client_id, hello.thread.get()),
         )
     }

@@ -50,7 +50,19 @@ pub(crate) const WIRE_CAPS: u32 = CLIENT_PROTOCOL_41
 pub(crate) struct Greeting {
     pub version: String,
     pub caps: u32,
+    /// MariaDB's extended capabilities (0 from MySQL, which sets `CLIENT_MYSQL`).
+    pub mariadb_caps: u32,
     pub charset: u8,
+}
+
+/// The extended capabilities a MariaDB greeting carries: only when it clears
+/// `CLIENT_MYSQL`, as MariaDB servers do (MySQL leaves those bytes reserved).
+pub(crate) fn server_mariadb_caps(hs: &HandshakeV10) -> u32 {
+    if hs.capabilities & CLIENT_MYSQL == 0 {
+        hs.mariadb_capabilities
+    } else {
+        0
+    }
 }
 
 /// What a login on the source presents.
@@ -59,6 +71,8 @@ pub(crate) struct Login<'a> {
     pub database: &'a str,
     /// Capabilities the client agreed with the proxy.
     pub caps: u32,
+    /// MariaDB extended capabilities the client agreed with the proxy.
+    pub mariadb_caps: u32,
     pub charset: u8,
     pub attrs: &'a [(String, String)],
     /// `None`: the empty password.
@@ -185,11 +199,13 @@ impl MySqlSource {
             *seen = Some(Greeting {
                 version: hs.server_version.clone(),
                 caps: hs.capabilities,
+                mariadb_caps: server_mariadb_caps(&hs),
                 charset: hs.character_set,
             });
         }
+        let mariadb_caps = login.mariadb_caps & server_mariadb_caps(&hs);
         let missing = login.caps & WIRE_CAPS & !hs.capabilities;
-        if missing != 0 {
+        if missing != 0 || mariadb_caps != login.mariadb_caps {
             return Err(BackendError::Auth {
                 role,
                 what: format!(
@@ -249,7 +265,7 @@ impl MySqlSource {
             capabilities: caps,
             max_packet_size: MAX_PACKET,
             character_set: login.charset,
-            mariadb_capabilities: 0,
+            mariadb_capabilities: mariadb_caps,
             username: login.user.to_owned(),
             auth_response: token(scramble),
             database: login.database.to_owned(),
@@ -344,6 +360,7 @@ impl MySqlSource {
                 user: &self.url.user,
                 database: "",
                 caps,
+                mariadb_caps: 0,
                 charset: molt_lms_wire::mysql::consts::charset::UTF8MB4_GENERAL_CI,
                 attrs: &attrs,
                 key: password.as_ref(),

@@ -14,6 +14,7 @@ use bytes::BytesMut;
 use molt_lms_common::stream::Stream;
 use molt_lms_wire::mysql::consts::auth_plugin::MYSQL_NATIVE_PASSWORD;
 use molt_lms_wire::mysql::consts::capability::*;
+use molt_lms_wire::mysql::consts::mariadb_capability::MARIADB_CLIENT_CACHE_METADATA;
 use molt_lms_wire::mysql::consts::status::SERVER_STATUS_AUTOCOMMIT;
 use molt_lms_wire::mysql::packet::put_packet;
 use molt_lms_wire::mysql::{AuthSwitchRequest, ClientHandshake, HandshakeV10, MysqlError};
@@ -45,13 +46,22 @@ const OFFERED: u32 = CLIENT_LONG_PASSWORD
     | CLIENT_SESSION_TRACK
     | CLIENT_DEPRECATE_EOF;
 
-/// The capabilities the proxy's greeting announces, given the source's.
+/// The capabilities the proxy's greeting announces, given the source's. `CLIENT_MYSQL`
+/// follows the source too: a MariaDB source clears it, which tells MariaDB clients to read
+/// the extended capabilities.
 pub(crate) fn offered(source_caps: u32, tls: bool) -> u32 {
-    let mut caps = OFFERED & (source_caps | !(WIRE_CAPS | CLIENT_LOCAL_FILES));
+    let mut caps = OFFERED & (source_caps | !(WIRE_CAPS | CLIENT_LOCAL_FILES | CLIENT_MYSQL));
     if tls {
         caps |= CLIENT_SSL;
     }
     caps
+}
+
+/// MariaDB's extended capabilities the proxy offers, given the source's: metadata caching
+/// (column definitions not resent on every execute), which the tracker follows. Progress
+/// reports and bulk operations change answers in ways it does not, so they are not offered.
+pub(crate) fn offered_mariadb(source_mariadb_caps: u32) -> u32 {
+    source_mariadb_caps & MARIADB_CLIENT_CACHE_METADATA
 }
 
 /// A scramble as servers make them: printable-range bytes, no NUL (part 2 of the
@@ -102,6 +112,7 @@ pub(crate) async fn open(
     let mut stream = Stream::Tcp(tcp);
     let mut buf = BytesMut::with_capacity(1024);
     let offered = offered(source.caps, tls.is_some());
+    let offered_mariadb = offered_mariadb(source.mariadb_caps);
     let scramble = scramble();
     let greeting = HandshakeV10 {
         server_version: source.version.clone(),
@@ -110,7 +121,7 @@ pub(crate) async fn open(
         capabilities: offered,
         character_set: source.charset,
         status_flags: SERVER_STATUS_AUTOCOMMIT,
-        mariadb_capabilities: 0,
+        mariadb_capabilities: offered_mariadb,
         auth_plugin_name: MYSQL_NATIVE_PASSWORD.to_owned(),
     };
     let mut out = Vec::new();
@@ -153,10 +164,17 @@ pub(crate) async fn open(
         }
     };
     let caps = response.capabilities & offered;
+    // A client reads (and answers) the extended capabilities only when CLIENT_MYSQL is off.
+    let mariadb_caps = if response.capabilities & CLIENT_MYSQL == 0 {
+        response.mariadb_capabilities & offered_mariadb
+    } else {
+        0
+    };
     let mut params = vec![
         ("user".to_owned(), response.username),
         ("database".to_owned(), response.database),
         ("client_flag".to_owned(), caps.to_string()),
+        ("mariadb_client_flag".to_owned(), mariadb_caps.to_string()),
         (
             "character_set".to_owned(),
             response.character_set.to_string(),
@@ -171,6 +189,7 @@ pub(crate) async fn open(
     let hello = Hello {
         scramble,
         caps,
+        mariadb_caps,
         seq,
         plugin: response.auth_plugin_name,
         auth_response: response.auth_response,

@@ -54,7 +54,7 @@ impl MySqlTracker {
         ctl: Rc<SessionCtl>,
         info: Arc<ConnInfo>,
         shared: Arc<Shared>,
-        caps: u32,
+        (caps, mariadb_caps): (u32, u32),
         (client_id, thread): (u32, u32),
     ) -> Self {
         // Registered before the first command is relayed; the client learnt its id from
@@ -64,7 +64,7 @@ impl MySqlTracker {
             ctl,
             info,
             shared,
-            exchange: RefCell::new(Exchange::new(caps, 0)),
+            exchange: RefCell::new(Exchange::new(caps, 0).with_mariadb_caps(mariadb_caps)),
             statements: RefCell::new(Statements::default()),
             caps,
             client_id,

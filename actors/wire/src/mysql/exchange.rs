@@ -13,6 +13,7 @@ use super::codec::read_lenenc_int;
 use super::consts::capability::CLIENT_DEPRECATE_EOF;
 use super::consts::command::*;
 use super::consts::header;
+use super::consts::mariadb_capability::MARIADB_CLIENT_CACHE_METADATA;
 use super::consts::status::{
     SERVER_MORE_RESULTS_EXISTS, SERVER_STATUS_CURSOR_EXISTS, SERVER_STATUS_IN_TRANS,
 };
@@ -84,6 +85,8 @@ enum Answer {
 #[derive(Debug)]
 pub struct Exchange {
     caps: u32,
+    /// MariaDB's extended capabilities as negotiated (0 with MySQL).
+    mariadb_caps: u32,
     pending: VecDeque<Answer>,
     status: u16,
 }
@@ -112,9 +115,17 @@ impl Exchange {
     pub fn new(caps: u32, status: u16) -> Self {
         Self {
             caps,
+            mariadb_caps: 0,
             pending: VecDeque::new(),
             status,
         }
+    }
+
+    /// The same, for a session that also negotiated MariaDB's extended capabilities
+    /// (`MARIADB_CLIENT_CACHE_METADATA` changes the result-set header).
+    pub fn with_mariadb_caps(mut self, mariadb_caps: u32) -> Self {
+        self.mariadb_caps = mariadb_caps;
+        self
     }
 
     /// No command awaits an answer.
@@ -181,6 +192,19 @@ impl Exchange {
                 _ => match read_lenenc_int(payload)? {
                     (Some(0) | None, _) => {
                         return Err(MysqlError::Malformed("result set without columns"))
+                    }
+                    // MariaDB's metadata cache: a 0 after the count means the column
+                    // definitions are left out (the client has them), so the answer
+                    // goes on as after the last one.
+                    (Some(_), len)
+                        if self.mariadb_caps & MARIADB_CLIENT_CACHE_METADATA != 0
+                            && payload.get(len) == Some(&0) =>
+                    {
+                        match (deprecate_eof, binary) {
+                            (false, _) => Answer::ColumnsEof { binary },
+                            (true, true) => Answer::AfterColumns,
+                            (true, false) => Answer::Rows { binary },
+                        }
                     }
                     (Some(left), _) => Answer::Columns { left, binary },
                 },

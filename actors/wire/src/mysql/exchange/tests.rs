@@ -372,3 +372,56 @@ fn an_oversized_packet_is_a_row_or_a_violation() {
     );
     assert!(x.idle());
 }
+
+#[test]
+fn mariadbs_cached_metadata_leaves_the_column_definitions_out() {
+    use crate::mysql::consts::mariadb_capability::MARIADB_CLIENT_CACHE_METADATA as CACHE;
+    for caps in [CAPS, CAPS_NO_EOF] {
+        let eof_after_columns = caps & CLIENT_DEPRECATE_EOF == 0;
+        // An execute whose answer sends no metadata: count 2, then 0.
+        let mut x = Exchange::new(caps, AUTOCOMMIT).with_mariadb_caps(CACHE);
+        x.from_client(&[COM_STMT_EXECUTE, 1, 0, 0, 0, 0, 1, 0, 0, 0])
+            .expect("execute");
+        assert_eq!(x.from_server(&[2, 0]).expect("count"), ServerStep::More);
+        if eof_after_columns {
+            assert_eq!(
+                x.from_server(&eof(AUTOCOMMIT)).expect("eof"),
+                ServerStep::More
+            );
+        }
+        assert_eq!(x.from_server(&[0, 0, 1, 0]).expect("row"), ServerStep::More);
+        let end = if eof_after_columns {
+            eof(AUTOCOMMIT)
+        } else {
+            ok_fe(AUTOCOMMIT)
+        };
+        assert_eq!(
+            x.from_server(&end).expect("end"),
+            ServerStep::Done(Some(AUTOCOMMIT))
+        );
+        // A text query whose answer carries its metadata: count 1, then 1.
+        x.from_client(&[COM_QUERY, b'x']).expect("query");
+        assert_eq!(x.from_server(&[1, 1]).expect("count"), ServerStep::More);
+        assert_eq!(x.from_server(&column()).expect("column"), ServerStep::More);
+        if eof_after_columns {
+            assert_eq!(
+                x.from_server(&eof(AUTOCOMMIT)).expect("eof"),
+                ServerStep::More
+            );
+        }
+        assert_eq!(x.from_server(&[1, b'a']).expect("row"), ServerStep::More);
+        assert_eq!(
+            x.from_server(&end).expect("end"),
+            ServerStep::Done(Some(AUTOCOMMIT))
+        );
+        assert!(x.idle());
+        // Without the capability the same 0 is not read as a flag.
+        let mut plain = Exchange::new(caps, AUTOCOMMIT);
+        plain.from_client(&[COM_QUERY, b'x']).expect("query");
+        assert_eq!(plain.from_server(&[1]).expect("count"), ServerStep::More);
+        assert_eq!(
+            plain.from_server(&column()).expect("column"),
+            ServerStep::More
+        );
+    }
+}
