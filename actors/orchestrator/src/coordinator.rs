@@ -764,8 +764,23 @@ pub struct Register {
 }
 
 impl Handler<Register> for Coordinator {
-    type Result = Result<Directive, Refused>;
-    fn handle(&mut self, msg: Register, ctx: &mut Self::Context) -> Self::Result {
+    type Result = ResponseActFuture<Self, Result<Directive, Refused>>;
+    fn handle(&mut self, msg: Register, _: &mut Self::Context) -> Self::Result {
+        match self.accept_registration(msg) {
+            Ok(fut) => fut,
+            Err(refusal) => Box::pin(fut::ready(Err(refusal))),
+        }
+    }
+}
+
+impl Coordinator {
+    /// Checks a registration, then persists it before answering: a proxy the orchestrator
+    /// acknowledged is in the registry a restart loads, so a begin after a crash waits for
+    /// it instead of pausing the others while it goes on serving unseen.
+    fn accept_registration(
+        &mut self,
+        msg: Register,
+    ) -> Result<ResponseActFuture<Self, Result<Directive, Refused>>, Refused> {
         self.ready()?;
         let Register {
             registration: reg,
@@ -789,22 +804,24 @@ impl Handler<Register> for Coordinator {
         };
         let key = new_proxy_key();
         let hash = key_hash(&key);
-        self.add_agent(reg.clone(), hash.clone(), ctx);
         let store = self.store.clone();
-        actix_rt::spawn(async move {
-            if let Err(e) = store.save_proxy(&reg, &hash).await {
-                tracing::warn!(proxy = %reg.lms_address, error = %e, "cannot persist a registration; it lasts until a restart");
+        let (saved_reg, saved_hash) = (reg.clone(), hash.clone());
+        let save = async move { store.save_proxy(&saved_reg, &saved_hash).await };
+        Ok(Box::pin(save.into_actor(self).map(move |saved, act, ctx| {
+            if let Err(e) = saved {
+                tracing::warn!(proxy = %addr, error = %e, "cannot persist a registration; it lasts until a restart");
             }
-        });
-        tracing::info!(proxy = %addr, "proxy registered");
-        if let Some(a) = self.attempt.as_mut().filter(|a| a.holding()) {
-            a.join(&addr);
-            self.persist_attempt(ctx);
-        }
-        Ok(Directive {
-            proxy_key: Some(key),
-            ..self.directive()
-        })
+            act.add_agent(reg, hash, ctx);
+            tracing::info!(proxy = %addr, "proxy registered");
+            if let Some(a) = act.attempt.as_mut().filter(|a| a.holding()) {
+                a.join(&addr);
+                act.persist_attempt(ctx);
+            }
+            Ok(Directive {
+                proxy_key: Some(key),
+                ..act.directive()
+            })
+        })))
     }
 }
 
