@@ -251,6 +251,14 @@ fn a_malformed_packet_closes_only_its_own_connection() {
     }
     assert!(bad.read(3).is_none(), "closed after a broken handshake");
 
+    // A handshake response past the 64 KiB a client may send before it is logged in.
+    let mut big = MyClient::connect(&addr);
+    big.send(&vec![0x41; 70_000], 1);
+    let (p, _) = big.read(2).expect("an ERR");
+    let err = ErrPacket::decode(&p, CLIENT_PROTOCOL_41).expect("an ERR");
+    assert!(err.message.contains("65536-byte limit"), "{}", err.message);
+    assert!(big.read(3).is_none(), "closed");
+
     // A command with the wrong sequence id.
     let mut out_of_order = MyClient::login(&addr, "app", APP_PASSWORD);
     out_of_order.send(&[command::COM_QUERY, b'1'], 5);

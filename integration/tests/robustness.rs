@@ -60,6 +60,20 @@ async fn garbage_and_malformed_messages_close_only_that_connection() {
     ]));
     let text = expect_fatal(&mut c, "08P01");
     assert!(text.contains("\"user\" given more than once"), "{text}");
+    // An authentication answer past PostgreSQL's 64 KiB token limit, before any login.
+    let mut c = RawConn::connect(env.proxy.sql_addr());
+    c.send(&startup_message(&[
+        ("user".into(), env.user.clone()),
+        ("database".into(), env.db.clone()),
+    ]));
+    let (tag, _) = c.read_message().expect("an authentication request");
+    assert_eq!(tag, b'R');
+    let mut huge = vec![b'p'];
+    huge.extend_from_slice(&(100_004u32).to_be_bytes());
+    huge.extend_from_slice(&[b'x'; 100_000]);
+    c.send(&huge);
+    let text = expect_fatal(&mut c, "08P01");
+    assert!(text.contains("length"), "{text}");
     // A truncated message followed by a hang-up.
     let mut c =
         RawConn::login(env.proxy.sql_addr(), &env.user, &env.password, &env.db).expect("login");
@@ -84,7 +98,7 @@ async fn garbage_and_malformed_messages_close_only_that_connection() {
         .lines()
         .find_map(|l| l.strip_prefix("lms_protocol_errors_total{protocol=\"postgresql\"} "))
         .expect("protocol error metric");
-    assert_eq!(protocol_errors, "4");
+    assert_eq!(protocol_errors, "5");
     let client_errors = metrics
         .lines()
         .find_map(|l| {
@@ -93,7 +107,7 @@ async fn garbage_and_malformed_messages_close_only_that_connection() {
             )
         })
         .expect("client error metric");
-    assert_eq!(client_errors, "4");
+    assert_eq!(client_errors, "5");
 }
 
 #[test]

@@ -7,8 +7,14 @@ use std::io;
 use thiserror::Error;
 use tokio::io::{AsyncRead, AsyncReadExt};
 
-/// Start-up and service payloads above this are refused; only the relay carries big ones.
+/// Backend start-up and service payloads above this are refused; only the relay carries
+/// big ones.
 pub(crate) const MAX_STARTUP_PAYLOAD: usize = 1 << 20;
+
+/// A client's start-up payloads (handshake response, auth answers) above this are
+/// refused: before a login succeeds, nobody may make the proxy buffer more. MySQL caps
+/// connection attributes at 64 KiB too.
+pub(crate) const MAX_CLIENT_STARTUP_PAYLOAD: usize = 1 << 16;
 
 #[derive(Debug, Error)]
 pub(crate) enum ReadError {
@@ -27,8 +33,18 @@ pub(crate) async fn read_packet<S: AsyncRead + Unpin>(
     buf: &mut BytesMut,
     seq: u8,
 ) -> Result<(Vec<u8>, u8), ReadError> {
+    read_packet_within(stream, buf, seq, MAX_STARTUP_PAYLOAD).await
+}
+
+/// Reads the next payload of at most `limit` bytes.
+pub(crate) async fn read_packet_within<S: AsyncRead + Unpin>(
+    stream: &mut S,
+    buf: &mut BytesMut,
+    seq: u8,
+    limit: usize,
+) -> Result<(Vec<u8>, u8), ReadError> {
     loop {
-        if let Some(p) = read_payload(buf, seq, MAX_STARTUP_PAYLOAD)? {
+        if let Some(p) = read_payload(buf, seq, limit)? {
             let (bytes, consumed, next) = (p.bytes.into_owned(), p.consumed, p.next_seq);
             buf.advance(consumed);
             return Ok((bytes, next));

@@ -3,7 +3,7 @@
 //! hash, switching the client to that method when it answered with another.
 
 use super::backend::{Greeting, WIRE_CAPS};
-use super::io::{read_packet, ReadError};
+use super::io::{read_packet_within, ReadError, MAX_CLIENT_STARTUP_PAYLOAD};
 use super::Hello;
 use crate::auth::mysql_native::{verify, NativeKey, SCRAMBLE_LEN};
 use crate::auth::{Credential, Verifier};
@@ -134,35 +134,39 @@ pub(crate) async fn open(
         return Err((None, e.into()));
     }
     let mut seq = 1;
-    let response = loop {
-        let (payload, next) = match read_packet(&mut stream, &mut buf, seq).await {
-            Ok(p) => p,
-            Err(ReadError::Protocol(e)) => {
-                return Err(refuse(shared, stream, seq.wrapping_add(1), e).await)
-            }
-            Err(e) => return Err((None, read_failed(e))),
-        };
-        seq = next;
-        match ClientHandshake::decode(&payload) {
-            Ok(ClientHandshake::Response(r)) => break r,
-            Ok(ClientHandshake::SslRequest(_)) => {
-                let (Stream::Tcp(tcp), Some(acceptor)) = (stream, tls) else {
-                    return Err((None, violation(MysqlError::Malformed("SSLRequest"))));
+    let response =
+        loop {
+            let (payload, next) =
+                match read_packet_within(&mut stream, &mut buf, seq, MAX_CLIENT_STARTUP_PAYLOAD)
+                    .await
+                {
+                    Ok(p) => p,
+                    Err(ReadError::Protocol(e)) => {
+                        return Err(refuse(shared, stream, seq.wrapping_add(1), e).await)
+                    }
+                    Err(e) => return Err((None, read_failed(e))),
                 };
-                // Bytes sent before the handshake would be injected into the encrypted
-                // session; refuse them.
-                if !buf.is_empty() {
-                    let e = MysqlError::Malformed("SSLRequest");
-                    return Err(refuse(shared, Stream::Tcp(tcp), seq, e).await);
+            seq = next;
+            match ClientHandshake::decode(&payload) {
+                Ok(ClientHandshake::Response(r)) => break r,
+                Ok(ClientHandshake::SslRequest(_)) => {
+                    let (Stream::Tcp(tcp), Some(acceptor)) = (stream, tls) else {
+                        return Err((None, violation(MysqlError::Malformed("SSLRequest"))));
+                    };
+                    // Bytes sent before the handshake would be injected into the encrypted
+                    // session; refuse them.
+                    if !buf.is_empty() {
+                        let e = MysqlError::Malformed("SSLRequest");
+                        return Err(refuse(shared, Stream::Tcp(tcp), seq, e).await);
+                    }
+                    match acceptor.accept(tcp).await {
+                        Ok(tls) => stream = Stream::ServerTls(Box::new(tls)),
+                        Err(e) => return Err((None, StartupError::Tls(e))),
+                    }
                 }
-                match acceptor.accept(tcp).await {
-                    Ok(tls) => stream = Stream::ServerTls(Box::new(tls)),
-                    Err(e) => return Err((None, StartupError::Tls(e))),
-                }
+                Err(e) => return Err(refuse(shared, stream, seq, e).await),
             }
-            Err(e) => return Err(refuse(shared, stream, seq, e).await),
-        }
-    };
+        };
     let caps = response.capabilities & offered;
     // A client reads (and answers) the extended capabilities only when CLIENT_MYSQL is off.
     let mariadb_caps = if response.capabilities & CLIENT_MYSQL == 0 {
@@ -230,7 +234,9 @@ pub(crate) async fn authenticate(
         let next = put_packet(&mut out, hello.seq, |o| encoded = switch.encode(o));
         encoded.map_err(violation)?;
         stream.write_all(&out).await?;
-        let (token, after) = read_packet(stream, buf, next).await.map_err(read_failed)?;
+        let (token, after) = read_packet_within(stream, buf, next, MAX_CLIENT_STARTUP_PAYLOAD)
+            .await
+            .map_err(read_failed)?;
         hello.seq = after;
         token
     };

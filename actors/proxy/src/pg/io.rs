@@ -34,14 +34,28 @@ async fn fill<S: AsyncRead + Unpin>(stream: &mut S, buf: &mut BytesMut) -> Resul
     Ok(())
 }
 
+/// A client's messages during authentication are refused above this, as PostgreSQL
+/// refuses them (`PG_MAX_AUTH_TOKEN_LENGTH`): before a login succeeds, nobody may make the
+/// proxy buffer more.
+pub(crate) const MAX_AUTH_MESSAGE: usize = 65_535;
+
 /// Reads one typed message: `(tag, body)`.
 pub(crate) async fn read_message<S: AsyncRead + Unpin>(
     stream: &mut S,
     buf: &mut BytesMut,
 ) -> Result<(u8, BytesMut), ReadError> {
+    read_message_within(stream, buf, MAX_STARTUP_PHASE_MESSAGE).await
+}
+
+/// Reads one typed message of at most `limit` bytes.
+pub(crate) async fn read_message_within<S: AsyncRead + Unpin>(
+    stream: &mut S,
+    buf: &mut BytesMut,
+    limit: usize,
+) -> Result<(u8, BytesMut), ReadError> {
     loop {
         if let Some((tag, total)) = header(buf)? {
-            if total > MAX_STARTUP_PHASE_MESSAGE {
+            if total > limit {
                 return Err(ProtocolError::BadLength(total).into());
             }
             if buf.len() >= total {

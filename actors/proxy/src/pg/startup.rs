@@ -4,7 +4,7 @@
 use crate::auth::scram::{ScramServer, MECHANISM};
 use crate::auth::{md5, Credential, Verifier};
 use crate::client_error::ClientErrorKind;
-use crate::pg::io::{read_message, read_startup};
+use crate::pg::io::{read_message_within, read_startup, MAX_AUTH_MESSAGE};
 use crate::protocol::{ClientKey, Opening, Protocol, Refusal, StartupError, Violation};
 use bytes::BytesMut;
 use molt_lms_common::stream::Stream;
@@ -176,7 +176,7 @@ async fn expect_password(
     stream: &mut Stream,
     buf: &mut BytesMut,
 ) -> Result<BytesMut, StartupError> {
-    let (tag, body) = read_message(stream, buf).await?;
+    let (tag, body) = read_message_within(stream, buf, MAX_AUTH_MESSAGE).await?;
     if tag != fe::PASSWORD {
         return Err(StartupError::Protocol(proto(ProtocolError::Unexpected(
             tag as char,
