@@ -478,3 +478,97 @@ fn local_infile_ping_and_statistics_are_relayed() {
         text(&status.stderr)
     );
 }
+
+/// A client that sends its TLS ClientHello in the same write as its SSLRequest, as MySQL
+/// clients may (they do not wait for an answer): the proxy must hand those bytes to TLS.
+#[test]
+fn a_tls_handshake_sent_right_behind_the_ssl_request_is_accepted() {
+    use molt_lms_proxy_actors::auth::mysql_native::{client_token, key_from_password};
+    use molt_lms_wire::mysql::consts::capability::*;
+    use molt_lms_wire::mysql::{HandshakeResponse41, HandshakeV10, SslRequest};
+    use rustls::pki_types::pem::PemObject;
+    use std::io::{Read, Write as _};
+
+    let env = env();
+    let dir = TempDir::new("mysql-tls-pipelined");
+    let ca = TestCa::new(dir.path(), "pipelined");
+    let server = ca.issue(dir.path(), "proxy", "molt-lms", &["localhost"]);
+    let mut cfg = ProxyConfig {
+        dialect: "mysql".into(),
+        ..ProxyConfig::new(
+            format!("mysql://lms:lms-pw@{}/", env.db.addr()),
+            "postgresql://nobody@127.0.0.1:1/none",
+        )
+    };
+    cfg.env.push((
+        "LMS_SSL_CERT".into(),
+        server.cert_path.display().to_string(),
+    ));
+    cfg.env
+        .push(("LMS_SSL_KEY".into(), server.key_path.display().to_string()));
+    let proxy = ProxyProcess::start(cfg);
+
+    let mut tcp = std::net::TcpStream::connect(proxy.sql_addr()).expect("connect");
+    tcp.set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    let mut buf = Vec::new();
+    let mut read_packet = |s: &mut dyn Read, seq: u8| loop {
+        if let Some(p) = molt_lms_wire::mysql::read_payload(&buf, seq, 1 << 20).expect("framed") {
+            let out = p.bytes.into_owned();
+            buf.drain(..p.consumed);
+            return out;
+        }
+        let mut chunk = [0u8; 4096];
+        let n = s.read(&mut chunk).expect("read");
+        assert!(n > 0, "closed");
+        buf.extend_from_slice(&chunk[..n]);
+    };
+    let greeting = HandshakeV10::decode(&read_packet(&mut tcp, 0)).expect("greeting");
+    assert!(greeting.capabilities & CLIENT_SSL != 0);
+    let caps = CLIENT_PROTOCOL_41
+        | CLIENT_SECURE_CONNECTION
+        | CLIENT_PLUGIN_AUTH
+        | CLIENT_TRANSACTIONS
+        | CLIENT_SSL;
+    let mut first = Vec::new();
+    let request = SslRequest {
+        capabilities: caps,
+        max_packet_size: 1 << 24,
+        character_set: 45,
+        mariadb_capabilities: 0,
+    };
+    molt_lms_wire::mysql::packet::put_packet(&mut first, 1, |o| request.encode(o));
+    let mut roots = rustls::RootCertStore::empty();
+    roots
+        .add(rustls::pki_types::CertificateDer::from_pem_file(&ca.cert_path).expect("ca pem"))
+        .expect("root");
+    let config = rustls::ClientConfig::builder()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let name = rustls::pki_types::ServerName::try_from("localhost").expect("name");
+    let mut conn = rustls::ClientConnection::new(std::sync::Arc::new(config), name).expect("tls");
+    conn.write_tls(&mut first).expect("client hello");
+    tcp.write_all(&first)
+        .expect("SSLRequest and ClientHello in one write");
+    let mut tls = rustls::StreamOwned::new(conn, tcp);
+    let token = client_token(
+        &key_from_password(APP_PASSWORD),
+        &greeting.auth_plugin_data[..20],
+    );
+    let response = HandshakeResponse41 {
+        capabilities: caps,
+        max_packet_size: 1 << 24,
+        character_set: 45,
+        username: "app".into(),
+        auth_response: token.to_vec(),
+        auth_plugin_name: "mysql_native_password".into(),
+        ..Default::default()
+    };
+    let mut out = Vec::new();
+    let mut encoded = Ok(());
+    molt_lms_wire::mysql::packet::put_packet(&mut out, 2, |o| encoded = response.encode(o));
+    encoded.expect("encodable");
+    tls.write_all(&out).expect("response over TLS");
+    let ok = read_packet(&mut tls, 3);
+    assert_eq!(ok[0], 0x00, "logged in over TLS: {ok:?}");
+}

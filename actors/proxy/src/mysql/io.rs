@@ -2,6 +2,7 @@
 //! service sessions. The relay does not use this: it streams.
 
 use bytes::{Buf, BytesMut};
+use molt_lms_wire::mysql::packet::{next_packet, HEADER_LEN};
 use molt_lms_wire::mysql::{read_payload, MysqlError};
 use std::io;
 use thiserror::Error;
@@ -34,6 +35,39 @@ pub(crate) async fn read_packet<S: AsyncRead + Unpin>(
     seq: u8,
 ) -> Result<(Vec<u8>, u8), ReadError> {
     read_packet_within(stream, buf, seq, MAX_STARTUP_PAYLOAD).await
+}
+
+/// Reads one single-packet payload of at most `limit` bytes, consuming nothing past it:
+/// after a client's SSLRequest the next bytes belong to the TLS handshake.
+pub(crate) async fn read_packet_exact<S: AsyncRead + Unpin>(
+    stream: &mut S,
+    seq: u8,
+    limit: usize,
+) -> Result<(Vec<u8>, u8), ReadError> {
+    let eof = |e: io::Error| match e.kind() {
+        io::ErrorKind::UnexpectedEof => ReadError::Closed,
+        _ => ReadError::Io(e),
+    };
+    let mut header = [0u8; HEADER_LEN];
+    stream.read_exact(&mut header).await.map_err(eof)?;
+    let h = next_packet(&header).ok_or(MysqlError::Truncated("packet header"))?;
+    if h.seq != seq {
+        return Err(MysqlError::OutOfOrder {
+            expected: seq,
+            got: h.seq,
+        }
+        .into());
+    }
+    if h.payload_len > limit {
+        return Err(MysqlError::PayloadTooLarge {
+            len: h.payload_len,
+            limit,
+        }
+        .into());
+    }
+    let mut payload = vec![0u8; h.payload_len];
+    stream.read_exact(&mut payload).await.map_err(eof)?;
+    Ok((payload, seq.wrapping_add(1)))
 }
 
 /// Reads the next payload of at most `limit` bytes.

@@ -3,7 +3,7 @@
 //! hash, switching the client to that method when it answered with another.
 
 use super::backend::{Greeting, WIRE_CAPS};
-use super::io::{read_packet_within, ReadError, MAX_CLIENT_STARTUP_PAYLOAD};
+use super::io::{read_packet_exact, read_packet_within, ReadError, MAX_CLIENT_STARTUP_PAYLOAD};
 use super::Hello;
 use crate::auth::mysql_native::{verify, NativeKey, SCRAMBLE_LEN};
 use crate::auth::{Credential, Verifier};
@@ -134,39 +134,37 @@ pub(crate) async fn open(
         return Err((None, e.into()));
     }
     let mut seq = 1;
-    let response =
-        loop {
-            let (payload, next) =
-                match read_packet_within(&mut stream, &mut buf, seq, MAX_CLIENT_STARTUP_PAYLOAD)
-                    .await
-                {
-                    Ok(p) => p,
-                    Err(ReadError::Protocol(e)) => {
-                        return Err(refuse(shared, stream, seq.wrapping_add(1), e).await)
-                    }
-                    Err(e) => return Err((None, read_failed(e))),
-                };
-            seq = next;
-            match ClientHandshake::decode(&payload) {
-                Ok(ClientHandshake::Response(r)) => break r,
-                Ok(ClientHandshake::SslRequest(_)) => {
-                    let (Stream::Tcp(tcp), Some(acceptor)) = (stream, tls) else {
-                        return Err((None, violation(MysqlError::Malformed("SSLRequest"))));
-                    };
-                    // Bytes sent before the handshake would be injected into the encrypted
-                    // session; refuse them.
-                    if !buf.is_empty() {
-                        let e = MysqlError::Malformed("SSLRequest");
-                        return Err(refuse(shared, Stream::Tcp(tcp), seq, e).await);
-                    }
-                    match acceptor.accept(tcp).await {
-                        Ok(tls) => stream = Stream::ServerTls(Box::new(tls)),
-                        Err(e) => return Err((None, StartupError::Tls(e))),
-                    }
-                }
-                Err(e) => return Err(refuse(shared, stream, seq, e).await),
-            }
+    let response = loop {
+        // Before TLS, read exactly one packet: a client sends its TLS handshake right
+        // behind an SSLRequest, without waiting, and those bytes are the acceptor's.
+        let read = match &mut stream {
+            Stream::Tcp(tcp) => read_packet_exact(tcp, seq, MAX_CLIENT_STARTUP_PAYLOAD).await,
+            other => read_packet_within(other, &mut buf, seq, MAX_CLIENT_STARTUP_PAYLOAD).await,
         };
+        let (payload, next) = match read {
+            Ok(p) => p,
+            Err(ReadError::Protocol(e)) => {
+                return Err(refuse(shared, stream, seq.wrapping_add(1), e).await)
+            }
+            Err(e) => return Err((None, read_failed(e))),
+        };
+        seq = next;
+        match ClientHandshake::decode(&payload) {
+            Ok(ClientHandshake::Response(r)) => break r,
+            Ok(ClientHandshake::SslRequest(_)) => {
+                let (Stream::Tcp(tcp), Some(acceptor)) = (stream, tls) else {
+                    return Err((None, violation(MysqlError::Malformed("SSLRequest"))));
+                };
+                // Nothing past the SSLRequest was read: whatever follows is TLS, and
+                // plaintext slipped in before it fails the handshake.
+                match acceptor.accept(tcp).await {
+                    Ok(tls) => stream = Stream::ServerTls(Box::new(tls)),
+                    Err(e) => return Err((None, StartupError::Tls(e))),
+                }
+            }
+            Err(e) => return Err(refuse(shared, stream, seq, e).await),
+        }
+    };
     let caps = response.capabilities & offered;
     // A client reads (and answers) the extended capabilities only when CLIENT_MYSQL is off.
     let mariadb_caps = if response.capabilities & CLIENT_MYSQL == 0 {
