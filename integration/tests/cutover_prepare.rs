@@ -477,3 +477,29 @@ async fn a_target_that_accepts_tcp_and_never_answers_refuses_the_commit_within_t
     env.abort().expect("abort");
     assert_eq!(server_port(&client).await, source, "no client error");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_named_statement_that_failed_to_prepare_is_not_replayed_at_commit() {
+    let env = CutoverEnv::start(1, &[]);
+    let client = env.client(0).await;
+    let good = client.prepare("SELECT 40 + 2").await.expect("prepare");
+    let bad = client
+        .prepare("SELEC nothing")
+        .await
+        .expect_err("a syntax error");
+    assert!(bad.as_db_error().is_some(), "{bad}");
+    // A failed Parse in a pipeline skips the rest of its request on the server, too.
+    let a = env.pause();
+    let done = env
+        .commit()
+        .expect("the failed statement does not refuse the commit");
+    assert_eq!(done.status, CutoverStatus::CommitCompleted, "{done:#?}");
+    assert_eq!(done.id, a.id);
+    assert_eq!(
+        server_port(&client).await,
+        env.clusters.target.port() as i32,
+        "the session moved"
+    );
+    let v: i32 = client.query_one(&good, &[]).await.expect("replayed").get(0);
+    assert_eq!(v, 42);
+}

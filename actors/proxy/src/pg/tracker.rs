@@ -5,6 +5,7 @@
 //! status is idle. Named Parse messages are kept for a switch to replay; ParameterStatus
 //! values for a switch to reconcile.
 
+use super::parses::PendingParses;
 use crate::client_conn::session::SessionCtl;
 use crate::conn_info::ConnInfo;
 use crate::protocol::{Scan, Tracker, TxState, Violation};
@@ -15,7 +16,7 @@ use molt_lms_wire::pg::codec::{put_message, HEADER_LEN};
 use molt_lms_wire::pg::frontend::{self, closed_statement, parse_statement, query_text};
 use molt_lms_wire::pg::tag::{backend as be, frontend as fe, tx_status};
 use molt_lms_wire::pg::{FrameScanner, ProtocolError, ScanControl};
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Instant;
@@ -54,6 +55,8 @@ pub(crate) struct PgTracker {
     tx: Cell<u8>,
     request_started: Cell<Option<Instant>>,
     saw_error: Cell<bool>,
+    /// Parses awaiting the server's verdict; named ones are recorded once completed.
+    parses: RefCell<PendingParses>,
 }
 
 impl PgTracker {
@@ -68,6 +71,7 @@ impl PgTracker {
             tx: Cell::new(tx_status::IDLE),
             request_started: Cell::new(None),
             saw_error: Cell::new(false),
+            parses: RefCell::new(PendingParses::default()),
         }
     }
 
@@ -97,16 +101,18 @@ impl PgTracker {
                 self.info
                     .set_last_query(query_text(body).ok_or(ProtocolError::Malformed("Query"))?);
                 self.pending.set(self.pending.get() + 1);
+                self.parses.borrow_mut().end();
             }
             fe::PARSE => {
                 let (name, query) =
                     parse_statement(body).ok_or(ProtocolError::Malformed("Parse"))?;
                 self.info.set_last_query(query);
-                if !name.is_empty() {
+                let named = (!name.is_empty()).then(|| {
                     let mut raw = Vec::with_capacity(body.len() + 5);
                     put_message(&mut raw, fe::PARSE, |o| o.extend_from_slice(body));
-                    self.ctl.note_prepared(name, raw);
-                }
+                    (name.to_owned(), raw)
+                });
+                self.parses.borrow_mut().parse(named);
                 self.in_batch.set(true);
             }
             fe::CLOSE => {
@@ -119,8 +125,12 @@ impl PgTracker {
             fe::SYNC => {
                 self.in_batch.set(false);
                 self.pending.set(self.pending.get() + 1);
+                self.parses.borrow_mut().end();
             }
-            fe::FUNCTION_CALL => self.pending.set(self.pending.get() + 1),
+            fe::FUNCTION_CALL => {
+                self.pending.set(self.pending.get() + 1);
+                self.parses.borrow_mut().end();
+            }
             fe::TERMINATE => self.ctl.set_client_quit(),
             _ => {} // CopyData, CopyDone, CopyFail, password messages: part of a request.
         }
@@ -144,6 +154,7 @@ impl PgTracker {
                     .ok_or(ProtocolError::Malformed("ReadyForQuery"))?;
                 self.tx.set(status);
                 self.pending.set(self.pending.get().saturating_sub(1));
+                self.parses.borrow_mut().ready();
                 if let Some(t) = self.request_started.take() {
                     let metrics = &self.shared.metrics;
                     metrics.query_seconds.observe(t.elapsed().as_secs_f64());
@@ -164,7 +175,13 @@ impl PgTracker {
                     self.ctl.note_param(name, value);
                 }
             }
+            (be::PARSE_COMPLETE, _) => {
+                if let Some((name, raw)) = self.parses.borrow_mut().parsed() {
+                    self.ctl.note_prepared(&name, raw);
+                }
+            }
             (be::ERROR_RESPONSE, Some(body)) => {
+                self.parses.borrow_mut().failed();
                 self.saw_error.set(true);
                 let (code, message) = error_fields(body);
                 self.info.set_last_error(&format!("{code}: {message}"));

@@ -35,6 +35,7 @@ pub mod backend {
     pub const ERROR_RESPONSE: u8 = b'E';
     pub const NO_DATA: u8 = b'n';
     pub const NOTICE_RESPONSE: u8 = b'N';
+    pub const PARSE_COMPLETE: u8 = b'1';
     pub const PARAMETER_STATUS: u8 = b'S';
     pub const PORTAL_SUSPENDED: u8 = b's';
     pub const READY_FOR_QUERY: u8 = b'Z';
