@@ -231,6 +231,11 @@ fn bad_configuration_fails_at_start_up_naming_the_key_without_secrets() {
             "LMS_REQUIRE_TLS: needs LMS_SSL_CERT and LMS_SSL_KEY",
         ),
         (
+            vec!["--cancel-rate-limit", "0"],
+            vec![("INIT_SOURCE", good), ("INIT_TARGET", good)],
+            "LMS_CANCEL_RATE_LIMIT: must be at least 1",
+        ),
+        (
             vec!["--max-client-connections", "0"],
             vec![("INIT_SOURCE", good), ("INIT_TARGET", good)],
             "LMS_MAX_CLIENT_CONNECTIONS: must be at least 1",
@@ -365,4 +370,33 @@ async fn connections_past_the_maximum_are_refused_with_53300_until_one_closes() 
         ) && !l.ends_with(" 0")),
         "{metrics}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancel_requests_past_the_per_address_rate_are_dropped_and_counted() {
+    use std::io::Read;
+    let env = ProxyEnv::start_with(|mut c| {
+        c.extra_args
+            .extend(["--cancel-rate-limit".into(), "5".into()]);
+        c
+    });
+    // Guesses at keys, as fast as one address can connect.
+    for guess in 0..40 {
+        let mut s = std::net::TcpStream::connect(env.proxy.sql_addr()).expect("connect");
+        s.write_all(&molt_lms_wire::pg::frontend::cancel_request(1, guess))
+            .expect("cancel request");
+        let mut rest = Vec::new();
+        let _ = s.read_to_end(&mut rest);
+    }
+    let (_, metrics) = env.admin_get("/metrics");
+    let limited: u64 = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("lms_cancel_requests_limited_total{protocol=\"postgresql\"} "))
+        .and_then(|v| v.parse().ok())
+        .expect("the limit's metric");
+    assert!(
+        limited >= 20,
+        "a burst of 10, then 5 a second: {limited} of 40 dropped"
+    );
+    assert_eq!(env.psql(Via::Proxy, "SELECT 'served'"), "served");
 }

@@ -22,6 +22,8 @@ pub struct ProxyMetrics {
     pub shadow_requests: IntCounterVec,
     pub shadow_sessions_failed: IntCounter,
     pub shadow_sessions_lost: IntCounter,
+    /// Cancel requests dropped by the per-address rate limit.
+    pub cancels_limited: IntCounter,
     /// Errors the proxy itself gave clients, by kind (`ClientErrorKind::as_str`).
     client_errors: IntCounterVec,
 }
@@ -95,6 +97,10 @@ impl ProxyMetrics {
             shadow_sessions_failed: counter(
                 "lms_shadow_sessions_failed_total",
                 "Client sessions whose shadow session could not be opened.",
+            ),
+            cancels_limited: counter(
+                "lms_cancel_requests_limited_total",
+                "Cancel requests dropped because their source address sent too many.",
             ),
             shadow_sessions_lost: counter(
                 "lms_shadow_sessions_lost_total",

@@ -38,6 +38,8 @@ pub struct ProxySettings {
     pub require_tls: bool,
     /// Client connections held at most; the next is refused.
     pub max_client_connections: usize,
+    /// Cancel requests accepted per second and source address.
+    pub cancel_rate_limit: u32,
     /// How long opening a backend session may take after the TCP connect.
     pub backend_login_timeout: Duration,
     /// Arbiters (threads) that run client connections.

@@ -26,6 +26,8 @@ pub struct Shared {
     /// The source when it speaks MySQL (`--source-dialect mysql`): MySQL clients are
     /// relayed to it, and their accounts looked up there.
     pub(crate) mysql: Option<Arc<crate::mysql::backend::MySqlSource>>,
+    /// Cancel requests per source address.
+    pub(crate) cancel_limiter: crate::cancel_limit::CancelLimiter,
     /// The source threads of this proxy's MySQL sessions, for `KILL <id>`.
     pub(crate) mysql_threads: crate::mysql::kill::Threads,
     /// Written only by the proxy instance actor, which owns the setting; connections
@@ -117,6 +119,7 @@ impl Shared {
             target_lookup: AuthLookup::new(target.clone(), settings.auth_query.clone()),
             mysql,
             mysql_threads: Default::default(),
+            cancel_limiter: crate::cancel_limit::CancelLimiter::new(settings.cancel_rate_limit),
             sot: AtomicU8::new(settings.initial_source_of_truth as u8),
             settings,
             metrics,

@@ -183,6 +183,17 @@ pub struct Args {
     )]
     pub max_client_connections: usize,
 
+    /// Cancel requests accepted per second from one source address (twice that as a
+    /// burst); the rest are dropped and counted, so cancel keys cannot be guessed at the
+    /// speed of connecting.
+    #[arg(
+        long,
+        env = "LMS_CANCEL_RATE_LIMIT",
+        value_name = "N",
+        default_value_t = 100
+    )]
+    pub cancel_rate_limit: u32,
+
     /// How long opening a session on a database may take once TCP is connected (TLS,
     /// login, first answer). A database that accepts connections and then says nothing
     /// fails that login, a shadow session or a commit's preparation instead of stalling it.

@@ -144,6 +144,9 @@ pub fn load(args: &Args) -> Result<ProxySettings, ConfigError> {
             "needs LMS_SSL_CERT and LMS_SSL_KEY (TLS with clients)",
         ));
     }
+    if args.cancel_rate_limit == 0 {
+        return Err(invalid("LMS_CANCEL_RATE_LIMIT", "must be at least 1"));
+    }
     if args.max_client_connections == 0 {
         return Err(invalid("LMS_MAX_CLIENT_CONNECTIONS", "must be at least 1"));
     }
@@ -180,6 +183,7 @@ pub fn load(args: &Args) -> Result<ProxySettings, ConfigError> {
         tls,
         require_tls,
         max_client_connections: args.max_client_connections,
+        cancel_rate_limit: args.cancel_rate_limit,
         backend_login_timeout: args.backend_login_timeout,
         workers: args
             .workers

@@ -527,6 +527,16 @@ impl<P: Protocol> Serve<P> {
 
     async fn forward_cancel(&self, key: ClientKey) {
         let pid = key.pid;
+        let ip = self.info.client_addr.ip();
+        if !self
+            .shared
+            .cancel_limiter
+            .allow(ip, std::time::Instant::now())
+        {
+            self.shared.metrics.cancels_limited.inc();
+            tracing::debug!(%ip, "cancel request dropped: too many from this address");
+            return;
+        }
         if !self.shared.peers.owns(pid) {
             let own = &self.shared.settings.advertise_address;
             let sent = self.shared.peers.forward(pid, key.secret, own).await;
