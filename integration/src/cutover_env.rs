@@ -143,6 +143,18 @@ impl CutoverEnv {
         self.proxies.len() - 1
     }
 
+    /// Starts one more proxy, MySQL-dialect, in front of `db`, logging in there as a
+    /// service user `lms` it creates; registered with the orchestrator like the others.
+    pub fn add_mysql_proxy(&mut self, db: &crate::mariadb::MariaDb) -> usize {
+        db.create_user("lms", "lms-pw");
+        let source = format!("mysql://lms:lms-pw@{}/", db.addr());
+        self.add_proxy_with(|c| ProxyConfig {
+            source_url: source,
+            dialect: "mysql".into(),
+            ..c
+        })
+    }
+
     pub fn conninfo(&self, proxy: usize) -> String {
         self.conninfo_at(self.proxies[proxy].sql_port())
     }

@@ -9,7 +9,6 @@ use molt_lms_api::cutover::{BeginRequest, CutoverStatus, TimeoutAction};
 use molt_lms_integration::cutover_env::CutoverEnv;
 use molt_lms_integration::mariadb::MariaDb;
 use molt_lms_integration::mysql_client::MyClient;
-use molt_lms_integration::proxy::ProxyConfig;
 use molt_lms_integration::wait_until;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -21,16 +20,10 @@ const WRITERS: usize = 4;
 /// An orchestrator (metadata on the PostgreSQL target) and one MySQL-dialect proxy in
 /// front of a MariaDB of the test's own.
 fn start(db: &MariaDb) -> CutoverEnv {
-    db.create_user("lms", "lms-pw");
     db.create_user("writer", PASSWORD);
     db.sql("CREATE DATABASE shop; CREATE TABLE shop.ledger (writer INT, n INT, part INT, PRIMARY KEY (writer, n, part))");
     let mut env = CutoverEnv::start(0, &[]);
-    let source = format!("mysql://lms:lms-pw@{}/", db.addr());
-    env.add_proxy_with(|c| ProxyConfig {
-        source_url: source,
-        dialect: "mysql".into(),
-        ..c
-    });
+    env.add_mysql_proxy(db);
     env
 }
 

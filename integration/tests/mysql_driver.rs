@@ -9,7 +9,6 @@ use molt_lms_api::{ConnectionInfo, ConnectionState};
 use molt_lms_integration::cutover_env::CutoverEnv;
 use molt_lms_integration::fixture::http_request;
 use molt_lms_integration::mariadb::MariaDb;
-use molt_lms_integration::proxy::ProxyConfig;
 use molt_lms_integration::wait_until_async;
 use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, OptsBuilder, Row, Value};
@@ -24,16 +23,10 @@ struct Env {
 
 fn start(name: &str) -> Env {
     let db = MariaDb::start(name);
-    db.create_user("lms", "lms-pw");
     db.create_user("drv", PASSWORD);
     db.sql("CREATE DATABASE drv CHARACTER SET utf8mb4");
     let mut env = CutoverEnv::start(0, &[]);
-    let source = format!("mysql://lms:lms-pw@{}/", db.addr());
-    env.add_proxy_with(|c| ProxyConfig {
-        source_url: source,
-        dialect: "mysql".into(),
-        ..c
-    });
+    env.add_mysql_proxy(&db);
     Env { db, env }
 }
 

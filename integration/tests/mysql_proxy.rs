@@ -3,7 +3,7 @@
 //! hash, `KILL QUERY` with the proxy's connection id stops the right statement, and a
 //! client that breaks the protocol loses only its own connection.
 
-use molt_lms_integration::certs::TestCa;
+use molt_lms_integration::certs::{Leaf, TestCa};
 use molt_lms_integration::fixture::http_get;
 use molt_lms_integration::mariadb::{cli, MariaDb};
 use molt_lms_integration::mysql_client::MyClient;
@@ -31,16 +31,29 @@ fn env() -> &'static Env {
         let db = MariaDb::start("mysqlproxy");
         db.create_user("lms", "lms-pw");
         db.create_user("app", APP_PASSWORD);
-        let proxy = ProxyProcess::start(ProxyConfig {
-            dialect: "mysql".into(),
-            ..ProxyConfig::new(
-                format!("mysql://lms:lms-pw@{}/", db.addr()),
-                // Never dialled without a cutover: MySQL sessions are not shadowed.
-                "postgresql://nobody@127.0.0.1:1/none",
-            )
-        });
+        let proxy = ProxyProcess::start(proxy_config(&db, None));
         Env { db, proxy }
     })
+}
+
+/// A MySQL-dialect proxy in front of `db` as the `lms` service user, with TLS for clients
+/// when `tls` is given. The target is never dialled: MySQL sessions are not shadowed and
+/// these tests commit no cutover.
+fn proxy_config(db: &MariaDb, tls: Option<&Leaf>) -> ProxyConfig {
+    let mut cfg = ProxyConfig {
+        dialect: "mysql".into(),
+        ..ProxyConfig::new(
+            format!("mysql://lms:lms-pw@{}/", db.addr()),
+            "postgresql://nobody@127.0.0.1:1/none",
+        )
+    };
+    if let Some(leaf) = tls {
+        cfg.env
+            .push(("LMS_SSL_CERT".into(), leaf.cert_path.display().to_string()));
+        cfg.env
+            .push(("LMS_SSL_KEY".into(), leaf.key_path.display().to_string()));
+    }
+    cfg
 }
 
 fn run(addr: &str, user: &str, password: &str, db: &str, args: &[&str], stdin: &str) -> Output {
@@ -329,20 +342,7 @@ fn tls_clients_verify_the_proxy_with_the_same_settings_as_postgresql_clients() {
     let ca = TestCa::new(dir.path(), "mysqlproxy");
     let server = ca.issue(dir.path(), "proxy", "molt-lms", &["localhost", "127.0.0.1"]);
     let other = TestCa::new(dir.path(), "other");
-    let mut cfg = ProxyConfig {
-        dialect: "mysql".into(),
-        ..ProxyConfig::new(
-            format!("mysql://lms:lms-pw@{}/", env.db.addr()),
-            "postgresql://nobody@127.0.0.1:1/none",
-        )
-    };
-    cfg.env.push((
-        "LMS_SSL_CERT".into(),
-        server.cert_path.display().to_string(),
-    ));
-    cfg.env
-        .push(("LMS_SSL_KEY".into(), server.key_path.display().to_string()));
-    let proxy = ProxyProcess::start(cfg);
+    let proxy = ProxyProcess::start(proxy_config(&env.db, Some(&server)));
     let addr = proxy.sql_addr().to_string();
     let tls = |ca: &std::path::Path| {
         let ca = format!("--ssl-ca={}", ca.display());
@@ -381,19 +381,7 @@ fn tls_clients_verify_the_proxy_with_the_same_settings_as_postgresql_clients() {
 
     // With --require-tls a plain login gets 3159, as from a server that requires secure
     // transport; a TLS login goes on.
-    let mut cfg = ProxyConfig {
-        dialect: "mysql".into(),
-        ..ProxyConfig::new(
-            format!("mysql://lms:lms-pw@{}/", env.db.addr()),
-            "postgresql://nobody@127.0.0.1:1/none",
-        )
-    };
-    cfg.env.push((
-        "LMS_SSL_CERT".into(),
-        server.cert_path.display().to_string(),
-    ));
-    cfg.env
-        .push(("LMS_SSL_KEY".into(), server.key_path.display().to_string()));
+    let mut cfg = proxy_config(&env.db, Some(&server));
     cfg.extra_args.push("--require-tls".into());
     let strict = ProxyProcess::start(cfg);
     let strict_addr = strict.sql_addr().to_string();
@@ -493,20 +481,7 @@ fn a_tls_handshake_sent_right_behind_the_ssl_request_is_accepted() {
     let dir = TempDir::new("mysql-tls-pipelined");
     let ca = TestCa::new(dir.path(), "pipelined");
     let server = ca.issue(dir.path(), "proxy", "molt-lms", &["localhost"]);
-    let mut cfg = ProxyConfig {
-        dialect: "mysql".into(),
-        ..ProxyConfig::new(
-            format!("mysql://lms:lms-pw@{}/", env.db.addr()),
-            "postgresql://nobody@127.0.0.1:1/none",
-        )
-    };
-    cfg.env.push((
-        "LMS_SSL_CERT".into(),
-        server.cert_path.display().to_string(),
-    ));
-    cfg.env
-        .push(("LMS_SSL_KEY".into(), server.key_path.display().to_string()));
-    let proxy = ProxyProcess::start(cfg);
+    let proxy = ProxyProcess::start(proxy_config(&env.db, Some(&server)));
 
     let mut tcp = std::net::TcpStream::connect(proxy.sql_addr()).expect("connect");
     tcp.set_read_timeout(Some(Duration::from_secs(10)))
