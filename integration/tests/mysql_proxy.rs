@@ -301,11 +301,19 @@ fn sysbench_figure(out: &str, label: &str) -> Option<u64> {
         .and_then(|n| n.parse().ok())
 }
 
+/// sysbench's default list of errors it retries: deadlock (1213), lock wait timeout (1205)
+/// and 1020 (record changed). They are the database's answers to conflicting writers, which
+/// four threads on small tables meet now and then, directly as through the proxy; any other
+/// error fails sysbench.
+const SYSBENCH_RETRIED: &str = "--mysql-ignore-errors=1213,1205,1020";
+
 #[test]
 fn sysbench_oltp_read_write_through_the_proxy_has_no_errors() {
     let env = env();
     env.db.sql("CREATE DATABASE sbtest");
-    let port = format!("--mysql-port={}", env.proxy.sql_port());
+    // A proxy of its own, so that its error counters hold this load only.
+    let proxy = ProxyProcess::start(proxy_config(&env.db, None));
+    let port = format!("--mysql-port={}", proxy.sql_port());
     let password = format!("--mysql-password={APP_PASSWORD}");
     let common = [
         "oltp_read_write",
@@ -317,6 +325,7 @@ fn sysbench_oltp_read_write_through_the_proxy_has_no_errors() {
         "--mysql-db=sbtest",
         "--tables=2",
         "--table-size=2000",
+        SYSBENCH_RETRIED,
     ];
     let sysbench = |extra: &[&str]| {
         let out = std::process::Command::new("sysbench")
@@ -331,8 +340,15 @@ fn sysbench_oltp_read_write_through_the_proxy_has_no_errors() {
     sysbench(&["prepare"]);
     let run = sysbench(&["--threads=4", "--events=400", "--time=0", "run"]);
     assert_eq!(sysbench_figure(&run, "transactions:"), Some(400), "{run}");
-    assert_eq!(sysbench_figure(&run, "ignored errors:"), Some(0), "{run}");
     assert_eq!(sysbench_figure(&run, "reconnects:"), Some(0), "{run}");
+    // Nothing the proxy answered by itself: every error a client saw came from the server.
+    let (code, metrics) = http_get(proxy.admin_addr(), "/metrics");
+    assert_eq!(code, 200);
+    let proxy_errors: Vec<&str> = metrics
+        .lines()
+        .filter(|l| l.starts_with("lms_client_errors_total{") && !l.ends_with(" 0"))
+        .collect();
+    assert!(proxy_errors.is_empty(), "{proxy_errors:?}\n{run}");
 }
 
 #[test]
