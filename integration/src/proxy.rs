@@ -144,6 +144,21 @@ impl ProxyProcess {
         self.child.id()
     }
 
+    /// The proxy's memory in MiB: resident now (`VmRSS`) and the peak so far (`VmHWM`).
+    pub fn memory_mib(&self) -> (u64, u64) {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid()))
+            .expect("the proxy's /proc status");
+        let kib = |key: &str| -> u64 {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix(key))
+                .and_then(|v| v.split_whitespace().next())
+                .and_then(|v| v.parse().ok())
+                .unwrap_or_else(|| panic!("{key} in /proc status"))
+        };
+        (kib("VmRSS:") / 1024, kib("VmHWM:") / 1024)
+    }
+
     pub fn sql_addr(&self) -> SocketAddr {
         self.sql_addr
     }

@@ -7,6 +7,7 @@ use molt_lms_integration::cutover_env::CutoverEnv;
 use molt_lms_integration::fixture::{ProxyEnv, Via};
 use molt_lms_integration::pg::PgCluster;
 use molt_lms_integration::proxy::ProxyConfig;
+use molt_lms_integration::raw::RawConn;
 use molt_lms_integration::{unique_name, wait_until, wait_until_async};
 use std::time::Duration;
 use tokio_postgres::{Client, NoTls};
@@ -173,6 +174,85 @@ async fn async_never_waits_for_a_stalled_shadow_and_counts_drops() {
     );
 }
 
+/// A bulk load bigger than the shadow backlog, into a shadow that cannot take it: the
+/// shadow is abandoned at 64 MiB and the rest of the COPY costs the proxy nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_500_mb_copy_past_an_abandoned_shadow_keeps_the_proxy_small() {
+    use molt_lms_wire::pg::codec::{put_cstr, put_message};
+    const MIB: usize = 1 << 20;
+    const CHUNKS: usize = 500;
+    let env = start("async");
+    let proxy = env.client(Via::Proxy).await;
+    proxy
+        .batch_execute("CREATE UNLOGGED TABLE big (id int, payload text)")
+        .await
+        .expect("create");
+    wait_shadow_done(&env, "create unlogged table big", 1);
+    // The shadow's COPY waits for this lock, so it stops reading.
+    let locker = app_client(&env, &env.clusters.target).await;
+    locker
+        .batch_execute("BEGIN; LOCK TABLE big IN ACCESS EXCLUSIVE MODE")
+        .await
+        .expect("lock");
+    let (_, peak_before) = env.proxy.memory_mib();
+    let (addr, user, password, db) = (
+        env.proxy.sql_addr(),
+        env.user.clone(),
+        env.password.clone(),
+        env.db.clone(),
+    );
+    let rows = tokio::task::spawn_blocking(move || {
+        let mut c = RawConn::login(addr, &user, &password, &db).expect("login");
+        let mut q = Vec::new();
+        put_message(&mut q, b'Q', |o| put_cstr(o, "COPY big FROM STDIN"));
+        c.send(&q);
+        let (tag, _) = c.read_message().expect("CopyInResponse");
+        assert_eq!(tag, b'G');
+        // One CopyData message of about 1 MiB of rows, sent 500 times.
+        let mut text = Vec::with_capacity(MIB + 128);
+        let mut n = 0;
+        while text.len() < MIB {
+            text.extend_from_slice(format!("{n}\t{}\n", "x".repeat(1000)).as_bytes());
+            n += 1;
+        }
+        let mut chunk = Vec::new();
+        put_message(&mut chunk, b'd', |o| o.extend_from_slice(&text));
+        for _ in 0..CHUNKS {
+            c.send(&chunk);
+        }
+        let mut done = Vec::new();
+        put_message(&mut done, b'c', |_| {});
+        c.send(&done);
+        let answer = c
+            .until_ready()
+            .expect("the COPY succeeds on the source of truth");
+        assert!(
+            answer
+                .iter()
+                .any(|(t, b)| *t == b'C' && b.starts_with(b"COPY ")),
+            "{answer:?}"
+        );
+        n * CHUNKS
+    })
+    .await
+    .expect("copy task");
+    let (rss, peak) = env.proxy.memory_mib();
+    println!("COPY of {CHUNKS} MiB: proxy peak RSS {peak_before} MiB before, {peak} MiB after ({rss} MiB now)");
+    assert!(
+        peak < peak_before + 200,
+        "the proxy grew from {peak_before} to {peak} MiB"
+    );
+    assert_eq!(count(&proxy, "SELECT count(*) FROM big").await, rows as i64);
+    let (_, metrics) = env.admin_get("/metrics");
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l.starts_with("lms_shadow_sessions_lost_total") && !l.ends_with(" 0")),
+        "{metrics}"
+    );
+    locker.batch_execute("ROLLBACK").await.expect("unlock");
+}
+
 /// A table whose CHECK constraints differ: `v = 1` fails on the source only, `v = 2` on
 /// the target only, `v >= 100` on both.
 async fn diverging_constraints(env: &ProxyEnv) -> (Client, Client) {
@@ -289,6 +369,52 @@ async fn sync_returns_the_source_of_truth_answer_when_only_the_shadow_fails_in_a
     let commit = entry(&r, "commit").expect("commit fingerprint");
     assert_eq!(commit.counts.mismatched, 1, "{commit:?}");
     assert_eq!(commit.samples[0].shadow_value.as_deref(), Some("ROLLBACK"));
+}
+
+/// The converse: `v = 1` fails on the source of truth only. Its transaction is then
+/// failed, and the client's COMMIT becomes a rollback there; the shadow ran the insert
+/// fine, so without help it would commit rows the source of truth rolled back.
+async fn a_failure_on_the_source_of_truth_alone_fails_the_shadow_transaction(mode: &str) {
+    let env = start(mode);
+    let (source, target) = diverging_constraints(&env).await;
+    let proxy = env.client(Via::Proxy).await;
+    proxy.batch_execute("BEGIN").await.expect("begin");
+    proxy
+        .batch_execute("INSERT INTO m VALUES (0)")
+        .await
+        .expect("insert 0");
+    let err = proxy
+        .batch_execute("INSERT INTO m VALUES (1)")
+        .await
+        .expect_err("v = 1 fails on the source of truth");
+    assert_eq!(
+        err.as_db_error().and_then(|e| e.constraint()),
+        Some("src_chk"),
+        "{err:?}"
+    );
+    // Simple-protocol COMMIT of a failed transaction answers ROLLBACK, without an error.
+    proxy.batch_execute("COMMIT").await.expect("commit");
+    assert_eq!(values(&source).await, Vec::<i32>::new());
+    assert_eq!(values(&target).await, Vec::<i32>::new());
+    // The session goes on, on both databases.
+    proxy
+        .batch_execute("INSERT INTO m VALUES (3)")
+        .await
+        .expect("insert 3");
+    assert_eq!(values(&source).await, vec![3]);
+    assert_eq!(values(&target).await, vec![3]);
+    let f = entry(&report(&env), "insert into m").expect("insert fingerprint");
+    assert_eq!(f.counts.mismatched, 1, "{f:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_fails_the_shadow_transaction_when_only_the_source_of_truth_fails() {
+    a_failure_on_the_source_of_truth_alone_fails_the_shadow_transaction("sync").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn strict_sync_fails_the_shadow_transaction_when_only_the_source_of_truth_fails() {
+    a_failure_on_the_source_of_truth_alone_fails_the_shadow_transaction("strict-sync").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

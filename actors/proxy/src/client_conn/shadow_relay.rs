@@ -7,6 +7,10 @@
 //!   answers are compared, and the source of truth's goes to the client.
 //! - `strict-sync`: as `sync`, but a shadow error replaces the source of truth's answer.
 //!
+//! In both sync modes a request that leaves the source of truth's transaction failed
+//! leaves the shadow's failed too (a request made to fail is sent after it), so a later
+//! COMMIT commits on neither database.
+//!
 //! Both sync modes keep the source of truth's answer back until the shadow's is in and
 //! then write it in one piece: strict-sync needs that to replace it, and for sync it saves
 //! the client a wake-up and the proxy a write per request.
@@ -124,16 +128,22 @@ struct Tee<'a, T> {
     sot_labels: RefCell<VecDeque<Label>>,
     /// Labels of the requests sent to the shadow (async), in order.
     shadow_labels: RefCell<VecDeque<Rc<Query>>>,
-    /// The shadow's answers, in order (sync modes).
-    answers: RefCell<VecDeque<Vec<StmtResult>>>,
+    /// The shadow's answers, in order, with its transaction status after each (sync
+    /// modes).
+    answers: RefCell<VecDeque<(Vec<StmtResult>, TxState)>>,
     answered: Signal,
     /// The client sent Flush: it may wait for output before its Sync.
     flush_requested: Cell<bool>,
 }
 
 impl<T> Tee<'_, T> {
-    /// Adds client bytes of the current request (`start`: its first message).
+    /// Adds client bytes of the current request (`start`: its first message). Nothing is
+    /// kept once the shadow is abandoned: a COPY that outlives it must not queue its data
+    /// for a writer that has stopped.
     fn push(&self, raw: &[u8], start: bool) {
+        if self.dead.get() {
+            return;
+        }
         if self.mode == ShadowMode::Async {
             self.queue.borrow_mut().extend_from_slice(raw);
         } else {
@@ -162,13 +172,26 @@ impl<T> Tee<'_, T> {
             self.backlog.set(self.backlog.get().saturating_sub(n));
         }
         if tx_failed {
-            let mut q = self.queue.borrow_mut();
-            q.extend_from_slice(&failing_request(
+            self.fail_shadow_tx(
+                failing_request,
                 "molt-lms: request cancelled on the source of truth",
-            ));
-            self.discard.set(self.discard.get() + 1);
-            self.queued.notify();
+            );
         }
+    }
+
+    /// Sync modes: puts the shadow's transaction in the failed state the source of
+    /// truth's is in, with a request that fails there; its answer is thrown away. Without
+    /// it a statement that failed only on the source of truth would leave the shadow's
+    /// transaction able to commit what the source of truth rolls back.
+    fn fail_shadow_tx(&self, failing_request: fn(&str) -> Vec<u8>, why: &str) {
+        if self.dead.get() {
+            return;
+        }
+        self.queue
+            .borrow_mut()
+            .extend_from_slice(&failing_request(why));
+        self.discard.set(self.discard.get() + 1);
+        self.queued.notify();
     }
 
     /// Sync modes: the source of truth answered the oldest waiting request; send it on.
@@ -190,8 +213,10 @@ impl<T> Tee<'_, T> {
         if self.dead.replace(true) {
             return;
         }
-        self.queue.borrow_mut().clear();
-        self.waiting.borrow_mut().clear();
+        // Freed, not just emptied: the backlog may have grown to its limit.
+        drop(std::mem::take(&mut *self.queue.borrow_mut()));
+        drop(std::mem::take(&mut *self.waiting.borrow_mut()));
+        self.backlog.set(0);
         self.metrics.shadow_sessions_lost.inc();
         let shadow = self.sot.other();
         tracing::warn!(%shadow, reason = why, "shadow session abandoned");
@@ -221,7 +246,7 @@ impl<T> Tee<'_, T> {
     }
 
     /// The shadow's answer to the next request; `None` once shadowing stopped.
-    async fn next_answer(&self) -> Option<Vec<StmtResult>> {
+    async fn next_answer(&self) -> Option<(Vec<StmtResult>, TxState)> {
         loop {
             if let Some(a) = self.answers.borrow_mut().pop_front() {
                 return Some(a);
@@ -603,7 +628,13 @@ async fn compared_backend_to_client<S: ShadowCodec, T: Tracker>(
                     tee.release_oldest();
                 }
                 match tee.next_answer().await {
-                    Some(theirs) => {
+                    Some((theirs, their_tx)) => {
+                        if tx == TxState::Failed && their_tx != TxState::Failed {
+                            tee.fail_shadow_tx(
+                                S::failing_request,
+                                "molt-lms: the request failed on the source of truth",
+                            );
+                        }
                         let c = compare(&mine, &theirs, label.query.rules);
                         tee.record(&label.query, c.outcome, Some(&c));
                         if strict && c.outcome == ShadowOutcome::ShadowError {
@@ -695,8 +726,8 @@ async fn shadow_reader<S: ShadowCodec, T>(rd: &mut Half, tee: &Tee<'_, T>, budge
                 }
             };
             let msg = buf.split_to(total);
-            match S::answer_step(&msg) {
-                Ok(AnswerStep::End(_)) => {}
+            let tx = match S::answer_step(&msg) {
+                Ok(AnswerStep::End(tx)) => tx,
                 Ok(AnswerStep::Part { .. }) => {
                     answer.observe(&msg);
                     continue;
@@ -705,7 +736,7 @@ async fn shadow_reader<S: ShadowCodec, T>(rd: &mut Half, tee: &Tee<'_, T>, budge
                     tee.give_up(&format!("protocol error: {e}"));
                     return;
                 }
-            }
+            };
             tee.outstanding.set(tee.outstanding.get().saturating_sub(1));
             let results = answer.finish();
             if tee.mode == ShadowMode::Async {
@@ -722,7 +753,7 @@ async fn shadow_reader<S: ShadowCodec, T>(rd: &mut Half, tee: &Tee<'_, T>, budge
             } else if tee.discard.get() > 0 {
                 tee.discard.set(tee.discard.get() - 1);
             } else {
-                tee.answers.borrow_mut().push_back(results);
+                tee.answers.borrow_mut().push_back((results, tx));
                 tee.answered.notify();
             }
         }

@@ -55,12 +55,6 @@ impl Waiting {
         }
         Some(n)
     }
-
-    pub(super) fn clear(&mut self) {
-        self.bytes.clear();
-        self.head = 0;
-        self.lens.clear();
-    }
 }
 
 #[cfg(test)]

@@ -18,18 +18,6 @@ fn requests_leave_whole_and_in_order() {
 }
 
 #[test]
-fn clear_forgets_everything() {
-    let mut w = Waiting::default();
-    w.start(b"Q1");
-    w.clear();
-    assert!(w.is_empty());
-    w.start(b"Q2");
-    let mut out = Vec::new();
-    w.pop_front(Some(&mut out));
-    assert_eq!(out, b"Q2");
-}
-
-#[test]
 fn a_deep_pipeline_keeps_order_and_the_buffer_stays_bounded() {
     let mut w = Waiting::default();
     let request = |i: usize| format!("Q{i:06}").into_bytes();
