@@ -14,6 +14,8 @@ use std::time::Duration;
 pub struct RawConn {
     pub stream: TcpStream,
     buf: Vec<u8>,
+    /// The cancel key (process id, secret) BackendKeyData gave at login.
+    pub key: Option<(i32, i32)>,
 }
 
 /// An ErrorResponse's `(SQLSTATE, message)`.
@@ -28,6 +30,7 @@ impl RawConn {
         Self {
             stream,
             buf: Vec::new(),
+            key: None,
         }
     }
 
@@ -124,7 +127,12 @@ impl RawConn {
                 _ => {}
             }
         }
-        c.until_ready()?;
+        for (tag, body) in c.until_ready()? {
+            if tag == b'K' && body.len() == 8 {
+                let int = |i: usize| i32::from_be_bytes(body[i..i + 4].try_into().expect("4"));
+                c.key = Some((int(0), int(4)));
+            }
+        }
         Ok(c)
     }
 

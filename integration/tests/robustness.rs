@@ -399,4 +399,19 @@ async fn cancel_requests_past_the_per_address_rate_are_dropped_and_counted() {
         "a burst of 10, then 5 a second: {limited} of 40 dropped"
     );
     assert_eq!(env.psql(Via::Proxy, "SELECT 'served'"), "served");
+    // Keys of connections opened one after the other share the proxy's tag (the upper
+    // half) and nothing else: the lower half is random, not the connection's number.
+    let pids: Vec<i32> = (0..4)
+        .map(|_| {
+            let c = RawConn::login(env.proxy.sql_addr(), &env.user, &env.password, &env.db)
+                .expect("login");
+            c.key.expect("a cancel key").0
+        })
+        .collect();
+    assert!(pids.iter().all(|p| p >> 16 == pids[0] >> 16), "{pids:?}");
+    let lows: Vec<i32> = pids.iter().map(|p| p & 0xFFFF).collect();
+    assert!(
+        lows.windows(2).any(|w| w[1] - w[0] != 1),
+        "sequential process ids: {pids:?}"
+    );
 }

@@ -14,7 +14,7 @@ mod waiting;
 
 use crate::client_error::{ClientError, ClientErrorKind};
 use crate::conn_info::ConnInfo;
-use crate::protocol::{BackendSession, PrepareError, Prepared, Protocol, TxState};
+use crate::protocol::{BackendSession, ClientKey, PrepareError, Prepared, Protocol, TxState};
 use crate::proxy_instance::cutover::PrepareOutcome;
 use crate::proxy_instance::{ConnClosed, PrepareDone, PrepareStarted, ProxyInstance, Quiescent};
 use crate::shared::Shared;
@@ -45,8 +45,8 @@ pub(crate) struct ClientConn<P: Protocol> {
     handoff: Rc<Handoff<Prepared<P::Session>>>,
     /// The prepare order whose preparation this actor started.
     preparing: Option<u64>,
-    /// The secret of the cancel key this proxy hands the client.
-    cancel_secret: i32,
+    /// The cancel key this proxy hands the client.
+    cancel_key: ClientKey,
     /// The task that serves the connection; ended when the actor stops.
     task: Option<tokio::task::JoinHandle<()>>,
     protocol: PhantomData<fn() -> P>,
@@ -58,7 +58,7 @@ impl<P: Protocol> ClientConn<P> {
         shared: Arc<Shared>,
         instance: Addr<ProxyInstance>,
         info: Arc<ConnInfo>,
-        cancel_secret: i32,
+        cancel_key: ClientKey,
     ) -> Self {
         Self {
             socket: Some(socket),
@@ -68,7 +68,7 @@ impl<P: Protocol> ClientConn<P> {
             session: Rc::new(SessionCtl::default()),
             handoff: Rc::new(Handoff::default()),
             preparing: None,
-            cancel_secret,
+            cancel_key,
             task: None,
             protocol: PhantomData,
         }
@@ -146,7 +146,7 @@ impl<P: Protocol> Actor for ClientConn<P> {
             info: self.info.clone(),
             session: self.session.clone(),
             handoff: self.handoff.clone(),
-            cancel_secret: self.cancel_secret,
+            cancel_key: self.cancel_key,
             keys: Cell::new(None),
             shadow_key: Cell::new(None),
         };

@@ -1,7 +1,7 @@
 //! Cancel requests across proxies. Behind a Kubernetes Service a client's CancelRequest
 //! is a new TCP connection that may land on any proxy. Each proxy therefore puts a tag of
-//! its own in the upper half of the process id it hands out (the lower half names the
-//! connection), learns every peer's tag from the orchestrator, and passes a key it does
+//! its own in the upper half of the process id it hands out (the lower half is random),
+//! learns every peer's tag from the orchestrator, and passes a key it does
 //! not own on to the peers with that key's tag. The secret still decides: a peer that
 //! does not hold the key ignores it, so a tag shared by two proxies costs one extra
 //! connection, never a wrong cancel.
@@ -43,9 +43,9 @@ impl Peers {
         self.tag
     }
 
-    /// The process id a client gets for connection `id`.
-    pub fn key_pid(&self, id: u64) -> i32 {
-        (i32::from(self.tag) << 16) | (id & 0xFFFF) as i32
+    /// A process id with this proxy's tag and `low`'s lower 16 bits.
+    pub fn key_pid(&self, low: u64) -> i32 {
+        (i32::from(self.tag) << 16) | (low & 0xFFFF) as i32
     }
 
     /// The proxy tag a process id carries.
@@ -53,7 +53,7 @@ impl Peers {
         ((pid >> 16) & 0x7FFF) as u16
     }
 
-    /// The connection slot a process id carries (the connection id's lower 16 bits).
+    /// The lower 16 bits of a process id (random per connection).
     pub fn slot_of(pid: i32) -> u64 {
         (pid & 0xFFFF) as u64
     }

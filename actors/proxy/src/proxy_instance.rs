@@ -266,7 +266,12 @@ impl Handler<Accepted> for ProxyInstance {
         let worker = &self.workers[self.next_worker % self.workers.len()];
         self.next_worker = self.next_worker.wrapping_add(1);
         let (shared, me, info2) = (self.shared.clone(), ctx.address(), info.clone());
-        let secret: i32 = rand::rng().random();
+        // Both halves random: the process id's lower half is not the connection id, so a
+        // client cannot guess its neighbours' keys from its own.
+        let key = ClientKey {
+            pid: self.shared.peers.key_pid(rand::rng().random()),
+            secret: rand::rng().random(),
+        };
         // Deregistered here and registered again on the worker: a socket stays bound to
         // the reactor that accepted it, which would cost a cross-thread wakeup per read.
         let socket = match msg.socket.into_std() {
@@ -276,7 +281,7 @@ impl Handler<Accepted> for ProxyInstance {
                 return;
             }
         };
-        let addr = ConnAddr::start(&worker.handle(), socket, shared, me, info2, secret);
+        let addr = ConnAddr::start(&worker.handle(), socket, shared, me, info2, key);
         // A connection accepted while a commit prepares is prepared once logged in.
         if let Some((order, to)) = self.cutover.prepare_order() {
             addr.do_send(Prepare { order, to });
@@ -448,8 +453,8 @@ impl Handler<GetReport> for ProxyInstance {
 #[rtype(result = "()")]
 pub struct SessionKey {
     pub id: u64,
-    /// The secret of the key the proxy issued the client.
-    pub secret: i32,
+    /// The key the proxy issued the client.
+    pub client: ClientKey,
     pub backend: SourceOfTruth,
     pub key: BackendKey,
     /// The shadow session's key, so a cancel stops the query there too.
@@ -475,14 +480,10 @@ pub struct LookupCancel {
 impl Handler<LookupCancel> for ProxyInstance {
     type Result = Option<SessionKey>;
     fn handle(&mut self, msg: LookupCancel, _: &mut Self::Context) -> Self::Result {
-        // The connection id's lower 16 bits are in the key; the secret tells apart
-        // connections whose ids share them.
-        let slot = crate::peers::Peers::slot_of(msg.key.pid);
         self.conns
-            .iter()
-            .filter(|(id, _)| *id & 0xFFFF == slot)
-            .filter_map(|(_, e)| e.cancel)
-            .find(|k| k.secret == msg.key.secret)
+            .values()
+            .filter_map(|e| e.cancel)
+            .find(|k| k.client == msg.key)
     }
 }
 

@@ -85,7 +85,7 @@ pub(super) struct Serve<P: Protocol> {
     pub(super) info: Arc<ConnInfo>,
     pub(super) session: Rc<SessionCtl>,
     pub(super) handoff: Rc<Handoff<Prepared<P::Session>>>,
-    pub(super) cancel_secret: i32,
+    pub(super) cancel_key: ClientKey,
     /// The backend keys a client's cancel request is forwarded to: the source of
     /// truth's session, and the shadow's when there is one.
     pub(super) keys: Cell<Option<(SourceOfTruth, BackendKey)>>,
@@ -506,10 +506,7 @@ impl<P: Protocol> Serve<P> {
 
     /// The cancel key this connection is issued; its process id names the proxy.
     fn client_key(&self) -> ClientKey {
-        ClientKey {
-            pid: self.shared.peers.key_pid(self.info.id),
-            secret: self.cancel_secret,
-        }
+        self.cancel_key
     }
 
     /// Tells the instance which backend sessions this client's cancel key stands for.
@@ -517,7 +514,7 @@ impl<P: Protocol> Serve<P> {
         if let Some((backend, key)) = self.keys.get() {
             self.instance.do_send(SessionKey {
                 id: self.info.id,
-                secret: self.cancel_secret,
+                client: self.cancel_key,
                 backend,
                 key,
                 shadow: self.shadow_key.get(),

@@ -7,6 +7,7 @@ use crate::client_conn::ClientConn;
 use crate::conn_info::ConnInfo;
 use crate::mysql::MySql;
 use crate::pg::Pg;
+use crate::protocol::ClientKey;
 use crate::shared::Shared;
 use actix::dev::ToEnvelope;
 use actix::prelude::*;
@@ -29,17 +30,17 @@ impl ConnAddr {
         shared: Arc<Shared>,
         instance: Addr<ProxyInstance>,
         info: Arc<ConnInfo>,
-        secret: i32,
+        key: ClientKey,
     ) -> Self {
         match shared.settings.source_dialect {
             Dialect::Mysql => {
                 ConnAddr::MySql(ClientConn::<MySql>::start_in_arbiter(arbiter, move |_| {
-                    ClientConn::new(socket, shared, instance, info, secret)
+                    ClientConn::new(socket, shared, instance, info, key)
                 }))
             }
             Dialect::Postgres | Dialect::Cockroach => {
                 ConnAddr::Pg(ClientConn::<Pg>::start_in_arbiter(arbiter, move |_| {
-                    ClientConn::new(socket, shared, instance, info, secret)
+                    ClientConn::new(socket, shared, instance, info, key)
                 }))
             }
         }
