@@ -86,6 +86,18 @@ pub struct StatementCheck {
     pub error: String,
 }
 
+/// A session whose state a commit cannot move: it may hold session-level advisory locks
+/// or temporary tables, or changed its role in a way whose outcome the proxy cannot tell.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionCheck {
+    pub lms_address: String,
+    pub connection_id: u64,
+    pub role: String,
+    pub database: String,
+    /// Why, one sentence each.
+    pub reasons: Vec<String>,
+}
+
 /// One proxy's check: `GET /api/v1/cutover/check` on its admin API.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProxyCheck {
@@ -94,11 +106,14 @@ pub struct ProxyCheck {
     pub to: crate::SourceOfTruth,
     pub roles: Vec<RoleCheck>,
     pub statements: Vec<StatementCheck>,
+    #[serde(default)]
+    pub sessions: Vec<SessionCheck>,
 }
 
 impl ProxyCheck {
     pub fn passed(&self) -> bool {
-        self.roles.iter().all(|r| r.verdict.passed())
+        self.sessions.is_empty()
+            && self.roles.iter().all(|r| r.verdict.passed())
             && self
                 .statements
                 .iter()
@@ -110,13 +125,15 @@ impl ProxyCheck {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CheckReport {
     /// True when a commit is expected to succeed: every role passes, every statement
-    /// parses, and every proxy answered.
+    /// parses, no session holds what cannot move, and every proxy answered.
     pub passed: bool,
     pub proxies: Vec<String>,
     /// Proxies that did not answer, with why.
     pub unreachable: Vec<String>,
     pub roles: Vec<RoleCheck>,
     pub statements: Vec<StatementCheck>,
+    #[serde(default)]
+    pub sessions: Vec<SessionCheck>,
 }
 
 impl CheckReport {
@@ -125,9 +142,11 @@ impl CheckReport {
     pub fn merge(checks: Vec<ProxyCheck>, unreachable: Vec<String>) -> Self {
         let mut roles: Vec<RoleCheck> = Vec::new();
         let mut statements: Vec<StatementCheck> = Vec::new();
+        let mut sessions: Vec<SessionCheck> = Vec::new();
         let mut proxies = Vec::new();
         for c in checks {
             proxies.push(c.lms_address);
+            sessions.extend(c.sessions);
             for r in c.roles {
                 match roles.iter_mut().find(|x| x.role == r.role) {
                     Some(x) => {
@@ -162,7 +181,11 @@ impl CheckReport {
                 .then(a.name.cmp(&b.name))
         });
         proxies.sort();
+        sessions.sort_by(|a, b| {
+            (&a.lms_address, a.connection_id).cmp(&(&b.lms_address, b.connection_id))
+        });
         let passed = unreachable.is_empty()
+            && sessions.is_empty()
             && roles.iter().all(|r| r.verdict.passed())
             && statements.iter().all(|s| s.verdict == StatementVerdict::Ok);
         Self {
@@ -171,6 +194,7 @@ impl CheckReport {
             unreachable,
             roles,
             statements,
+            sessions,
         }
     }
 
@@ -201,6 +225,16 @@ impl CheckReport {
                     )
                 }),
         );
+        out.extend(self.sessions.iter().map(|s| {
+            format!(
+                "session {} on {} (role {}, database {}) cannot be moved: {}",
+                s.connection_id,
+                s.lms_address,
+                s.role,
+                s.database,
+                s.reasons.join("; ")
+            )
+        }));
         out
     }
 }

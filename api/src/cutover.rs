@@ -135,6 +135,10 @@ pub enum PrepareStage {
     SessionParameters,
     /// Preparing one of the client's named statements again.
     PreparedStatement,
+    /// Session state the server does not report: replaying `SET ROLE`, `SET SESSION
+    /// AUTHORIZATION` or `LISTEN`, or state that cannot move (advisory locks, temporary
+    /// tables).
+    SessionState,
     /// The preparation did not finish in time.
     Timeout,
 }
@@ -145,6 +149,7 @@ impl PrepareStage {
             PrepareStage::Login => "login",
             PrepareStage::SessionParameters => "session parameters",
             PrepareStage::PreparedStatement => "prepared statement",
+            PrepareStage::SessionState => "session state",
             PrepareStage::Timeout => "timeout",
         }
     }

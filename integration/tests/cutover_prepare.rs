@@ -503,3 +503,134 @@ async fn a_named_statement_that_failed_to_prepare_is_not_replayed_at_commit() {
     let v: i32 = client.query_one(&good, &[]).await.expect("replayed").get(0);
     assert_eq!(v, 42);
 }
+
+/// `current_user` and the listening channels of a session, as its server sees them.
+async fn role_and_channels(c: &tokio_postgres::Client) -> (String, Vec<String>) {
+    let user: String = c
+        .query_one("SELECT current_user::text", &[])
+        .await
+        .expect("current_user")
+        .get(0);
+    let channels = c
+        .query("SELECT pg_listening_channels()::text ORDER BY 1", &[])
+        .await
+        .expect("channels")
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    (user, channels)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sessions_role_and_listen_channels_are_carried_across_the_switch() {
+    let env = CutoverEnv::start(1, &[]);
+    for cluster in [&env.clusters.source, &env.clusters.target] {
+        cluster.psql(
+            &env.db,
+            &format!(
+                "CREATE ROLE tenant_x NOLOGIN; GRANT tenant_x TO \"{}\"",
+                env.user
+            ),
+        );
+    }
+    let client = env.client(0).await;
+    let other = env.client(0).await;
+    client
+        .batch_execute("SET ROLE tenant_x; LISTEN jobs")
+        .await
+        .expect("set role, listen");
+    // Changed and changed back: nothing to carry for this one.
+    other
+        .batch_execute("BEGIN; SET ROLE tenant_x; ROLLBACK")
+        .await
+        .expect("rolled back");
+    let before = role_and_channels(&client).await;
+    assert_eq!(before, ("tenant_x".to_owned(), vec!["jobs".to_owned()]));
+    let out = env.orch.cli(&["cutover", "check"]);
+    assert!(out.status.success(), "check: {}", text(&out));
+
+    env.pause();
+    let done = env.commit().expect("commit");
+    assert_eq!(done.status, CutoverStatus::CommitCompleted, "{done:#?}");
+    assert_eq!(
+        server_port(&client).await,
+        env.clusters.target.port() as i32
+    );
+    assert_eq!(role_and_channels(&client).await, before, "carried");
+    assert_eq!(
+        role_and_channels(&other).await,
+        (env.user.clone(), vec![]),
+        "a rolled-back SET ROLE is not replayed"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_holding_an_advisory_lock_or_a_temporary_table_blocks_the_commit() {
+    let env = CutoverEnv::start(1, &[]);
+    let locker = env.client(0).await;
+    let temp = env.client(0).await;
+    locker
+        .batch_execute("SELECT pg_advisory_lock(42)")
+        .await
+        .expect("lock");
+    temp.batch_execute("CREATE TEMP TABLE scratch (id int)")
+        .await
+        .expect("temp table");
+
+    let out = env.orch.cli(&["cutover", "check", "-o", "json"]);
+    assert!(!out.status.success(), "check passed: {}", text(&out));
+    let report: CheckReport = serde_json::from_slice(&out.stdout).expect("check json");
+    assert_eq!(report.sessions.len(), 2, "{report:#?}");
+    assert!(
+        report.sessions[0].reasons[0].contains("advisory"),
+        "{report:#?}"
+    );
+    assert!(
+        report.sessions[1].reasons[0].contains("temporary"),
+        "{report:#?}"
+    );
+    let table = env.orch.cli(&["cutover", "check"]);
+    assert!(
+        text(&table).contains("Sessions a commit cannot move"),
+        "{}",
+        text(&table)
+    );
+
+    let a = env
+        .begin(BeginRequest {
+            skip_check: true,
+            ..BeginRequest::default()
+        })
+        .expect("begin --skip-check");
+    env.wait_status(a.id, CutoverStatus::TrafficPaused, Duration::from_secs(20));
+    let (code, body) = env.commit().expect_err("commit must be refused");
+    assert_eq!(code, 409, "{body}");
+    assert!(
+        body.contains("session state") || body.contains("session_state"),
+        "{body}"
+    );
+    assert!(
+        body.contains("advisory") && body.contains("temporary"),
+        "{body}"
+    );
+    assert_still_paused_on_source(&env, a.id);
+    let done = env.abort().expect("abort");
+    assert_eq!(done.status, CutoverStatus::AbortCompleted);
+
+    // Released, the sessions move, and keep working on the target.
+    let source = env.clusters.source.port() as i32;
+    assert_eq!(server_port(&locker).await, source);
+    locker
+        .batch_execute("SELECT pg_advisory_unlock(42)")
+        .await
+        .expect("unlock");
+    temp.batch_execute("DISCARD TEMP").await.expect("discard");
+    let out = env.orch.cli(&["cutover", "check"]);
+    assert!(out.status.success(), "check: {}", text(&out));
+    env.pause();
+    let done = env.commit().expect("commit");
+    assert_eq!(done.status, CutoverStatus::CommitCompleted, "{done:#?}");
+    let target = env.clusters.target.port() as i32;
+    assert_eq!(server_port(&locker).await, target);
+    assert_eq!(server_port(&temp).await, target);
+}

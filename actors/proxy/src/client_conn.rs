@@ -341,8 +341,11 @@ impl<P: Protocol> Handler<LoggedIn> for ClientConn<P> {
 /// prepared its named statements (PostgreSQL: raw Parse messages). Owned copies: it
 /// crosses threads.
 pub(crate) struct SketchData {
+    pub connection_id: u64,
     pub identity: Identity,
     pub statements: Vec<Vec<u8>>,
+    /// Why the session cannot be moved (see `SessionCtl::carry`); empty when it can.
+    pub blockers: Vec<String>,
 }
 
 #[derive(Message)]
@@ -353,8 +356,10 @@ impl<P: Protocol> Handler<Describe> for ClientConn<P> {
     type Result = Option<SketchData>;
     fn handle(&mut self, _: Describe, _: &mut Self::Context) -> Self::Result {
         Some(SketchData {
+            connection_id: self.info.id,
             identity: (*self.handoff.identity()?).clone(),
             statements: self.session.prepared_statements(),
+            blockers: self.session.carry().blockers,
         })
     }
 }

@@ -1,7 +1,8 @@
 //! The proxy's part of `cutover check`, run before traffic is paused: for every role
 //! with a session here, can the proxy log it in to the database a commit switches to
-//! with what it holds; and does every distinct named statement the clients hold parse
-//! there. Each (role, database) gets one throwaway trial session, which executes
+//! with what it holds; does every distinct named statement the clients hold parse
+//! there; and does any session hold state that cannot move (advisory locks, temporary
+//! tables). Each (role, database) gets one throwaway trial session, which executes
 //! nothing: statements are only parsed and described.
 
 use crate::auth::{Credential, Verifier};
@@ -12,7 +13,9 @@ use crate::pg::backend::Backend;
 use crate::pg::io::request_errors;
 use crate::shadow::fingerprint::{cut, normalize};
 use crate::shared::Shared;
-use molt_lms_api::check::{ProxyCheck, RoleCheck, RoleVerdict, StatementCheck, StatementVerdict};
+use molt_lms_api::check::{
+    ProxyCheck, RoleCheck, RoleVerdict, SessionCheck, StatementCheck, StatementVerdict,
+};
 use molt_lms_api::SourceOfTruth;
 use molt_lms_wire::pg::codec::{cstr, put_cstr, put_message};
 use molt_lms_wire::pg::frontend::parse_statement;
@@ -251,11 +254,23 @@ pub(crate) async fn check(shared: &Shared, sketches: Vec<SketchData>) -> ProxyCh
             }
         }
     }
+    let sessions = sketches
+        .iter()
+        .filter(|s| !s.blockers.is_empty())
+        .map(|s| SessionCheck {
+            lms_address: shared.settings.advertise_address.clone(),
+            connection_id: s.connection_id,
+            role: s.identity.user.clone(),
+            database: s.identity.database.clone(),
+            reasons: s.blockers.clone(),
+        })
+        .collect();
     ProxyCheck {
         lms_address: shared.settings.advertise_address.clone(),
         to,
         roles: roles.into_values().collect(),
         statements,
+        sessions,
     }
 }
 

@@ -9,6 +9,8 @@
 //! - [`tracker`]: frames both directions of a relayed session and keeps its place
 //!   (requests in flight, transaction status, named statements, reported parameters).
 //! - [`switch`]: a cutover's replay of the session on the new source of truth.
+//! - [`session_state`]: role, authorization, `LISTEN`, advisory locks and temporary
+//!   tables, read from statement texts: what a switch replays or refuses to drop.
 //! - [`shadow`], [`answer`]: framing, request cutting and answer reading for the shadow
 //!   relay; one request's answer as protocol-free results, for comparison.
 //! - [`errors`]: `ClientError` as an ErrorResponse with PostgreSQL's SQLSTATE.
@@ -19,6 +21,7 @@ pub(crate) mod backend;
 pub(crate) mod errors;
 pub(crate) mod io;
 pub(crate) mod parses;
+pub(crate) mod session_state;
 pub(crate) mod shadow;
 pub(crate) mod startup;
 pub(crate) mod switch;

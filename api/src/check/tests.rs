@@ -16,6 +16,7 @@ fn merge_sums_sessions_and_keeps_the_worst_verdict() {
         to: crate::SourceOfTruth::Target,
         roles: vec![role("app", 2, RoleVerdict::Ok)],
         statements: vec![],
+        sessions: vec![],
     };
     let b = ProxyCheck {
         lms_address: "b:1".into(),
@@ -32,6 +33,13 @@ fn merge_sums_sessions_and_keeps_the_worst_verdict() {
             verdict: StatementVerdict::Fails,
             error: "42P01: relation \"t\" does not exist".into(),
         }],
+        sessions: vec![SessionCheck {
+            lms_address: "b:1".into(),
+            connection_id: 7,
+            role: "app".into(),
+            database: "db".into(),
+            reasons: vec!["it created temporary tables".into()],
+        }],
     };
     let m = CheckReport::merge(vec![b, a], vec![]);
     assert!(!m.passed);
@@ -40,8 +48,12 @@ fn merge_sums_sessions_and_keeps_the_worst_verdict() {
     assert_eq!(m.roles[0].sessions, 5);
     assert_eq!(m.roles[0].verdict, RoleVerdict::VerifierDiffers);
     let p = m.problems();
-    assert_eq!(p.len(), 2, "{p:?}");
+    assert_eq!(p.len(), 3, "{p:?}");
     assert!(p[1].contains("s1") && p[1].contains("42P01"), "{p:?}");
+    assert!(
+        p[2].contains("session 7 on b:1") && p[2].contains("temporary"),
+        "{p:?}"
+    );
     let ok = CheckReport::merge(vec![], vec![]);
     assert!(ok.passed);
     assert!(!CheckReport::merge(vec![], vec!["c:1: timed out".into()]).passed);

@@ -51,6 +51,16 @@ pub(crate) struct SessionCtl {
     prepared: RefCell<HashMap<String, Vec<u8>>>,
     /// Latest value of each session parameter the client has been told about.
     params: RefCell<Vec<(String, String)>>,
+    /// Session state outside parameters and statements, as the tracker last read it.
+    carry: RefCell<Carry>,
+}
+
+/// What a switch must do about session state the server does not report: statements that
+/// rebuild it on the new session, and reasons it cannot be moved at all.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Carry {
+    pub replay: Vec<String>,
+    pub blockers: Vec<String>,
 }
 
 impl Default for SessionCtl {
@@ -65,6 +75,7 @@ impl Default for SessionCtl {
             client_quit: Cell::new(false),
             prepared: RefCell::new(HashMap::new()),
             params: RefCell::new(Vec::new()),
+            carry: RefCell::default(),
         }
     }
 }
@@ -244,6 +255,14 @@ impl SessionCtl {
     /// The session parameters the client has been told about, latest values.
     pub(crate) fn reported_params(&self) -> Vec<(String, String)> {
         self.params.borrow().clone()
+    }
+
+    pub(crate) fn carry(&self) -> Carry {
+        self.carry.borrow().clone()
+    }
+
+    pub(crate) fn set_carry(&self, carry: Carry) {
+        *self.carry.borrow_mut() = carry;
     }
 
     /// Records a session parameter value the client has been sent.

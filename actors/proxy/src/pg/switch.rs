@@ -1,7 +1,10 @@
 //! Moving a held session to another database at cutover, in two steps. `prepare` runs
 //! while the client is still held and the old database is still the source of truth: a
-//! new backend session with the same start-up parameters and credential, the client's
-//! session parameters re-applied, its named prepared statements prepared again. Nothing
+//! new backend session with the same start-up parameters and credential, the statements
+//! that rebuild its role, session authorization and `LISTEN` channels replayed, the
+//! client's session parameters re-applied, its named prepared statements prepared again.
+//! A session that may hold what cannot move (advisory locks, temporary tables) is refused
+//! before any of that (see `session_state`). Nothing
 //! is sent to the client, so a failure here changes nothing for it. `complete` runs after
 //! the point of no return and only swaps sessions: it closes the old one and tells the
 //! client which reported parameters changed.
@@ -47,6 +50,14 @@ fn describe_statement(raw: &[u8]) -> String {
     }
 }
 
+/// One request of a preparation, for naming what failed.
+enum Step<'a> {
+    /// A statement that rebuilds session state (`SET ROLE`, `LISTEN`).
+    Carry(&'a str),
+    SessionParameters,
+    Statement(&'a [u8]),
+}
+
 /// Opens and prepares a session on `backend` for a client whose session state is
 /// `session`. Sends nothing to the client and changes nothing in `session`.
 pub(crate) async fn prepare(
@@ -54,6 +65,16 @@ pub(crate) async fn prepare(
     identity: &Identity,
     session: &SessionCtl,
 ) -> Result<Prepared<BackendSession>, PrepareError> {
+    let carry = session.carry();
+    if !carry.blockers.is_empty() {
+        return Err(PrepareError::new(
+            PrepareStage::SessionState,
+            format!(
+                "the session cannot be moved: {}; end it (or release what it holds) and commit again",
+                carry.blockers.join("; ")
+            ),
+        ));
+    }
     let mut new = backend
         .open_session(&identity.params, &identity.credential)
         .await
@@ -69,16 +90,20 @@ pub(crate) async fn prepare(
     }
     let statements = session.prepared_statements();
     // One request per statement, pipelined, so each error names its statement.
-    let mut requests: Vec<Option<&[u8]>> = Vec::new();
+    let mut requests: Vec<Step<'_>> = Vec::new();
     let mut out = Vec::new();
+    for sql in &carry.replay {
+        put_message(&mut out, fe::QUERY, |o| put_cstr(o, sql));
+        requests.push(Step::Carry(sql));
+    }
     if !sets.is_empty() {
         put_message(&mut out, fe::QUERY, |o| put_cstr(o, &sets));
-        requests.push(None);
+        requests.push(Step::SessionParameters);
     }
     for parse in &statements {
         out.extend_from_slice(parse);
         put_message(&mut out, fe::SYNC, |_| {});
-        requests.push(Some(parse));
+        requests.push(Step::Statement(parse));
     }
     if !requests.is_empty() {
         let io = |e: std::io::Error| PrepareError::new(PrepareStage::Login, e.to_string());
@@ -99,8 +124,12 @@ pub(crate) async fn prepare(
         let first = requests.iter().zip(errors).find_map(|(r, e)| Some((r, e?)));
         if let Some((request, message)) = first {
             let (stage, statement) = match request {
-                None => (PrepareStage::SessionParameters, None),
-                Some(raw) => (
+                Step::Carry(sql) => (
+                    PrepareStage::SessionState,
+                    Some(cut(&normalize(sql), STATEMENT_TEXT)),
+                ),
+                Step::SessionParameters => (PrepareStage::SessionParameters, None),
+                Step::Statement(raw) => (
                     PrepareStage::PreparedStatement,
                     Some(describe_statement(raw)),
                 ),

@@ -6,6 +6,8 @@
 //! values for a switch to reconcile.
 
 use super::parses::PendingParses;
+use super::session_state::SessionState;
+use crate::client_conn::session::Carry;
 use crate::client_conn::session::SessionCtl;
 use crate::conn_info::ConnInfo;
 use crate::protocol::{Scan, Tracker, TxState, Violation};
@@ -57,11 +59,15 @@ pub(crate) struct PgTracker {
     saw_error: Cell<bool>,
     /// Parses awaiting the server's verdict; named ones are recorded once completed.
     parses: RefCell<PendingParses>,
+    /// Role, LISTEN channels, advisory locks, temporary tables (published to `ctl`).
+    state: RefCell<SessionState>,
 }
 
 impl PgTracker {
     /// A tracker for a session that is idle (just logged in, or just switched).
     pub(crate) fn new(ctl: Rc<SessionCtl>, info: Arc<ConnInfo>, shared: Arc<Shared>) -> Self {
+        // After a switch the replayed statements rebuilt the state on the new session.
+        let state = SessionState::rebuilt(&ctl.carry().replay);
         Self {
             ctl,
             info,
@@ -72,6 +78,7 @@ impl PgTracker {
             request_started: Cell::new(None),
             saw_error: Cell::new(false),
             parses: RefCell::new(PendingParses::default()),
+            state: RefCell::new(state),
         }
     }
 
@@ -98,8 +105,9 @@ impl PgTracker {
         let body = body.unwrap_or_default();
         match tag {
             fe::QUERY => {
-                self.info
-                    .set_last_query(query_text(body).ok_or(ProtocolError::Malformed("Query"))?);
+                let text = query_text(body).ok_or(ProtocolError::Malformed("Query"))?;
+                self.state.borrow_mut().observe(text);
+                self.info.set_last_query(text);
                 self.pending.set(self.pending.get() + 1);
                 self.parses.borrow_mut().end();
             }
@@ -107,6 +115,7 @@ impl PgTracker {
                 let (name, query) =
                     parse_statement(body).ok_or(ProtocolError::Malformed("Parse"))?;
                 self.info.set_last_query(query);
+                self.state.borrow_mut().observe(query);
                 let named = (!name.is_empty()).then(|| {
                     let mut raw = Vec::with_capacity(body.len() + 5);
                     put_message(&mut raw, fe::PARSE, |o| o.extend_from_slice(body));
@@ -155,6 +164,18 @@ impl PgTracker {
                 self.tx.set(status);
                 self.pending.set(self.pending.get().saturating_sub(1));
                 self.parses.borrow_mut().ready();
+                let mut state = self.state.borrow_mut();
+                state.request_done(
+                    status == tx_status::IDLE,
+                    status == tx_status::FAILED || self.saw_error.get(),
+                );
+                if state.take_changed() {
+                    self.ctl.set_carry(Carry {
+                        replay: state.replay(),
+                        blockers: state.blockers(),
+                    });
+                }
+                drop(state);
                 if let Some(t) = self.request_started.take() {
                     let metrics = &self.shared.metrics;
                     metrics.query_seconds.observe(t.elapsed().as_secs_f64());

@@ -3,7 +3,7 @@
 
 use super::{captioned, one_line, table, truncate};
 use comfy_table::CellAlignment;
-use molt_lms_api::check::{CheckReport, RoleCheck, StatementCheck};
+use molt_lms_api::check::{CheckReport, RoleCheck, SessionCheck, StatementCheck};
 
 /// Longest statement text shown; JSON carries it whole.
 const QUERY_CELL_CHARS: usize = 80;
@@ -26,6 +26,10 @@ pub fn check_table(report: &CheckReport) -> String {
     } else {
         out.push('\n');
         out.push_str(&statements_table(&report.statements));
+    }
+    if !report.sessions.is_empty() {
+        out.push('\n');
+        out.push_str(&sessions_table(&report.sessions));
     }
     out.push('\n');
     for u in &report.unreachable {
@@ -73,6 +77,23 @@ fn statements_table(statements: &[StatementCheck]) -> String {
     captioned(
         &t,
         "Named prepared statements, prepared on the database a commit switches to.",
+    )
+}
+
+fn sessions_table(sessions: &[SessionCheck]) -> String {
+    let rows = sessions.iter().map(|s| {
+        vec![
+            s.lms_address.clone(),
+            s.connection_id.to_string(),
+            s.role.clone(),
+            s.database.clone(),
+            one_line(&s.reasons.join("; ")),
+        ]
+    });
+    let t = table(&["LMS", "CONNECTION", "ROLE", "DATABASE", "WHY"], rows);
+    captioned(
+        &t,
+        "Sessions a commit cannot move: end them, or release what they hold, first.",
     )
 }
 

@@ -29,6 +29,7 @@ fn proxy(address: &str, roles: Vec<RoleCheck>, statements: Vec<StatementCheck>) 
         to: SourceOfTruth::Target,
         roles,
         statements,
+        sessions: vec![],
     }
 }
 
