@@ -187,17 +187,20 @@ fn the_prefilter_passes_only_texts_that_may_matter() {
         "UPDATE t SET n = 1",
         "  select 1 ;  ",
     ] {
-        assert!(!prefilter(sql), "{sql}");
+        assert!(!prefilter(sql, false), "{sql}");
     }
     for sql in [
         "set role a",
         "SELECT 1; SELECT 2",
         "select pg_advisory_lock(1)",
         "-- x\nselect 1",
-        "ROLLBACK",
+        "select pg_Advisory_unlock_all()",
     ] {
-        assert!(prefilter(sql), "{sql}");
+        assert!(prefilter(sql, false), "{sql}");
     }
+    // Transaction statements only while a change waits for its commit.
+    assert!(!prefilter("COMMIT", false));
+    assert!(prefilter("COMMIT", true));
 }
 
 #[test]
