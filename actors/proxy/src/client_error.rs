@@ -35,11 +35,15 @@ pub enum ClientErrorKind {
     TlsRequired,
     /// The proxy holds `--max-client-connections` already.
     TooManyConnections,
+    /// A message the proxy must hold whole is past `--max-buffered-message`.
+    MessageTooLarge,
+    /// Holding the client's message would pass the process-wide `--buffer-budget`.
+    OutOfMemory,
 }
 
 impl ClientErrorKind {
     /// Every kind, so the metric shows each at zero from the start.
-    pub const ALL: [ClientErrorKind; 12] = [
+    pub const ALL: [ClientErrorKind; 14] = [
         ClientErrorKind::AuthFailed,
         ClientErrorKind::AuthRejected,
         ClientErrorKind::ProtocolViolation,
@@ -52,6 +56,8 @@ impl ClientErrorKind {
         ClientErrorKind::CannotConnectNow,
         ClientErrorKind::TlsRequired,
         ClientErrorKind::TooManyConnections,
+        ClientErrorKind::MessageTooLarge,
+        ClientErrorKind::OutOfMemory,
     ];
 
     /// The `kind` label of `lms_client_errors_total`.
@@ -69,6 +75,8 @@ impl ClientErrorKind {
             ClientErrorKind::CannotConnectNow => "cannot_connect_now",
             ClientErrorKind::TlsRequired => "tls_required",
             ClientErrorKind::TooManyConnections => "too_many_connections",
+            ClientErrorKind::MessageTooLarge => "message_too_large",
+            ClientErrorKind::OutOfMemory => "out_of_memory",
         }
     }
 }

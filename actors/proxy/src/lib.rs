@@ -27,6 +27,7 @@
 #![warn(unreachable_pub)]
 
 pub mod auth;
+pub(crate) mod buffer_budget;
 pub(crate) mod cancel_limit;
 pub(crate) mod client_conn;
 pub(crate) mod client_error;

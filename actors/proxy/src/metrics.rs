@@ -24,6 +24,10 @@ pub struct ProxyMetrics {
     pub shadow_sessions_lost: IntCounter,
     /// Cancel requests dropped by the per-address rate limit.
     pub cancels_limited: IntCounter,
+    /// Clients closed for not logging in within `--client-login-timeout`.
+    pub login_timeouts: IntCounter,
+    /// Bytes held for large client messages, over all connections (`--buffer-budget`).
+    pub buffered_bytes: IntGauge,
     /// Errors the proxy itself gave clients, by kind (`ClientErrorKind::as_str`).
     client_errors: IntCounterVec,
 }
@@ -97,6 +101,14 @@ impl ProxyMetrics {
             shadow_sessions_failed: counter(
                 "lms_shadow_sessions_failed_total",
                 "Client sessions whose shadow session could not be opened.",
+            ),
+            buffered_bytes: gauge(
+                "lms_client_buffered_bytes",
+                "Bytes client connections hold for messages larger than a few reads, over all connections (bounded by --buffer-budget).",
+            ),
+            login_timeouts: counter(
+                "lms_client_login_timeouts_total",
+                "Client connections closed for not finishing start-up within --client-login-timeout.",
             ),
             cancels_limited: counter(
                 "lms_cancel_requests_limited_total",

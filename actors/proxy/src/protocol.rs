@@ -58,23 +58,42 @@ pub(crate) struct Scan {
 /// A peer broke its protocol. Carries the protocol's own error, for the log and, on the
 /// client side, the client's error message.
 #[derive(Debug)]
-pub(crate) struct Violation(Box<dyn Error + Send + Sync>);
+pub(crate) struct Violation {
+    error: Box<dyn Error + Send + Sync>,
+    /// The peer sent a message larger than the proxy holds (`--max-buffered-message`):
+    /// a limit, not garbage, and the client is told so.
+    too_large: bool,
+}
 
 impl Violation {
     pub(crate) fn new(e: impl Error + Send + Sync + 'static) -> Self {
-        Self(Box::new(e))
+        Self {
+            error: Box::new(e),
+            too_large: false,
+        }
+    }
+
+    pub(crate) fn too_large(e: impl Error + Send + Sync + 'static) -> Self {
+        Self {
+            error: Box::new(e),
+            too_large: true,
+        }
+    }
+
+    pub(crate) fn is_too_large(&self) -> bool {
+        self.too_large
     }
 }
 
 impl fmt::Display for Violation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.fmt(f)
+        self.error.fmt(f)
     }
 }
 
 impl Error for Violation {
     fn source(&self) -> Option<&(dyn Error + 'static)> {
-        Some(&*self.0)
+        Some(&*self.error)
     }
 }
 

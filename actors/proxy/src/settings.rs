@@ -42,6 +42,13 @@ pub struct ProxySettings {
     pub cancel_rate_limit: u32,
     /// How long opening a backend session may take after the TCP connect.
     pub backend_login_timeout: Duration,
+    /// How long a client may take from connecting to being logged in.
+    pub client_login_timeout: Duration,
+    /// Largest client message held whole (PostgreSQL Parse and Close; any message while
+    /// shadowing); a larger one closes its connection.
+    pub max_buffered_message: usize,
+    /// Bytes all client connections together may hold past a few reads' worth each.
+    pub buffer_budget: usize,
     /// Arbiters (threads) that run client connections.
     pub workers: usize,
     pub initial_source_of_truth: SourceOfTruth,

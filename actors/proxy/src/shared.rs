@@ -28,6 +28,8 @@ pub struct Shared {
     pub(crate) mysql: Option<Arc<crate::mysql::backend::MySqlSource>>,
     /// Cancel requests per source address.
     pub(crate) cancel_limiter: crate::cancel_limit::CancelLimiter,
+    /// Bytes client connections hold for large messages, over all of them.
+    pub(crate) buffers: crate::buffer_budget::BufferBudget,
     /// The source threads of this proxy's MySQL sessions, for `KILL <id>`.
     pub(crate) mysql_threads: crate::mysql::kill::Threads,
     /// Written only by the proxy instance actor, which owns the setting; connections
@@ -120,6 +122,10 @@ impl Shared {
             mysql,
             mysql_threads: Default::default(),
             cancel_limiter: crate::cancel_limit::CancelLimiter::new(settings.cancel_rate_limit),
+            buffers: crate::buffer_budget::BufferBudget::new(
+                settings.buffer_budget,
+                metrics.buffered_bytes.clone(),
+            ),
             sot: AtomicU8::new(settings.initial_source_of_truth as u8),
             settings,
             metrics,

@@ -9,5 +9,5 @@ pub mod error;
 pub mod frontend;
 pub mod tag;
 
-pub use codec::{FrameScanner, Scan, ScanControl};
+pub use codec::{FrameScanner, Scan, ScanControl, Want};
 pub use error::ProtocolError;

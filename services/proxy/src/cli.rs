@@ -199,6 +199,27 @@ pub struct Args {
     /// fails that login, a shadow session or a commit's preparation instead of stalling it.
     #[arg(long, env = "LMS_BACKEND_LOGIN_TIMEOUT", value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
     pub backend_login_timeout: Duration,
+
+    /// How long a client may take from connecting to being logged in (TLS, start-up
+    /// message, authentication), as PostgreSQL's authentication_timeout. A client that
+    /// sends its start-up a byte at a time is closed when it runs out. Waiting at a
+    /// cutover's gate does not count.
+    #[arg(long, env = "LMS_CLIENT_LOGIN_TIMEOUT", value_name = "DURATION", default_value = "60s", value_parser = parse_duration)]
+    pub client_login_timeout: Duration,
+
+    /// Largest client message the proxy holds whole in memory: a PostgreSQL Parse (kept
+    /// to replay at a cutover) or Close, and any message while shadowing. A larger one
+    /// closes that connection (SQLSTATE 54000) as soon as its header arrives. Everything
+    /// else streams through whatever its size; of a Query only the first 64 KiB are read.
+    /// Accepts KiB/MiB suffixes.
+    #[arg(long, env = "LMS_MAX_BUFFERED_MESSAGE", value_name = "BYTES", default_value = "8MiB", value_parser = parse_bytes)]
+    pub max_buffered_message: usize,
+
+    /// Bytes all client connections together may hold for messages that do not fit a
+    /// few reads (64 KiB each, free). A connection that would pass it is closed (SQLSTATE
+    /// 53200); the others go on. Accepts KiB/MiB suffixes.
+    #[arg(long, env = "LMS_BUFFER_BUDGET", value_name = "BYTES", default_value = "256MiB", value_parser = parse_bytes)]
+    pub buffer_budget: usize,
 }
 
 fn parse_bytes(s: &str) -> Result<usize, String> {

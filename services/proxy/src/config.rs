@@ -153,6 +153,21 @@ pub fn load(args: &Args) -> Result<ProxySettings, ConfigError> {
     if args.backend_login_timeout.is_zero() {
         return Err(invalid("LMS_BACKEND_LOGIN_TIMEOUT", "must be more than 0"));
     }
+    if args.client_login_timeout.is_zero() {
+        return Err(invalid("LMS_CLIENT_LOGIN_TIMEOUT", "must be more than 0"));
+    }
+    if args.max_buffered_message < 64 * 1024 {
+        return Err(invalid(
+            "LMS_MAX_BUFFERED_MESSAGE",
+            "must be at least 64KiB",
+        ));
+    }
+    if args.buffer_budget < args.max_buffered_message {
+        return Err(invalid(
+            "LMS_BUFFER_BUDGET",
+            "must be at least LMS_MAX_BUFFERED_MESSAGE, or no large message could ever be held",
+        ));
+    }
     let require_tls = args.require_tls || args.ssl_ca.is_some();
     let control = ControlAuth::new(
         CONTROL_KEYS,
@@ -185,6 +200,9 @@ pub fn load(args: &Args) -> Result<ProxySettings, ConfigError> {
         max_client_connections: args.max_client_connections,
         cancel_rate_limit: args.cancel_rate_limit,
         backend_login_timeout: args.backend_login_timeout,
+        client_login_timeout: args.client_login_timeout,
+        max_buffered_message: args.max_buffered_message,
+        buffer_budget: args.buffer_budget,
         workers: args
             .workers
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())),

@@ -5,6 +5,7 @@
 //! protocol gets its own monomorphic loop.
 
 use super::session::{Ctl, Release, SessionCtl};
+use crate::buffer_budget::{BufferBudget, Charge};
 use crate::client_error::ClientError;
 use crate::metrics::ProxyMetrics;
 use crate::protocol::{Tracker, Violation};
@@ -45,6 +46,8 @@ pub(crate) enum End {
     Switch(molt_lms_api::SourceOfTruth),
     /// Stopped because the other direction ended.
     Stopped,
+    /// Holding the client's incomplete message would pass the process-wide budget.
+    OutOfBuffers,
 }
 
 /// The relay's outcome and the streams, for a closing message.
@@ -67,6 +70,7 @@ pub(crate) async fn run<T: Tracker>(
     tracker: &T,
     session: &SessionCtl,
     metrics: &ProxyMetrics,
+    buffers: &BufferBudget,
     mut cbuf: BytesMut,
 ) -> Finished {
     let (mut crd, mut cwr) = stream::split(client);
@@ -81,6 +85,7 @@ pub(crate) async fn run<T: Tracker>(
             tracker,
             session,
             metrics,
+            buffers,
             &mut cbuf,
             &mut cframe,
         )
@@ -123,15 +128,27 @@ pub(super) fn why_ended(c2b: End, b2c: End, s: &SessionCtl) -> End {
     }
 }
 
+/// After a message that made `buf` grow past the free part has gone on: a small buffer
+/// again, and the charge given back, so a burst does not pin memory for the session.
+pub(super) fn shrink_after_burst(buf: &mut BytesMut, charge: &mut Charge<'_>) {
+    if charge.is_charged() && buf.is_empty() {
+        *buf = BytesMut::with_capacity(MIN_READ);
+        charge.reset();
+    }
+}
+
+#[allow(clippy::too_many_arguments)] // One call site; the relay's parts, passed as borrowed.
 async fn client_to_backend<T: Tracker>(
     rd: &mut Half,
     wr: &mut Half,
     tracker: &T,
     s: &SessionCtl,
     m: &ProxyMetrics,
+    buffers: &BufferBudget,
     buf: &mut BytesMut,
     framing: &mut T::Framing,
 ) -> End {
+    let mut charge = Charge::new(buffers);
     loop {
         if s.is_stopped() {
             return End::Stopped;
@@ -147,6 +164,7 @@ async fn client_to_backend<T: Tracker>(
                 }
                 m.bytes_client_to_backend.inc_by(sc.forward as u64);
                 buf.advance(sc.forward);
+                shrink_after_burst(buf, &mut charge);
             }
             if s.client_quit() {
                 return End::ClientTerminated;
@@ -162,6 +180,7 @@ async fn client_to_backend<T: Tracker>(
             return end;
         }
         match read_client(s, rd, buf).await {
+            Ok(()) if !charge.fit(buf.len()) => return End::OutOfBuffers,
             Ok(()) => {}
             Err(None) => continue,
             Err(Some(end)) => return end,

@@ -29,9 +29,6 @@ use thiserror::Error;
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 
-/// PostgreSQL's default `authentication_timeout`.
-const STARTUP_TIMEOUT: Duration = Duration::from_secs(60);
-
 /// How long preparing one session on the new source of truth may take: connect, log
 /// in, restore parameters and statements.
 pub(crate) const PREPARE_TIMEOUT: Duration = Duration::from_secs(20);
@@ -114,6 +111,8 @@ impl<P: Protocol> Serve<P> {
                         sot: self.info.source_of_truth(),
                         ledger: &self.shared.shadow,
                         budget: self.shared.settings.shadow_compare_budget,
+                        buffers: &self.shared.buffers,
+                        max_message: self.shared.settings.max_buffered_message,
                     };
                     shadow_relay::run::<P::Shadow, P::Tracker>(
                         login.client,
@@ -133,6 +132,7 @@ impl<P: Protocol> Serve<P> {
                         &tracker,
                         &self.session,
                         &self.shared.metrics,
+                        &self.shared.buffers,
                         login.buf,
                     )
                     .await
@@ -244,12 +244,14 @@ impl<P: Protocol> Serve<P> {
     /// at a cutover's gate does not.
     async fn start(&self, tcp: TcpStream) -> Option<Login<P::Hello>> {
         let peer = self.info.client_addr;
-        let authed = tokio::time::timeout(STARTUP_TIMEOUT, self.authenticate(tcp)).await;
+        let limit = self.shared.settings.client_login_timeout;
+        let authed = tokio::time::timeout(limit, self.authenticate(tcp)).await;
         let (mut stream, buf, identity, hello) = match authed {
             Ok(Some(a)) => a,
             Ok(None) => return None,
             Err(_) => {
                 tracing::info!(%peer, "client did not finish start-up in time");
+                self.shared.metrics.login_timeouts.inc();
                 return None;
             }
         };
@@ -585,6 +587,27 @@ impl<P: Protocol> Serve<P> {
                 (None, true)
             }
             End::ClientTerminated => (None, false),
+            End::ClientProtocol(e) if e.is_too_large() => {
+                tracing::info!(%peer, error = %e, "closing connection: message too large");
+                (
+                    Some(ClientError::new(
+                        ClientErrorKind::MessageTooLarge,
+                        format!("molt-lms: {e} (--max-buffered-message)"),
+                    )),
+                    true,
+                )
+            }
+            End::OutOfBuffers => {
+                let limit = self.shared.buffers.limit();
+                tracing::warn!(%peer, limit, "closing connection: buffer budget in use");
+                (
+                    Some(ClientError::new(
+                        ClientErrorKind::OutOfMemory,
+                        format!("molt-lms: the proxy cannot hold this message now: its buffer budget of {limit} bytes for large messages (--buffer-budget) is in use"),
+                    )),
+                    true,
+                )
+            }
             End::ClientProtocol(e) => {
                 self.shared.metrics.protocol_errors.inc();
                 tracing::info!(%peer, error = %e, "closing connection: protocol violation");

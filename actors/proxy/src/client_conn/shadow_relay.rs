@@ -30,16 +30,17 @@
 //! is to a request and where an answer ends; the scheduling here is the same for all.
 
 use super::relay::{
-    act_when_quiet, backend_to_client, read_client, released, reserve_read, why_ended, End,
-    Finished, MIN_READ,
+    act_when_quiet, backend_to_client, read_client, released, reserve_read, shrink_after_burst,
+    why_ended, End, Finished, MIN_READ,
 };
 use super::session::SessionCtl;
 use super::signal::Signal;
 use super::waiting::Waiting;
+use crate::buffer_budget::{BufferBudget, Charge};
 use crate::client_error::{ClientError, ClientErrorKind};
 use crate::metrics::ProxyMetrics;
 use crate::protocol::shadow::{AnswerReader, AnswerStep, ClientMsg, ShadowCodec};
-use crate::protocol::{Tracker, TxState};
+use crate::protocol::{Tracker, TxState, Violation};
 use crate::shadow::compare::{compare, Comparison, Rules};
 use crate::shadow::ledger::{FingerprintStats, Record};
 use crate::shadow::result::{StmtEnd, StmtResult};
@@ -70,6 +71,18 @@ pub(crate) struct Shadowing<'a> {
     pub sot: SourceOfTruth,
     pub ledger: &'a ShadowLedger,
     pub budget: usize,
+    /// Bytes client connections hold for large messages, process-wide.
+    pub buffers: &'a BufferBudget,
+    /// Largest message held whole (`--max-buffered-message`): every message is, here.
+    pub max_message: usize,
+}
+
+/// A client message past `--max-buffered-message` while shadowing, which holds each
+/// message whole to cut requests and tee them.
+#[derive(Debug, thiserror::Error)]
+#[error("a message of more than {max} bytes while shadowing (each is held whole)")]
+struct HeldTooLarge {
+    max: usize,
 }
 
 /// A statement text with what the report and comparison need of it.
@@ -432,9 +445,18 @@ pub(crate) async fn run<S: ShadowCodec, T: Tracker>(
         flush_requested: Cell::new(false),
     };
     let budget = shadowing.budget;
+    let (buffers, max_message) = (shadowing.buffers, shadowing.max_message);
     let mut at_boundary = true;
     let c2b = async {
-        let e = client_to_backend::<S, T>(&mut crd, &mut bwr, &tee, &mut cbuf).await;
+        let e = client_to_backend::<S, T>(
+            &mut crd,
+            &mut bwr,
+            &tee,
+            &mut cbuf,
+            Charge::new(buffers),
+            max_message,
+        )
+        .await;
         session.stop_all();
         e
     };
@@ -481,6 +503,8 @@ async fn client_to_backend<S: ShadowCodec, T: Tracker>(
     wr: &mut Half,
     tee: &Tee<'_, T>,
     buf: &mut BytesMut,
+    mut charge: Charge<'_>,
+    max_message: usize,
 ) -> End {
     let s = tee.session;
     let mut cutter = Cutter::default();
@@ -493,6 +517,11 @@ async fn client_to_backend<S: ShadowCodec, T: Tracker>(
         loop {
             let total = match S::next_message(&buf[pos..]) {
                 Ok(Some(total)) => total,
+                Ok(None) if buf.len() - pos > max_message => {
+                    return End::ClientProtocol(Violation::too_large(HeldTooLarge {
+                        max: max_message,
+                    }))
+                }
                 Ok(None) => break,
                 Err(e) => return End::ClientProtocol(e),
             };
@@ -517,6 +546,7 @@ async fn client_to_backend<S: ShadowCodec, T: Tracker>(
             }
             tee.metrics.bytes_client_to_backend.inc_by(pos as u64);
             buf.advance(pos);
+            shrink_after_burst(buf, &mut charge);
             tee.queued.notify();
         }
         if s.client_quit() {
@@ -532,6 +562,7 @@ async fn client_to_backend<S: ShadowCodec, T: Tracker>(
             return end;
         }
         match read_client(s, rd, buf).await {
+            Ok(()) if !charge.fit(buf.len()) => return End::OutOfBuffers,
             Ok(()) => {}
             Err(None) => continue,
             Err(Some(end)) => return end,

@@ -27,6 +27,8 @@ pub(crate) fn code(kind: ClientErrorKind) -> (u16, [u8; 5]) {
             (ER_CON_COUNT_ERROR, STATE_CLIENT_UNABLE_TO_CONNECT)
         }
         ClientErrorKind::TlsRequired => (ER_SECURE_TRANSPORT_REQUIRED, STATE_GENERAL),
+        ClientErrorKind::MessageTooLarge => (ER_NET_PACKET_TOO_LARGE, STATE_COMMUNICATION_LINK),
+        ClientErrorKind::OutOfMemory => (ER_OUT_OF_RESOURCES, STATE_GENERAL),
     }
 }
 

@@ -25,6 +25,8 @@ pub(crate) fn sqlstate(kind: ClientErrorKind) -> &'static str {
         ClientErrorKind::CannotConnectNow => "57P03",
         ClientErrorKind::TlsRequired => "28000",
         ClientErrorKind::TooManyConnections => "53300",
+        ClientErrorKind::MessageTooLarge => "54000",
+        ClientErrorKind::OutOfMemory => "53200",
     }
 }
 

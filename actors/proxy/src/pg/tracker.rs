@@ -14,26 +14,50 @@ use crate::protocol::{Scan, Tracker, TxState, Violation};
 use crate::shared::Shared;
 use molt_lms_api::ConnectionState;
 use molt_lms_wire::pg::backend::{error_fields, parameter_status};
-use molt_lms_wire::pg::codec::{put_message, HEADER_LEN};
+use molt_lms_wire::pg::codec::{put_message, HEADER_LEN, MAX_MESSAGE_LEN};
 use molt_lms_wire::pg::frontend::{self, closed_statement, parse_statement, query_text};
 use molt_lms_wire::pg::tag::{backend as be, frontend as fe, tx_status};
-use molt_lms_wire::pg::{FrameScanner, ProtocolError, ScanControl};
+use molt_lms_wire::pg::{FrameScanner, ProtocolError, ScanControl, Want};
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Instant;
 
-/// Frontend messages whose body the tracker reads.
-fn client_wants_body(tag: u8) -> bool {
-    matches!(tag, fe::QUERY | fe::PARSE | fe::CLOSE)
+/// How much of a Query the tracker reads: enough for `last_query` and the session-state
+/// prefilter; the rest streams, so a huge Query costs the proxy no memory.
+pub(crate) const QUERY_SHOWN: usize = 64 * 1024;
+
+/// How much of each frontend message the tracker reads. Parse is held whole (up to
+/// `max`): a named statement is kept to replay at a switch.
+fn client_want(tag: u8, max: usize) -> Want {
+    match tag {
+        fe::QUERY => Want::Prefix(QUERY_SHOWN),
+        fe::PARSE | fe::CLOSE => Want::Whole { max },
+        _ => Want::Header,
+    }
 }
 
-/// Backend messages whose body the tracker reads.
-fn backend_wants_body(tag: u8) -> bool {
-    matches!(
-        tag,
-        be::READY_FOR_QUERY | be::ERROR_RESPONSE | be::PARAMETER_STATUS
-    )
+/// Backend messages whose body the tracker reads (the database is trusted with size).
+fn backend_want(tag: u8) -> Want {
+    match tag {
+        be::READY_FOR_QUERY | be::ERROR_RESPONSE | be::PARAMETER_STATUS => Want::Whole {
+            max: MAX_MESSAGE_LEN,
+        },
+        _ => Want::Header,
+    }
+}
+
+/// The text of a Query body, or of its first bytes when `whole` is false (cut at the
+/// last whole UTF-8 character).
+fn shown_query(body: &[u8], whole: bool) -> Option<&str> {
+    if whole {
+        return query_text(body);
+    }
+    let valid = match std::str::from_utf8(body) {
+        Ok(s) => s,
+        Err(e) => std::str::from_utf8(&body[..e.valid_up_to()]).ok()?,
+    };
+    Some(valid.split('\0').next().unwrap_or_default())
 }
 
 /// A ReadyForQuery status byte as a protocol-neutral state.
@@ -86,11 +110,13 @@ impl PgTracker {
         self.pending.get() == 0 && !self.in_batch.get() && self.tx.get() == tx_status::IDLE
     }
 
-    /// Accounts for one client message; decides whether to hold before it.
+    /// Accounts for one client message (`whole`: `body` is all of it, not a prefix);
+    /// decides whether to hold before it.
     pub(crate) fn on_client_message(
         &self,
         tag: u8,
         body: Option<&[u8]>,
+        whole: bool,
     ) -> Result<ScanControl, ProtocolError> {
         if !frontend::TAGS.contains(&tag) {
             return Err(ProtocolError::UnknownFrontendMessage(tag));
@@ -105,7 +131,7 @@ impl PgTracker {
         let body = body.unwrap_or_default();
         match tag {
             fe::QUERY => {
-                let text = query_text(body).ok_or(ProtocolError::Malformed("Query"))?;
+                let text = shown_query(body, whole).ok_or(ProtocolError::Malformed("Query"))?;
                 self.state.borrow_mut().observe(text);
                 self.info.set_last_query(text);
                 self.pending.set(self.pending.get() + 1);
@@ -213,6 +239,13 @@ impl PgTracker {
     }
 }
 
+fn violation(e: ProtocolError) -> Violation {
+    match e {
+        ProtocolError::TooLarge { .. } => Violation::too_large(e),
+        e => Violation::new(e),
+    }
+}
+
 fn scan(s: molt_lms_wire::pg::Scan) -> Scan {
     Scan {
         forward: s.forward,
@@ -224,19 +257,22 @@ impl Tracker for PgTracker {
     type Framing = FrameScanner;
 
     fn scan_client(&self, framing: &mut FrameScanner, buf: &mut [u8]) -> Result<Scan, Violation> {
+        let max = self.shared.settings.max_buffered_message;
         framing
-            .scan(buf, client_wants_body, |t, b| self.on_client_message(t, b))
+            .scan(
+                buf,
+                |t| client_want(t, max),
+                |t, b, whole| self.on_client_message(t, b, whole),
+            )
             .map(scan)
-            .map_err(Violation::new)
+            .map_err(violation)
     }
 
     fn scan_backend(&self, framing: &mut FrameScanner, buf: &mut [u8]) -> Result<Scan, Violation> {
         framing
-            .scan(buf, backend_wants_body, |t, b| {
-                self.on_backend_message(t, b)
-            })
+            .scan(buf, backend_want, |t, b, _| self.on_backend_message(t, b))
             .map(scan)
-            .map_err(Violation::new)
+            .map_err(violation)
     }
 
     fn at_boundary(framing: &FrameScanner) -> bool {
@@ -244,7 +280,7 @@ impl Tracker for PgTracker {
     }
 
     fn client_message(&self, msg: &[u8]) -> Result<bool, Violation> {
-        self.on_client_message(msg[0], Some(&msg[HEADER_LEN..]))
+        self.on_client_message(msg[0], Some(&msg[HEADER_LEN..]), true)
             .map(|c| c == ScanControl::HoldBefore)
             .map_err(Violation::new)
     }

@@ -185,6 +185,7 @@ pub mod charset {
 /// Spec: <https://dev.mysql.com/doc/mysql-errors/8.0/en/server-error-reference.html>
 pub mod error_code {
     pub const ER_CON_COUNT_ERROR: u16 = 1040;
+    pub const ER_OUT_OF_RESOURCES: u16 = 1041;
     pub const ER_HANDSHAKE_ERROR: u16 = 1043;
     pub const ER_ACCESS_DENIED_ERROR: u16 = 1045;
     pub const ER_UNKNOWN_COM_ERROR: u16 = 1047;

@@ -40,9 +40,22 @@ pub struct Scan {
     pub held: bool,
 }
 
-/// Walks a stream of typed messages across reads. Messages whose body the caller wants
-/// (`wants_body`) are only reported once complete; all others are reported from their
-/// header and streamed through, however large, without being buffered.
+/// How much of a message the scanner's caller must see before it decides on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Want {
+    /// The header only; the body streams through.
+    Header,
+    /// The whole body, held until complete; a body longer than `max` is an error, so
+    /// what a peer can make the caller hold is bounded.
+    Whole { max: usize },
+    /// At most the first `n` bytes of the body: a longer body is shown by that prefix,
+    /// then streams through.
+    Prefix(usize),
+}
+
+/// Walks a stream of typed messages across reads. Messages are reported from their
+/// header, or once as much of their body as the caller wants (`want`) has arrived; the
+/// rest of every message streams through, however large, without being buffered.
 #[derive(Debug, Default)]
 pub struct FrameScanner {
     /// Bytes of the current pass-through message still to come.
@@ -55,14 +68,15 @@ impl FrameScanner {
         self.remaining == 0
     }
 
-    /// Scans `buf`. `on_msg(tag, body)` sees each new message once it can be decided on;
-    /// `body` is `Some` only for tags where `wants_body(tag)` is true. A callback that
-    /// returns `HoldBefore` must not have changed any state: it is called again later.
+    /// Scans `buf`. `on_msg(tag, body, whole)` sees each new message once it can be
+    /// decided on: `body` is `None` for [`Want::Header`], and `whole` says whether it is
+    /// the entire body or a prefix. A callback that returns `HoldBefore` must not have
+    /// changed any state: it is called again later.
     pub fn scan(
         &mut self,
         buf: &[u8],
-        wants_body: impl Fn(u8) -> bool,
-        mut on_msg: impl FnMut(u8, Option<&[u8]>) -> Result<ScanControl, ProtocolError>,
+        want: impl Fn(u8) -> Want,
+        mut on_msg: impl FnMut(u8, Option<&[u8]>, bool) -> Result<ScanControl, ProtocolError>,
     ) -> Result<Scan, ProtocolError> {
         let mut pos = self.remaining.min(buf.len());
         self.remaining -= pos;
@@ -71,31 +85,41 @@ impl FrameScanner {
                 break;
             };
             let avail = buf.len() - pos;
-            if wants_body(tag) {
-                if avail < total {
+            let body_len = total - HEADER_LEN;
+            let shown = match want(tag) {
+                Want::Header => None,
+                Want::Whole { max } if body_len > max => {
+                    return Err(ProtocolError::TooLarge {
+                        tag,
+                        len: body_len,
+                        max,
+                    })
+                }
+                Want::Whole { .. } => Some(body_len),
+                Want::Prefix(n) => Some(body_len.min(n)),
+            };
+            if let Some(n) = shown {
+                if avail < HEADER_LEN + n {
                     break;
                 }
-                let body = &buf[pos + HEADER_LEN..pos + total];
-                if on_msg(tag, Some(body))? == ScanControl::HoldBefore {
+                let body = &buf[pos + HEADER_LEN..pos + HEADER_LEN + n];
+                if on_msg(tag, Some(body), n == body_len)? == ScanControl::HoldBefore {
                     return Ok(Scan {
                         forward: pos,
                         held: true,
                     });
                 }
+            } else if on_msg(tag, None, false)? == ScanControl::HoldBefore {
+                return Ok(Scan {
+                    forward: pos,
+                    held: true,
+                });
+            }
+            if avail >= total {
                 pos += total;
             } else {
-                if on_msg(tag, None)? == ScanControl::HoldBefore {
-                    return Ok(Scan {
-                        forward: pos,
-                        held: true,
-                    });
-                }
-                if avail >= total {
-                    pos += total;
-                } else {
-                    self.remaining = total - avail;
-                    pos = buf.len();
-                }
+                self.remaining = total - avail;
+                pos = buf.len();
             }
         }
         Ok(Scan {

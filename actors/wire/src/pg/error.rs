@@ -22,4 +22,7 @@ pub enum ProtocolError {
     /// first would authenticate one user and log another in.
     #[error("startup parameter \"{0}\" given more than once")]
     DuplicateStartupParameter(String),
+    /// A message that must be held whole to be understood is past the holder's limit.
+    #[error("{} message of {len} bytes is larger than the {max} bytes allowed", char::from(*tag))]
+    TooLarge { tag: u8, len: usize, max: usize },
 }

@@ -24,8 +24,14 @@ fn scanner_streams_large_messages_and_waits_for_wanted_bodies() {
     let s = sc
         .scan(
             &stream[..50],
-            |t| t == b'Z',
-            |t, b| {
+            |t| {
+                if t == b'Z' {
+                    Want::Whole { max: 100 }
+                } else {
+                    Want::Header
+                }
+            },
+            |t, b, _| {
                 seen.push((t, b.map(|b| b.to_vec())));
                 Ok(ScanControl::Continue)
             },
@@ -38,8 +44,14 @@ fn scanner_streams_large_messages_and_waits_for_wanted_bodies() {
     let s = sc
         .scan(
             rest,
-            |t| t == b'Z',
-            |t, b| {
+            |t| {
+                if t == b'Z' {
+                    Want::Whole { max: 100 }
+                } else {
+                    Want::Header
+                }
+            },
+            |t, b, _| {
                 seen.push((t, b.map(|b| b.to_vec())));
                 Ok(ScanControl::Continue)
             },
@@ -52,8 +64,14 @@ fn scanner_streams_large_messages_and_waits_for_wanted_bodies() {
     let s = sc
         .scan(
             tail,
-            |t| t == b'Z',
-            |t, b| {
+            |t| {
+                if t == b'Z' {
+                    Want::Whole { max: 100 }
+                } else {
+                    Want::Header
+                }
+            },
+            |t, b, _| {
                 seen.push((t, b.map(|b| b.to_vec())));
                 Ok(ScanControl::Continue)
             },
@@ -72,8 +90,8 @@ fn scanner_holds_before_a_message_and_shows_it_again() {
     let s = sc
         .scan(
             &stream,
-            |_| true,
-            |_, _| {
+            |_| Want::Whole { max: 100 },
+            |_, _, _| {
                 n += 1;
                 Ok(if n == 2 {
                     ScanControl::HoldBefore
@@ -93,8 +111,9 @@ fn scanner_holds_before_a_message_and_shows_it_again() {
     let s = sc
         .scan(
             &stream[14..],
-            |_| true,
-            |_, b| {
+            |_| Want::Whole { max: 100 },
+            |_, b, whole| {
+                assert!(whole);
                 assert_eq!(b, Some(&b"select 2\0"[..]));
                 Ok(ScanControl::Continue)
             },
@@ -107,6 +126,50 @@ fn scanner_holds_before_a_message_and_shows_it_again() {
             held: false
         }
     );
+}
+
+#[test]
+fn a_long_body_is_shown_by_its_prefix_and_streams() {
+    let mut stream = msg(b'Q', &[b'x'; 1000]);
+    stream.extend(msg(b'Q', b"short\0"));
+    let want = |_| Want::Prefix(16);
+    let mut sc = FrameScanner::default();
+    let mut seen = Vec::new();
+    let mut record = |t: u8, b: Option<&[u8]>, whole: bool| {
+        seen.push((t, b.map(<[u8]>::len), whole));
+        Ok(ScanControl::Continue)
+    };
+    // Fewer than 16 body bytes: nothing is decided yet.
+    let s = sc.scan(&stream[..10], want, &mut record).expect("scan");
+    assert_eq!(s.forward, 0);
+    // The prefix is in: shown, and everything received goes on.
+    let s = sc.scan(&stream[..300], want, &mut record).expect("scan");
+    assert_eq!(s.forward, 300);
+    let s = sc.scan(&stream[300..], want, &mut record).expect("scan");
+    assert_eq!(s.forward, stream.len() - 300);
+    assert_eq!(seen, vec![(b'Q', Some(16), false), (b'Q', Some(6), true)]);
+}
+
+#[test]
+fn a_whole_body_past_its_limit_is_refused_from_the_header() {
+    let stream = msg(b'P', &[0; 101]);
+    let mut sc = FrameScanner::default();
+    let e = sc
+        .scan(
+            &stream[..5],
+            |_| Want::Whole { max: 100 },
+            |_, _, _| Ok(ScanControl::Continue),
+        )
+        .expect_err("too large");
+    assert_eq!(
+        e,
+        ProtocolError::TooLarge {
+            tag: b'P',
+            len: 101,
+            max: 100
+        }
+    );
+    assert!(e.to_string().starts_with("P message of 101 bytes"), "{e}");
 }
 
 #[test]
