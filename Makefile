@@ -4,7 +4,7 @@ CARGO ?= cargo
 # The one test command: README, CI and `make test` all run exactly this.
 TEST_CMD = $(CARGO) test --workspace --no-fail-fast -- --test-threads=4
 
-.PHONY: build test test-faults lint run bench clean
+.PHONY: build test test-faults api-fuzz lint run bench clean
 
 build:
 	$(CARGO) build --workspace
@@ -16,6 +16,12 @@ test: build
 # The fault-injection scenarios alone (they are part of `make test` too).
 test-faults: build
 	$(CARGO) test -p molt-lms-integration --test faults --test control_plane -- --test-threads=4
+
+# The orchestrator's REST API against its OpenAPI document: schemathesis, no 5xx, documented
+# schemas, JSON 4xx (scripts/api-fuzz.sh; about 30 s once built and installed).
+api-fuzz:
+	$(CARGO) build -p molt-lms-orchestrator --bin molt-lms-orchestrator
+	./scripts/api-fuzz.sh
 
 lint:
 	$(CARGO) fmt --all -- --check

@@ -108,7 +108,9 @@ impl Attempt {
             end: None,
             error: String::new(),
             begin_timeout,
-            begin_deadline: begin_timeout.map(|t| now + t),
+            // Checked: a timeout past the clock's range means no deadline, not a panic
+            // of the coordinator (the API also refuses more than a year).
+            begin_deadline: begin_timeout.and_then(|t| now.checked_add(t)),
             action,
             prepare: None,
             rows,

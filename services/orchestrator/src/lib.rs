@@ -100,6 +100,8 @@ pub async fn run(args: cli::Args, settings: config::Settings) -> anyhow::Result<
             .app_data(s.clone())
             .app_data(auth.clone())
             .app_data(rest::json_errors(256 * 1024))
+            .app_data(routes::path_errors())
+            .app_data(routes::query_errors())
             // Public: what a probe or a curious client may know without credentials.
             .route("/api/v1/version", web::get().to(status::version))
             .route("/api/v1/openapi.json", web::get().to(status::openapi))

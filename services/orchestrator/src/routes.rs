@@ -7,7 +7,7 @@ pub mod roles;
 pub mod status;
 
 use actix_web::http::StatusCode;
-use actix_web::HttpResponse;
+use actix_web::{web, HttpResponse};
 use molt_lms_api::ApiError;
 use molt_lms_orchestrator_actors::coordinator::Refused;
 
@@ -34,6 +34,30 @@ pub fn unavailable() -> HttpResponse {
         "unavailable",
         "the orchestrator is restarting; retry",
     ))
+}
+
+/// A path segment that does not parse (`/api/v1/cutover/abc`) names nothing: a JSON 404,
+/// not actix-web's plain-text one.
+pub fn path_errors() -> web::PathConfig {
+    web::PathConfig::default().error_handler(|err, _| {
+        let body = ApiError::new("not_found", err.to_string());
+        actix_web::error::InternalError::from_response(err, HttpResponse::NotFound().json(body))
+            .into()
+    })
+}
+
+/// A query string that does not parse (e.g. `lms_addresses` twice): a JSON 400.
+pub fn query_errors() -> web::QueryConfig {
+    web::QueryConfig::default().error_handler(|err, _| {
+        let body = ApiError::new("bad_request", err.to_string());
+        actix_web::error::InternalError::from_response(err, HttpResponse::BadRequest().json(body))
+            .into()
+    })
+}
+
+/// A request body that parsed but asks for something the server cannot do: a JSON 400.
+pub fn bad_request(message: impl Into<String>) -> HttpResponse {
+    HttpResponse::BadRequest().json(ApiError::new("bad_request", message.into()))
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 //! Cutover commands: initialize, begin, commit, abort, and attempt metadata.
 
-use super::{refused, unavailable};
+use super::{bad_request, refused, unavailable};
 use crate::AppState;
 use actix_web::{web, HttpResponse};
 use molt_lms_api::cutover::{BeginRequest, CutoverStatus, FinishRequest};
@@ -19,10 +19,22 @@ pub async fn initialize(state: web::Data<AppState>) -> HttpResponse {
     }
 }
 
+/// The longest `begin_timeout_ms` taken: its deadline is persisted as a timestamp, which a
+/// value near `u64::MAX` overflows (it panicked the coordinator).
+const MAX_BEGIN_TIMEOUT_MS: u64 = 365 * 24 * 3600 * 1000;
+
 /// Runs the cutover check first (unless `skip_check`), so a begin whose commit would fail
 /// is refused before traffic pauses.
 pub async fn begin(state: web::Data<AppState>, body: web::Json<BeginRequest>) -> HttpResponse {
     let req = body.into_inner();
+    if req
+        .begin_timeout_ms
+        .is_some_and(|ms| ms > MAX_BEGIN_TIMEOUT_MS)
+    {
+        return bad_request(format!(
+            "begin_timeout_ms: at most {MAX_BEGIN_TIMEOUT_MS} (one year)"
+        ));
+    }
     if !req.skip_check {
         // The coordinator's own refusals first; the check runs on the proxies it would
         // include.

@@ -1,6 +1,6 @@
 //! Proxy registration and heartbeats, and requests fanned out to the proxies.
 
-use super::{refused, unavailable};
+use super::{bad_request, refused, unavailable};
 use crate::AppState;
 use actix_web::{web, HttpResponse};
 use molt_lms_api::cutover::{Deregistration, Heartbeat, Liveness, Registration};
@@ -17,12 +17,25 @@ use tokio::task::JoinSet;
 /// Samples the merged shadow report keeps per fingerprint (the newest ones).
 const SHADOW_SAMPLES_PER_FINGERPRINT: usize = 10;
 
+/// Whether `admin_url` is a base URL the orchestrator can call: `http://` or `https://`
+/// with a host. Anything else would only fail later, at every push and fan-out.
+pub(crate) fn callable(admin_url: &str) -> bool {
+    reqwest::Url::parse(admin_url).is_ok_and(|u| {
+        matches!(u.scheme(), "http" | "https") && u.host_str().is_some_and(|h| !h.is_empty())
+    })
+}
+
 /// Under mutual TLS the registration is bound to the client certificate that made it.
 pub async fn register(
     state: web::Data<AppState>,
     req: actix_web::HttpRequest,
     body: web::Json<Registration>,
 ) -> HttpResponse {
+    if !callable(&body.admin_url) {
+        return bad_request(
+            "admin_url: must be an http:// or https:// URL with a host, e.g. http://10.0.0.5:9045",
+        );
+    }
     let cert = req.conn_data::<PeerCert>().map(|p| p.0.clone());
     let msg = Register {
         registration: body.into_inner(),

@@ -17,3 +17,23 @@ fn refusals_map_to_the_statuses_clients_rely_on() {
         assert_eq!(refusal_status(code).as_u16(), want, "{code}");
     }
 }
+
+#[test]
+fn registrations_need_an_admin_url_the_orchestrator_can_call() {
+    for ok in [
+        "http://10.0.0.5:9045",
+        "https://proxy-0.proxies.default.svc:9045",
+        "http://[::1]:9045",
+    ] {
+        assert!(proxies::callable(ok), "{ok}");
+    }
+    for bad in [
+        "",
+        "10.0.0.5:9045",
+        "http://",
+        "ftp://10.0.0.5",
+        "unix:/tmp/s",
+    ] {
+        assert!(!proxies::callable(bad), "{bad}");
+    }
+}
