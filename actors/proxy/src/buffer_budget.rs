@@ -79,6 +79,18 @@ impl<'a> Charge<'a> {
         true
     }
 
+    /// Makes the charge cover exactly `len` bytes past `FREE`: giving back what shrank,
+    /// or, when it grew, `false` (unchanged) if the budget has no room.
+    pub(crate) fn resize(&mut self, len: usize) -> bool {
+        let want = len.saturating_sub(FREE);
+        if want < self.held {
+            self.budget.release(self.held - want);
+            self.held = want;
+            return true;
+        }
+        self.fit(len)
+    }
+
     /// Whether anything is charged (the buffer grew past `FREE`).
     pub(crate) fn is_charged(&self) -> bool {
         self.held > 0

@@ -28,6 +28,8 @@ pub struct ProxyMetrics {
     pub login_timeouts: IntCounter,
     /// Bytes held for large client messages, over all connections (`--buffer-budget`).
     pub buffered_bytes: IntGauge,
+    /// Bytes held for shadows behind their sessions, over all sessions (`--shadow-budget`).
+    pub shadow_buffered_bytes: IntGauge,
     /// Errors the proxy itself gave clients, by kind (`ClientErrorKind::as_str`).
     client_errors: IntCounterVec,
 }
@@ -109,6 +111,10 @@ impl ProxyMetrics {
             login_timeouts: counter(
                 "lms_client_login_timeouts_total",
                 "Client connections closed for not finishing start-up within --client-login-timeout.",
+            ),
+            shadow_buffered_bytes: gauge(
+                "lms_shadow_buffered_bytes",
+                "Bytes held for shadow sessions behind their client sessions, over all sessions (bounded by --shadow-budget).",
             ),
             cancels_limited: counter(
                 "lms_cancel_requests_limited_total",

@@ -49,6 +49,8 @@ pub struct ProxySettings {
     pub max_buffered_message: usize,
     /// Bytes all client connections together may hold past a few reads' worth each.
     pub buffer_budget: usize,
+    /// Bytes all shadowing sessions together may hold for their shadows.
+    pub shadow_budget: usize,
     /// Arbiters (threads) that run client connections.
     pub workers: usize,
     pub initial_source_of_truth: SourceOfTruth,

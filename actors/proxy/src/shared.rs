@@ -30,6 +30,8 @@ pub struct Shared {
     pub(crate) cancel_limiter: crate::cancel_limit::CancelLimiter,
     /// Bytes client connections hold for large messages, over all of them.
     pub(crate) buffers: crate::buffer_budget::BufferBudget,
+    /// Bytes shadowing sessions hold for their shadows, over all of them.
+    pub(crate) shadow_buffers: crate::buffer_budget::BufferBudget,
     /// The source threads of this proxy's MySQL sessions, for `KILL <id>`.
     pub(crate) mysql_threads: crate::mysql::kill::Threads,
     /// Written only by the proxy instance actor, which owns the setting; connections
@@ -125,6 +127,10 @@ impl Shared {
             buffers: crate::buffer_budget::BufferBudget::new(
                 settings.buffer_budget,
                 metrics.buffered_bytes.clone(),
+            ),
+            shadow_buffers: crate::buffer_budget::BufferBudget::new(
+                settings.shadow_budget,
+                metrics.shadow_buffered_bytes.clone(),
             ),
             sot: AtomicU8::new(settings.initial_source_of_truth as u8),
             settings,

@@ -220,6 +220,13 @@ pub struct Args {
     /// 53200); the others go on. Accepts KiB/MiB suffixes.
     #[arg(long, env = "LMS_BUFFER_BUDGET", value_name = "BYTES", default_value = "256MiB", value_parser = parse_bytes)]
     pub buffer_budget: usize,
+
+    /// Bytes all shadowing sessions together may hold for shadows that fall behind (each
+    /// session also stops at 64 MiB, and its first 64 KiB are free). A session whose
+    /// backlog would pass it stops being shadowed (strict-sync: the session ends), as when
+    /// its own backlog passes 64 MiB. Accepts KiB/MiB suffixes.
+    #[arg(long, env = "LMS_SHADOW_BUDGET", value_name = "BYTES", default_value = "512MiB", value_parser = parse_bytes)]
+    pub shadow_budget: usize,
 }
 
 fn parse_bytes(s: &str) -> Result<usize, String> {

@@ -203,6 +203,7 @@ pub fn load(args: &Args) -> Result<ProxySettings, ConfigError> {
         client_login_timeout: args.client_login_timeout,
         max_buffered_message: args.max_buffered_message,
         buffer_budget: args.buffer_budget,
+        shadow_budget: args.shadow_budget,
         workers: args
             .workers
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())),

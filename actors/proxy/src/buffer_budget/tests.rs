@@ -23,6 +23,19 @@ fn charges_only_past_the_free_part_and_gives_back_on_drop() {
 }
 
 #[test]
+fn resize_follows_a_backlog_both_ways() {
+    let b = BufferBudget::new(100_000, gauge());
+    let mut c = Charge::new(&b);
+    assert!(c.resize(FREE + 80_000));
+    assert!(c.resize(FREE + 20_000));
+    assert_eq!(b.used(), 20_000);
+    assert!(!c.resize(FREE + 100_001));
+    assert_eq!(b.used(), 20_000);
+    assert!(c.resize(0));
+    assert_eq!(b.used(), 0);
+}
+
+#[test]
 fn a_connection_that_does_not_fit_is_refused_and_others_keep_theirs() {
     let b = BufferBudget::new(100_000, gauge());
     let mut first = Charge::new(&b);

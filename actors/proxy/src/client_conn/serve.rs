@@ -112,6 +112,7 @@ impl<P: Protocol> Serve<P> {
                         ledger: &self.shared.shadow,
                         budget: self.shared.settings.shadow_compare_budget,
                         buffers: &self.shared.buffers,
+                        shadow_buffers: &self.shared.shadow_buffers,
                         max_message: self.shared.settings.max_buffered_message,
                     };
                     shadow_relay::run::<P::Shadow, P::Tracker>(

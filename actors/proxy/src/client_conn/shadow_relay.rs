@@ -73,6 +73,8 @@ pub(crate) struct Shadowing<'a> {
     pub budget: usize,
     /// Bytes client connections hold for large messages, process-wide.
     pub buffers: &'a BufferBudget,
+    /// Bytes shadow sessions hold waiting for their shadow, process-wide.
+    pub shadow_buffers: &'a BufferBudget,
     /// Largest message held whole (`--max-buffered-message`): every message is, here.
     pub max_message: usize,
 }
@@ -127,6 +129,8 @@ struct Tee<'a, T> {
     waiting: RefCell<Waiting>,
     /// Bytes in `queue` and `waiting` together.
     backlog: Cell<usize>,
+    /// This session's share of the process-wide shadow budget, following `backlog`.
+    charge: RefCell<Charge<'a>>,
     /// Shadow answers to throw away (to requests the proxy made up, not the client's).
     discard: Cell<u32>,
     /// Requests sent to the source of truth and not yet answered, and its transaction
@@ -169,9 +173,18 @@ impl<T> Tee<'_, T> {
                 self.queue.borrow_mut().extend_from_slice(raw);
             }
         }
-        self.backlog.set(self.backlog.get() + raw.len());
+        self.set_backlog(self.backlog.get() + raw.len());
         if self.backlog.get() > MAX_SHADOW_BACKLOG {
             self.give_up("the shadow fell more than 64 MiB behind");
+        }
+    }
+
+    /// Sets the backlog and this session's share of the shadow budget; a share that does
+    /// not fit abandons this session's shadow (its client goes on, except in strict-sync).
+    fn set_backlog(&self, n: usize) {
+        self.backlog.set(n);
+        if !self.charge.borrow_mut().resize(n) {
+            self.give_up("the proxy's shadow budget (--shadow-budget) is in use");
         }
     }
 
@@ -181,8 +194,9 @@ impl<T> Tee<'_, T> {
     /// transaction failed, a statement that fails puts the shadow's there too, so both
     /// sessions agree on what a later COMMIT does.
     fn skip_oldest(&self, tx_failed: bool, failing_request: fn(&str) -> Vec<u8>) {
-        if let Some(n) = self.waiting.borrow_mut().pop_front(None) {
-            self.backlog.set(self.backlog.get().saturating_sub(n));
+        let popped = self.waiting.borrow_mut().pop_front(None);
+        if let Some(n) = popped {
+            self.set_backlog(self.backlog.get().saturating_sub(n));
         }
         if tx_failed {
             self.fail_shadow_tx(
@@ -230,6 +244,7 @@ impl<T> Tee<'_, T> {
         drop(std::mem::take(&mut *self.queue.borrow_mut()));
         drop(std::mem::take(&mut *self.waiting.borrow_mut()));
         self.backlog.set(0);
+        self.charge.borrow_mut().reset();
         self.metrics.shadow_sessions_lost.inc();
         let shadow = self.sot.other();
         tracing::warn!(%shadow, reason = why, "shadow session abandoned");
@@ -432,6 +447,7 @@ pub(crate) async fn run<S: ShadowCodec, T: Tracker>(
         queue: RefCell::new(Vec::new()),
         waiting: RefCell::default(),
         backlog: Cell::new(0),
+        charge: RefCell::new(Charge::new(shadowing.shadow_buffers)),
         discard: Cell::new(0),
         sot_in_flight: Cell::new(0),
         sot_status: Cell::new(TxState::Idle),
@@ -717,8 +733,7 @@ async fn shadow_writer<T>(wr: &mut Half, tee: &Tee<'_, T>) {
             }
         }
         std::mem::swap(&mut *tee.queue.borrow_mut(), &mut spare);
-        tee.backlog
-            .set(tee.backlog.get().saturating_sub(spare.len()));
+        tee.set_backlog(tee.backlog.get().saturating_sub(spare.len()));
         tokio::select! {
             r = wr.write_all(&spare) => if let Err(e) = r {
                 tee.give_up(&format!("write failed: {e}"));
