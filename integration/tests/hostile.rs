@@ -250,3 +250,23 @@ fn a_password_brute_force_gets_28p01_each_time_and_the_right_password_still_work
     login(&env);
     assert_served(&env);
 }
+
+#[test]
+fn a_source_that_accepts_tcp_and_never_answers_fails_logins_within_the_timeout() {
+    let stalled = molt_lms_integration::stalled_listener();
+    let env = ProxyEnv::start_with(|mut c| {
+        c.source_url =
+            format!("postgresql://postgres@127.0.0.1:{stalled}/postgres?sslmode=disable");
+        c.extra_args
+            .extend(["--backend-login-timeout".into(), "1s".into()]);
+        c
+    });
+    let started = Instant::now();
+    let e = RawConn::login(env.proxy.sql_addr(), &env.user, &env.password, &env.db)
+        .err()
+        .expect("no login without the source");
+    let took = started.elapsed();
+    println!("stalled source: login refused after {took:?}: {e:?}");
+    assert_eq!(e.0, "08006", "{e:?}");
+    assert!(took < Duration::from_secs(10), "{took:?}");
+}
