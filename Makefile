@@ -4,7 +4,7 @@ CARGO ?= cargo
 # The one test command: README, CI and `make test` all run exactly this.
 TEST_CMD = $(CARGO) test --workspace --no-fail-fast -- --test-threads=4
 
-.PHONY: build test test-faults api-fuzz lint run bench clean
+.PHONY: build test test-faults api-fuzz lint fuzz run bench clean
 
 build:
 	$(CARGO) build --workspace
@@ -27,6 +27,10 @@ lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	.ci/protocol-seam
+
+# The codecs' fuzz targets, FUZZ_SECONDS (default 60) each; fails on any crash (fuzz/run.sh).
+fuzz:
+	./fuzz/run.sh
 
 run:
 	./scripts/dev.sh
