@@ -350,6 +350,10 @@ pub struct CutoverAttempt {
     pub error: String,
     pub begin_timeout_ms: Option<u64>,
     pub timeout_action: TimeoutAction,
+    /// How long the replication gate's token took to reach the target, when a commit
+    /// waited for it.
+    #[serde(default)]
+    pub replication_lag_ms: Option<u64>,
     pub proxies: Vec<ProxyAttempt>,
 }
 
@@ -374,6 +378,13 @@ pub struct FinishRequest {
     pub attempt_id: Option<u64>,
     /// How long to wait for every proxy to confirm.
     pub timeout_ms: Option<u64>,
+    /// Commit only once the target has replicated a token written on the source now,
+    /// waiting at most this long (the orchestrator's `--wait-for-replication` when unset).
+    #[serde(default)]
+    pub wait_for_replication_ms: Option<u64>,
+    /// Commit without the replication gate, even if the orchestrator's default asks for it.
+    #[serde(default)]
+    pub force: bool,
 }
 
 /// Liveness of a registered proxy.

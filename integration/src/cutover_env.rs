@@ -33,6 +33,9 @@ pub struct EnvSpec {
     /// The orchestrator logs in to its metadata database as a role of its own that owns
     /// it, so a test can revoke its privileges.
     pub own_metadata_role: bool,
+    /// The orchestrator gets SOURCE_URL and TARGET_URL: the test database on each
+    /// cluster, for the replication gate.
+    pub replication_gate: bool,
 }
 
 /// A metadata role's name and password, when [`EnvSpec::own_metadata_role`].
@@ -92,7 +95,12 @@ impl CutoverEnv {
             meta_cluster.create_database(&meta_db);
             (meta_cluster.superuser_url(&meta_db), None)
         };
-        let orch = OrchestratorProcess::start(&meta_url, orch_args);
+        let mut config = serde_json::json!({ "CRDB_URL": meta_url });
+        if spec.replication_gate {
+            config["SOURCE_URL"] = clusters.source.superuser_url(&db).into();
+            config["TARGET_URL"] = clusters.target.superuser_url(&db).into();
+        }
+        let orch = OrchestratorProcess::start_with_config(config, orch_args);
         let (code, body) = http_request(orch.api_addr(), "POST", "/api/v1/initialize", None);
         assert_eq!(code, 200, "initialize: {body}\n{}", orch.log());
         let mut env = Self {

@@ -18,8 +18,12 @@ pub struct OrchestratorProcess {
 impl OrchestratorProcess {
     /// Starts on ephemeral ports with `CRDB_URL` as its metadata database.
     pub fn start(crdb_url: &str, extra_args: &[&str]) -> Self {
+        Self::start_with_config(serde_json::json!({ "CRDB_URL": crdb_url }), extra_args)
+    }
+
+    /// Starts on ephemeral ports with `json` as its config.json.
+    pub fn start_with_config(json: serde_json::Value, extra_args: &[&str]) -> Self {
         let dir = TempDir::new("orch");
-        let json = serde_json::json!({ "CRDB_URL": crdb_url });
         std::fs::write(dir.path().join("config.json"), json.to_string())
             .expect("write orchestrator config");
         let extra: Vec<String> = extra_args.iter().map(|s| s.to_string()).collect();

@@ -634,3 +634,101 @@ async fn a_session_holding_an_advisory_lock_or_a_temporary_table_blocks_the_comm
     assert_eq!(server_port(&locker).await, target);
     assert_eq!(server_port(&temp).await, target);
 }
+
+/// An env whose orchestrator has the replication gate, and PostgreSQL logical replication
+/// of the gate's sentinel table from the source to the target (as users set it up beside
+/// their own tables). Returns the subscription's name.
+fn gated_env() -> (CutoverEnv, String) {
+    let (env, _) = CutoverEnv::start_spec(
+        1,
+        &[],
+        EnvSpec {
+            replication_gate: true,
+            ..EnvSpec::default()
+        },
+    );
+    // initialize created molt_lms.replication_sentinel on both databases.
+    let (src, tgt) = (&env.clusters.source, &env.clusters.target);
+    let publication = format!("gate_{}", env.db);
+    src.psql(
+        &env.db,
+        &format!("CREATE PUBLICATION {publication} FOR TABLE molt_lms.replication_sentinel"),
+    );
+    let subscription = format!("gate_sub_{}", env.db);
+    tgt.psql(
+        &env.db,
+        &format!(
+            "CREATE SUBSCRIPTION {subscription} CONNECTION 'host=127.0.0.1 port={port} user=postgres password=postgres dbname={db}' PUBLICATION {publication}",
+            port = src.port(),
+            db = env.db
+        ),
+    );
+    (env, subscription)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_commit_waiting_for_replication_goes_ahead_once_the_token_arrives() {
+    let (env, _subscription) = gated_env();
+    let client = env.client(0).await;
+    env.pause();
+    let out = env.orch.cli(&[
+        "cutover",
+        "consistent",
+        "commit",
+        "--wait-for-replication=20s",
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    let said = String::from_utf8_lossy(&out.stderr);
+    let lag_ms: u64 = said
+        .split("the token reached the target in ")
+        .nth(1)
+        .and_then(|s| s.split(' ').next())
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no lag reported: {}", text(&out)));
+    println!("replication gate: token replicated in {lag_ms} ms");
+    let status = env.status();
+    assert_eq!(status.source_of_truth, SourceOfTruth::Target);
+    assert_eq!(
+        server_port(&client).await,
+        env.clusters.target.port() as i32
+    );
+    let (_, metrics) = http_get(env.orch.metrics_addr(), "/metrics");
+    assert!(
+        metrics.contains("lms_orchestrator_replication_lag_seconds "),
+        "{metrics}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_commit_whose_replication_lags_is_refused_and_abort_resumes_on_the_source() {
+    let (env, subscription) = gated_env();
+    env.clusters.target.psql(
+        &env.db,
+        &format!("ALTER SUBSCRIPTION {subscription} DISABLE"),
+    );
+    let client = env.client(0).await;
+    let a = env.pause();
+    let out = env.orch.cli(&[
+        "cutover",
+        "consistent",
+        "commit",
+        "--wait-for-replication=1s",
+    ]);
+    assert!(!out.status.success(), "{}", text(&out));
+    let said = text(&out);
+    assert!(
+        said.contains("replication_lagging") || said.contains("has not replicated"),
+        "{said}"
+    );
+    assert!(said.contains("abort") && said.contains("--force"), "{said}");
+    assert_still_paused_on_source(&env, a.id);
+    // The client held during all this gets no error once traffic resumes.
+    let query = tokio::spawn(async move {
+        let port = server_port(&client).await;
+        (client, port)
+    });
+    let done = env.abort().expect("abort");
+    assert_eq!(done.status, CutoverStatus::AbortCompleted);
+    let (_client, port) = query.await.expect("the held query");
+    assert_eq!(port, env.clusters.source.port() as i32);
+}

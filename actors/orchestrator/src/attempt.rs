@@ -75,6 +75,8 @@ pub struct Attempt {
     pub end: Option<SystemTime>,
     pub error: String,
     pub begin_timeout: Option<Duration>,
+    /// How long the replication gate's token took, when a commit waited for it.
+    pub replication_lag: Option<Duration>,
     /// `trigger + begin_timeout`, persisted so a restarted orchestrator keeps it.
     pub begin_deadline: Option<SystemTime>,
     pub action: TimeoutAction,
@@ -108,6 +110,7 @@ impl Attempt {
             end: None,
             error: String::new(),
             begin_timeout,
+            replication_lag: None,
             // Checked: a timeout past the clock's range means no deadline, not a panic
             // of the coordinator (the API also refuses more than a year).
             begin_deadline: begin_timeout.and_then(|t| now.checked_add(t)),

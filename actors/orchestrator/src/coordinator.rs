@@ -1144,6 +1144,41 @@ impl Handler<GetAttempt> for Coordinator {
     }
 }
 
+/// The attempt a commit would finish, if traffic is paused for it and no commit has
+/// started: what the replication gate runs for.
+#[derive(Message)]
+#[rtype(result = "Option<u64>")]
+pub struct PausedAttempt(pub Option<u64>);
+
+impl Handler<PausedAttempt> for Coordinator {
+    type Result = Option<u64>;
+    fn handle(&mut self, msg: PausedAttempt, _: &mut Self::Context) -> Self::Result {
+        self.attempt
+            .as_ref()
+            .filter(|a| msg.0.is_none_or(|id| id == a.id))
+            .filter(|a| a.status == CutoverStatus::TrafficPaused && a.finish.is_none())
+            .map(|a| a.id)
+    }
+}
+
+/// The replication gate passed for an attempt: its lag is kept with it.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct RecordReplication {
+    pub attempt_id: u64,
+    pub lag: Duration,
+}
+
+impl Handler<RecordReplication> for Coordinator {
+    type Result = ();
+    fn handle(&mut self, msg: RecordReplication, ctx: &mut Self::Context) {
+        if let Some(a) = self.attempt.as_mut().filter(|a| a.id == msg.attempt_id) {
+            a.replication_lag = Some(msg.lag);
+            self.persist_attempt(ctx);
+        }
+    }
+}
+
 #[derive(Message)]
 #[rtype(result = "OrchestratorStatus")]
 pub struct GetStatus;

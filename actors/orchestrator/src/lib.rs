@@ -8,11 +8,13 @@
 //! - [`proxy_agent`]: one actor per registered proxy: liveness and pushes.
 //! - [`store`]: the metadata schema and its compare-and-set writes.
 //! - [`view`]: an attempt as the REST API shows it.
+//! - [`gate`]: the replication catch-up gate a commit can wait for.
 
 #![warn(unreachable_pub)]
 
 pub mod attempt;
 pub mod coordinator;
+pub mod gate;
 pub(crate) mod proxy_agent;
 pub mod store;
 pub(crate) mod view;

@@ -33,6 +33,7 @@ pub(crate) fn attempt_view(
         error: a.error.clone(),
         begin_timeout_ms: a.begin_timeout.map(|d| d.as_millis() as u64),
         timeout_action: a.action,
+        replication_lag_ms: a.replication_lag.map(|d| d.as_millis() as u64),
         proxies: a
             .rows
             .iter()

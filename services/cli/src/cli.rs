@@ -211,7 +211,12 @@ pub enum ConsistentCommand {
     Begin(BeginArgs),
     /// Commit the paused cutover: traffic resumes on the target database, which becomes
     /// the source of truth. Only effective after `cutover consistent begin`.
-    Commit(FinishArgs),
+    ///
+    /// With --wait-for-replication the orchestrator first writes a token on the source
+    /// and commits only once the target shows it, so nothing acknowledged before the pause
+    /// is missing there; if it does not arrive in time the commit is refused and traffic
+    /// stays paused (then: fix replication and commit again, abort, or --force).
+    Commit(CommitArgs),
     /// Abort the cutover after `begin` (not after `commit`): traffic resumes on the
     /// unchanged source of truth.
     Abort(FinishArgs),
@@ -313,6 +318,22 @@ pub struct FinishArgs {
     pub cutover_id: Option<u64>,
     #[command(flatten)]
     pub output: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct CommitArgs {
+    #[command(flatten)]
+    pub finish: FinishArgs,
+    /// Wait at most TIMEOUT (default 60s when given without a value) for the target to
+    /// replicate a token written on the source after the pause. Needs SOURCE_URL in the
+    /// orchestrator's config; the orchestrator's --wait-for-replication makes it the
+    /// default.
+    #[arg(long, value_name = "TIMEOUT", num_args = 0..=1, default_missing_value = "60s", value_parser = humantime::parse_duration)]
+    pub wait_for_replication: Option<Duration>,
+    /// Commit without waiting for replication, even when the orchestrator waits by
+    /// default. Only when you have checked the target yourself.
+    #[arg(long, conflicts_with = "wait_for_replication")]
+    pub force: bool,
 }
 
 #[derive(Debug, Args)]

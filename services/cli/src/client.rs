@@ -133,8 +133,13 @@ impl Client {
         self.post("/api/v1/cutover/begin", req, CHECK_TIMEOUT).await
     }
 
-    pub async fn commit(&self, req: &FinishRequest) -> Result<CutoverAttempt, ClientError> {
-        self.post("/api/v1/cutover/commit", req, FINISH_TIMEOUT)
+    /// `gate`: how long the orchestrator may first wait for replication.
+    pub async fn commit(
+        &self,
+        req: &FinishRequest,
+        gate: Duration,
+    ) -> Result<CutoverAttempt, ClientError> {
+        self.post("/api/v1/cutover/commit", req, FINISH_TIMEOUT + gate)
             .await
     }
 

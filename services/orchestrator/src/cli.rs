@@ -17,7 +17,8 @@ use std::time::Duration;
                   Environment variables of the same names override the file."
 )]
 pub struct Args {
-    /// JSON file with CRDB_URL (and optionally LMS_URL).
+    /// JSON file with CRDB_URL (and optionally LMS_URL; SOURCE_URL and TARGET_URL for the
+    /// replication gate).
     #[arg(long, env = "ORCH_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
 
@@ -69,6 +70,13 @@ pub struct Args {
     /// then gets the commit refused, and traffic stays paused on the old source of truth.
     #[arg(long, env = "ORCH_PREPARE_TIMEOUT", value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
     pub prepare_timeout: Duration,
+
+    /// Commits wait, by default, this long at most for the target to replicate a token the
+    /// orchestrator writes on the source once traffic is paused (the replication gate);
+    /// `commit --wait-for-replication`/`--force` override it. Needs SOURCE_URL in the
+    /// config. Unset: a commit waits only when asked.
+    #[arg(long, env = "ORCH_WAIT_FOR_REPLICATION", value_name = "DURATION", value_parser = parse_duration)]
+    pub wait_for_replication: Option<Duration>,
 
     /// The API's TLS certificate (PEM). With --tls-key the API serves HTTPS only.
     #[arg(long, env = "ORCH_TLS_CERT", value_name = "FILE")]

@@ -6,7 +6,7 @@ use molt_lms_common::config_file;
 use molt_lms_common::control::{ControlAuth, Keys};
 use thiserror::Error;
 
-const FILE_KEYS: [&str; 2] = ["CRDB_URL", "LMS_URL"];
+const FILE_KEYS: [&str; 4] = ["CRDB_URL", "LMS_URL", "SOURCE_URL", "TARGET_URL"];
 
 #[derive(Debug, Error)]
 #[error("{0}")]
@@ -17,6 +17,10 @@ pub struct Settings {
     pub crdb: BackendUrl,
     /// A SQL URL through the proxies, if given.
     pub lms: Option<BackendUrl>,
+    /// The replication gate's ends: the source database (SOURCE_URL) and the target
+    /// database it replicates into (TARGET_URL, default CRDB_URL). `None` without
+    /// SOURCE_URL: commits cannot wait for replication.
+    pub sentinel: Option<(BackendUrl, BackendUrl)>,
     /// Who may call the API, and how the orchestrator calls the proxies.
     pub control: ControlAuth,
 }
@@ -50,6 +54,31 @@ pub fn load(args: &Args) -> Result<Settings, ConfigError> {
         }
         _ => None,
     };
+    let url = |key: &str| -> Result<Option<BackendUrl>, ConfigError> {
+        match values.get(key).map(|v| v.trim()).filter(|v| !v.is_empty()) {
+            None => Ok(None),
+            Some(v) if v.starts_with("postgres") => BackendUrl::parse(v)
+                .map(Some)
+                .map_err(|e| ConfigError(format!("{key}: {e}"))),
+            Some(_) => Err(ConfigError(format!(
+                "{key}: must be a postgresql:// URL (the replication gate speaks PostgreSQL's protocol; MySQL sources are not supported by it yet)"
+            ))),
+        }
+    };
+    let sentinel = match (url("SOURCE_URL")?, url("TARGET_URL")?) {
+        (Some(s), t) => Some((s, t.unwrap_or_else(|| crdb.clone()))),
+        (None, Some(_)) => {
+            return Err(ConfigError(
+                "TARGET_URL: needs SOURCE_URL (the two ends of the replication gate)".into(),
+            ))
+        }
+        (None, None) => None,
+    };
+    if args.wait_for_replication.is_some() && sentinel.is_none() {
+        return Err(ConfigError(
+            "ORCH_WAIT_FOR_REPLICATION: needs SOURCE_URL, where the gate writes its token".into(),
+        ));
+    }
     if args.proxy_lost_after <= args.heartbeat_interval {
         return Err(ConfigError(
             "ORCH_PROXY_LOST_AFTER: must be longer than ORCH_HEARTBEAT_INTERVAL".into(),
@@ -74,5 +103,10 @@ pub fn load(args: &Args) -> Result<Settings, ConfigError> {
         args.insecure_control_plane,
     )
     .map_err(|e| ConfigError(e.to_string()))?;
-    Ok(Settings { crdb, lms, control })
+    Ok(Settings {
+        crdb,
+        lms,
+        sentinel,
+        control,
+    })
 }

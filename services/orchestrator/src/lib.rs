@@ -12,6 +12,7 @@ use molt_lms_common::control::{client::ControlClient, guard, server_tls, Control
 use molt_lms_common::pg_dial::PgDialer;
 use molt_lms_common::rest;
 use molt_lms_orchestrator_actors::coordinator::{Coordinator, CoordinatorSettings};
+use molt_lms_orchestrator_actors::gate::Sentinel;
 use molt_lms_orchestrator_actors::store::Store;
 use std::io::Write;
 use std::sync::Arc;
@@ -24,6 +25,12 @@ pub struct AppState {
     pub http: ControlClient,
     pub finish_timeout: Duration,
     pub prepare_timeout: Duration,
+    /// The replication gate's two databases, when SOURCE_URL is set.
+    pub sentinel: Option<Arc<Sentinel>>,
+    /// How long a commit waits for replication unless it says otherwise.
+    pub wait_for_replication: Option<Duration>,
+    /// The last lag the gate measured, in milliseconds (`u64::MAX`: none yet).
+    pub replication_lag_ms: std::sync::atomic::AtomicU64,
 }
 
 /// The API's TLS configuration, if it serves HTTPS.
@@ -52,6 +59,13 @@ pub async fn run(args: cli::Args, settings: config::Settings) -> anyhow::Result<
         tracing::warn!("the control plane is unauthenticated (--insecure-control-plane): anyone who reaches the API can pause, switch or resume every proxy");
     }
     molt_lms_common::control::files::reload_on_sighup();
+    let sentinel = match settings.sentinel {
+        Some((source, target)) => Some(Arc::new(Sentinel::new(
+            PgDialer::new(SourceOfTruth::Source, source).context("SOURCE_URL")?,
+            PgDialer::new(SourceOfTruth::Target, target).context("TARGET_URL")?,
+        ))),
+        None => None,
+    };
     let backend =
         Arc::new(PgDialer::new(SourceOfTruth::Target, settings.crdb).context("CRDB_URL")?);
     let store = Arc::new(Store::new(backend));
@@ -74,6 +88,9 @@ pub async fn run(args: cli::Args, settings: config::Settings) -> anyhow::Result<
         http,
         finish_timeout: args.finish_timeout,
         prepare_timeout: args.prepare_timeout,
+        sentinel,
+        wait_for_replication: args.wait_for_replication,
+        replication_lag_ms: std::sync::atomic::AtomicU64::new(u64::MAX),
     });
     let s = state.clone();
     let auth = web::Data::new(settings.control.clone());

@@ -4,11 +4,12 @@ mod begin;
 mod check;
 mod progress;
 
-use crate::cli::{ConsistentCommand, CutoverCommand, FinishArgs, OutputType};
+use crate::cli::{CommitArgs, ConsistentCommand, CutoverCommand, FinishArgs, OutputType};
 use crate::client::Client;
 use crate::output::{attempt_metadata, attempt_proxies, json, one_line, print, EndKind};
 use crate::CliError;
 use molt_lms_api::cutover::{CutoverAttempt, CutoverStatus, FinishRequest};
+use std::time::Duration;
 
 pub async fn run(client: &Client, cmd: &CutoverCommand) -> Result<(), CliError> {
     match cmd {
@@ -25,9 +26,7 @@ pub async fn run(client: &Client, cmd: &CutoverCommand) -> Result<(), CliError> 
         CutoverCommand::Consistent(ConsistentCommand::Begin(args)) => {
             begin::run(client, args).await
         }
-        CutoverCommand::Consistent(ConsistentCommand::Commit(args)) => {
-            finish(client, args, EndKind::Commit).await
-        }
+        CutoverCommand::Consistent(ConsistentCommand::Commit(args)) => commit(client, args).await,
         CutoverCommand::Consistent(ConsistentCommand::Abort(args)) => {
             finish(client, args, EndKind::Abort).await
         }
@@ -35,13 +34,39 @@ pub async fn run(client: &Client, cmd: &CutoverCommand) -> Result<(), CliError> 
 }
 
 /// Commit or abort; the orchestrator answers once every proxy confirmed (or failed to).
+async fn commit(client: &Client, args: &CommitArgs) -> Result<(), CliError> {
+    let req = FinishRequest {
+        attempt_id: args.finish.cutover_id,
+        wait_for_replication_ms: args.wait_for_replication.map(|d| d.as_millis() as u64),
+        force: args.force,
+        ..FinishRequest::default()
+    };
+    if let Some(d) = args.wait_for_replication {
+        eprintln!(
+            "waiting up to {} for the target to replicate the gate's token, then committing",
+            humantime::format_duration(d)
+        );
+    }
+    let attempt = client
+        .commit(&req, args.wait_for_replication.unwrap_or_default())
+        .await?;
+    if let Some(ms) = attempt.replication_lag_ms {
+        eprintln!("replication caught up: the token reached the target in {ms} ms");
+    }
+    print_finished(&attempt, EndKind::Commit, args.finish.output.output_type)?;
+    if attempt.status == CutoverStatus::Error {
+        return Err(failure(&attempt));
+    }
+    Ok(())
+}
+
 async fn finish(client: &Client, args: &FinishArgs, end: EndKind) -> Result<(), CliError> {
     let req = FinishRequest {
         attempt_id: args.cutover_id,
-        timeout_ms: None,
+        ..FinishRequest::default()
     };
     let attempt = match end {
-        EndKind::Commit => client.commit(&req).await?,
+        EndKind::Commit => client.commit(&req, Duration::ZERO).await?,
         EndKind::Abort => client.abort(&req, None).await?,
     };
     print_finished(&attempt, end, args.output.output_type)?;

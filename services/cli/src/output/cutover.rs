@@ -130,8 +130,13 @@ pub fn attempt_metadata(attempt: &CutoverAttempt) -> String {
             attempt.error.clone(),
         ]],
     );
+    let gate = attempt
+        .replication_lag_ms
+        .map(|ms| format!("Replication caught up {ms} ms after the gate's token was written.\n"))
+        .unwrap_or_default();
     format!("cutover metadata for attempt id {}:\n", attempt.id)
         + &captioned(&summary, "Summarized Consistent Cutover Metadata.")
+        + &gate
         + &attempt_proxies(attempt, end)
 }
 

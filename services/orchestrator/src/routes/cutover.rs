@@ -7,15 +7,79 @@ use molt_lms_api::cutover::{BeginRequest, CutoverStatus, FinishRequest};
 use molt_lms_api::ApiError;
 use molt_lms_orchestrator_actors::attempt::Finish;
 use molt_lms_orchestrator_actors::coordinator::{
-    Begin, BeginParticipants, FinishAttempt, GetAttempt, Initialize,
+    Begin, BeginParticipants, FinishAttempt, GetAttempt, Initialize, PausedAttempt,
+    RecordReplication,
 };
+use molt_lms_orchestrator_actors::gate::{GateError, SENTINEL_TABLE};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
+
+/// How often the gate reads the target.
+const GATE_POLL: Duration = Duration::from_millis(50);
 
 pub async fn initialize(state: web::Data<AppState>) -> HttpResponse {
     match state.coordinator.send(Initialize).await {
-        Ok(Ok(())) => HttpResponse::Ok().json(serde_json::json!({ "initialized": true })),
-        Ok(Err(r)) => refused(r),
-        Err(_) => unavailable(),
+        Ok(Ok(())) => {}
+        Ok(Err(r)) => return refused(r),
+        Err(_) => return unavailable(),
+    }
+    if let Some(sentinel) = &state.sentinel {
+        if let Err(e) = sentinel.create_tables().await {
+            return HttpResponse::ServiceUnavailable().json(ApiError::new(
+                "sentinel_unavailable",
+                format!("the metadata is initialized, but the replication sentinel ({SENTINEL_TABLE}) is not: {e}"),
+            ));
+        }
+    }
+    HttpResponse::Ok().json(serde_json::json!({
+        "initialized": true,
+        "replication_sentinel": state.sentinel.as_ref().map(|_| SENTINEL_TABLE),
+    }))
+}
+
+/// The replication gate before a commit, when asked for (or on by default) and traffic is
+/// paused for the attempt: `Some` answer when the commit must not go ahead.
+async fn replication_gate(state: &AppState, req: &FinishRequest) -> Option<HttpResponse> {
+    let wait = match (req.force, req.wait_for_replication_ms) {
+        (true, _) => return None,
+        (false, Some(ms)) => Duration::from_millis(ms),
+        (false, None) => state.wait_for_replication?,
+    };
+    let Some(sentinel) = &state.sentinel else {
+        return Some(bad_request(
+            "wait_for_replication_ms: the orchestrator has no SOURCE_URL, where the replication gate writes its token",
+        ));
+    };
+    // Only a paused attempt whose commit has not started: a repeated commit goes on.
+    let id = match state.coordinator.send(PausedAttempt(req.attempt_id)).await {
+        Ok(Some(id)) => id,
+        Ok(None) => return None,
+        Err(_) => return Some(unavailable()),
+    };
+    match sentinel.wait(wait, GATE_POLL).await {
+        Ok(report) => {
+            tracing::info!(attempt = id, lag_ms = report.lag.as_millis() as u64, polls = report.polls, "replication caught up");
+            state
+                .replication_lag_ms
+                .store(report.lag.as_millis() as u64, Ordering::Relaxed);
+            state
+                .coordinator
+                .send(RecordReplication {
+                    attempt_id: id,
+                    lag: report.lag,
+                })
+                .await
+                .ok()?;
+            None
+        }
+        Err(e @ GateError::Timeout { .. }) => Some(HttpResponse::Conflict().json(ApiError::new(
+            "replication_lagging",
+            format!("cutover attempt {id}: {e}, so nothing was committed and traffic stays paused; check replication into the target ({SENTINEL_TABLE} must be replicated with your tables), then commit again, `abort` to resume on the source, or `commit --force` to commit without the check"),
+        ))),
+        Err(e) => Some(HttpResponse::ServiceUnavailable().json(ApiError::new(
+            "replication_check_failed",
+            format!("cutover attempt {id}: {e}; nothing was committed and traffic stays paused; commit again, `abort`, or `commit --force`"),
+        ))),
     }
 }
 
@@ -141,7 +205,17 @@ async fn finish(state: web::Data<AppState>, req: FinishRequest, finish: Finish) 
 /// Commit and abort take a JSON body that parses (`{}` for the attempt in progress): a
 /// form or text body, which a browser page can send anywhere, gets a 400 and does nothing.
 pub async fn commit(state: web::Data<AppState>, body: web::Json<FinishRequest>) -> HttpResponse {
-    finish(state, body.into_inner(), Finish::Commit).await
+    let req = body.into_inner();
+    if req
+        .wait_for_replication_ms
+        .is_some_and(|ms| ms > MAX_BEGIN_TIMEOUT_MS)
+    {
+        return bad_request("wait_for_replication_ms: at most one year");
+    }
+    if let Some(refusal) = replication_gate(&state, &req).await {
+        return refusal;
+    }
+    finish(state, req, Finish::Commit).await
 }
 
 pub async fn abort(state: web::Data<AppState>, body: web::Json<FinishRequest>) -> HttpResponse {

@@ -50,7 +50,7 @@ pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
         .iter()
         .filter(|p| p.liveness == Liveness::Live)
         .count();
-    let body = format!(
+    let mut body = format!(
         "# HELP lms_orchestrator_proxies Registered proxies by liveness.\n# TYPE lms_orchestrator_proxies gauge\n\
          lms_orchestrator_proxies{{liveness=\"live\"}} {live}\nlms_orchestrator_proxies{{liveness=\"lost\"}} {}\n\
          # HELP lms_orchestrator_epoch Epoch of the desired state.\n# TYPE lms_orchestrator_epoch gauge\nlms_orchestrator_epoch {}\n\
@@ -63,6 +63,15 @@ pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
         u8::from(s.source_of_truth == SourceOfTruth::Target),
         u8::from(s.transitioning),
     );
+    let lag = state
+        .replication_lag_ms
+        .load(std::sync::atomic::Ordering::Relaxed);
+    if lag != u64::MAX {
+        body.push_str(&format!(
+            "# HELP lms_orchestrator_replication_lag_seconds How long the last replication gate's token took to reach the target.\n# TYPE lms_orchestrator_replication_lag_seconds gauge\nlms_orchestrator_replication_lag_seconds {}\n",
+            lag as f64 / 1000.0
+        ));
+    }
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
         .body(body)

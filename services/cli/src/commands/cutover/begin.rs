@@ -112,6 +112,7 @@ async fn abort_after_interrupt(
     let req = FinishRequest {
         attempt_id: id,
         timeout_ms: Some(millis(args.abort_begin_timeout)),
+        ..FinishRequest::default()
     };
     let limit = args.abort_begin_timeout + ABORT_SLACK;
     match client.abort(&req, Some(limit)).await {

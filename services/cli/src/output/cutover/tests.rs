@@ -35,6 +35,7 @@ fn committed_attempt() -> CutoverAttempt {
         error: String::new(),
         begin_timeout_ms: Some(30_000),
         timeout_action: TimeoutAction::Abort,
+        replication_lag_ms: None,
         proxies: vec![
             proxy_attempt("demo-lms-1:9043", CutoverStatus::CommitCompleted),
             proxy_attempt("demo-lms-2:9043", CutoverStatus::CommitCompleted),

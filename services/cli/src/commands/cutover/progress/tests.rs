@@ -17,6 +17,7 @@ fn pausing(held: u64, age: f64, query: &str) -> CutoverAttempt {
         error: String::new(),
         begin_timeout_ms: None,
         timeout_action: TimeoutAction::Abort,
+        replication_lag_ms: None,
         proxies: vec![ProxyAttempt {
             lms_address: "lms-1:9043".to_owned(),
             source_of_truth: SourceOfTruth::Source,
