@@ -19,8 +19,11 @@ Starts a local molt-lms deployment and keeps it running until Ctrl-C or SIGTERM:
      source's SCRAM verifier as is, so proxy logins keep working after a cutover;
   4. writes a random control-plane token to .local/dev/control-token (mode 0600, kept
      between runs), starts molt-lms-orchestrator on 127.0.0.1:4200 (metadata in the
-     target's postgres database) requiring that token, and initializes its metadata tables;
-  5. writes .local/dev/config.json (INIT_SOURCE/INIT_TARGET as superuser postgres/postgres,
+     target's postgres database) requiring that token, and initializes its metadata tables
+     and the replication sentinel (SOURCE_URL/TARGET_URL: database app on each cluster);
+  5. the first time: pgbench's tables in app on both (rows on the source) and logical
+     replication of them and molt_lms.replication_sentinel, source -> target (molt_demo);
+  6. writes .local/dev/config.json (INIT_SOURCE/INIT_TARGET as superuser postgres/postgres,
      the proxy's service user) and starts molt-lms, registered with the orchestrator, then
      prints how to connect and how to run a cutover with molt-lms-cli.
 On exit the proxy gets SIGTERM, then both clusters get `pg_ctl stop -m fast`.
@@ -35,6 +38,8 @@ Environment:
   PROFILE=debug      cargo profile to build and run (e.g. PROFILE=release)
   DEV_SKIP_BUILD=1   run the existing target/<profile>/molt-lms without cargo build
   DEV_EXIT_AFTER_READY=1  stop everything and exit right after the banner (CI smoke test)
+  DEV_DEMO=1              run the banner's migration (pgbench, check, begin, commit
+                          --wait-for-replication), check it, then stop (CI; needs fresh state)
   LMS_READY_TIMEOUT=60    seconds to wait for the proxy's "molt-lms ready" line
   Other LMS_* variables (e.g. LMS_SHADOW_MODE=async) pass through to molt-lms; INIT_SOURCE
   and INIT_TARGET are cleared so that the proxy always uses the local clusters.
@@ -169,7 +174,9 @@ start_orchestrator() {
   port_busy 4200 && die "port 4200 for the orchestrator is taken"
   cat >"$DEV/orchestrator.json" <<EOF
 {"LMS_URL": "postgresql://app:app@127.0.0.1:$LMS_PORT/app",
- "CRDB_URL": "postgresql://postgres:postgres@127.0.0.1:$TARGET_PORT/postgres?sslmode=disable"}
+ "CRDB_URL": "postgresql://postgres:postgres@127.0.0.1:$TARGET_PORT/postgres?sslmode=disable",
+ "SOURCE_URL": "postgresql://postgres:postgres@127.0.0.1:$SOURCE_PORT/app?sslmode=disable",
+ "TARGET_URL": "postgresql://postgres:postgres@127.0.0.1:$TARGET_PORT/app?sslmode=disable"}
 EOF
   "$bin" --config "$DEV/orchestrator.json" --listen 127.0.0.1:4200 --metrics-listen 127.0.0.1:4201 \
     --control-token-file "$TOKEN_FILE" >"$DEV/orchestrator.log" 2>&1 & ORCH_PID=$!
@@ -179,6 +186,26 @@ EOF
   PROXY_ARGS+=(--orchestrator-url http://127.0.0.1:4200)
 }
 # --------------------------------------------------------------------------------------------
+
+# ---- replication demo -----------------------------------------------------------------------
+# pgbench's tables in `app` on both sides (rows on the source only) and PostgreSQL logical
+# replication of them, with the orchestrator's replication sentinel, from the source to the
+# target: a cutover then lands on a target that has the data, and `commit
+# --wait-for-replication` can check it. Set up once (after `initialize` made the sentinel);
+# kept between runs.
+app_sql() { local port=$1; shift; "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$PGROOT/run" -p "$port" -U postgres -d app "$@"; }
+setup_replication() {
+  [[ -n $ORCH_PID ]] || return 0
+  [[ $(app_sql "$TARGET_PORT" -tA -c "SELECT count(*) FROM pg_subscription WHERE subname = 'molt_demo'") == 1 ]] && return 0
+  say "demo schema (pgbench -i -s 1) and logical replication of app: source -> target"
+  local pgbench=("$PGBIN/pgbench" -h 127.0.0.1 -U app app)
+  PGPASSWORD=app "${pgbench[@]}" -p "$SOURCE_PORT" -q -i -s 1 >"$DEV/pgbench-init.log" 2>&1 ||
+    { cat "$DEV/pgbench-init.log" >&2; die "pgbench -i on the source failed"; }
+  PGPASSWORD=app "${pgbench[@]}" -p "$TARGET_PORT" -q -i -I dtp >>"$DEV/pgbench-init.log" 2>&1 ||
+    { cat "$DEV/pgbench-init.log" >&2; die "creating pgbench's tables on the target failed"; }
+  app_sql "$SOURCE_PORT" -c "CREATE PUBLICATION molt_demo FOR TABLE pgbench_accounts, pgbench_branches, pgbench_tellers, pgbench_history, molt_lms.replication_sentinel"
+  app_sql "$TARGET_PORT" -c "CREATE SUBSCRIPTION molt_demo CONNECTION 'host=127.0.0.1 port=$SOURCE_PORT user=postgres password=postgres dbname=app' PUBLICATION molt_demo"
+}
 
 start_proxy() {
   local bin=$BIN_DIR/molt-lms log=$DEV/molt-lms.log deadline p
@@ -205,7 +232,7 @@ banner() {
   cat <<EOF
 molt-lms is up: $(grep -m1 '^molt-lms ready ' "$DEV/molt-lms.log")
   through the proxy:  psql "$app"
-  load:               pgbench -i -s 1 "$app" && pgbench -T 10 "$app"
+  load:               pgbench -T 10 "$app"                         (pgbench's tables are replicated)
   metrics:            curl -s localhost:$LMS_METRICS_PORT/metrics
   control API:        curl -s -H "Authorization: Bearer \$(cat $TOKEN_FILE)" localhost:$LMS_CONTROL_PORT/api/v1/status
   source directly:    psql "$su:$SOURCE_PORT/app"
@@ -220,8 +247,40 @@ EOF
                       $BIN_DIR/molt-lms-cli roles sync                  (copy verifiers to the target)
                       $BIN_DIR/molt-lms-cli cutover check               (would a commit succeed?)
                       $BIN_DIR/molt-lms-cli cutover consistent begin    (then: commit, or abort)
+  replication:        app on the source -> app on the target (logical; publication molt_demo:
+                      pgbench's tables and molt_lms.replication_sentinel)
+  a migration:        pgbench -T 60 -c 4 "$app" &                       (load through the proxy)
+                      $BIN_DIR/molt-lms-cli cutover check
+                      $BIN_DIR/molt-lms-cli cutover consistent begin
+                      $BIN_DIR/molt-lms-cli cutover consistent commit --wait-for-replication
+                      psql "$app" -Atc 'SELECT inet_server_port()'       ($TARGET_PORT: the target now)
 EOF
   echo "Ctrl-C stops everything."
+}
+
+# DEV_DEMO=1: the banner's migration, run for real (CI's smoke test of the demo): pgbench
+# through the proxy, and during it cutover check, begin and commit --wait-for-replication;
+# then every pgbench transaction must have succeeded and the proxy must serve the target.
+demo() {
+  local cli=("$BIN_DIR/molt-lms-cli" --orchestrator-url http://127.0.0.1:4200 --control-token-file "$TOKEN_FILE")
+  local app="postgresql://app:app@127.0.0.1:$LMS_PORT/app" log=$DEV/demo-pgbench.log load port i
+  [[ -n $ORCH_PID ]] || die "DEV_DEMO needs the orchestrator"
+  "${cli[@]}" status -o json | grep -q '"source_of_truth": *"source"' ||
+    die "DEV_DEMO needs the source as the source of truth: remove .local/dev (and the cluster data) to start over"
+  say "demo: pgbench -c 4 through the proxy; cutover check, begin, commit --wait-for-replication"
+  "$PGBIN/pgbench" -n -c 4 -T 25 -P 1 "$app" >"$log" 2>&1 & load=$!
+  for ((i = 0; i < 100; i++)); do grep -q '^progress:' "$log" && break; alive "$load" || break; sleep 0.2; done
+  grep -q '^progress:' "$log" || { cat "$log" >&2; die "pgbench did not start"; }
+  "${cli[@]}" cutover check
+  "${cli[@]}" cutover consistent begin
+  "${cli[@]}" cutover consistent commit --wait-for-replication=60s
+  port=$("$PGBIN/psql" -X -Atc 'SELECT inet_server_port()' "$app")
+  [[ $port == "$TARGET_PORT" ]] || die "after the commit the proxy serves port $port, not the target's $TARGET_PORT"
+  wait "$load" || { cat "$log" >&2; die "pgbench failed during the cutover"; }
+  grep -E '^number of (failed|transactions actually processed)' "$log" || true
+  grep -q '^number of failed transactions: 0' "$log" || ! grep -q '^number of failed' "$log" ||
+    { cat "$log" >&2; die "pgbench saw failed transactions"; }
+  say "demo: committed with pgbench running, no client error; the proxy now serves the target"
 }
 
 # Stop PID with SIGTERM and reap it; SIGKILL after the proxy's 30s default shutdown timeout + slack.
@@ -260,8 +319,10 @@ main() {
   setup_roles
   make_token
   start_orchestrator
+  setup_replication
   start_proxy
   banner
+  [[ ${DEV_DEMO:-0} == 1 ]] && { demo; exit 0; }
   [[ ${DEV_EXIT_AFTER_READY:-0} == 1 ]] && exit 0
   # Follow the proxy log until the proxy exits or a signal arrives (the trap then runs cleanup).
   tail -n 0 -f "$DEV/molt-lms.log" & TAIL_PID=$!

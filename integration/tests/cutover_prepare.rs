@@ -717,7 +717,7 @@ async fn a_commit_whose_replication_lags_is_refused_and_abort_resumes_on_the_sou
     assert!(!out.status.success(), "{}", text(&out));
     let said = text(&out);
     assert!(
-        said.contains("replication_lagging") || said.contains("has not replicated"),
+        said.contains("replication_lagging") || said.contains("has not been replicated"),
         "{said}"
     );
     assert!(said.contains("abort") && said.contains("--force"), "{said}");

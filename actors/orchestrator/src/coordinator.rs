@@ -1147,17 +1147,18 @@ impl Handler<GetAttempt> for Coordinator {
 /// The attempt a commit would finish, if traffic is paused for it and no commit has
 /// started: what the replication gate runs for.
 #[derive(Message)]
-#[rtype(result = "Option<u64>")]
+#[rtype(result = "Option<(u64, SourceOfTruth)>")]
 pub struct PausedAttempt(pub Option<u64>);
 
 impl Handler<PausedAttempt> for Coordinator {
-    type Result = Option<u64>;
+    type Result = Option<(u64, SourceOfTruth)>;
+    /// The attempt's id and the database it switches away from.
     fn handle(&mut self, msg: PausedAttempt, _: &mut Self::Context) -> Self::Result {
         self.attempt
             .as_ref()
             .filter(|a| msg.0.is_none_or(|id| id == a.id))
             .filter(|a| a.status == CutoverStatus::TrafficPaused && a.finish.is_none())
-            .map(|a| a.id)
+            .map(|a| (a.id, a.from))
     }
 }
 

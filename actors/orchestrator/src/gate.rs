@@ -6,6 +6,7 @@
 //! one-row sentinel table on the source and polls the target until it appears; a commit
 //! waits for that instead of an operator checking by hand.
 
+use molt_lms_api::SourceOfTruth;
 use molt_lms_common::pg_dial::PgDialer;
 use std::time::{Duration, Instant};
 use thiserror::Error;
@@ -24,7 +25,7 @@ pub enum GateError {
     #[error("the {side} database refused the replication check: {message}")]
     Query { side: &'static str, message: String },
     /// The token did not reach the target in time.
-    #[error("the target has not replicated the sentinel token within {} ({polls} polls)", humantime::format_duration(*.waited))]
+    #[error("the sentinel token has not been replicated within {} ({polls} polls)", humantime::format_duration(*.waited))]
     Timeout { waited: Duration, polls: u64 },
 }
 
@@ -80,11 +81,20 @@ impl Sentinel {
         Ok(())
     }
 
-    /// Writes a fresh token on the source and polls the target every `poll` until it is
-    /// there, for at most `timeout`.
-    pub async fn wait(&self, timeout: Duration, poll: Duration) -> Result<GateReport, GateError> {
-        let source = self.client("source").await?;
-        let target = self.client("target").await?;
+    /// Writes a fresh token on the database traffic is leaving (`from`: the source, or
+    /// the target for a revert, which needs replication the other way) and polls the
+    /// other one every `poll` until it is there, for at most `timeout`.
+    pub async fn wait(
+        &self,
+        from: SourceOfTruth,
+        timeout: Duration,
+        poll: Duration,
+    ) -> Result<GateReport, GateError> {
+        let (w, r) = match from {
+            SourceOfTruth::Source => ("source", "target"),
+            SourceOfTruth::Target => ("target", "source"),
+        };
+        let (source, target) = (self.client(w).await?, self.client(r).await?);
         let token = format!("{:032x}", rand::random::<u128>());
         let written = Instant::now();
         source
@@ -94,7 +104,7 @@ impl Sentinel {
                 &[&token],
             )
             .await
-            .map_err(query_err("source"))?;
+            .map_err(query_err(w))?;
         let mut polls = 0;
         loop {
             polls += 1;
@@ -104,7 +114,7 @@ impl Sentinel {
                     &[],
                 )
                 .await
-                .map_err(query_err("target"))?
+                .map_err(query_err(r))?
                 .map(|r| r.get(0));
             if seen.as_deref() == Some(token.as_str()) {
                 return Ok(GateReport {

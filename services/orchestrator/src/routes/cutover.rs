@@ -51,12 +51,12 @@ async fn replication_gate(state: &AppState, req: &FinishRequest) -> Option<HttpR
         ));
     };
     // Only a paused attempt whose commit has not started: a repeated commit goes on.
-    let id = match state.coordinator.send(PausedAttempt(req.attempt_id)).await {
-        Ok(Some(id)) => id,
+    let (id, from) = match state.coordinator.send(PausedAttempt(req.attempt_id)).await {
+        Ok(Some(paused)) => paused,
         Ok(None) => return None,
         Err(_) => return Some(unavailable()),
     };
-    match sentinel.wait(wait, GATE_POLL).await {
+    match sentinel.wait(from, wait, GATE_POLL).await {
         Ok(report) => {
             tracing::info!(attempt = id, lag_ms = report.lag.as_millis() as u64, polls = report.polls, "replication caught up");
             state
@@ -74,7 +74,7 @@ async fn replication_gate(state: &AppState, req: &FinishRequest) -> Option<HttpR
         }
         Err(e @ GateError::Timeout { .. }) => Some(HttpResponse::Conflict().json(ApiError::new(
             "replication_lagging",
-            format!("cutover attempt {id}: {e}, so nothing was committed and traffic stays paused; check replication into the target ({SENTINEL_TABLE} must be replicated with your tables), then commit again, `abort` to resume on the source, or `commit --force` to commit without the check"),
+            format!("cutover attempt {id}: {e}, so nothing was committed and traffic stays paused; check replication into the {} ({SENTINEL_TABLE} must be replicated with your tables), then commit again, `abort` to resume on the {from}, or `commit --force` to commit without the check", from.other()),
         ))),
         Err(e) => Some(HttpResponse::ServiceUnavailable().json(ApiError::new(
             "replication_check_failed",
