@@ -156,7 +156,26 @@ pub async fn run(args: cli::Args, settings: config::Settings) -> anyhow::Result<
     println!("molt-lms-orchestrator ready api={api_addr} metrics={metrics_addr}");
     let _ = std::io::stdout().flush();
     tracing::info!(%api_addr, %metrics_addr, "listening");
-    molt_lms_common::process::wait_for_signal().await;
+    // A coordinator that stopped (a panic in a handler is a bug) would leave every control
+    // endpoint answering 503 while the process looks alive: exit instead, so a supervisor
+    // restarts it and the state is reloaded from the metadata database.
+    let coordinator_gone = {
+        let c = state.coordinator.clone();
+        async move {
+            while c.connected() {
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        }
+    };
+    tokio::select! {
+        () = molt_lms_common::process::wait_for_signal() => {}
+        () = coordinator_gone => {
+            tracing::error!("the coordinator stopped unexpectedly; exiting so a restart reloads the state");
+            h1.stop(false).await;
+            h2.stop(false).await;
+            anyhow::bail!("the coordinator stopped unexpectedly");
+        }
+    }
     tracing::info!("stopping");
     h1.stop(true).await;
     h2.stop(true).await;

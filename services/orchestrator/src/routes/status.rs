@@ -24,7 +24,14 @@ pub async fn openapi() -> HttpResponse {
         .body(include_str!("../../openapi.json"))
 }
 
-pub async fn healthz() -> HttpResponse {
+/// Alive while the coordinator runs (the process exits soon after it stops).
+pub async fn healthz(state: web::Data<AppState>) -> HttpResponse {
+    if !state.coordinator.connected() {
+        return HttpResponse::ServiceUnavailable().json(molt_lms_api::ApiError::new(
+            "coordinator_stopped",
+            "the coordinator stopped; the process is exiting",
+        ));
+    }
     HttpResponse::Ok().json(serde_json::json!({ "status": "ok" }))
 }
 
