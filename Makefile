@@ -4,7 +4,7 @@ CARGO ?= cargo
 # The one test command: README, CI and `make test` all run exactly this.
 TEST_CMD = $(CARGO) test --workspace --no-fail-fast -- --test-threads=4
 
-.PHONY: build test test-faults api-fuzz lint fuzz run bench clean
+.PHONY: build test test-faults api-fuzz helm-test lint fuzz run bench clean
 
 build:
 	$(CARGO) build --workspace
@@ -22,6 +22,11 @@ test-faults: build
 api-fuzz:
 	$(CARGO) build -p molt-lms-orchestrator --bin molt-lms-orchestrator
 	./scripts/api-fuzz.sh
+
+# The Helm chart rendered, linted and schema-checked offline, and the Dockerfile linted
+# (helm/test.sh; no cluster needed; about 2 s once its virtualenv is installed).
+helm-test:
+	./helm/test.sh
 
 lint:
 	$(CARGO) fmt --all -- --check
