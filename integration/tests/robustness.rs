@@ -287,6 +287,7 @@ fn passwords_never_appear_in_logs_status_or_connection_lists() {
     let env = ProxyEnv::start_with(|mut c| {
         c.source_url = clusters.source.url(&svc, secret, "postgres");
         c.env.push(("RUST_LOG".into(), "debug".into()));
+        c.extra_args.extend(["--log-format".into(), "json".into()]);
         c
     });
     assert_eq!(env.psql(Via::Proxy, "SELECT 1"), "1");
@@ -295,6 +296,19 @@ fn passwords_never_appear_in_logs_status_or_connection_lists() {
     let (_, conns) = env.admin_get("/api/v1/connections");
     let (_, metrics) = env.admin_get("/metrics");
     let log = env.proxy.stderr_log();
+    // --log-format json: every line one object; a connection's lines carry its id.
+    let lines: Vec<serde_json::Value> = log
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    assert!(lines
+        .iter()
+        .all(|l| l.get("level").is_some() && l.get("timestamp").is_some()));
+    assert!(
+        lines.iter().any(|l| l.get("conn").is_some()),
+        "no line names its connection:\n{log}"
+    );
     for (what, text) in [
         ("status", &status),
         ("connections", &conns),

@@ -22,6 +22,16 @@ pub struct Args {
     #[arg(long, env = "ORCH_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
 
+    /// Log lines on stderr as `text` or `json` (one object per line, with `attempt` on a
+    /// cutover's lines); `RUST_LOG` sets the level (default info). Never a password.
+    #[arg(
+        long,
+        env = "ORCH_LOG_FORMAT",
+        value_name = "FORMAT",
+        default_value = "text"
+    )]
+    pub log_format: molt_lms_common::process::LogFormat,
+
     /// Address of the REST API (/api/v1/...).
     #[arg(
         long,

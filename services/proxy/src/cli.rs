@@ -25,6 +25,16 @@ pub struct Args {
     #[arg(long, env = "LMS_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
 
+    /// Log lines on stderr as `text` or `json` (one object per line, with `conn` on a
+    /// connection's lines); `RUST_LOG` sets the level (default info). Never a password.
+    #[arg(
+        long,
+        env = "LMS_LOG_FORMAT",
+        value_name = "FORMAT",
+        default_value = "text"
+    )]
+    pub log_format: molt_lms_common::process::LogFormat,
+
     /// Address the SQL listener binds.
     #[arg(
         long,

@@ -59,8 +59,9 @@ pub async fn run(args: cli::Args, mut settings: ProxySettings) -> anyhow::Result
     settings.admin_address = admin_addr.to_string();
     let shutdown_timeout = settings.shutdown_timeout;
     tracing::info!(
-        source = %settings.source.redacted(),
-        target = %settings.target.redacted(),
+        // `target` would clash with the log line's own field in JSON.
+        source_db = %settings.source.redacted(),
+        target_db = %settings.target.redacted(),
         workers = settings.workers,
         control_plane = %settings.control.describe(),
         "starting"

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    molt_lms_common::process::init_logging();
+    molt_lms_common::process::init_logging(args.log_format);
     let settings = match config::load(&args) {
         Ok(s) => s,
         Err(e) => {

@@ -177,7 +177,7 @@ impl<P: Protocol> Serve<P> {
                     login.buf = fin.client_buf;
                 }
                 Err(e) => {
-                    tracing::warn!(%peer, error = %e, %to, "cutover could not move a session");
+                    tracing::warn!(conn = self.info.id, %peer, error = %e, %to, "cutover could not move a session");
                     self.instance.do_send(SwitchDone {
                         id: self.info.id,
                         error: Some(e.to_string()),
@@ -251,7 +251,7 @@ impl<P: Protocol> Serve<P> {
             Ok(Some(a)) => a,
             Ok(None) => return None,
             Err(_) => {
-                tracing::info!(%peer, "client did not finish start-up in time");
+                tracing::info!(conn = self.info.id, %peer, "client did not finish start-up in time");
                 self.shared.metrics.login_timeouts.inc();
                 return None;
             }
@@ -316,7 +316,7 @@ impl<P: Protocol> Serve<P> {
         };
         if self.shared.settings.require_tls && matches!(stream, Stream::Tcp(_)) {
             let e = ClientError::tls_required();
-            tracing::info!(%peer, "plain login refused: TLS is required");
+            tracing::info!(conn = self.info.id, %peer, "plain login refused: TLS is required");
             self.refuse(&mut stream, &Refusal::Client(e), Some(&hello))
                 .await;
             return None;
@@ -343,17 +343,19 @@ impl<P: Protocol> Serve<P> {
         hello: Option<&P::Hello>,
     ) {
         match &e {
-            StartupError::Closed => tracing::debug!(%peer, "client left during start-up"),
+            StartupError::Closed => {
+                tracing::debug!(conn = self.info.id, %peer, "client left during start-up")
+            }
             StartupError::Protocol(p) => {
                 self.shared.metrics.protocol_errors.inc();
-                tracing::info!(%peer, error = %p, "closing connection: protocol violation");
+                tracing::info!(conn = self.info.id, %peer, error = %p, "closing connection: protocol violation");
                 if let Some(mut s) = stream {
                     let refusal =
                         Refusal::client(ClientErrorKind::ProtocolViolation, p.to_string());
                     self.refuse(&mut s, &refusal, hello).await;
                 }
             }
-            _ => tracing::info!(%peer, error = %e, "start-up failed"),
+            _ => tracing::info!(conn = self.info.id, %peer, error = %e, "start-up failed"),
         }
     }
 
@@ -391,7 +393,7 @@ impl<P: Protocol> Serve<P> {
             })),
             Err(refusal) => {
                 self.shared.metrics.auth_failures.inc();
-                tracing::info!(peer = %self.info.client_addr, %user, "authentication failed");
+                tracing::info!(conn = self.info.id, peer = %self.info.client_addr, %user, "authentication failed");
                 Ok(Err(refusal))
             }
         }
@@ -410,7 +412,7 @@ impl<P: Protocol> Serve<P> {
                 self.shadow_key.set(None);
                 self.publish_keys();
                 self.shared.metrics.shadow_sessions_failed.inc();
-                tracing::warn!(peer = %self.info.client_addr, shadow = %role, error = %e, "shadow session failed; this connection is not shadowed");
+                tracing::warn!(conn = self.info.id, peer = %self.info.client_addr, shadow = %role, error = %e, "shadow session failed; this connection is not shadowed");
                 None
             }
         }
@@ -476,7 +478,7 @@ impl<P: Protocol> Serve<P> {
                     self.shared.shadow_unreachable();
                 }
                 self.shared.metrics.shadow_sessions_failed.inc();
-                tracing::warn!(peer = %self.info.client_addr, error = %e, "shadow session failed; this connection is not shadowed");
+                tracing::warn!(conn = self.info.id, peer = %self.info.client_addr, error = %e, "shadow session failed; this connection is not shadowed");
                 None
             }
         };
@@ -584,12 +586,12 @@ impl<P: Protocol> Serve<P> {
         let (to_client, tell_backend): (Option<ClientError>, bool) = match &end {
             End::ClientClosed => (None, true),
             End::ClientIo(e) => {
-                tracing::debug!(%peer, error = %e, "client connection failed");
+                tracing::debug!(conn = self.info.id, %peer, error = %e, "client connection failed");
                 (None, true)
             }
             End::ClientTerminated => (None, false),
             End::ClientProtocol(e) if e.is_too_large() => {
-                tracing::info!(%peer, error = %e, "closing connection: message too large");
+                tracing::info!(conn = self.info.id, %peer, error = %e, "closing connection: message too large");
                 (
                     Some(ClientError::new(
                         ClientErrorKind::MessageTooLarge,
@@ -600,7 +602,7 @@ impl<P: Protocol> Serve<P> {
             }
             End::OutOfBuffers => {
                 let limit = self.shared.buffers.limit();
-                tracing::warn!(%peer, limit, "closing connection: buffer budget in use");
+                tracing::warn!(conn = self.info.id, %peer, limit, "closing connection: buffer budget in use");
                 (
                     Some(ClientError::new(
                         ClientErrorKind::OutOfMemory,
@@ -611,7 +613,7 @@ impl<P: Protocol> Serve<P> {
             }
             End::ClientProtocol(e) => {
                 self.shared.metrics.protocol_errors.inc();
-                tracing::info!(%peer, error = %e, "closing connection: protocol violation");
+                tracing::info!(conn = self.info.id, %peer, error = %e, "closing connection: protocol violation");
                 (
                     Some(ClientError::new(
                         ClientErrorKind::ProtocolViolation,
@@ -627,7 +629,7 @@ impl<P: Protocol> Serve<P> {
                     End::BackendProtocol(e) => format!("protocol violation: {e}"),
                     _ => "closed by the database".to_owned(),
                 };
-                tracing::warn!(%peer, error = %why, "lost the backend session");
+                tracing::warn!(conn = self.info.id, %peer, error = %why, "lost the backend session");
                 (
                     Some(ClientError::new(
                         ClientErrorKind::BackendLost,
