@@ -369,6 +369,11 @@ pub struct BeginRequest {
     /// Begin without running the cutover check first.
     #[serde(default)]
     pub skip_check: bool,
+    /// Refuse to begin unless a token written on the source of truth now reaches the other
+    /// database within this long (replication lag, measured with traffic flowing), so the
+    /// pause that follows is short.
+    #[serde(default)]
+    pub max_lag_ms: Option<u64>,
 }
 
 /// `POST /api/v1/cutover/commit` and `/abort`.

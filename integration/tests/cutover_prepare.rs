@@ -732,3 +732,30 @@ async fn a_commit_whose_replication_lags_is_refused_and_abort_resumes_on_the_sou
     let (_client, port) = query.await.expect("the held query");
     assert_eq!(port, env.clusters.source.port() as i32);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn begin_with_max_lag_pauses_nothing_while_replication_lags() {
+    let (env, subscription) = gated_env();
+    let tgt = &env.clusters.target;
+    tgt.psql(
+        &env.db,
+        &format!("ALTER SUBSCRIPTION {subscription} DISABLE"),
+    );
+    let out = env
+        .orch
+        .cli(&["cutover", "consistent", "begin", "--max-lag", "1s"]);
+    assert!(!out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("nothing was paused"), "{}", text(&out));
+    let st = env.status();
+    assert_eq!(st.active_attempt, None, "{st:#?}");
+    tgt.psql(
+        &env.db,
+        &format!("ALTER SUBSCRIPTION {subscription} ENABLE"),
+    );
+    let out = env
+        .orch
+        .cli(&["cutover", "consistent", "begin", "--max-lag", "30s"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(env.status().active_attempt.is_some());
+    env.abort().expect("abort");
+}

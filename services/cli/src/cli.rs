@@ -305,6 +305,12 @@ pub struct BeginArgs {
     #[arg(long)]
     pub skip_check: bool,
 
+    /// Refuse to begin unless replication is at most this far behind: the orchestrator
+    /// writes a token on the source and waits this long for it on the target, before any
+    /// traffic is paused (needs SOURCE_URL in the orchestrator's config).
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    pub max_lag: Option<Duration>,
+
     #[command(flatten)]
     pub lms: LmsArgs,
     #[command(flatten)]

@@ -7,7 +7,7 @@ use molt_lms_api::cutover::{BeginRequest, CutoverStatus, FinishRequest};
 use molt_lms_api::ApiError;
 use molt_lms_orchestrator_actors::attempt::Finish;
 use molt_lms_orchestrator_actors::coordinator::{
-    Begin, BeginParticipants, FinishAttempt, GetAttempt, Initialize, PausedAttempt,
+    Begin, BeginParticipants, FinishAttempt, GetAttempt, GetStatus, Initialize, PausedAttempt,
     RecordReplication,
 };
 use molt_lms_orchestrator_actors::gate::{GateError, SENTINEL_TABLE};
@@ -35,6 +35,36 @@ pub async fn initialize(state: web::Data<AppState>) -> HttpResponse {
         "initialized": true,
         "replication_sentinel": state.sentinel.as_ref().map(|_| SENTINEL_TABLE),
     }))
+}
+
+/// `begin --max-lag`: the gate run with traffic still flowing, before anything pauses.
+async fn lag_gate(state: &AppState, max_lag: Duration) -> Option<HttpResponse> {
+    let Some(sentinel) = &state.sentinel else {
+        return Some(bad_request(
+            "max_lag_ms: the orchestrator has no SOURCE_URL, where the replication gate writes its token",
+        ));
+    };
+    let from = match state.coordinator.send(GetStatus).await {
+        Ok(s) => s.source_of_truth,
+        Err(_) => return Some(unavailable()),
+    };
+    match sentinel.wait(from, max_lag, GATE_POLL).await {
+        Ok(report) => {
+            tracing::info!(lag_ms = report.lag.as_millis() as u64, "replication lag within --max-lag");
+            state
+                .replication_lag_ms
+                .store(report.lag.as_millis() as u64, Ordering::Relaxed);
+            None
+        }
+        Err(e @ GateError::Timeout { .. }) => Some(HttpResponse::Conflict().json(ApiError::new(
+            "replication_lagging",
+            format!("begin refused, nothing was paused: {e}, above the --max-lag of {}; wait for replication to catch up and begin again", humantime::format_duration(max_lag)),
+        ))),
+        Err(e) => Some(HttpResponse::ServiceUnavailable().json(ApiError::new(
+            "replication_check_failed",
+            format!("begin refused, nothing was paused: {e}"),
+        ))),
+    }
 }
 
 /// The replication gate before a commit, when asked for (or on by default) and traffic is
@@ -98,6 +128,14 @@ pub async fn begin(state: web::Data<AppState>, body: web::Json<BeginRequest>) ->
         return bad_request(format!(
             "begin_timeout_ms: at most {MAX_BEGIN_TIMEOUT_MS} (one year)"
         ));
+    }
+    if let Some(ms) = req.max_lag_ms {
+        if ms > MAX_BEGIN_TIMEOUT_MS {
+            return bad_request("max_lag_ms: at most one year");
+        }
+        if let Some(refusal) = lag_gate(&state, Duration::from_millis(ms)).await {
+            return refusal;
+        }
     }
     if !req.skip_check {
         // The coordinator's own refusals first; the check runs on the proxies it would

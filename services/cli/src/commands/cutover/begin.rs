@@ -22,6 +22,7 @@ pub async fn run(client: &Client, args: &BeginArgs) -> Result<(), CliError> {
         begin_timeout_ms: args.begin_timeout.map(millis),
         timeout_action: args.begin_timeout_action.into(),
         skip_check: args.skip_check,
+        max_lag_ms: args.max_lag.map(millis),
     };
     if args.skip_check {
         eprintln!("Pausing traffic, press Ctrl-C to exit cutover and resume the traffic.");
