@@ -254,4 +254,16 @@ impl CutoverEnv {
         let a = self.begin(BeginRequest::default()).expect("begin");
         self.wait_status(a.id, CutoverStatus::TrafficPaused, Duration::from_secs(20))
     }
+
+    /// [`Self::pause`] without the cutover check (`begin --skip-check`), for tests of
+    /// what the preparation catches.
+    pub fn pause_skipping_check(&self) -> CutoverAttempt {
+        let a = self
+            .begin(BeginRequest {
+                skip_check: true,
+                ..BeginRequest::default()
+            })
+            .expect("begin --skip-check");
+        self.wait_status(a.id, CutoverStatus::TrafficPaused, Duration::from_secs(20))
+    }
 }

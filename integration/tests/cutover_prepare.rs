@@ -229,13 +229,7 @@ async fn a_statement_on_a_table_missing_from_the_target_is_named_and_refuses_the
         "literals stay out: {failing:#?}"
     );
 
-    let a = env
-        .begin(BeginRequest {
-            skip_check: true,
-            ..BeginRequest::default()
-        })
-        .expect("begin --skip-check");
-    env.wait_status(a.id, CutoverStatus::TrafficPaused, Duration::from_secs(20));
+    let a = env.pause_skipping_check();
     let (code, body) = env.commit().expect_err("commit must be refused");
     assert_eq!(code, 409, "{body}");
     assert!(
@@ -455,13 +449,7 @@ async fn a_target_that_accepts_tcp_and_never_answers_refuses_the_commit_within_t
     let client = env.client(0).await;
     let source = env.clusters.source.port() as i32;
     assert_eq!(server_port(&client).await, source);
-    let a = env
-        .begin(BeginRequest {
-            skip_check: true,
-            ..BeginRequest::default()
-        })
-        .expect("begin");
-    env.wait_status(a.id, CutoverStatus::TrafficPaused, Duration::from_secs(20));
+    let a = env.pause_skipping_check();
     let started = Instant::now();
     let (code, body) = env.commit().expect_err("commit must be refused");
     assert_eq!(code, 409, "{body}");
@@ -596,13 +584,7 @@ async fn a_session_holding_an_advisory_lock_or_a_temporary_table_blocks_the_comm
         text(&table)
     );
 
-    let a = env
-        .begin(BeginRequest {
-            skip_check: true,
-            ..BeginRequest::default()
-        })
-        .expect("begin --skip-check");
-    env.wait_status(a.id, CutoverStatus::TrafficPaused, Duration::from_secs(20));
+    let a = env.pause_skipping_check();
     let (code, body) = env.commit().expect_err("commit must be refused");
     assert_eq!(code, 409, "{body}");
     assert!(
