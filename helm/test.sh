@@ -17,7 +17,8 @@ Checks helm/molt-lms and the Dockerfile without a cluster:
      a CRD, structurally); checks that each file in helm/tests/bad-values/ is refused with
      its expected message; asserts ports, environment, mounts, probes, drain, PDB,
      anti-affinity and security settings against the binaries' flags (services/*/src/cli.rs);
-     and lints the Dockerfile with hadolint.
+     checks the Grafana dashboard's ConfigMap and that its queries name metrics the
+     binaries define; and lints the Dockerfile with hadolint.
 Options go to pytest (e.g. -k tls, -x).
 
 Environment:

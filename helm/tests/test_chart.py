@@ -380,6 +380,76 @@ def test_service_monitor():
         assert "metrics" in {p["name"] for p in svc["spec"]["ports"]}
 
 
+
+# ---- The Grafana dashboard ------------------------------------------------------------------
+
+DASHBOARD = CHART / "dashboards" / "molt-lms.json"
+
+
+def dashboard_queries(node, key=None):
+    """Every PromQL string of a dashboard: panel and annotation `expr`s, variable queries."""
+    if isinstance(node, dict):
+        for k, v in node.items():
+            yield from dashboard_queries(v, k)
+    elif isinstance(node, list):
+        for v in node:
+            yield from dashboard_queries(v, key)
+    elif isinstance(node, str) and key in ("expr", "query", "definition"):
+        yield node
+
+
+def test_grafana_dashboard_config_map():
+    import json
+
+    assert not [o for o in objects("default") if o["kind"] == "ConfigMap"]
+    cm = find("tls-servicemonitor", "ConfigMap", f"{FULLNAME}-dashboard")
+    meta = cm["metadata"]
+    assert meta["namespace"] == "monitoring"
+    assert meta["labels"]["grafana_dashboard"] == "1"  # the default label, kept beside the ci file's
+    assert meta["labels"]["release"] == "prometheus"
+    assert meta["labels"]["app.kubernetes.io/instance"] == RELEASE
+    assert meta["annotations"] == {"grafana_folder": "Migrations"}
+    (key,) = cm["data"]
+    assert key == "molt-lms.json"
+    shipped = json.loads(DASHBOARD.read_text())
+    assert json.loads(cm["data"][key]) == shipped
+    # Without a namespace it goes in the release's; a label set to null is dropped.
+    values = {"grafanaDashboard": {"enabled": True, "labels": {"grafana_dashboard": None, "dashboards": "molt"}}}
+    (cm,) = [o for o in render(values)["dashboard-configmap.yaml"] if o["kind"] == "ConfigMap"]
+    assert cm["metadata"]["namespace"] == NAMESPACE
+    assert "grafana_dashboard" not in cm["metadata"]["labels"]
+    assert cm["metadata"]["labels"]["dashboards"] == "molt"
+
+
+def test_grafana_dashboard_content():
+    """Valid for Grafana's sidecar: a fixed uid, no hard-wired data source, and queries of
+    metrics the binaries define (integration/tests/dashboard.rs checks them against live
+    /metrics of a proxy and an orchestrator)."""
+    import json
+
+    d = json.loads(DASHBOARD.read_text())
+    assert d["uid"] == "molt-lms" and d["id"] is None and d["schemaVersion"] >= 39
+    variables = {v["name"]: v for v in d["templating"]["list"]}
+    assert variables["datasource"]["type"] == "datasource" and variables["datasource"]["query"] == "prometheus"
+    assert {"namespace", "pod"} <= set(variables)
+    panels = [p for p in d["panels"] if p["type"] != "row"]
+    assert len({p["id"] for p in d["panels"]}) == len(d["panels"])
+    for p in panels:
+        assert p["datasource"] == {"type": "prometheus", "uid": "${datasource}"}, p["title"]
+        assert p["targets"] and all(t["datasource"] == p["datasource"] for t in p["targets"]), p["title"]
+        g = p["gridPos"]
+        assert 0 <= g["x"] and g["x"] + g["w"] <= 24, p["title"]
+    proxy = (REPO / "actors/proxy/src/metrics.rs").read_text()
+    orch = (REPO / "services/orchestrator/src/routes/status.rs").read_text()
+    names = {n for q in dashboard_queries(d) for n in re.findall(r"(?<![\w:])lms_[a-z_]+", q)}
+    assert len(names) >= 20, names
+    for name in names:
+        if name.startswith("lms_orchestrator_"):
+            assert f"# TYPE {name} " in orch, name
+        else:
+            assert f'"{re.sub(r"_(bucket|sum|count)$", "", name)}"' in proxy, name
+
+
 def test_notes_use_the_real_cli():
     notes = RENDERED["default"]["NOTES"]
     cli = (REPO / "services/cli/src/cli.rs").read_text()
