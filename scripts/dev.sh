@@ -39,7 +39,7 @@ Environment:
   DEV_SKIP_BUILD=1   run the existing target/<profile>/molt-lms without cargo build
   DEV_EXIT_AFTER_READY=1  stop everything and exit right after the banner (CI smoke test)
   DEV_DEMO=1              run the banner's migration (pgbench, check, begin, commit
-                          --wait-for-replication), check it, then stop (CI; needs fresh state)
+                          --wait-for-replication) on throwaway clusters, check it, then stop (CI)
   LMS_READY_TIMEOUT=60    seconds to wait for the proxy's "molt-lms ready" line
   Other LMS_* variables (e.g. LMS_SHADOW_MODE=async) pass through to molt-lms; INIT_SOURCE
   and INIT_TARGET are cleared so that the proxy always uses the local clusters.
@@ -54,7 +54,7 @@ LMS_PORT=${LMS_PORT:-9043} LMS_METRICS_PORT=${LMS_METRICS_PORT:-9044} LMS_CONTRO
 TOKEN_FILE=$DEV/control-token
 PROFILE=${PROFILE:-debug}
 BIN_DIR=${CARGO_TARGET_DIR:-$REPO/target}/$PROFILE
-PROXY_PID='' TAIL_PID='' ORCH_PID='' STARTED=() PROXY_ARGS=()
+PROXY_PID='' TAIL_PID='' ORCH_PID='' STARTED=() PROXY_ARGS=() DEMO_ROOT=
 
 say() { printf '==> %s\n' "$*"; }
 die() { printf 'dev.sh: error: %s\n' "$*" >&2; exit 1; }
@@ -98,7 +98,13 @@ find_pgbin() { # (the loop variable lives in the subshell only)
 # Where cluster data goes. As root the servers run as `postgres`, which must traverse every
 # parent directory: we open up the ones inside the repo, but not e.g. /root above it.
 choose_data_root() {
-  PGROOT=$DEV && mkdir -p "$DEV"
+  mkdir -p "$DEV"
+  # The demo needs fresh clusters (the source as the source of truth): throwaway ones.
+  if [[ ${DEV_DEMO:-0} == 1 ]]; then
+    PGROOT=$(mktemp -d /var/tmp/molt-lms-demo.XXXXXX) && chmod 755 "$PGROOT" && DEMO_ROOT=$PGROOT
+    return 0
+  fi
+  PGROOT=$DEV
   ((EUID == 0)) || return 0
   if runuser -u postgres -- test -x "$(dirname "$REPO")"; then
     chmod o+x "$REPO" "$REPO/.local" "$DEV"
@@ -304,6 +310,7 @@ cleanup() {
     say "stopping cluster $dir"
     as_pg "$PGBIN/pg_ctl" -D "$dir" -m fast -w stop >/dev/null || true
   done
+  [[ -z $DEMO_ROOT ]] || rm -rf "$DEMO_ROOT"
   exit "$rc"
 }
 
