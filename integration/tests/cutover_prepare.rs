@@ -675,10 +675,15 @@ async fn a_commit_waiting_for_replication_goes_ahead_once_the_token_arrives() {
         env.clusters.target.port() as i32
     );
     let (_, metrics) = http_get(env.orch.metrics_addr(), "/metrics");
-    assert!(
-        metrics.contains("lms_orchestrator_replication_lag_seconds "),
-        "{metrics}"
-    );
+    for series in [
+        "lms_orchestrator_replication_lag_seconds ",
+        "lms_orchestrator_last_cutover_status{status=\"CommitCompleted\"} 1",
+        "lms_orchestrator_last_cutover_pause_seconds ",
+        "lms_orchestrator_last_cutover_prepare_seconds ",
+        "lms_orchestrator_last_cutover_total_seconds ",
+    ] {
+        assert!(metrics.contains(series), "{series} missing:\n{metrics}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

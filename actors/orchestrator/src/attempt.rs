@@ -31,6 +31,17 @@ use molt_lms_api::{ShadowMode, SourceOfTruth};
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
 
+/// How long an attempt's phases took.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Durations {
+    /// Begin until every proxy paused.
+    pub pause: Option<Duration>,
+    /// The latest preparation's start until the last proxy prepared.
+    pub prepare: Option<Duration>,
+    /// Begin until the attempt ended (committed or aborted everywhere).
+    pub total: Option<Duration>,
+}
+
 /// Which way an attempt is being finished.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Finish {
@@ -201,6 +212,23 @@ impl Attempt {
             ) {
                 row.status = CutoverStatus::TrafficPaused;
             }
+        }
+    }
+
+    /// How long its phases took, as far as they went: for the orchestrator's metrics.
+    pub fn durations(&self) -> Durations {
+        let since = |from: SystemTime, to: SystemTime| to.duration_since(from).ok();
+        Durations {
+            pause: self.paused.and_then(|p| since(self.trigger, p)),
+            prepare: self.prepare.and_then(|(_, started)| {
+                let done = self
+                    .rows
+                    .values()
+                    .map(|r| r.prepared)
+                    .collect::<Option<Vec<_>>>()?;
+                since(started, done.into_iter().max()?)
+            }),
+            total: self.end.and_then(|e| since(self.trigger, e)),
         }
     }
 

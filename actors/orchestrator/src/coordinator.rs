@@ -7,7 +7,7 @@
 //! the I/O the answer calls for, and turn a refusal into a [`Refused`] code.
 
 use super::attempt::{
-    decide_begin, finish_target, Attempt, BeginFacts, BeginProxy, BeginRefusal, Finish,
+    decide_begin, finish_target, Attempt, BeginFacts, BeginProxy, BeginRefusal, Durations, Finish,
     FinishDecision, FinishRefusal, NoTarget,
 };
 use super::proxy_agent::{GetEntry, ProxyAgent, Push, Retire, Seen};
@@ -1159,6 +1159,21 @@ impl Handler<PausedAttempt> for Coordinator {
             .filter(|a| msg.0.is_none_or(|id| id == a.id))
             .filter(|a| a.status == CutoverStatus::TrafficPaused && a.finish.is_none())
             .map(|a| (a.id, a.from))
+    }
+}
+
+/// The newest attempt this orchestrator knows (since its start): id, status and how long
+/// its phases took, for the metrics.
+#[derive(Message)]
+#[rtype(result = "Option<(u64, CutoverStatus, Durations)>")]
+pub struct LastAttempt;
+
+impl Handler<LastAttempt> for Coordinator {
+    type Result = Option<(u64, CutoverStatus, Durations)>;
+    fn handle(&mut self, _: LastAttempt, _: &mut Self::Context) -> Self::Result {
+        self.attempt
+            .as_ref()
+            .map(|a| (a.id, a.status, a.durations()))
     }
 }
 

@@ -526,3 +526,22 @@ fn a_commit_or_abort_addresses_the_current_attempt() {
     assert_eq!(finish_target(None, Some(1)), Err(NoTarget::NotActive(1)));
     assert_eq!(finish_target(None, None), Err(NoTarget::NoAttempt));
 }
+
+#[test]
+fn durations_cover_the_phases_that_happened() {
+    let mut a = two();
+    assert_eq!(a.durations(), Durations::default());
+    let t = a.trigger;
+    a.paused = Some(t + Duration::from_millis(300));
+    a.start_prepare(7);
+    let started = a.prepare.expect("preparing").1;
+    a.rows.get_mut("a:1").expect("a").prepared = Some(started + Duration::from_millis(40));
+    // One proxy still preparing: no preparation time yet.
+    assert_eq!(a.durations().prepare, None);
+    a.rows.get_mut("b:1").expect("b").prepared = Some(started + Duration::from_millis(90));
+    a.end = Some(t + Duration::from_secs(2));
+    let d = a.durations();
+    assert_eq!(d.pause, Some(Duration::from_millis(300)));
+    assert_eq!(d.prepare, Some(Duration::from_millis(90)));
+    assert_eq!(d.total, Some(Duration::from_secs(2)));
+}

@@ -5,7 +5,7 @@ use crate::AppState;
 use actix_web::{web, HttpResponse};
 use molt_lms_api::cutover::Liveness;
 use molt_lms_api::SourceOfTruth;
-use molt_lms_orchestrator_actors::coordinator::GetStatus;
+use molt_lms_orchestrator_actors::coordinator::{GetStatus, LastAttempt};
 
 pub async fn status(state: web::Data<AppState>) -> HttpResponse {
     match state.coordinator.send(GetStatus).await {
@@ -70,6 +70,29 @@ pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
         u8::from(s.source_of_truth == SourceOfTruth::Target),
         u8::from(s.transitioning),
     );
+    if let Ok(Some((id, status, d))) = state.coordinator.send(LastAttempt).await {
+        body.push_str(&format!(
+            "# HELP lms_orchestrator_last_cutover_id The newest cutover attempt since this orchestrator started.\n# TYPE lms_orchestrator_last_cutover_id gauge\nlms_orchestrator_last_cutover_id {id}\n\
+             # HELP lms_orchestrator_last_cutover_status 1 for the newest attempt's status.\n# TYPE lms_orchestrator_last_cutover_status gauge\nlms_orchestrator_last_cutover_status{{status=\"{}\"}} 1\n",
+            status.as_str()
+        ));
+        for (name, help, value) in [
+            ("pause", "Begin until every proxy paused", d.pause),
+            (
+                "prepare",
+                "The commit's preparation on every proxy",
+                d.prepare,
+            ),
+            ("total", "Begin until the attempt ended", d.total),
+        ] {
+            if let Some(v) = value {
+                body.push_str(&format!(
+                    "# HELP lms_orchestrator_last_cutover_{name}_seconds {help}, newest attempt.\n# TYPE lms_orchestrator_last_cutover_{name}_seconds gauge\nlms_orchestrator_last_cutover_{name}_seconds {}\n",
+                    v.as_secs_f64()
+                ));
+            }
+        }
+    }
     let lag = state
         .replication_lag_ms
         .load(std::sync::atomic::Ordering::Relaxed);
