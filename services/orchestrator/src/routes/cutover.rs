@@ -5,12 +5,13 @@ use crate::AppState;
 use actix_web::{web, HttpResponse};
 use molt_lms_api::cutover::{BeginRequest, CutoverStatus, FinishRequest};
 use molt_lms_api::ApiError;
+use molt_lms_api::SourceOfTruth;
 use molt_lms_orchestrator_actors::attempt::Finish;
 use molt_lms_orchestrator_actors::coordinator::{
     Begin, BeginParticipants, FinishAttempt, GetAttempt, GetStatus, Initialize, PausedAttempt,
     RecordReplication,
 };
-use molt_lms_orchestrator_actors::gate::{GateError, SENTINEL_TABLE};
+use molt_lms_orchestrator_actors::gate::{GateError, GateReport, Sentinel, SENTINEL_TABLE};
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
@@ -37,33 +38,63 @@ pub async fn initialize(state: web::Data<AppState>) -> HttpResponse {
     }))
 }
 
+/// The 400 for a request naming `field` when SOURCE_URL (the gate's sentinel) is not set.
+fn no_sentinel(field: &str) -> HttpResponse {
+    bad_request(format!(
+        "{field}: the orchestrator has no SOURCE_URL, where the replication gate writes its token"
+    ))
+}
+
+/// Runs the gate away from `from` for at most `wait`. On success the lag is kept for the
+/// metric and returned; otherwise the refusal: 409 `replication_lagging` when the token
+/// did not arrive, 503 `replication_check_failed` when a database could not be asked,
+/// each with the message `explain` gives.
+async fn run_gate(
+    state: &AppState,
+    sentinel: &Sentinel,
+    from: SourceOfTruth,
+    wait: Duration,
+    explain: impl Fn(&GateError) -> String,
+) -> Result<GateReport, HttpResponse> {
+    match sentinel.wait(from, wait, GATE_POLL).await {
+        Ok(report) => {
+            state
+                .replication_lag_ms
+                .store(report.lag.as_millis() as u64, Ordering::Relaxed);
+            Ok(report)
+        }
+        Err(e @ GateError::Timeout { .. }) => {
+            Err(HttpResponse::Conflict().json(ApiError::new("replication_lagging", explain(&e))))
+        }
+        Err(e) => Err(HttpResponse::ServiceUnavailable()
+            .json(ApiError::new("replication_check_failed", explain(&e)))),
+    }
+}
+
 /// `begin --max-lag`: the gate run with traffic still flowing, before anything pauses.
 async fn lag_gate(state: &AppState, max_lag: Duration) -> Option<HttpResponse> {
-    let Some(sentinel) = &state.sentinel else {
-        return Some(bad_request(
-            "max_lag_ms: the orchestrator has no SOURCE_URL, where the replication gate writes its token",
-        ));
+    let Some(sentinel) = state.sentinel.as_deref() else {
+        return Some(no_sentinel("max_lag_ms"));
     };
     let from = match state.coordinator.send(GetStatus).await {
         Ok(s) => s.source_of_truth,
         Err(_) => return Some(unavailable()),
     };
-    match sentinel.wait(from, max_lag, GATE_POLL).await {
+    let explain = |e: &GateError| {
+        match e {
+        GateError::Timeout { .. } => format!("begin refused, nothing was paused: {e}, above the --max-lag of {}; wait for replication to catch up and begin again", humantime::format_duration(max_lag)),
+        e => format!("begin refused, nothing was paused: {e}"),
+    }
+    };
+    match run_gate(state, sentinel, from, max_lag, explain).await {
         Ok(report) => {
-            tracing::info!(lag_ms = report.lag.as_millis() as u64, "replication lag within --max-lag");
-            state
-                .replication_lag_ms
-                .store(report.lag.as_millis() as u64, Ordering::Relaxed);
+            tracing::info!(
+                lag_ms = report.lag.as_millis() as u64,
+                "replication lag within --max-lag"
+            );
             None
         }
-        Err(e @ GateError::Timeout { .. }) => Some(HttpResponse::Conflict().json(ApiError::new(
-            "replication_lagging",
-            format!("begin refused, nothing was paused: {e}, above the --max-lag of {}; wait for replication to catch up and begin again", humantime::format_duration(max_lag)),
-        ))),
-        Err(e) => Some(HttpResponse::ServiceUnavailable().json(ApiError::new(
-            "replication_check_failed",
-            format!("begin refused, nothing was paused: {e}"),
-        ))),
+        Err(refusal) => Some(refusal),
     }
 }
 
@@ -75,10 +106,8 @@ async fn replication_gate(state: &AppState, req: &FinishRequest) -> Option<HttpR
         (false, Some(ms)) => Duration::from_millis(ms),
         (false, None) => state.wait_for_replication?,
     };
-    let Some(sentinel) = &state.sentinel else {
-        return Some(bad_request(
-            "wait_for_replication_ms: the orchestrator has no SOURCE_URL, where the replication gate writes its token",
-        ));
+    let Some(sentinel) = state.sentinel.as_deref() else {
+        return Some(no_sentinel("wait_for_replication_ms"));
     };
     // Only a paused attempt whose commit has not started: a repeated commit goes on.
     let (id, from) = match state.coordinator.send(PausedAttempt(req.attempt_id)).await {
@@ -86,12 +115,20 @@ async fn replication_gate(state: &AppState, req: &FinishRequest) -> Option<HttpR
         Ok(None) => return None,
         Err(_) => return Some(unavailable()),
     };
-    match sentinel.wait(from, wait, GATE_POLL).await {
+    let explain = |e: &GateError| {
+        match e {
+        GateError::Timeout { .. } => format!("cutover attempt {id}: {e}, so nothing was committed and traffic stays paused; check replication into the {} ({SENTINEL_TABLE} must be replicated with your tables), then commit again, `abort` to resume on the {from}, or `commit --force` to commit without the check", from.other()),
+        e => format!("cutover attempt {id}: {e}; nothing was committed and traffic stays paused; commit again, `abort`, or `commit --force`"),
+    }
+    };
+    match run_gate(state, sentinel, from, wait, explain).await {
         Ok(report) => {
-            tracing::info!(attempt = id, lag_ms = report.lag.as_millis() as u64, polls = report.polls, "replication caught up");
-            state
-                .replication_lag_ms
-                .store(report.lag.as_millis() as u64, Ordering::Relaxed);
+            tracing::info!(
+                attempt = id,
+                lag_ms = report.lag.as_millis() as u64,
+                polls = report.polls,
+                "replication caught up"
+            );
             state
                 .coordinator
                 .send(RecordReplication {
@@ -102,14 +139,7 @@ async fn replication_gate(state: &AppState, req: &FinishRequest) -> Option<HttpR
                 .ok()?;
             None
         }
-        Err(e @ GateError::Timeout { .. }) => Some(HttpResponse::Conflict().json(ApiError::new(
-            "replication_lagging",
-            format!("cutover attempt {id}: {e}, so nothing was committed and traffic stays paused; check replication into the {} ({SENTINEL_TABLE} must be replicated with your tables), then commit again, `abort` to resume on the {from}, or `commit --force` to commit without the check", from.other()),
-        ))),
-        Err(e) => Some(HttpResponse::ServiceUnavailable().json(ApiError::new(
-            "replication_check_failed",
-            format!("cutover attempt {id}: {e}; nothing was committed and traffic stays paused; commit again, `abort`, or `commit --force`"),
-        ))),
+        Err(refusal) => Some(refusal),
     }
 }
 
