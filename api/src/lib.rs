@@ -10,6 +10,7 @@ pub mod error;
 pub mod proxy;
 pub mod roles;
 pub mod shadow;
+pub mod verify;
 
 pub use connection::{ConnectionInfo, ConnectionState};
 pub use error::ApiError;

@@ -62,6 +62,13 @@ CREATE TABLE IF NOT EXISTS molt_lms.proxies (
     registered_at TIMESTAMPTZ NOT NULL DEFAULT now(),
     last_seen TIMESTAMPTZ NOT NULL DEFAULT now()
 );
+CREATE TABLE IF NOT EXISTS molt_lms.verify_runs (
+    id INT8 PRIMARY KEY,
+    status TEXT NOT NULL,
+    run TEXT NOT NULL,
+    cursor TEXT NOT NULL,
+    updated_at TIMESTAMPTZ NOT NULL DEFAULT now()
+);
 INSERT INTO molt_lms.state (singleton, source_of_truth, epoch) VALUES (true, 'source', 0)
     ON CONFLICT (singleton) DO NOTHING;
 "#;
@@ -81,7 +88,7 @@ pub enum StoreError {
     Stale { expected: u64, found: u64 },
 }
 
-fn qerr(e: tokio_postgres::Error) -> StoreError {
+pub(crate) fn qerr(e: tokio_postgres::Error) -> StoreError {
     let code = e.as_db_error().map(|d| d.code());
     if code == Some(&SqlState::UNDEFINED_TABLE) || code == Some(&SqlState::INVALID_SCHEMA_NAME) {
         return StoreError::NotInitialized;
@@ -135,7 +142,7 @@ impl Store {
     }
 
     /// The metadata session, (re)connected on demand; held for one operation at a time.
-    async fn client(&self) -> Result<MappedMutexGuard<'_, Client>, StoreError> {
+    pub(crate) async fn client(&self) -> Result<MappedMutexGuard<'_, Client>, StoreError> {
         let mut slot = self.client.lock().await;
         if slot.as_ref().is_none_or(|c| c.is_closed()) {
             let client = self

@@ -17,10 +17,11 @@ pub struct Settings {
     pub crdb: BackendUrl,
     /// A SQL URL through the proxies, if given.
     pub lms: Option<BackendUrl>,
-    /// The replication gate's ends: the source database (SOURCE_URL) and the target
-    /// database it replicates into (TARGET_URL, default CRDB_URL). `None` without
-    /// SOURCE_URL: commits cannot wait for replication.
-    pub sentinel: Option<(BackendUrl, BackendUrl)>,
+    /// The source database (SOURCE_URL, PostgreSQL or MySQL) and the target database it
+    /// replicates into (TARGET_URL, default CRDB_URL): what `verify` compares and, for a
+    /// PostgreSQL source, where the replication gate writes and reads its token. `None`
+    /// without SOURCE_URL.
+    pub ends: Option<(BackendUrl, BackendUrl)>,
     /// Who may call the API, and how the orchestrator calls the proxies.
     pub control: ControlAuth,
 }
@@ -54,18 +55,23 @@ pub fn load(args: &Args) -> Result<Settings, ConfigError> {
         }
         _ => None,
     };
-    let url = |key: &str| -> Result<Option<BackendUrl>, ConfigError> {
+    let url = |key: &str, mysql_ok: bool| -> Result<Option<BackendUrl>, ConfigError> {
         match values.get(key).map(|v| v.trim()).filter(|v| !v.is_empty()) {
             None => Ok(None),
-            Some(v) if v.starts_with("postgres") => BackendUrl::parse(v)
-                .map(Some)
-                .map_err(|e| ConfigError(format!("{key}: {e}"))),
+            Some(v) if v.starts_with("postgres") || (mysql_ok && v.starts_with("mysql://")) => {
+                BackendUrl::parse(v)
+                    .map(Some)
+                    .map_err(|e| ConfigError(format!("{key}: {e}")))
+            }
+            Some(_) if mysql_ok => Err(ConfigError(format!(
+                "{key}: must be a postgresql:// or mysql:// URL"
+            ))),
             Some(_) => Err(ConfigError(format!(
-                "{key}: must be a postgresql:// URL (the replication gate speaks PostgreSQL's protocol; MySQL sources are not supported by it yet)"
+                "{key}: must be a postgresql:// URL (the target speaks PostgreSQL's protocol)"
             ))),
         }
     };
-    let sentinel = match (url("SOURCE_URL")?, url("TARGET_URL")?) {
+    let ends = match (url("SOURCE_URL", true)?, url("TARGET_URL", false)?) {
         (Some(s), t) => Some((s, t.unwrap_or_else(|| crdb.clone()))),
         (None, Some(_)) => {
             return Err(ConfigError(
@@ -74,10 +80,20 @@ pub fn load(args: &Args) -> Result<Settings, ConfigError> {
         }
         (None, None) => None,
     };
-    if args.wait_for_replication.is_some() && sentinel.is_none() {
-        return Err(ConfigError(
-            "ORCH_WAIT_FOR_REPLICATION: needs SOURCE_URL, where the gate writes its token".into(),
-        ));
+    match &ends {
+        None if args.wait_for_replication.is_some() => {
+            return Err(ConfigError(
+                "ORCH_WAIT_FOR_REPLICATION: needs SOURCE_URL, where the gate writes its token"
+                    .into(),
+            ))
+        }
+        Some((s, _)) if s.scheme == "mysql" && args.wait_for_replication.is_some() => {
+            return Err(ConfigError(
+                "ORCH_WAIT_FOR_REPLICATION: the replication gate needs a PostgreSQL SOURCE_URL; MySQL sources are not supported by it yet"
+                    .into(),
+            ))
+        }
+        _ => {}
     }
     if args.proxy_lost_after <= args.heartbeat_interval {
         return Err(ConfigError(
@@ -106,7 +122,7 @@ pub fn load(args: &Args) -> Result<Settings, ConfigError> {
     Ok(Settings {
         crdb,
         lms,
-        sentinel,
+        ends,
         control,
     })
 }

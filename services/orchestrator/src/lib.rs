@@ -4,7 +4,7 @@ pub mod cli;
 pub mod config;
 pub mod routes;
 
-use actix::{Addr, Supervisor};
+use actix::{Actor, Addr, Supervisor};
 use actix_web::{web, App, HttpServer};
 use anyhow::Context;
 use molt_lms_api::SourceOfTruth;
@@ -14,6 +14,8 @@ use molt_lms_common::rest;
 use molt_lms_orchestrator_actors::coordinator::{Coordinator, CoordinatorSettings};
 use molt_lms_orchestrator_actors::gate::Sentinel;
 use molt_lms_orchestrator_actors::store::Store;
+use molt_lms_orchestrator_actors::verifier::Verifier;
+use molt_lms_orchestrator_actors::verify::{Ends, SourceDb};
 use std::io::Write;
 use std::sync::Arc;
 use std::time::Duration;
@@ -21,6 +23,8 @@ use std::time::Duration;
 /// What every request handler shares.
 pub struct AppState {
     pub coordinator: Addr<Coordinator>,
+    /// Runs `verify` jobs.
+    pub verifier: Addr<Verifier>,
     /// Calls the proxies' control endpoints with this side's credentials.
     pub http: ControlClient,
     pub finish_timeout: Duration,
@@ -59,12 +63,27 @@ pub async fn run(args: cli::Args, settings: config::Settings) -> anyhow::Result<
         tracing::warn!("the control plane is unauthenticated (--insecure-control-plane): anyone who reaches the API can pause, switch or resume every proxy");
     }
     molt_lms_common::control::files::reload_on_sighup();
-    let sentinel = match settings.sentinel {
-        Some((source, target)) => Some(Arc::new(Sentinel::new(
-            PgDialer::new(SourceOfTruth::Source, source).context("SOURCE_URL")?,
-            PgDialer::new(SourceOfTruth::Target, target).context("TARGET_URL")?,
-        ))),
-        None => None,
+    let (sentinel, verify_ends) = match settings.ends {
+        Some((source, target)) => {
+            let target_dialer =
+                || PgDialer::new(SourceOfTruth::Target, target.clone()).context("TARGET_URL");
+            let (sentinel, verify_source) = if source.scheme == "mysql" {
+                (None, SourceDb::MySql(source))
+            } else {
+                let dial =
+                    || PgDialer::new(SourceOfTruth::Source, source.clone()).context("SOURCE_URL");
+                (
+                    Some(Arc::new(Sentinel::new(dial()?, target_dialer()?))),
+                    SourceDb::Pg(dial()?),
+                )
+            };
+            let ends = Ends {
+                source: verify_source,
+                target: target_dialer()?,
+            };
+            (sentinel, Some(Arc::new(ends)))
+        }
+        None => (None, None),
     };
     let backend =
         Arc::new(PgDialer::new(SourceOfTruth::Target, settings.crdb).context("CRDB_URL")?);
@@ -83,8 +102,10 @@ pub async fn run(args: cli::Args, settings: config::Settings) -> anyhow::Result<
         let (store, http) = (store.clone(), http.clone());
         Supervisor::start(move |_| Coordinator::new(store, coord_settings, http))
     };
+    let verifier = Verifier::new(store.clone(), verify_ends).start();
     let state = web::Data::new(AppState {
         coordinator,
+        verifier,
         http,
         finish_timeout: args.finish_timeout,
         prepare_timeout: args.prepare_timeout,
@@ -95,7 +116,7 @@ pub async fn run(args: cli::Args, settings: config::Settings) -> anyhow::Result<
     let s = state.clone();
     let auth = web::Data::new(settings.control.clone());
     let api_server = HttpServer::new(move || {
-        use routes::{check, cutover, proxies, roles, status};
+        use routes::{check, cutover, proxies, roles, status, verify};
         let control = web::scope("/api/v1")
             .wrap(actix_web::middleware::from_fn(guard::require))
             .route("/initialize", web::post().to(cutover::initialize))
@@ -112,6 +133,9 @@ pub async fn run(args: cli::Args, settings: config::Settings) -> anyhow::Result<
             .route("/cutover/commit", web::post().to(cutover::commit))
             .route("/cutover/abort", web::post().to(cutover::abort))
             .route("/cutover/{id}", web::get().to(cutover::get))
+            .route("/verify", web::post().to(verify::start))
+            .route("/verify", web::get().to(verify::list))
+            .route("/verify/{id}", web::get().to(verify::get))
             .default_service(web::to(rest::not_found));
         App::new()
             .app_data(s.clone())

@@ -5,6 +5,7 @@ pub mod cutover;
 pub mod proxies;
 pub mod roles;
 pub mod status;
+pub mod verify;
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
@@ -15,7 +16,7 @@ use molt_lms_orchestrator_actors::coordinator::Refused;
 /// state (409) unless the code says otherwise.
 pub fn refusal_status(code: &str) -> StatusCode {
     match code {
-        "unknown_proxy" => StatusCode::BAD_REQUEST,
+        "unknown_proxy" | "no_source_url" => StatusCode::BAD_REQUEST,
         "wrong_proxy_key" => StatusCode::FORBIDDEN,
         "not_found" | "not_registered" => StatusCode::NOT_FOUND,
         "loading" | "store_unavailable" => StatusCode::SERVICE_UNAVAILABLE,

@@ -41,7 +41,7 @@ pub async fn initialize(state: web::Data<AppState>) -> HttpResponse {
 /// The 400 for a request naming `field` when SOURCE_URL (the gate's sentinel) is not set.
 fn no_sentinel(field: &str) -> HttpResponse {
     bad_request(format!(
-        "{field}: the orchestrator has no SOURCE_URL, where the replication gate writes its token"
+        "{field}: the orchestrator has no PostgreSQL SOURCE_URL, where the replication gate writes its token (MySQL sources are not supported by the gate yet)"
     ))
 }
 
