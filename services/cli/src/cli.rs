@@ -119,6 +119,12 @@ pub enum Command {
     /// cutover attempt.
     #[command(subcommand)]
     Cutover(CutoverCommand),
+    /// Compare the source and target databases table by table: tables missing on either
+    /// side, row counts, and contents by primary-key ranges down to the differing rows.
+    /// Runs as a job on the orchestrator (it needs the orchestrator's SOURCE_URL and
+    /// survives its restarts); this command starts one and follows it. Exit status 1 when
+    /// differences are found or the run failed.
+    Verify(VerifyArgs),
     /// Print the CLI version and warn when the orchestrator runs a different one.
     Version(OutputArgs),
 }
@@ -220,6 +226,52 @@ pub enum ConsistentCommand {
     /// Abort the cutover after `begin` (not after `commit`): traffic resumes on the
     /// unchanged source of truth.
     Abort(FinishArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct VerifyArgs {
+    #[command(subcommand)]
+    pub command: Option<VerifyCommand>,
+    /// Tables to compare, as NAME or SCHEMA.NAME, comma-separated or repeated. Default:
+    /// every table of the source and the target.
+    #[arg(long = "table", value_delimiter = ',', value_name = "TABLES")]
+    pub tables: Vec<String>,
+    /// Read at most this many rows per second from each database, to spare a busy
+    /// source. Default: no limit.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub rows_per_second: Option<u64>,
+    /// Rows per primary-key range: each range is read from both databases, checksummed,
+    /// and compared row by row only when the checksums differ. Default 5000.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    pub batch_rows: Option<u64>,
+    /// The databases are live (replication running): re-read differing rows three times,
+    /// 0.5 s, 1 s and 2 s apart, and report only rows that still differ.
+    #[arg(long)]
+    pub live: bool,
+    /// Print the run's id and return without following it.
+    #[arg(long)]
+    pub detach: bool,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum VerifyCommand {
+    /// Show a verification run (default: the newest), following it while it runs.
+    Status(VerifyStatusArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyStatusArgs {
+    /// The run's id, as `verify` printed it. Default: the newest run.
+    #[arg(value_name = "ID")]
+    pub id: Option<u64>,
+    /// Show the run as it stands now instead of following it to its end.
+    #[arg(long)]
+    pub no_follow: bool,
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 /// How a command prints its result.

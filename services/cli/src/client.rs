@@ -10,6 +10,7 @@ use molt_lms_api::cutover::{BeginRequest, CutoverAttempt, FinishRequest, Orchest
 use molt_lms_api::proxy::ProxyStatusRow;
 use molt_lms_api::roles::{RolesSyncReport, RolesSyncRequest};
 use molt_lms_api::shadow::ShadowReport;
+use molt_lms_api::verify::{VerifyRequest, VerifyRun};
 use molt_lms_api::{ApiError, ConnectionInfo};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -122,6 +123,19 @@ impl Client {
 
     pub async fn version(&self) -> Result<VersionResponse, ClientError> {
         self.get("/api/v1/version", &[]).await
+    }
+
+    pub async fn verify_start(&self, req: &VerifyRequest) -> Result<VerifyRun, ClientError> {
+        self.post("/api/v1/verify", req, DEFAULT_TIMEOUT).await
+    }
+
+    pub async fn verify_run(&self, id: u64) -> Result<VerifyRun, ClientError> {
+        self.get(&format!("/api/v1/verify/{id}"), &[]).await
+    }
+
+    /// The newest runs, newest first.
+    pub async fn verify_runs(&self) -> Result<Vec<VerifyRun>, ClientError> {
+        self.get("/api/v1/verify", &[]).await
     }
 
     pub async fn attempt(&self, id: u64) -> Result<CutoverAttempt, ClientError> {

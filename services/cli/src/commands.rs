@@ -7,6 +7,7 @@ mod initialize;
 mod roles;
 mod shadow;
 mod status;
+mod verify;
 mod version;
 
 use crate::cli::{Cli, Command, ConnectionsCommand, RolesCommand, ShadowCommand};
@@ -25,6 +26,7 @@ pub async fn dispatch(cli: Cli) -> Result<(), CliError> {
         Command::Shadow(ShadowCommand::Report(args)) => shadow::run(&client()?, args).await,
         Command::Roles(RolesCommand::Sync(args)) => roles::run(&client()?, args).await,
         Command::Cutover(cmd) => cutover::run(&client()?, cmd).await,
+        Command::Verify(args) => verify::run(&client()?, args).await,
         Command::Version(out) => version::run(&cli.global, out.output_type).await,
     }
 }

@@ -19,6 +19,14 @@ pub enum CliError {
         if *problems == 1 { "" } else { "s" }
     )]
     CheckFailed { problems: usize },
+    /// `verify` found differences; the report is printed above the error line.
+    #[error(
+        "verification {id} found differences in {tables} table{}",
+        if *tables == 1 { "" } else { "s" }
+    )]
+    VerifyDifferences { id: u64, tables: usize },
+    #[error("verification {id} failed: {reason}")]
+    VerifyFailed { id: u64, reason: String },
     /// Ctrl-C stopped `cutover consistent begin`; exit 130 like a shell does for SIGINT.
     #[error("interrupted")]
     Interrupted,

@@ -7,6 +7,7 @@ mod cutover;
 mod roles;
 mod shadow;
 mod status;
+mod verify;
 
 pub use check::check_table;
 pub use connections::{connections_json, connections_table, state_name as connection_state_name};
@@ -14,6 +15,7 @@ pub use cutover::{attempt_metadata, attempt_proxies, EndKind};
 pub use roles::roles_table;
 pub use shadow::shadow_table;
 pub use status::{status_table, status_view};
+pub use verify::{verify_progress, verify_table};
 
 use comfy_table::{Cell, CellAlignment, Table};
 use molt_lms_api::{Dialect, ShadowMode, SourceOfTruth};
