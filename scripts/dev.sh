@@ -247,6 +247,7 @@ molt-lms is up: $(grep -m1 '^molt-lms ready ' "$DEV/molt-lms.log")
 EOF
   [[ -z $ORCH_PID ]] || cat <<EOF
   orchestrator:       http://127.0.0.1:4200 (log: $DEV/orchestrator.log)
+  dashboard:          http://127.0.0.1:4200/ in a browser; paste the token from $TOKEN_FILE
   cutover:            export CLI_ORCHESTRATOR_URL=http://127.0.0.1:4200 CLI_CONTROL_TOKEN_FILE=$TOKEN_FILE
                       $BIN_DIR/molt-lms-cli status
                       $BIN_DIR/molt-lms-cli roles sync --dry-run        (what would be copied)

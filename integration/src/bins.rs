@@ -57,7 +57,8 @@ fn debian_pg_dir() -> Option<PathBuf> {
     .clone()
 }
 
-fn on_path(name: &str) -> Option<PathBuf> {
+/// The first `name` in a `PATH` directory.
+pub fn on_path(name: &str) -> Option<PathBuf> {
     let path = env::var_os("PATH")?;
     env::split_paths(&path)
         .map(|dir| dir.join(name))

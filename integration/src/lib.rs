@@ -4,11 +4,13 @@
 //! - [`bins`] finds PostgreSQL tools and this workspace's binaries.
 //! - [`pg`] starts throw-away PostgreSQL clusters ([`PgCluster`], [`shared`]).
 //! - [`proxy`] runs `molt-lms` and waits for its ready line ([`ProxyProcess`]).
+//! - [`browser`] runs headless Chromium on the orchestrator's dashboard page.
 //!
 //! Tests poll with [`wait_until`] instead of sleeping: a sleep is either too short on a
 //! loaded 2-core machine or wastes time everywhere else.
 
 pub mod bins;
+pub mod browser;
 pub mod certs;
 pub mod cutover_env;
 pub mod fixture;

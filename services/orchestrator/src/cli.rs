@@ -104,8 +104,9 @@ pub struct Args {
 
     /// File holding the shared control-plane token (one line, at least 16 characters,
     /// e.g. a mounted Kubernetes Secret). Every API call except /api/v1/version,
-    /// /api/v1/openapi.json and /healthz must present it as `Authorization: Bearer`,
-    /// and the orchestrator presents it to the proxies. Re-read when the file changes
+    /// /api/v1/openapi.json and /healthz must present it as `Authorization: Bearer`
+    /// (the dashboard page at / sends it from its URL's #token=), and the orchestrator
+    /// presents it to the proxies. Re-read when the file changes
     /// or on SIGHUP.
     #[arg(long, env = "ORCH_CONTROL_TOKEN_FILE", value_name = "FILE")]
     pub control_token_file: Option<PathBuf>,

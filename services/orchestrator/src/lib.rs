@@ -116,7 +116,7 @@ pub async fn run(args: cli::Args, settings: config::Settings) -> anyhow::Result<
     let s = state.clone();
     let auth = web::Data::new(settings.control.clone());
     let api_server = HttpServer::new(move || {
-        use routes::{check, cutover, proxies, roles, status, verify};
+        use routes::{check, cutover, dashboard, proxies, roles, status, verify};
         let control = web::scope("/api/v1")
             .wrap(actix_web::middleware::from_fn(guard::require))
             .route("/initialize", web::post().to(cutover::initialize))
@@ -147,6 +147,10 @@ pub async fn run(args: cli::Args, settings: config::Settings) -> anyhow::Result<
             .route("/api/v1/version", web::get().to(status::version))
             .route("/api/v1/openapi.json", web::get().to(status::openapi))
             .route("/healthz", web::get().to(status::healthz))
+            // The dashboard page carries no data: its script reads the guarded API.
+            .route("/", web::get().to(dashboard::index))
+            .route("/dashboard/app.js", web::get().to(dashboard::app_js))
+            .route("/dashboard/style.css", web::get().to(dashboard::style_css))
             .service(control)
             .default_service(web::to(rest::not_found))
     })

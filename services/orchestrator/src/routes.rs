@@ -2,6 +2,7 @@
 
 pub mod check;
 pub mod cutover;
+pub mod dashboard;
 pub mod proxies;
 pub mod roles;
 pub mod status;
