@@ -421,6 +421,10 @@ pub struct OrchestratorStatus {
     /// True while an attempt holds traffic.
     pub transitioning: bool,
     pub active_attempt: Option<u64>,
+    /// The newest attempt this orchestrator knows, held or ended: where a dashboard
+    /// opened after a cutover finds it.
+    #[serde(default)]
+    pub latest_attempt: Option<u64>,
     pub proxies: Vec<ProxyEntry>,
 }
 

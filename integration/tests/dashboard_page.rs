@@ -207,4 +207,10 @@ async fn dashboard_shows_a_paused_cutover_and_refuses_without_the_token() {
 
     let done = env.abort().expect("abort");
     assert_eq!(done.status, CutoverStatus::AbortCompleted, "{done:#?}");
+    // A page opened after the attempt ended (a fresh browser profile) still finds it.
+    let dom = browser::dump_dom(&url);
+    assert!(
+        text_of(&dom, "attempt-summary").starts_with("status AbortCompleted"),
+        "{dom}"
+    );
 }

@@ -1214,6 +1214,7 @@ impl Handler<GetStatus> for Coordinator {
             epoch: self.state.epoch,
             transitioning: self.attempt.as_ref().is_some_and(|a| !a.settled()),
             active_attempt: active,
+            latest_attempt: self.attempt.as_ref().map(|a| a.id),
             proxies: Vec::new(),
         };
         Box::pin(async move {

@@ -487,7 +487,7 @@
       return;
     }
     const s = obj(status.body);
-    const active = num(s.active_attempt);
+    const active = num(s.active_attempt) ?? num(s.latest_attempt);
     if (active !== null && active !== attemptId) {
       attemptId = active;
       storage((st) => st.setItem(ATTEMPT_KEY, String(active)));

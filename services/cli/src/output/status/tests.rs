@@ -45,6 +45,7 @@ fn orchestrator_status() -> OrchestratorStatus {
         epoch: 3,
         transitioning: false,
         active_attempt: None,
+        latest_attempt: None,
         proxies: vec![
             entry("demo-lms-1:9043", Liveness::Live),
             entry("demo-lms-2:9043", Liveness::Lost),
