@@ -52,6 +52,11 @@ pub struct DesiredState {
     pub epoch: u64,
     pub source_of_truth: SourceOfTruth,
     pub hold: Option<HoldOrder>,
+    /// W3C `traceparent` of the cutover attempt's trace, while one is in progress: the
+    /// proxies' pause, prepare and switch spans are its children, whichever way (push
+    /// or heartbeat answer) the state reaches them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub traceparent: Option<String>,
 }
 
 /// A proxy's cutover phase.
@@ -105,6 +110,10 @@ pub struct ProxyReport {
     /// The lease ran out without word from the orchestrator: new transactions are held.
     #[serde(default)]
     pub fenced: bool,
+    /// W3C `traceparent` of the proxy's latest cutover span (its pause, preparation or
+    /// switch), so the orchestrator's spans can link to it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub traceparent: Option<String>,
 }
 
 /// A proxy's account of preparing its held sessions on the new source of truth.
@@ -355,6 +364,10 @@ pub struct CutoverAttempt {
     #[serde(default)]
     pub replication_lag_ms: Option<u64>,
     pub proxies: Vec<ProxyAttempt>,
+    /// W3C `traceparent` of the attempt's trace while it runs (traces on): a CLI that
+    /// commits or aborts puts its own span in the same trace.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub traceparent: Option<String>,
 }
 
 /// `POST /api/v1/cutover/begin`.

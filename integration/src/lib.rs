@@ -18,6 +18,7 @@ pub mod load;
 pub mod mariadb;
 pub mod mysql_client;
 pub mod orchestrator;
+pub mod otlp;
 pub mod pg;
 pub mod proxy;
 pub mod raw;

@@ -12,6 +12,7 @@ use super::attempt::{
 };
 use super::proxy_agent::{GetEntry, ProxyAgent, Push, Retire, Seen};
 use super::store::{State, Store, StoreError, StoredProxy};
+use super::trace::AttemptTrace;
 use super::view::attempt_view;
 use actix::prelude::*;
 use molt_lms_api::cutover::{
@@ -106,6 +107,8 @@ pub struct Coordinator {
     /// Orders every attempt write (see `Store::save_attempt`); continues from the
     /// metadata's newest after a restart.
     write_version: u64,
+    /// The attempt's trace while it runs (traces on); lost with the process.
+    trace: Option<AttemptTrace>,
 }
 
 impl Coordinator {
@@ -134,6 +137,7 @@ impl Coordinator {
             progress_writing: false,
             progress_dirty: false,
             write_version: 0,
+            trace: None,
         }
     }
 
@@ -150,6 +154,31 @@ impl Coordinator {
                     terminate_blockers: self.terminate_blockers,
                     prepare: a.prepare_order(),
                 }),
+            traceparent: self
+                .trace
+                .as_ref()
+                .filter(|t| {
+                    self.attempt
+                        .as_ref()
+                        .is_some_and(|a| a.id == t.id && !a.settled())
+                })
+                .and_then(AttemptTrace::traceparent),
+        }
+    }
+
+    /// Ends the attempt's trace once the attempt has ended (or another replaced it).
+    fn settle_trace(&mut self) {
+        let done = match (&self.trace, &self.attempt) {
+            (Some(t), Some(a)) => a.id != t.id || a.settled(),
+            (Some(_), None) => true,
+            (None, _) => false,
+        };
+        if done {
+            if let (Some(t), Some(a)) = (self.trace.take(), self.attempt.as_ref()) {
+                if a.id == t.id {
+                    t.end(a);
+                }
+            }
         }
     }
 
@@ -204,7 +233,13 @@ impl Coordinator {
     }
 
     fn view(&self, a: &Attempt) -> CutoverAttempt {
-        attempt_view(a, self.dialects())
+        let mut v = attempt_view(a, self.dialects());
+        v.traceparent = self
+            .trace
+            .as_ref()
+            .filter(|t| t.id == a.id)
+            .and_then(AttemptTrace::traceparent);
+        v
     }
 
     /// A proxy silent for longer than `lost_after` (its agent reports it lost too).
@@ -245,6 +280,7 @@ impl Coordinator {
     /// transition that holds the mailbox never waits on a write the mailbox holds up;
     /// each write carries a version, so an older snapshot landing last changes nothing.
     fn persist_attempt(&mut self, ctx: &mut Context<Self>) {
+        self.settle_trace();
         if self.progress_writing {
             self.progress_dirty = true;
             return;
@@ -284,6 +320,7 @@ impl Coordinator {
                     Ok(()) => {
                         act.state = state;
                         act.attempt = Some(attempt);
+                        act.settle_trace();
                         act.push_all();
                         act.arm_timers(ctx);
                         Ok(())
@@ -327,6 +364,9 @@ impl Coordinator {
     }
 
     fn apply_report(&mut self, addr: &str, report: &ProxyReport, ctx: &mut Context<Self>) {
+        if let Some(t) = self.trace.as_mut() {
+            t.on_report(addr, report);
+        }
         let changed = self
             .attempt
             .as_mut()
@@ -977,16 +1017,20 @@ impl Handler<BeginParticipants> for Coordinator {
 
 #[derive(Message)]
 #[rtype(result = "Result<CutoverAttempt, Refused>")]
-pub struct Begin(pub BeginRequest);
+pub struct Begin {
+    pub req: BeginRequest,
+    /// The caller's W3C `traceparent`: the attempt's trace hangs from it.
+    pub traceparent: Option<String>,
+}
 
 impl Handler<Begin> for Coordinator {
     type Result = AtomicResponse<Self, Result<CutoverAttempt, Refused>>;
     fn handle(&mut self, msg: Begin, _: &mut Self::Context) -> Self::Result {
-        match self.begin_check(&msg.0) {
+        match self.begin_check(&msg.req) {
             Err(e) => AtomicResponse::new(Box::pin(fut::ready(Err(e)))),
             Ok(participants) => {
                 let store = self.store.clone();
-                let req = msg.0;
+                let (req, parent) = (msg.req, msg.traceparent);
                 AtomicResponse::new(Box::pin(
                     async move { store.next_attempt_id().await }
                         .into_actor(self)
@@ -1008,6 +1052,8 @@ impl Handler<Begin> for Coordinator {
                             };
                             let proxies = attempt.rows.len();
                             act.terminate_blockers = false;
+                            // Before the transition pushes the state that carries it.
+                            act.trace = AttemptTrace::start(&attempt, parent.as_deref());
                             Box::pin(act.transition(state, attempt).map(move |r, act, _| {
                                 r.map_err(store_refused)?;
                                 tracing::info!(attempt = id, proxies, "cutover begin");
@@ -1055,6 +1101,8 @@ impl Coordinator {
 pub struct FinishAttempt {
     pub finish: Finish,
     pub attempt_id: Option<u64>,
+    /// The caller's W3C `traceparent`: linked from the commit's or abort's span.
+    pub traceparent: Option<String>,
 }
 
 impl Handler<FinishAttempt> for Coordinator {
@@ -1106,6 +1154,9 @@ impl Coordinator {
         }
         let mut a = a.clone();
         tracing::info!(attempt = a.id, "cutover {verb}");
+        if let Some(t) = self.trace.as_mut().filter(|t| t.id == a.id) {
+            t.finish_requested(msg.finish, msg.traceparent.as_deref());
+        }
         let mut state = self.next_state();
         match msg.finish {
             Finish::Commit => a.start_prepare(state.epoch),
@@ -1190,6 +1241,9 @@ impl Handler<RecordReplication> for Coordinator {
     fn handle(&mut self, msg: RecordReplication, ctx: &mut Self::Context) {
         if let Some(a) = self.attempt.as_mut().filter(|a| a.id == msg.attempt_id) {
             a.replication_lag = Some(msg.lag);
+            if let Some(t) = self.trace.as_mut().filter(|t| t.id == msg.attempt_id) {
+                t.gate_passed(msg.lag);
+            }
             self.persist_attempt(ctx);
         }
     }

@@ -9,6 +9,7 @@
 //! - [`store`]: the metadata schema and its compare-and-set writes.
 //! - [`view`]: an attempt as the REST API shows it.
 //! - [`gate`]: the replication catch-up gate a commit can wait for.
+//! - [`trace`]: a cutover attempt as one OpenTelemetry trace.
 //! - [`verify`]: comparing source and target table by table; [`verifier`] runs it.
 
 #![warn(unreachable_pub)]
@@ -18,6 +19,7 @@ pub mod coordinator;
 pub mod gate;
 pub(crate) mod proxy_agent;
 pub mod store;
+pub(crate) mod trace;
 pub mod verifier;
 pub mod verify;
 pub(crate) mod view;

@@ -83,7 +83,11 @@ impl Handler<Push> for ProxyAgent {
         let me = ctx.address();
         let coordinator = self.coordinator.clone();
         actix_rt::spawn(async move {
-            let resp = http.post(&url).json(&msg.0).send().await;
+            let mut req = http.post(&url).json(&msg.0);
+            if let Some(tp) = &msg.0.traceparent {
+                req = req.header("traceparent", tp);
+            }
+            let resp = req.send().await;
             match resp {
                 Ok(r) if r.status().is_success() => {
                     if let Ok(report) = r.json::<ProxyReport>().await {

@@ -56,5 +56,6 @@ pub(crate) fn attempt_view(
                 prepare: r.report.as_ref().and_then(|p| p.prepare.clone()),
             })
             .collect(),
+        traceparent: None,
     }
 }

@@ -4,6 +4,7 @@
 
 mod conn_addr;
 pub mod cutover;
+mod trace;
 
 use crate::client_conn::{
     Describe, Drain, Hold, Kill, Prepare, Release, Switch, TerminateBlocker, Unprepare,
@@ -18,6 +19,7 @@ use conn_addr::ConnAddr;
 use cutover::{Action, CutoverState, PrepareOutcome, Stale};
 use molt_lms_api::cutover::{Blocker, DesiredState, ProxyPhase, ProxyReport};
 use molt_lms_api::{ConnectionInfo, ProxyStatus, SourceOfTruth};
+use molt_lms_telemetry::KeyValue;
 use rand::Rng;
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -25,6 +27,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
+use trace::CutoverSpans;
 
 struct Entry {
     addr: ConnAddr,
@@ -44,6 +47,8 @@ pub struct ProxyInstance {
     cutover: CutoverState,
     /// The orchestrator's state at registration, applied before accepting clients.
     initial: Option<DesiredState>,
+    /// This proxy's spans of the cutover trace.
+    spans: CutoverSpans,
 }
 
 impl ProxyInstance {
@@ -61,6 +66,7 @@ impl ProxyInstance {
             draining: false,
             cutover: CutoverState::new(0),
             initial,
+            spans: CutoverSpans::new(),
         }
     }
 
@@ -118,10 +124,13 @@ impl ProxyInstance {
                         prepare_ms = prepare.as_ref().and_then(|p| p.millis),
                         "cutover phase"
                     );
+                    // Before the report goes out, so it names this phase's span.
+                    self.observe_phase();
                     self.shared.report_changed.send_modify(|n| *n += 1);
                 }
             }
         }
+        self.observe_phase();
     }
 
     fn report(&self) -> ProxyReport {
@@ -163,10 +172,42 @@ impl ProxyInstance {
             error: self.cutover.errors.join("; "),
             prepare: self.cutover.prepare.as_ref().map(|p| p.report()),
             fenced: self.cutover.fenced,
+            traceparent: self.spans.last(),
         }
     }
 
+    /// Turns the phase the cutover state is now in into the trace's spans.
+    fn observe_phase(&mut self) {
+        let phase = self.cutover.phase;
+        let (shared, cutover, n) = (&self.shared, &self.cutover, self.conns.len());
+        self.spans.observe(phase, || {
+            let mut attrs = vec![
+                KeyValue::new("lms.proxy", shared.settings.advertise_address.clone()),
+                KeyValue::new("lms.connections", n as i64),
+                KeyValue::new("lms.source_of_truth", shared.source_of_truth().to_string()),
+            ];
+            if let Some(a) = cutover.attempt {
+                attrs.push(KeyValue::new("cutover.attempt", a as i64));
+            }
+            if let Some(p) = cutover.prepare.as_ref().map(|p| p.report()) {
+                attrs.push(KeyValue::new("lms.prepared_sessions", p.sessions as i64));
+                attrs.push(KeyValue::new(
+                    "lms.prepare_failures",
+                    p.failures.len() as i64,
+                ));
+            }
+            if !cutover.errors.is_empty() {
+                attrs.push(KeyValue::new(
+                    "lms.switch_errors",
+                    cutover.errors.len() as i64,
+                ));
+            }
+            attrs
+        });
+    }
+
     fn apply(&mut self, desired: &DesiredState) -> Result<ProxyReport, Stale> {
+        self.spans.set_parent(desired.traceparent.as_deref());
         let ids: Vec<u64> = self.conns.keys().copied().collect();
         let actions =
             self.cutover

@@ -207,6 +207,10 @@ impl Client {
         limit: Option<Duration>,
     ) -> Result<T, ClientError> {
         let transport = |e: reqwest::Error| self.transport_error(e, limit);
+        let req = match crate::trace::current() {
+            Some(tp) => req.header("traceparent", tp),
+            None => req,
+        };
         let resp = req.send().await.map_err(transport)?;
         let status = resp.status().as_u16();
         let bytes = resp.bytes().await.map_err(transport)?;

@@ -6,6 +6,13 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let telemetry = match molt_lms_telemetry::init("molt-lms-cli") {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
     // reqwest's rustls backend needs a process-wide provider; a second install is harmless.
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     let runtime = match tokio::runtime::Builder::new_current_thread()
@@ -18,7 +25,11 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(molt_lms_cli::run(cli)) {
+    let outcome = runtime.block_on(molt_lms_cli::run(cli));
+    // Off the runtime: the exporter flushes what is batched before the process ends.
+    drop(runtime);
+    telemetry.shutdown();
+    match outcome {
         Ok(()) => ExitCode::SUCCESS,
         // The interrupted begin has already reported how its abort went.
         Err(CliError::Interrupted) => ExitCode::from(130),

@@ -14,8 +14,18 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let telemetry = match molt_lms_telemetry::init("molt-lms-orchestrator") {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("molt-lms-orchestrator: configuration error: {e}");
+            return ExitCode::from(2);
+        }
+    };
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
-    match actix_rt::System::new().block_on(molt_lms_orchestrator::run(args, settings)) {
+    let outcome = actix_rt::System::new().block_on(molt_lms_orchestrator::run(args, settings));
+    // The actix system has stopped: flushing here cannot wait on its own thread.
+    telemetry.shutdown();
+    match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("molt-lms-orchestrator: {e:#}");

@@ -57,6 +57,24 @@ pub fn query_errors() -> web::QueryConfig {
     })
 }
 
+/// The caller's W3C trace context (`traceparent` header), if it sent a plausible one.
+pub struct Traceparent(pub Option<String>);
+
+impl actix_web::FromRequest for Traceparent {
+    type Error = std::convert::Infallible;
+    type Future = std::future::Ready<Result<Self, Self::Error>>;
+
+    fn from_request(req: &actix_web::HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        let value = req
+            .headers()
+            .get("traceparent")
+            .and_then(|v| v.to_str().ok())
+            .filter(|v| v.len() <= 128)
+            .map(str::to_owned);
+        std::future::ready(Ok(Traceparent(value)))
+    }
+}
+
 /// A request body that parsed but asks for something the server cannot do: a JSON 400.
 pub fn bad_request(message: impl Into<String>) -> HttpResponse {
     HttpResponse::BadRequest().json(ApiError::new("bad_request", message.into()))

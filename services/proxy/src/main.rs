@@ -14,9 +14,18 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let telemetry = match molt_lms_telemetry::init("molt-lms") {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("molt-lms: configuration error: {e}");
+            return ExitCode::from(2);
+        }
+    };
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     let system = actix_rt::System::new();
     let result = system.block_on(molt_lms::run(args, settings));
+    // The actix system has stopped: flushing here cannot wait on its own thread.
+    telemetry.shutdown();
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -13,6 +13,7 @@ fn report(epoch: u64, phase: ProxyPhase, attempt: Option<u64>, sot: SourceOfTrut
         error: String::new(),
         prepare: None,
         fenced: false,
+        traceparent: None,
     }
 }
 

@@ -1,6 +1,6 @@
 //! Cutover commands: initialize, begin, commit, abort, and attempt metadata.
 
-use super::{bad_request, refused, unavailable};
+use super::{bad_request, refused, unavailable, Traceparent};
 use crate::AppState;
 use actix_web::{web, HttpResponse};
 use molt_lms_api::cutover::{BeginRequest, CutoverStatus, FinishRequest};
@@ -149,7 +149,11 @@ const MAX_BEGIN_TIMEOUT_MS: u64 = 365 * 24 * 3600 * 1000;
 
 /// Runs the cutover check first (unless `skip_check`), so a begin whose commit would fail
 /// is refused before traffic pauses.
-pub async fn begin(state: web::Data<AppState>, body: web::Json<BeginRequest>) -> HttpResponse {
+pub async fn begin(
+    state: web::Data<AppState>,
+    trace: Traceparent,
+    body: web::Json<BeginRequest>,
+) -> HttpResponse {
     let req = body.into_inner();
     if req
         .begin_timeout_ms
@@ -179,7 +183,11 @@ pub async fn begin(state: web::Data<AppState>, body: web::Json<BeginRequest>) ->
             return refusal;
         }
     }
-    match state.coordinator.send(Begin(req)).await {
+    let begin = Begin {
+        req,
+        traceparent: trace.0,
+    };
+    match state.coordinator.send(begin).await {
         Ok(Ok(a)) => HttpResponse::Ok().json(a),
         Ok(Err(r)) => refused(r),
         Err(_) => unavailable(),
@@ -197,12 +205,18 @@ pub async fn get(state: web::Data<AppState>, id: web::Path<u64>) -> HttpResponse
 /// Starts the finish, then answers once every proxy confirmed it (or the wait ends). A
 /// commit first waits for its preparation: refused (409 `prepare_failed`) when a proxy
 /// could not prepare a session, 503 when the point of no return could not be persisted.
-async fn finish(state: web::Data<AppState>, req: FinishRequest, finish: Finish) -> HttpResponse {
+async fn finish(
+    state: web::Data<AppState>,
+    trace: Traceparent,
+    req: FinishRequest,
+    finish: Finish,
+) -> HttpResponse {
     let id = match state
         .coordinator
         .send(FinishAttempt {
             finish,
             attempt_id: req.attempt_id,
+            traceparent: trace.0,
         })
         .await
     {
@@ -272,7 +286,11 @@ async fn finish(state: web::Data<AppState>, req: FinishRequest, finish: Finish) 
 
 /// Commit and abort take a JSON body that parses (`{}` for the attempt in progress): a
 /// form or text body, which a browser page can send anywhere, gets a 400 and does nothing.
-pub async fn commit(state: web::Data<AppState>, body: web::Json<FinishRequest>) -> HttpResponse {
+pub async fn commit(
+    state: web::Data<AppState>,
+    trace: Traceparent,
+    body: web::Json<FinishRequest>,
+) -> HttpResponse {
     let req = body.into_inner();
     if req
         .wait_for_replication_ms
@@ -283,9 +301,13 @@ pub async fn commit(state: web::Data<AppState>, body: web::Json<FinishRequest>) 
     if let Some(refusal) = replication_gate(&state, &req).await {
         return refusal;
     }
-    finish(state, req, Finish::Commit).await
+    finish(state, trace, req, Finish::Commit).await
 }
 
-pub async fn abort(state: web::Data<AppState>, body: web::Json<FinishRequest>) -> HttpResponse {
-    finish(state, body.into_inner(), Finish::Abort).await
+pub async fn abort(
+    state: web::Data<AppState>,
+    trace: Traceparent,
+    body: web::Json<FinishRequest>,
+) -> HttpResponse {
+    finish(state, trace, body.into_inner(), Finish::Abort).await
 }

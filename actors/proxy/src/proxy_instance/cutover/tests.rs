@@ -10,6 +10,7 @@ fn desired(epoch: u64, sot: SourceOfTruth, hold: Option<u64>, terminate: bool) -
             terminate_blockers: terminate,
             prepare: None,
         }),
+        traceparent: None,
     }
 }
 
@@ -129,6 +130,7 @@ fn preparing(epoch: u64, attempt: u64, order: Option<u64>) -> DesiredState {
                 to: SourceOfTruth::Target,
             }),
         }),
+        traceparent: None,
     }
 }
 

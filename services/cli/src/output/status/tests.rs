@@ -34,6 +34,7 @@ fn orchestrator_status() -> OrchestratorStatus {
             error: String::new(),
             prepare: None,
             fenced: false,
+            traceparent: None,
         }),
     };
     OrchestratorStatus {
