@@ -14,6 +14,8 @@ fn export_to(receiver: &OtlpReceiver) {
     // Set before any child process starts (they inherit it); this binary has one test.
     std::env::set_var("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.endpoint());
     std::env::set_var("OTEL_BSP_SCHEDULE_DELAY", "100");
+    // Every request of the proxies becomes a span (the default is 1 %).
+    std::env::set_var("LMS_TRACE_QUERIES", "1");
 }
 
 fn tree(spans: &[ReceivedSpan]) -> String {
@@ -64,6 +66,15 @@ async fn a_cutover_is_one_trace_across_the_cli_the_orchestrator_and_every_proxy(
         .batch_execute("CREATE TABLE IF NOT EXISTS traced (v text); INSERT INTO traced VALUES ('literal-do-not-trace')")
         .await
         .expect("insert through the proxy");
+    let missing = client
+        .simple_query("SELECT * FROM no_such_table_here")
+        .await
+        .expect_err("no such table");
+    assert_eq!(
+        missing.as_db_error().map(|d| d.code().code()),
+        Some("42P01"),
+        "{missing:?}"
+    );
     let _second = env.client(1).await;
 
     for verb in ["begin", "commit"] {
@@ -76,7 +87,7 @@ async fn a_cutover_is_one_trace_across_the_cli_the_orchestrator_and_every_proxy(
         );
     }
     client
-        .simple_query("SELECT 1")
+        .simple_query("SELECT 41 + 1 AS after_commit")
         .await
         .expect("the held session goes on on the target");
 
@@ -88,6 +99,10 @@ async fn a_cutover_is_one_trace_across_the_cli_the_orchestrator_and_every_proxy(
             && count("lms.pause") == 2
             && count("lms.prepare") == 2
             && count("lms.switch") == 2
+            && spans.iter().any(|s| {
+                s.attr("db.query.summary")
+                    .is_some_and(|q| q.contains("after_commit"))
+            })
     };
     let mut spans = Vec::new();
     assert!(
@@ -180,6 +195,34 @@ async fn a_cutover_is_one_trace_across_the_cli_the_orchestrator_and_every_proxy(
             "{proxy}"
         );
     }
+
+    // Client queries: by fingerprint, with the database that answered, rows and SQLSTATE.
+    let query = |needle: &str| -> ReceivedSpan {
+        spans
+            .iter()
+            .find(|s| {
+                s.attr("db.query.summary")
+                    .is_some_and(|q| q.contains(needle))
+            })
+            .unwrap_or_else(|| panic!("no query span for {needle}"))
+            .clone()
+    };
+    let insert = query("insert into traced");
+    assert_eq!(insert.service, "molt-lms");
+    assert_eq!(insert.name, "CREATE", "named by its first statement");
+    assert_eq!(insert.attr("db.system.name"), Some("postgresql"));
+    assert_eq!(insert.attr("lms.backend"), Some("source"));
+    assert_eq!(insert.attr("db.response.returned_rows"), Some("1"));
+    assert_eq!(
+        insert.attr("db.query.summary"),
+        Some("create table if not exists traced (v text); insert into traced values (?)")
+    );
+    let failed = query("no_such_table_here");
+    assert_eq!(failed.attr("error.type"), Some("42P01"));
+    let after = query("after_commit");
+    assert_eq!(after.attr("lms.backend"), Some("target"), "{after:?}");
+    assert_eq!(after.attr("db.response.returned_rows"), Some("1"));
+    assert_ne!(after.trace_id, trace, "a query is a trace of its own");
 
     let everything = format!("{:?}", receiver.spans());
     for secret in [env.password.as_str(), "literal-do-not-trace", "S3cret"] {

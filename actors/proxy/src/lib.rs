@@ -40,6 +40,7 @@ pub mod peers;
 pub(crate) mod pg;
 pub(crate) mod protocol;
 pub mod proxy_instance;
+pub(crate) mod query_trace;
 pub mod roles_sync;
 pub mod settings;
 pub mod shadow;

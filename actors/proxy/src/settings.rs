@@ -44,6 +44,8 @@ pub struct ProxySettings {
     pub backend_login_timeout: Duration,
     /// How long a client may take from connecting to being logged in.
     pub client_login_timeout: Duration,
+    /// Share of client requests traced as spans while traces are exported (0 to 1).
+    pub trace_queries: f64,
     /// Largest client message held whole (PostgreSQL Parse and Close; any message while
     /// shadowing); a larger one closes its connection.
     pub max_buffered_message: usize,

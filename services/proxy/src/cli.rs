@@ -217,6 +217,18 @@ pub struct Args {
     #[arg(long, env = "LMS_CLIENT_LOGIN_TIMEOUT", value_name = "DURATION", default_value = "60s", value_parser = parse_duration)]
     pub client_login_timeout: Duration,
 
+    /// Share of client requests (a simple query, or an extended-protocol batch up to its
+    /// Sync) traced as spans, from 0 (none) to 1 (all), while OpenTelemetry traces are
+    /// exported (OTEL_EXPORTER_OTLP_ENDPOINT). A span names its statement by fingerprint
+    /// (literals replaced), the database that answered, the rows and any SQLSTATE.
+    #[arg(
+        long,
+        env = "LMS_TRACE_QUERIES",
+        value_name = "RATIO",
+        default_value_t = 0.01
+    )]
+    pub trace_queries: f64,
+
     /// Largest client message the proxy holds whole in memory: a PostgreSQL Parse (kept
     /// to replay at a cutover) or Close, and any message while shadowing. A larger one
     /// closes that connection (SQLSTATE 54000) as soon as its header arrives. Everything

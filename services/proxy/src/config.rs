@@ -153,6 +153,9 @@ pub fn load(args: &Args) -> Result<ProxySettings, ConfigError> {
     if args.backend_login_timeout.is_zero() {
         return Err(invalid("LMS_BACKEND_LOGIN_TIMEOUT", "must be more than 0"));
     }
+    if !(0.0..=1.0).contains(&args.trace_queries) {
+        return Err(invalid("LMS_TRACE_QUERIES", "must be between 0 and 1"));
+    }
     if args.client_login_timeout.is_zero() {
         return Err(invalid("LMS_CLIENT_LOGIN_TIMEOUT", "must be more than 0"));
     }
@@ -201,6 +204,7 @@ pub fn load(args: &Args) -> Result<ProxySettings, ConfigError> {
         cancel_rate_limit: args.cancel_rate_limit,
         backend_login_timeout: args.backend_login_timeout,
         client_login_timeout: args.client_login_timeout,
+        trace_queries: args.trace_queries,
         max_buffered_message: args.max_buffered_message,
         buffer_budget: args.buffer_budget,
         shadow_budget: args.shadow_budget,

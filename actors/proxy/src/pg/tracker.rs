@@ -11,6 +11,7 @@ use crate::client_conn::session::Carry;
 use crate::client_conn::session::SessionCtl;
 use crate::conn_info::ConnInfo;
 use crate::protocol::{Scan, Tracker, TxState, Violation};
+use crate::query_trace::QueryTrace;
 use crate::shared::Shared;
 use molt_lms_api::ConnectionState;
 use molt_lms_wire::pg::backend::{error_fields, parameter_status};
@@ -37,10 +38,14 @@ fn client_want(tag: u8, max: usize) -> Want {
     }
 }
 
-/// Backend messages whose body the tracker reads (the database is trusted with size).
-fn backend_want(tag: u8) -> Want {
+/// Backend messages whose body the tracker reads (the database is trusted with size);
+/// CommandComplete too while the request is traced, for its row count.
+fn backend_want(tag: u8, traced: bool) -> Want {
     match tag {
         be::READY_FOR_QUERY | be::ERROR_RESPONSE | be::PARAMETER_STATUS => Want::Whole {
+            max: MAX_MESSAGE_LEN,
+        },
+        be::COMMAND_COMPLETE if traced => Want::Whole {
             max: MAX_MESSAGE_LEN,
         },
         _ => Want::Header,
@@ -85,6 +90,9 @@ pub(crate) struct PgTracker {
     parses: RefCell<PendingParses>,
     /// Role, LISTEN channels, advisory locks, temporary tables (published to `ctl`).
     state: RefCell<SessionState>,
+    /// The current request is sampled for a query span (`--trace-queries`).
+    traced: Cell<bool>,
+    query: RefCell<Option<QueryTrace>>,
 }
 
 impl PgTracker {
@@ -103,6 +111,16 @@ impl PgTracker {
             saw_error: Cell::new(false),
             parses: RefCell::new(PendingParses::default()),
             state: RefCell::new(state),
+            traced: Cell::new(false),
+            query: RefCell::new(None),
+        }
+    }
+
+    fn trace_statement(&self, text: &str) {
+        if self.traced.get() {
+            if let Some(q) = self.query.borrow_mut().as_mut() {
+                q.statement(text);
+            }
         }
     }
 
@@ -127,11 +145,16 @@ impl PgTracker {
         if self.pending.get() == 0 && !self.in_batch.get() && self.request_started.get().is_none() {
             self.request_started.set(Some(Instant::now()));
             self.saw_error.set(false);
+            if let Some(q) = QueryTrace::sample(self.shared.settings.trace_queries) {
+                *self.query.borrow_mut() = Some(q);
+                self.traced.set(true);
+            }
         }
         let body = body.unwrap_or_default();
         match tag {
             fe::QUERY => {
                 let text = shown_query(body, whole).ok_or(ProtocolError::Malformed("Query"))?;
+                self.trace_statement(text);
                 self.state.borrow_mut().observe(text);
                 self.info.set_last_query(text);
                 self.pending.set(self.pending.get() + 1);
@@ -141,6 +164,7 @@ impl PgTracker {
                 let (name, query) =
                     parse_statement(body).ok_or(ProtocolError::Malformed("Parse"))?;
                 self.info.set_last_query(query);
+                self.trace_statement(query);
                 self.state.borrow_mut().observe(query);
                 let named = (!name.is_empty()).then(|| {
                     let mut raw = Vec::with_capacity(body.len() + 5);
@@ -210,6 +234,11 @@ impl PgTracker {
                     } else {
                         metrics.queries_ok.inc();
                     }
+                    if self.traced.replace(false) {
+                        if let Some(q) = self.query.borrow_mut().take() {
+                            q.end(self.info.source_of_truth(), "postgresql");
+                        }
+                    }
                     if self.pending.get() > 0 {
                         self.request_started.set(Some(Instant::now()));
                     }
@@ -227,10 +256,24 @@ impl PgTracker {
                     self.ctl.note_prepared(&name, raw);
                 }
             }
+            (be::COMMAND_COMPLETE, Some(body)) if self.traced.get() => {
+                if let Some(q) = self.query.borrow_mut().as_mut() {
+                    q.completed(
+                        std::str::from_utf8(body)
+                            .unwrap_or_default()
+                            .trim_end_matches('\0'),
+                    );
+                }
+            }
             (be::ERROR_RESPONSE, Some(body)) => {
                 self.parses.borrow_mut().failed();
                 self.saw_error.set(true);
                 let (code, message) = error_fields(body);
+                if self.traced.get() {
+                    if let Some(q) = self.query.borrow_mut().as_mut() {
+                        q.failed(&code);
+                    }
+                }
                 self.info.set_last_error(&format!("{code}: {message}"));
             }
             _ => {}
@@ -270,7 +313,11 @@ impl Tracker for PgTracker {
 
     fn scan_backend(&self, framing: &mut FrameScanner, buf: &mut [u8]) -> Result<Scan, Violation> {
         framing
-            .scan(buf, backend_want, |t, b, _| self.on_backend_message(t, b))
+            .scan(
+                buf,
+                |t| backend_want(t, self.traced.get()),
+                |t, b, _| self.on_backend_message(t, b),
+            )
             .map(scan)
             .map_err(violation)
     }
