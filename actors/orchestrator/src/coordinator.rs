@@ -109,6 +109,10 @@ pub struct Coordinator {
     write_version: u64,
     /// The attempt's trace while it runs (traces on); lost with the process.
     trace: Option<AttemptTrace>,
+    /// Attempts that ended since this orchestrator started, by final status; the id of
+    /// the newest one counted, so none is counted twice.
+    ended: BTreeMap<&'static str, u64>,
+    counted: Option<u64>,
 }
 
 impl Coordinator {
@@ -138,6 +142,8 @@ impl Coordinator {
             progress_dirty: false,
             write_version: 0,
             trace: None,
+            ended: BTreeMap::new(),
+            counted: None,
         }
     }
 
@@ -166,8 +172,15 @@ impl Coordinator {
         }
     }
 
-    /// Ends the attempt's trace once the attempt has ended (or another replaced it).
+    /// Ends the attempt's trace once the attempt has ended (or another replaced it), and
+    /// counts the ended attempt.
     fn settle_trace(&mut self) {
+        if let Some(a) = self.attempt.as_ref().filter(|a| a.settled()) {
+            if self.counted != Some(a.id) {
+                self.counted = Some(a.id);
+                *self.ended.entry(a.status.as_str()).or_default() += 1;
+            }
+        }
         let done = match (&self.trace, &self.attempt) {
             (Some(t), Some(a)) => a.id != t.id || a.settled(),
             (Some(_), None) => true,
@@ -1225,6 +1238,18 @@ impl Handler<LastAttempt> for Coordinator {
         self.attempt
             .as_ref()
             .map(|a| (a.id, a.status, a.durations()))
+    }
+}
+
+/// Attempts that ended since this orchestrator started, by final status.
+#[derive(Message)]
+#[rtype(result = "Vec<(&'static str, u64)>")]
+pub struct EndedAttempts;
+
+impl Handler<EndedAttempts> for Coordinator {
+    type Result = MessageResult<EndedAttempts>;
+    fn handle(&mut self, _: EndedAttempts, _: &mut Self::Context) -> Self::Result {
+        MessageResult(self.ended.iter().map(|(k, v)| (*k, *v)).collect())
     }
 }
 

@@ -4,15 +4,28 @@
 //! of deployment.
 
 use crate::client_error::ClientErrorKind;
-use prometheus::{Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, Opts, Registry};
+use molt_lms_api::SourceOfTruth;
+use prometheus::{
+    Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
+    Registry,
+};
+
+/// One backend's request series, resolved once so a request touches only atomics.
+pub struct BackendQueries {
+    pub ok: IntCounter,
+    pub error: IntCounter,
+    pub seconds: Histogram,
+}
 
 pub struct ProxyMetrics {
     pub registry: Registry,
     pub connections_open: IntGauge,
     pub connections_total: IntCounter,
-    pub queries_ok: IntCounter,
-    pub queries_error: IntCounter,
-    pub query_seconds: Histogram,
+    /// Requests answered by the source (`[0]`) and by the target (`[1]`).
+    queries: [BackendQueries; 2],
+    /// Set at each scrape from the connection registry.
+    pub connections_by_state: IntGaugeVec,
+    pub connections_held: IntGauge,
     pub bytes_client_to_backend: IntCounter,
     pub bytes_backend_to_client: IntCounter,
     pub auth_failures: IntCounter,
@@ -54,29 +67,52 @@ impl ProxyMetrics {
             registry.register(Box::new(v.clone())).expect("register");
             v
         };
-        let queries = vec(
-            "lms_queries_total",
-            "Client requests answered, by outcome.",
-            "outcome",
-        );
+        let queries = IntCounterVec::new(
+            Opts::new(
+                "lms_queries_total",
+                "Client requests answered, by outcome and by the database that answered (backend: source or target).",
+            ),
+            &["outcome", "backend"],
+        )
+        .expect("metric");
+        registry
+            .register(Box::new(queries.clone()))
+            .expect("register");
         let bytes = vec(
             "lms_bytes_relayed_total",
             "Bytes relayed, by direction.",
             "direction",
         );
-        let query_seconds = Histogram::with_opts(
+        let query_seconds = HistogramVec::new(
             HistogramOpts::new(
                 "lms_query_duration_seconds",
-                "Time from a client request to the backend's ReadyForQuery.",
+                "Time from a client request to the end of its answer (ReadyForQuery; MySQL: the last packet), by the database that answered.",
             )
             .buckets(vec![
                 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
                 1.0, 2.5, 5.0, 10.0, 30.0,
             ]),
+            &["backend"],
         )
         .expect("metric");
         registry
             .register(Box::new(query_seconds.clone()))
+            .expect("register");
+        let backend = |b: &str| BackendQueries {
+            ok: queries.with_label_values(&["ok", b]),
+            error: queries.with_label_values(&["error", b]),
+            seconds: query_seconds.with_label_values(&[b]),
+        };
+        let connections_by_state = IntGaugeVec::new(
+            Opts::new(
+                "lms_connections",
+                "Client connections now, by state and by the database serving them (source_of_truth).",
+            ),
+            &["state", "source_of_truth"],
+        )
+        .expect("metric");
+        registry
+            .register(Box::new(connections_by_state.clone()))
             .expect("register");
         let shadow_requests = IntCounterVec::new(
             Opts::new(
@@ -126,9 +162,12 @@ impl ProxyMetrics {
             ),
             connections_open: gauge("lms_connections_open", "Client connections open now."),
             connections_total: counter("lms_connections_total", "Client connections accepted."),
-            queries_ok: queries.with_label_values(&["ok"]),
-            queries_error: queries.with_label_values(&["error"]),
-            query_seconds,
+            queries: [backend("source"), backend("target")],
+            connections_by_state,
+            connections_held: gauge(
+                "lms_connections_held",
+                "Client connections held now by a cutover pause or a drain.",
+            ),
             bytes_client_to_backend: bytes.with_label_values(&["client_to_backend"]),
             bytes_backend_to_client: bytes.with_label_values(&["backend_to_client"]),
             auth_failures: counter("lms_auth_failures_total", "Client logins refused."),
@@ -142,6 +181,12 @@ impl ProxyMetrics {
             ),
             registry,
         }
+    }
+
+    /// The series of requests `backend` answers.
+    #[inline]
+    pub fn backend(&self, backend: SourceOfTruth) -> &BackendQueries {
+        &self.queries[usize::from(backend == SourceOfTruth::Target)]
     }
 
     /// Counts an error the proxy gave a client.

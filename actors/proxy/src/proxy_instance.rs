@@ -528,6 +528,35 @@ impl Handler<LookupCancel> for ProxyInstance {
     }
 }
 
+/// Sets the connection gauges from the registry, just before a scrape renders them.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct UpdateGauges;
+
+impl Handler<UpdateGauges> for ProxyInstance {
+    type Result = ();
+    fn handle(&mut self, _: UpdateGauges, _: &mut Self::Context) {
+        use molt_lms_api::ConnectionState as S;
+        let m = &self.shared.metrics;
+        m.connections_by_state.reset();
+        for e in self.conns.values() {
+            let state = match e.info.state() {
+                S::Startup => "startup",
+                S::Idle => "idle",
+                S::InQuery => "in_query",
+                S::InTransaction => "in_transaction",
+                S::FailedTransaction => "failed_transaction",
+                S::Held => "held",
+            };
+            let sot = e.info.source_of_truth().to_string();
+            m.connections_by_state
+                .with_label_values(&[state, sot.as_str()])
+                .inc();
+        }
+        m.connections_held.set(self.report().held as i64);
+    }
+}
+
 #[derive(Message)]
 #[rtype(result = "ProxyStatus")]
 pub struct GetStatus;

@@ -1,5 +1,6 @@
 //! The `molt-lms-orchestrator` binary's library half: configuration, routes and `run`.
 
+pub mod api_metrics;
 pub mod cli;
 pub mod config;
 pub mod routes;
@@ -35,6 +36,8 @@ pub struct AppState {
     pub wait_for_replication: Option<Duration>,
     /// The last lag the gate measured, in milliseconds (`u64::MAX`: none yet).
     pub replication_lag_ms: std::sync::atomic::AtomicU64,
+    /// API latency by route and status.
+    pub api_metrics: api_metrics::ApiMetrics,
 }
 
 /// The API's TLS configuration, if it serves HTTPS.
@@ -112,6 +115,7 @@ pub async fn run(args: cli::Args, settings: config::Settings) -> anyhow::Result<
         sentinel,
         wait_for_replication: args.wait_for_replication,
         replication_lag_ms: std::sync::atomic::AtomicU64::new(u64::MAX),
+        api_metrics: api_metrics::ApiMetrics::new(),
     });
     let s = state.clone();
     let auth = web::Data::new(settings.control.clone());
@@ -153,6 +157,7 @@ pub async fn run(args: cli::Args, settings: config::Settings) -> anyhow::Result<
             .route("/dashboard/style.css", web::get().to(dashboard::style_css))
             .service(control)
             .default_service(web::to(rest::not_found))
+            .wrap(actix_web::middleware::from_fn(api_metrics::measure))
     })
     .on_connect(molt_lms_common::control::peer::on_connect)
     .workers(2)

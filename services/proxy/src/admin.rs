@@ -12,7 +12,7 @@ use molt_lms_api::ApiError;
 use molt_lms_common::control::{guard, server_tls, ControlAuth};
 use molt_lms_common::rest;
 use molt_lms_proxy_actors::proxy_instance::{
-    ApplyDesired, CheckCutover, GetReport, GetStatus, ListConnections, ProxyInstance,
+    ApplyDesired, CheckCutover, GetReport, GetStatus, ListConnections, ProxyInstance, UpdateGauges,
 };
 use molt_lms_proxy_actors::shared::Shared;
 use std::sync::Arc;
@@ -30,6 +30,8 @@ fn unavailable() -> HttpResponse {
 }
 
 async fn metrics(state: web::Data<AdminState>) -> HttpResponse {
+    // A stopping instance cannot count its connections; the rest of the page still helps.
+    let _ = state.instance.send(UpdateGauges).await;
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
         .body(state.shared.metrics.render())

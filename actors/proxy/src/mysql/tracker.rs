@@ -196,11 +196,12 @@ impl MySqlTracker {
         if ex.idle() {
             if let Some(t) = self.request_started.take() {
                 let metrics = &self.shared.metrics;
-                metrics.query_seconds.observe(t.elapsed().as_secs_f64());
+                let metrics = metrics.backend(self.info.source_of_truth());
+                metrics.seconds.observe(t.elapsed().as_secs_f64());
                 if self.saw_error.replace(false) {
-                    metrics.queries_error.inc();
+                    metrics.error.inc();
                 } else {
-                    metrics.queries_ok.inc();
+                    metrics.ok.inc();
                 }
             }
             self.info.ready(tx_state(ex.status()));

@@ -228,11 +228,12 @@ impl PgTracker {
                 drop(state);
                 if let Some(t) = self.request_started.take() {
                     let metrics = &self.shared.metrics;
-                    metrics.query_seconds.observe(t.elapsed().as_secs_f64());
+                    let metrics = metrics.backend(self.info.source_of_truth());
+                    metrics.seconds.observe(t.elapsed().as_secs_f64());
                     if self.saw_error.replace(false) {
-                        metrics.queries_error.inc();
+                        metrics.error.inc();
                     } else {
-                        metrics.queries_ok.inc();
+                        metrics.ok.inc();
                     }
                     if self.traced.replace(false) {
                         if let Some(q) = self.query.borrow_mut().take() {

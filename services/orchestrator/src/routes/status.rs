@@ -5,7 +5,7 @@ use crate::AppState;
 use actix_web::{web, HttpResponse};
 use molt_lms_api::cutover::Liveness;
 use molt_lms_api::SourceOfTruth;
-use molt_lms_orchestrator_actors::coordinator::{GetStatus, LastAttempt};
+use molt_lms_orchestrator_actors::coordinator::{EndedAttempts, GetStatus, LastAttempt};
 
 pub async fn status(state: web::Data<AppState>) -> HttpResponse {
     match state.coordinator.send(GetStatus).await {
@@ -93,6 +93,19 @@ pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
             }
         }
     }
+    if let Ok(ended) = state.coordinator.send(EndedAttempts).await {
+        body.push_str("# HELP lms_orchestrator_cutover_attempts_total Cutover attempts that ended since this orchestrator started, by final status.\n# TYPE lms_orchestrator_cutover_attempts_total counter\n");
+        for status in ["CommitCompleted", "AbortCompleted", "Error"] {
+            let n = ended
+                .iter()
+                .find(|(s, _)| *s == status)
+                .map_or(0, |(_, n)| *n);
+            body.push_str(&format!(
+                "lms_orchestrator_cutover_attempts_total{{status=\"{status}\"}} {n}\n"
+            ));
+        }
+    }
+    body.push_str(&state.api_metrics.render());
     let lag = state
         .replication_lag_ms
         .load(std::sync::atomic::Ordering::Relaxed);
