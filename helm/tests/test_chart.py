@@ -216,9 +216,11 @@ def test_listen_addresses_are_the_binaries_defaults():
 def test_every_variable_the_chart_sets_exists(case):
     """A renamed flag fails here, not in a cluster: each LMS_*/ORCH_* the chart sets is a
     clap `env` of that binary (POD_IP is read by the proxy's config.rs)."""
-    proxy_env = cli_envs("services/proxy/src/cli.rs") | {"POD_IP", "INIT_SOURCE", "INIT_TARGET"}
-    orch_env = cli_envs("services/orchestrator/src/cli.rs") | {"CRDB_URL", "LMS_URL"}
+    otel = {"OTEL_EXPORTER_OTLP_ENDPOINT"}
+    proxy_env = cli_envs("services/proxy/src/cli.rs") | {"POD_IP", "INIT_SOURCE", "INIT_TARGET"} | otel
+    orch_env = cli_envs("services/orchestrator/src/cli.rs") | {"CRDB_URL", "LMS_URL"} | otel
     assert "POD_IP" in (REPO / "services/proxy/src/config.rs").read_text()
+    assert '"OTEL_EXPORTER_OTLP_ENDPOINT"' in (REPO / "actors/telemetry/src/lib.rs").read_text()
     assert set(env(container(case, FULLNAME))) <= proxy_env
     assert set(env(container(case, ORCH))) <= orch_env
 
@@ -347,6 +349,18 @@ def test_tls_control_plane_and_user_env():
     pod = find(case, "Deployment", FULLNAME)["spec"]["template"]["metadata"]
     assert pod["annotations"] == {"example.com/team": "migrations"}
     assert "https://localhost:4200" in RENDERED[case]["NOTES"]
+
+
+def test_tracing_sets_the_otlp_endpoint_on_both_and_the_query_ratio_on_the_proxies():
+    for case in CASES:
+        lms, orch = container(case, FULLNAME), container(case, ORCH)
+        if not CASES[case].get("tracing"):
+            assert "OTEL_EXPORTER_OTLP_ENDPOINT" not in env(lms) and "OTEL_EXPORTER_OTLP_ENDPOINT" not in env(orch)
+        else:
+            url = "http://jaeger-collector.observability:4318"
+            assert env_value(lms, "OTEL_EXPORTER_OTLP_ENDPOINT") == env_value(orch, "OTEL_EXPORTER_OTLP_ENDPOINT") == url
+            assert env_value(lms, "LMS_TRACE_QUERIES") == "0.05"
+            assert "LMS_TRACE_QUERIES" not in env(orch)
 
 
 def test_insecure_control_plane_without_secrets():
