@@ -55,6 +55,17 @@ impl CutoverEnv {
         orch_args: &[&str],
         spec: EnvSpec,
     ) -> (Self, Option<MetaRole>) {
+        Self::start_configured(proxies, orch_args, spec, |_, _, _| {})
+    }
+
+    /// Like [`CutoverEnv::start_spec`]; `configure` may change the orchestrator's
+    /// config.json (given the clusters and the test database) before it starts.
+    pub fn start_configured(
+        proxies: usize,
+        orch_args: &[&str],
+        spec: EnvSpec,
+        configure: impl FnOnce(&mut serde_json::Value, &Clusters, &str),
+    ) -> (Self, Option<MetaRole>) {
         let clusters: &'static Clusters = if spec.private_clusters {
             // Leaked on purpose: each cluster's guardian stops it when the process exits.
             let name = unique_name("p");
@@ -100,6 +111,7 @@ impl CutoverEnv {
             config["SOURCE_URL"] = clusters.source.superuser_url(&db).into();
             config["TARGET_URL"] = clusters.target.superuser_url(&db).into();
         }
+        configure(&mut config, clusters, &db);
         let orch = OrchestratorProcess::start_with_config(config, orch_args);
         let (code, body) = http_request(orch.api_addr(), "POST", "/api/v1/initialize", None);
         assert_eq!(code, 200, "initialize: {body}\n{}", orch.log());

@@ -5,18 +5,17 @@
 //! CockroachDB changefeeds into it do). The orchestrator writes a fresh token into a
 //! one-row sentinel table on the source and polls the target until it appears; a commit
 //! waits for that instead of an operator checking by hand.
+//!
+//! - `token`: the sentinel table on either kind of database (PostgreSQL or MySQL source).
 
+mod token;
+
+use crate::ends::{mysql_conn, SourceDb};
 use molt_lms_api::SourceOfTruth;
 use molt_lms_common::pg_dial::PgDialer;
 use std::time::{Duration, Instant};
 use thiserror::Error;
-
-/// Created on both databases by `initialize`; replicate it with the application's tables.
-pub const SENTINEL_TABLE: &str = "molt_lms.replication_sentinel";
-
-const DDL: &str = "CREATE SCHEMA IF NOT EXISTS molt_lms; \
-    CREATE TABLE IF NOT EXISTS molt_lms.replication_sentinel (\
-    id INT8 PRIMARY KEY, token TEXT NOT NULL, written_at TIMESTAMPTZ NOT NULL)";
+use token::{Layout, Session};
 
 #[derive(Debug, Error)]
 pub enum GateError {
@@ -38,7 +37,7 @@ pub struct GateReport {
 
 /// The two ends of the replication the gate watches.
 pub struct Sentinel {
-    source: PgDialer,
+    source: SourceDb,
     target: PgDialer,
 }
 
@@ -52,31 +51,65 @@ fn query_err(side: &'static str) -> impl Fn(tokio_postgres::Error) -> GateError 
     }
 }
 
+fn side_name(side: SourceOfTruth) -> &'static str {
+    match side {
+        SourceOfTruth::Source => "source",
+        SourceOfTruth::Target => "target",
+    }
+}
+
 impl Sentinel {
-    pub fn new(source: PgDialer, target: PgDialer) -> Self {
+    pub fn new(source: SourceDb, target: PgDialer) -> Self {
         Self { source, target }
     }
 
-    async fn client(&self, side: &'static str) -> Result<tokio_postgres::Client, GateError> {
-        let dialer = if side == "source" {
-            &self.source
+    fn layout(&self) -> Layout {
+        if self.source.is_mysql() {
+            Layout::MySql
         } else {
-            &self.target
-        };
-        dialer
+            Layout::Pg
+        }
+    }
+
+    /// The sentinel table's name on both databases (`initialize` creates it): replicate it
+    /// with the application's tables.
+    pub fn table(&self) -> &'static str {
+        self.layout().table()
+    }
+
+    async fn pg(&self, side: &'static str, dialer: &PgDialer) -> Result<Session, GateError> {
+        let client = dialer
             .service_client("molt-lms replication gate")
             .await
-            .map_err(|message| GateError::Connect { side, message })
+            .map_err(|message| GateError::Connect { side, message })?;
+        Ok(Session::Pg {
+            side,
+            client,
+            layout: self.layout(),
+        })
+    }
+
+    async fn session(&self, which: SourceOfTruth) -> Result<Session, GateError> {
+        let side = side_name(which);
+        match (which, &self.source) {
+            (SourceOfTruth::Target, _) => self.pg(side, &self.target).await,
+            (SourceOfTruth::Source, SourceDb::Pg(dialer)) => self.pg(side, dialer).await,
+            (SourceOfTruth::Source, SourceDb::MySql(url)) => Ok(Session::My {
+                side,
+                conn: mysql_conn(url)
+                    .await
+                    .map_err(|message| GateError::Connect { side, message })?,
+            }),
+        }
     }
 
     /// Creates the sentinel table on both databases; safe to run again.
     pub async fn create_tables(&self) -> Result<(), GateError> {
-        for side in ["source", "target"] {
-            self.client(side)
-                .await?
-                .batch_execute(DDL)
-                .await
-                .map_err(query_err(side))?;
+        for which in [SourceOfTruth::Source, SourceOfTruth::Target] {
+            let mut s = self.session(which).await?;
+            let created = s.create().await;
+            s.close().await;
+            created?;
         }
         Ok(())
     }
@@ -90,45 +123,45 @@ impl Sentinel {
         timeout: Duration,
         poll: Duration,
     ) -> Result<GateReport, GateError> {
-        let (w, r) = match from {
-            SourceOfTruth::Source => ("source", "target"),
-            SourceOfTruth::Target => ("target", "source"),
+        let mut writer = self.session(from).await?;
+        let mut reader = match self.session(from.other()).await {
+            Ok(r) => r,
+            Err(e) => {
+                writer.close().await;
+                return Err(e);
+            }
         };
-        let (source, target) = (self.client(w).await?, self.client(r).await?);
-        let token = format!("{:032x}", rand::random::<u128>());
-        let written = Instant::now();
-        source
-            .execute(
-                "INSERT INTO molt_lms.replication_sentinel (id, token, written_at) VALUES (1, $1, now()) \
-                 ON CONFLICT (id) DO UPDATE SET token = excluded.token, written_at = excluded.written_at",
-                &[&token],
-            )
-            .await
-            .map_err(query_err(w))?;
-        let mut polls = 0;
-        loop {
-            polls += 1;
-            let seen: Option<String> = target
-                .query_opt(
-                    "SELECT token FROM molt_lms.replication_sentinel WHERE id = 1",
-                    &[],
-                )
-                .await
-                .map_err(query_err(r))?
-                .map(|r| r.get(0));
-            if seen.as_deref() == Some(token.as_str()) {
-                return Ok(GateReport {
-                    lag: written.elapsed(),
-                    polls,
-                });
-            }
-            if written.elapsed() >= timeout {
-                return Err(GateError::Timeout {
-                    waited: written.elapsed(),
-                    polls,
-                });
-            }
-            tokio::time::sleep(poll.min(timeout.saturating_sub(written.elapsed()))).await;
+        let result = poll_token(&mut writer, &mut reader, timeout, poll).await;
+        writer.close().await;
+        reader.close().await;
+        result
+    }
+}
+
+async fn poll_token(
+    writer: &mut Session,
+    reader: &mut Session,
+    timeout: Duration,
+    poll: Duration,
+) -> Result<GateReport, GateError> {
+    let token = format!("{:032x}", rand::random::<u128>());
+    let written = Instant::now();
+    writer.write(&token).await?;
+    let mut polls = 0;
+    loop {
+        polls += 1;
+        if reader.read().await?.as_deref() == Some(token.as_str()) {
+            return Ok(GateReport {
+                lag: written.elapsed(),
+                polls,
+            });
         }
+        if written.elapsed() >= timeout {
+            return Err(GateError::Timeout {
+                waited: written.elapsed(),
+                polls,
+            });
+        }
+        tokio::time::sleep(poll.min(timeout.saturating_sub(written.elapsed()))).await;
     }
 }

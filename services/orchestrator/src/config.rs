@@ -18,9 +18,8 @@ pub struct Settings {
     /// A SQL URL through the proxies, if given.
     pub lms: Option<BackendUrl>,
     /// The source database (SOURCE_URL, PostgreSQL or MySQL) and the target database it
-    /// replicates into (TARGET_URL, default CRDB_URL): what `verify` compares and, for a
-    /// PostgreSQL source, where the replication gate writes and reads its token. `None`
-    /// without SOURCE_URL.
+    /// replicates into (TARGET_URL, default CRDB_URL): what `verify` compares and where
+    /// the replication gate writes and reads its token. `None` without SOURCE_URL.
     pub ends: Option<(BackendUrl, BackendUrl)>,
     /// Who may call the API, and how the orchestrator calls the proxies.
     pub control: ControlAuth,
@@ -84,12 +83,6 @@ pub fn load(args: &Args) -> Result<Settings, ConfigError> {
         None if args.wait_for_replication.is_some() => {
             return Err(ConfigError(
                 "ORCH_WAIT_FOR_REPLICATION: needs SOURCE_URL, where the gate writes its token"
-                    .into(),
-            ))
-        }
-        Some((s, _)) if s.scheme == "mysql" && args.wait_for_replication.is_some() => {
-            return Err(ConfigError(
-                "ORCH_WAIT_FOR_REPLICATION: the replication gate needs a PostgreSQL SOURCE_URL; MySQL sources are not supported by it yet"
                     .into(),
             ))
         }

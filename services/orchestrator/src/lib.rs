@@ -67,21 +67,22 @@ pub async fn run(args: cli::Args, settings: config::Settings) -> anyhow::Result<
         Some((source, target)) => {
             let target_dialer =
                 || PgDialer::new(SourceOfTruth::Target, target.clone()).context("TARGET_URL");
-            let (sentinel, verify_source) = if source.scheme == "mysql" {
-                (None, SourceDb::MySql(source))
-            } else {
-                let dial =
-                    || PgDialer::new(SourceOfTruth::Source, source.clone()).context("SOURCE_URL");
-                (
-                    Some(Arc::new(Sentinel::new(dial()?, target_dialer()?))),
-                    SourceDb::Pg(dial()?),
-                )
+            let source_db = || -> anyhow::Result<SourceDb> {
+                Ok(if source.scheme == "mysql" {
+                    SourceDb::MySql(source.clone())
+                } else {
+                    SourceDb::Pg(
+                        PgDialer::new(SourceOfTruth::Source, source.clone())
+                            .context("SOURCE_URL")?,
+                    )
+                })
             };
+            let sentinel = Sentinel::new(source_db()?, target_dialer()?);
             let ends = Ends {
-                source: verify_source,
+                source: source_db()?,
                 target: target_dialer()?,
             };
-            (sentinel, Some(Arc::new(ends)))
+            (Some(Arc::new(sentinel)), Some(Arc::new(ends)))
         }
         None => (None, None),
     };

@@ -11,7 +11,7 @@ use molt_lms_orchestrator_actors::coordinator::{
     Begin, BeginParticipants, FinishAttempt, GetAttempt, GetStatus, Initialize, PausedAttempt,
     RecordReplication,
 };
-use molt_lms_orchestrator_actors::gate::{GateError, GateReport, Sentinel, SENTINEL_TABLE};
+use molt_lms_orchestrator_actors::gate::{GateError, GateReport, Sentinel};
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
@@ -28,20 +28,23 @@ pub async fn initialize(state: web::Data<AppState>) -> HttpResponse {
         if let Err(e) = sentinel.create_tables().await {
             return HttpResponse::ServiceUnavailable().json(ApiError::new(
                 "sentinel_unavailable",
-                format!("the metadata is initialized, but the replication sentinel ({SENTINEL_TABLE}) is not: {e}"),
+                format!(
+                    "the metadata is initialized, but the replication sentinel ({}) is not: {e}",
+                    sentinel.table()
+                ),
             ));
         }
     }
     HttpResponse::Ok().json(serde_json::json!({
         "initialized": true,
-        "replication_sentinel": state.sentinel.as_ref().map(|_| SENTINEL_TABLE),
+        "replication_sentinel": state.sentinel.as_ref().map(|s| s.table()),
     }))
 }
 
 /// The 400 for a request naming `field` when SOURCE_URL (the gate's sentinel) is not set.
 fn no_sentinel(field: &str) -> HttpResponse {
     bad_request(format!(
-        "{field}: the orchestrator has no PostgreSQL SOURCE_URL, where the replication gate writes its token (MySQL sources are not supported by the gate yet)"
+        "{field}: the orchestrator has no SOURCE_URL, where the replication gate writes its token"
     ))
 }
 
@@ -117,7 +120,7 @@ async fn replication_gate(state: &AppState, req: &FinishRequest) -> Option<HttpR
     };
     let explain = |e: &GateError| {
         match e {
-        GateError::Timeout { .. } => format!("cutover attempt {id}: {e}, so nothing was committed and traffic stays paused; check replication into the {} ({SENTINEL_TABLE} must be replicated with your tables), then commit again, `abort` to resume on the {from}, or `commit --force` to commit without the check", from.other()),
+        GateError::Timeout { .. } => format!("cutover attempt {id}: {e}, so nothing was committed and traffic stays paused; check replication into the {} ({} must be replicated with your tables), then commit again, `abort` to resume on the {from}, or `commit --force` to commit without the check", from.other(), sentinel.table()),
         e => format!("cutover attempt {id}: {e}; nothing was committed and traffic stays paused; commit again, `abort`, or `commit --force`"),
     }
     };
