@@ -6,11 +6,17 @@
 //! one-row sentinel table on the source and polls the target until it appears; a commit
 //! waits for that instead of an operator checking by hand.
 //!
+//! For PostgreSQL logical replication there is also a check that writes nothing: the
+//! source's WAL position against what its replication slots confirmed.
+//!
 //! - `token`: the sentinel table on either kind of database (PostgreSQL or MySQL source).
+//! - `lsn`: the LSN check.
 
+pub(crate) mod lsn;
 mod token;
 
 use crate::ends::{mysql_conn, SourceDb};
+pub use molt_lms_api::cutover::ReplicationCheck;
 use molt_lms_api::SourceOfTruth;
 use molt_lms_common::pg_dial::PgDialer;
 use std::time::{Duration, Instant};
@@ -23,12 +29,23 @@ pub enum GateError {
     Connect { side: &'static str, message: String },
     #[error("the {side} database refused the replication check: {message}")]
     Query { side: &'static str, message: String },
-    /// The token did not reach the target in time.
-    #[error("the sentinel token has not been replicated within {} ({polls} polls)", humantime::format_duration(*.waited))]
-    Timeout { waited: Duration, polls: u64 },
+    /// The LSN check has no replication slot to wait for.
+    #[error("the LSN check found nothing to wait for on the {side}: {message}")]
+    NoSlot { side: &'static str, message: String },
+    /// The check cannot run against these databases.
+    #[error("{0}")]
+    Unsupported(&'static str),
+    /// The target did not catch up in time: `what` did not happen (`detail` says more).
+    #[error("{what} within {} ({polls} polls){detail}", humantime::format_duration(*.waited))]
+    Timeout {
+        what: String,
+        waited: Duration,
+        polls: u64,
+        detail: String,
+    },
 }
 
-/// How long the token took, and how many reads of the target it cost.
+/// How long the target took to catch up, and how many polls it cost.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct GateReport {
     pub lag: Duration,
@@ -39,6 +56,8 @@ pub struct GateReport {
 pub struct Sentinel {
     source: SourceDb,
     target: PgDialer,
+    /// The slots the LSN check waits for; empty: every logical slot of the database.
+    slots: Vec<String>,
 }
 
 fn query_err(side: &'static str) -> impl Fn(tokio_postgres::Error) -> GateError {
@@ -60,7 +79,24 @@ fn side_name(side: SourceOfTruth) -> &'static str {
 
 impl Sentinel {
     pub fn new(source: SourceDb, target: PgDialer) -> Self {
-        Self { source, target }
+        Self {
+            source,
+            target,
+            slots: Vec::new(),
+        }
+    }
+
+    /// The LSN check waits for these logical replication slots only.
+    pub fn with_slots(mut self, slots: Vec<String>) -> Self {
+        self.slots = slots;
+        self
+    }
+
+    /// Why `check` cannot run against these databases, if it cannot.
+    pub fn unsupported(&self, check: ReplicationCheck) -> Option<&'static str> {
+        (check == ReplicationCheck::Lsn && self.source.is_mysql()).then_some(
+            "the lsn check needs a PostgreSQL source (it reads the source's replication slots); a MySQL source takes the token check",
+        )
     }
 
     fn layout(&self) -> Layout {
@@ -114,10 +150,38 @@ impl Sentinel {
         Ok(())
     }
 
-    /// Writes a fresh token on the database traffic is leaving (`from`: the source, or
-    /// the target for a revert, which needs replication the other way) and polls the
-    /// other one every `poll` until it is there, for at most `timeout`.
+    /// Waits, polling every `poll` for at most `timeout`, until the database traffic
+    /// moves to has caught up with `from` (the source, or the target for a revert, which
+    /// needs replication the other way), by `check`.
     pub async fn wait(
+        &self,
+        from: SourceOfTruth,
+        check: ReplicationCheck,
+        timeout: Duration,
+        poll: Duration,
+    ) -> Result<GateReport, GateError> {
+        if let Some(why) = self.unsupported(check) {
+            return Err(GateError::Unsupported(why));
+        }
+        match check {
+            ReplicationCheck::Token => self.wait_token(from, timeout, poll).await,
+            ReplicationCheck::Lsn => {
+                let side = side_name(from);
+                let dialer = match (from, &self.source) {
+                    (SourceOfTruth::Source, SourceDb::Pg(d)) => d,
+                    _ => &self.target,
+                };
+                let client = dialer
+                    .service_client("molt-lms replication gate")
+                    .await
+                    .map_err(|message| GateError::Connect { side, message })?;
+                lsn::wait(&client, side, &self.slots, timeout, poll).await
+            }
+        }
+    }
+
+    /// The token check: a fresh token written on `from`, polled for on the other.
+    async fn wait_token(
         &self,
         from: SourceOfTruth,
         timeout: Duration,
@@ -158,10 +222,15 @@ async fn poll_token(
         }
         if written.elapsed() >= timeout {
             return Err(GateError::Timeout {
+                what: "the sentinel token has not been replicated".into(),
                 waited: written.elapsed(),
                 polls,
+                detail: String::new(),
             });
         }
         tokio::time::sleep(poll.min(timeout.saturating_sub(written.elapsed()))).await;
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -4,7 +4,7 @@
 use crate::orchestrator_url::OrchestratorUrl;
 use crate::CliError;
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use molt_lms_api::cutover::TimeoutAction;
+use molt_lms_api::cutover::{ReplicationCheck, TimeoutAction};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -363,6 +363,10 @@ pub struct BeginArgs {
     #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
     pub max_lag: Option<Duration>,
 
+    /// How --max-lag measures the lag (default: the orchestrator's --replication-check).
+    #[arg(long, value_enum, value_name = "CHECK", requires = "max_lag")]
+    pub replication_check: Option<CheckArg>,
+
     #[command(flatten)]
     pub lms: LmsArgs,
     #[command(flatten)]
@@ -392,6 +396,30 @@ pub struct CommitArgs {
     /// default. Only when you have checked the target yourself.
     #[arg(long, conflicts_with = "wait_for_replication")]
     pub force: bool,
+    /// How the gate tells that the target caught up (default: the orchestrator's
+    /// --replication-check): `token` waits for a token written into the sentinel table on
+    /// the source to reach the target; `lsn` waits until the source's logical replication
+    /// slots confirmed its WAL position (PostgreSQL subscriptions; writes nothing).
+    #[arg(long, value_enum, value_name = "CHECK", conflicts_with = "force")]
+    pub replication_check: Option<CheckArg>,
+}
+
+/// The replication gate's check; mirrors [`ReplicationCheck`] for clap.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CheckArg {
+    /// A token written on the source, awaited on the target.
+    Token,
+    /// The source's WAL position, awaited in its replication slots.
+    Lsn,
+}
+
+impl From<CheckArg> for ReplicationCheck {
+    fn from(c: CheckArg) -> Self {
+        match c {
+            CheckArg::Token => ReplicationCheck::Token,
+            CheckArg::Lsn => ReplicationCheck::Lsn,
+        }
+    }
 }
 
 #[derive(Debug, Args)]

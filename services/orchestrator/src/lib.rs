@@ -7,6 +7,7 @@ pub mod routes;
 use actix::{Actor, Addr, Supervisor};
 use actix_web::{web, App, HttpServer};
 use anyhow::Context;
+use molt_lms_api::cutover::ReplicationCheck;
 use molt_lms_api::SourceOfTruth;
 use molt_lms_common::control::{client::ControlClient, guard, server_tls, ControlAuth};
 use molt_lms_common::pg_dial::PgDialer;
@@ -33,6 +34,8 @@ pub struct AppState {
     pub sentinel: Option<Arc<Sentinel>>,
     /// How long a commit waits for replication unless it says otherwise.
     pub wait_for_replication: Option<Duration>,
+    /// The gate's check unless a request says otherwise.
+    pub replication_check: ReplicationCheck,
     /// The last lag the gate measured, in milliseconds (`u64::MAX`: none yet).
     pub replication_lag_ms: std::sync::atomic::AtomicU64,
 }
@@ -77,7 +80,8 @@ pub async fn run(args: cli::Args, settings: config::Settings) -> anyhow::Result<
                     )
                 })
             };
-            let sentinel = Sentinel::new(source_db()?, target_dialer()?);
+            let sentinel = Sentinel::new(source_db()?, target_dialer()?)
+                .with_slots(args.replication_slots.clone());
             let ends = Ends {
                 source: source_db()?,
                 target: target_dialer()?,
@@ -112,6 +116,7 @@ pub async fn run(args: cli::Args, settings: config::Settings) -> anyhow::Result<
         prepare_timeout: args.prepare_timeout,
         sentinel,
         wait_for_replication: args.wait_for_replication,
+        replication_check: args.replication_check.into(),
         replication_lag_ms: std::sync::atomic::AtomicU64::new(u64::MAX),
     });
     let s = state.clone();

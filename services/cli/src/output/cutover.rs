@@ -2,7 +2,7 @@
 //! `commit`, `abort` and `get_metadata` share.
 
 use super::{captioned, table, Dialects};
-use molt_lms_api::cutover::{CutoverAttempt, CutoverStatus, PrepareReport};
+use molt_lms_api::cutover::{CutoverAttempt, CutoverStatus, PrepareReport, ReplicationCheck};
 
 /// Which end an attempt's `end_time` records; it names the last time column.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -132,7 +132,12 @@ pub fn attempt_metadata(attempt: &CutoverAttempt) -> String {
     );
     let gate = attempt
         .replication_lag_ms
-        .map(|ms| format!("Replication caught up {ms} ms after the gate's token was written.\n"))
+        .map(|ms| match attempt.replication_check {
+            Some(ReplicationCheck::Lsn) => format!(
+                "Replication caught up {ms} ms after the gate read the WAL position (lsn check).\n"
+            ),
+            _ => format!("Replication caught up {ms} ms after the gate's token was written.\n"),
+        })
         .unwrap_or_default();
     format!("cutover metadata for attempt id {}:\n", attempt.id)
         + &captioned(&summary, "Summarized Consistent Cutover Metadata.")

@@ -36,6 +36,7 @@ fn committed_attempt() -> CutoverAttempt {
         begin_timeout_ms: Some(30_000),
         timeout_action: TimeoutAction::Abort,
         replication_lag_ms: None,
+        replication_check: None,
         proxies: vec![
             proxy_attempt("demo-lms-1:9043", CutoverStatus::CommitCompleted),
             proxy_attempt("demo-lms-2:9043", CutoverStatus::CommitCompleted),

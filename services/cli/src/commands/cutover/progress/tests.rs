@@ -18,6 +18,7 @@ fn pausing(held: u64, age: f64, query: &str) -> CutoverAttempt {
         begin_timeout_ms: None,
         timeout_action: TimeoutAction::Abort,
         replication_lag_ms: None,
+        replication_check: None,
         proxies: vec![ProxyAttempt {
             lms_address: "lms-1:9043".to_owned(),
             source_of_truth: SourceOfTruth::Source,
