@@ -1,22 +1,18 @@
 //! Cutover commands: initialize, begin, commit, abort, and attempt metadata.
 
+mod gate;
+
 use super::{bad_request, refused, unavailable};
 use crate::AppState;
 use actix_web::{web, HttpResponse};
-use molt_lms_api::cutover::{BeginRequest, CutoverStatus, FinishRequest, ReplicationCheck};
+use gate::{lag_gate, replication_gate};
+use molt_lms_api::cutover::{BeginRequest, CutoverStatus, FinishRequest};
 use molt_lms_api::ApiError;
-use molt_lms_api::SourceOfTruth;
 use molt_lms_orchestrator_actors::attempt::Finish;
 use molt_lms_orchestrator_actors::coordinator::{
-    Begin, BeginParticipants, FinishAttempt, GetAttempt, GetStatus, Initialize, PausedAttempt,
-    RecordReplication,
+    Begin, BeginParticipants, FinishAttempt, GetAttempt, Initialize,
 };
-use molt_lms_orchestrator_actors::gate::{GateError, GateReport, Sentinel};
-use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
-
-/// How often the gate reads the target.
-const GATE_POLL: Duration = Duration::from_millis(50);
 
 pub async fn initialize(state: web::Data<AppState>) -> HttpResponse {
     match state.coordinator.send(Initialize).await {
@@ -39,141 +35,6 @@ pub async fn initialize(state: web::Data<AppState>) -> HttpResponse {
         "initialized": true,
         "replication_sentinel": state.sentinel.as_ref().map(|s| s.table()),
     }))
-}
-
-/// The 400 for a request naming `field` when SOURCE_URL (the gate's sentinel) is not set.
-fn no_sentinel(field: &str) -> HttpResponse {
-    bad_request(format!(
-        "{field}: the orchestrator has no SOURCE_URL, where the replication gate writes its token"
-    ))
-}
-
-/// Runs the gate's `check` away from `from` for at most `wait`. On success the lag is
-/// kept for the metric and returned; otherwise the refusal: 409 `replication_lagging` when
-/// the target did not catch up in time, 400 when the check cannot run against these
-/// databases, 503 `replication_check_failed` when a database could not be asked (or the
-/// LSN check has no slot to wait for), each with the message `explain` gives.
-async fn run_gate(
-    state: &AppState,
-    sentinel: &Sentinel,
-    from: SourceOfTruth,
-    check: ReplicationCheck,
-    wait: Duration,
-    explain: impl Fn(&GateError) -> String,
-) -> Result<GateReport, HttpResponse> {
-    match sentinel.wait(from, check, wait, GATE_POLL).await {
-        Ok(report) => {
-            state
-                .replication_lag_ms
-                .store(report.lag.as_millis() as u64, Ordering::Relaxed);
-            Ok(report)
-        }
-        Err(e @ GateError::Timeout { .. }) => {
-            Err(HttpResponse::Conflict().json(ApiError::new("replication_lagging", explain(&e))))
-        }
-        Err(e @ GateError::Unsupported(_)) => {
-            Err(bad_request(format!("replication_check: {}", explain(&e))))
-        }
-        Err(e) => Err(HttpResponse::ServiceUnavailable()
-            .json(ApiError::new("replication_check_failed", explain(&e)))),
-    }
-}
-
-/// What to look at when the gate timed out, by check.
-fn lagging_hint(sentinel: &Sentinel, check: ReplicationCheck, to: SourceOfTruth) -> String {
-    match check {
-        ReplicationCheck::Token => format!(
-            "check replication into the {to} ({} must be replicated with your tables)",
-            sentinel.table()
-        ),
-        ReplicationCheck::Lsn => format!(
-            "check the subscription on the {to} (enabled? pg_stat_subscription there) and that every slot named has a consumer"
-        ),
-    }
-}
-
-/// `begin --max-lag`: the gate run with traffic still flowing, before anything pauses.
-async fn lag_gate(state: &AppState, req: &BeginRequest, max_lag: Duration) -> Option<HttpResponse> {
-    let Some(sentinel) = state.sentinel.as_deref() else {
-        return Some(no_sentinel("max_lag_ms"));
-    };
-    let check = req.replication_check.unwrap_or(state.replication_check);
-    let from = match state.coordinator.send(GetStatus).await {
-        Ok(s) => s.source_of_truth,
-        Err(_) => return Some(unavailable()),
-    };
-    let explain = |e: &GateError| {
-        match e {
-        GateError::Timeout { .. } => format!(
-            "begin refused, nothing was paused: {e}, above the --max-lag of {}; {}, wait for replication to catch up and begin again",
-            humantime::format_duration(max_lag),
-            lagging_hint(sentinel, check, from.other())
-        ),
-        e => format!("begin refused, nothing was paused: {e}"),
-    }
-    };
-    match run_gate(state, sentinel, from, check, max_lag, explain).await {
-        Ok(report) => {
-            tracing::info!(
-                lag_ms = report.lag.as_millis() as u64,
-                check = check.as_str(),
-                "replication lag within --max-lag"
-            );
-            None
-        }
-        Err(refusal) => Some(refusal),
-    }
-}
-
-/// The replication gate before a commit, when asked for (or on by default) and traffic is
-/// paused for the attempt: `Some` answer when the commit must not go ahead.
-async fn replication_gate(state: &AppState, req: &FinishRequest) -> Option<HttpResponse> {
-    let wait = match (req.force, req.wait_for_replication_ms) {
-        (true, _) => return None,
-        (false, Some(ms)) => Duration::from_millis(ms),
-        (false, None) => state.wait_for_replication?,
-    };
-    let Some(sentinel) = state.sentinel.as_deref() else {
-        return Some(no_sentinel("wait_for_replication_ms"));
-    };
-    let check = req.replication_check.unwrap_or(state.replication_check);
-    // Only a paused attempt whose commit has not started: a repeated commit goes on.
-    let (id, from) = match state.coordinator.send(PausedAttempt(req.attempt_id)).await {
-        Ok(Some(paused)) => paused,
-        Ok(None) => return None,
-        Err(_) => return Some(unavailable()),
-    };
-    let explain = |e: &GateError| {
-        match e {
-        GateError::Timeout { .. } => format!(
-            "cutover attempt {id}: {e}, so nothing was committed and traffic stays paused; {}, then commit again, `abort` to resume on the {from}, or `commit --force` to commit without the check",
-            lagging_hint(sentinel, check, from.other())
-        ),
-        e => format!("cutover attempt {id}: {e}; nothing was committed and traffic stays paused; commit again, `abort`, or `commit --force`"),
-    }
-    };
-    match run_gate(state, sentinel, from, check, wait, explain).await {
-        Ok(report) => {
-            tracing::info!(
-                attempt = id,
-                lag_ms = report.lag.as_millis() as u64,
-                polls = report.polls,
-                check = check.as_str(),
-                "replication caught up"
-            );
-            state
-                .coordinator
-                .send(RecordReplication {
-                    attempt_id: id,
-                    lag: report.lag,
-                    check,
-                })
-                .await
-                .ok()?;
-            None
-        }
-        Err(refusal) => Some(refusal),
-    }
 }
 
 /// The longest `begin_timeout_ms` taken: its deadline is persisted as a timestamp, which a
