@@ -46,6 +46,18 @@ impl ReplicationCheck {
     }
 }
 
+/// A replication gate a commit is waiting for now, as its attempt shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GateProgress {
+    pub check: ReplicationCheck,
+    /// Since the gate started.
+    pub elapsed_ms: u64,
+    /// Reads of the target (token) or of the slots (lsn) so far.
+    pub polls: u64,
+    /// How long it waits at most before the commit is refused.
+    pub timeout_ms: u64,
+}
+
 /// An order to hold traffic for a cutover attempt.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HoldOrder {
@@ -380,6 +392,9 @@ pub struct CutoverAttempt {
     /// The check that measured `replication_lag_ms`.
     #[serde(default)]
     pub replication_check: Option<ReplicationCheck>,
+    /// The replication gate while a commit waits for it (live, not stored).
+    #[serde(default)]
+    pub replication_gate: Option<GateProgress>,
     pub proxies: Vec<ProxyAttempt>,
 }
 

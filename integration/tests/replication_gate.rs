@@ -1,6 +1,7 @@
 //! The replication gate beyond PostgreSQL's token check (see `cutover_prepare.rs` for that):
-//! the LSN check against real PostgreSQL logical replication, and a MySQL source, whose
-//! token is written on MariaDB and read on the PostgreSQL target.
+//! the LSN check against real PostgreSQL logical replication, the CLI's progress while a
+//! commit waits, and a MySQL source, whose token is written on MariaDB and read on the
+//! PostgreSQL target.
 
 use molt_lms_api::cutover::{CutoverStatus, ReplicationCheck};
 use molt_lms_api::SourceOfTruth;
@@ -149,7 +150,8 @@ async fn the_lsn_check_commits_once_the_subscription_confirmed_the_source_positi
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_lsn_check_refuses_the_commit_while_the_subscription_is_disabled_and_abort_resumes() {
+async fn the_lsn_check_refuses_the_commit_while_the_subscription_is_disabled_showing_progress_then_abort_resumes(
+) {
     let (env, repl) = gated_env(&["--replication-check", "lsn"]);
     let (src, tgt) = (&env.clusters.source, &env.clusters.target);
     tgt.psql(
@@ -163,11 +165,12 @@ async fn the_lsn_check_refuses_the_commit_while_the_subscription_is_disabled_and
     );
     let client = env.client(0).await;
     let a = env.pause();
+    // Long enough for the CLI's progress lines, printed each second while it waits.
     let out = env.orch.cli(&[
         "cutover",
         "consistent",
         "commit",
-        "--wait-for-replication=1s",
+        "--wait-for-replication=3s",
     ]);
     assert!(!out.status.success(), "{}", text(&out));
     let said = text(&out);
@@ -176,8 +179,26 @@ async fn the_lsn_check_refuses_the_commit_while_the_subscription_is_disabled_and
         "the refusal names the lagging slot: {said}"
     );
     assert!(said.contains("abort") && said.contains("--force"), "{said}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let progress = stderr
+        .find("waiting for replication (lsn check): ")
+        .unwrap_or_else(|| panic!("no progress line while the gate waited: {said}"));
+    let refusal = stderr.find("have not confirmed").expect("the refusal");
+    assert!(progress < refusal, "progress, then the refusal: {said}");
+    let progress_lines: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.starts_with("waiting for replication (lsn check): "))
+        .collect();
+    println!("CLI progress while the gate waited: {progress_lines:?}");
+    assert!(
+        progress_lines
+            .iter()
+            .all(|l| l.contains(" of 3s, ") && l.ends_with(" polls")),
+        "{progress_lines:?}"
+    );
     let still = env.attempt(a.id).expect("attempt");
     assert_eq!(still.status, CutoverStatus::TrafficPaused, "{still:#?}");
+    assert_eq!(still.replication_gate, None, "the gate ended: {still:#?}");
     assert_eq!(env.status().source_of_truth, SourceOfTruth::Source);
     let query = tokio::spawn(async move {
         let port = server_port(&client).await;

@@ -19,6 +19,7 @@ use crate::ends::{mysql_conn, SourceDb};
 pub use molt_lms_api::cutover::ReplicationCheck;
 use molt_lms_api::SourceOfTruth;
 use molt_lms_common::pg_dial::PgDialer;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 use thiserror::Error;
 use token::{Layout, Session};
@@ -50,6 +51,22 @@ pub enum GateError {
 pub struct GateReport {
     pub lag: Duration,
     pub polls: u64,
+}
+
+/// How many polls a running gate has made: it counts, others read while it waits.
+#[derive(Debug, Default)]
+pub struct Progress {
+    polls: AtomicU64,
+}
+
+impl Progress {
+    pub fn polls(&self) -> u64 {
+        self.polls.load(Ordering::Relaxed)
+    }
+
+    fn polled(&self, polls: u64) {
+        self.polls.store(polls, Ordering::Relaxed);
+    }
 }
 
 /// The two ends of the replication the gate watches.
@@ -152,19 +169,20 @@ impl Sentinel {
 
     /// Waits, polling every `poll` for at most `timeout`, until the database traffic
     /// moves to has caught up with `from` (the source, or the target for a revert, which
-    /// needs replication the other way), by `check`.
+    /// needs replication the other way), by `check`. Each poll is counted in `progress`.
     pub async fn wait(
         &self,
         from: SourceOfTruth,
         check: ReplicationCheck,
         timeout: Duration,
         poll: Duration,
+        progress: &Progress,
     ) -> Result<GateReport, GateError> {
         if let Some(why) = self.unsupported(check) {
             return Err(GateError::Unsupported(why));
         }
         match check {
-            ReplicationCheck::Token => self.wait_token(from, timeout, poll).await,
+            ReplicationCheck::Token => self.wait_token(from, timeout, poll, progress).await,
             ReplicationCheck::Lsn => {
                 let side = side_name(from);
                 let dialer = match (from, &self.source) {
@@ -175,7 +193,7 @@ impl Sentinel {
                     .service_client("molt-lms replication gate")
                     .await
                     .map_err(|message| GateError::Connect { side, message })?;
-                lsn::wait(&client, side, &self.slots, timeout, poll).await
+                lsn::wait(&client, side, &self.slots, timeout, poll, progress).await
             }
         }
     }
@@ -186,6 +204,7 @@ impl Sentinel {
         from: SourceOfTruth,
         timeout: Duration,
         poll: Duration,
+        progress: &Progress,
     ) -> Result<GateReport, GateError> {
         let mut writer = self.session(from).await?;
         let mut reader = match self.session(from.other()).await {
@@ -195,7 +214,7 @@ impl Sentinel {
                 return Err(e);
             }
         };
-        let result = poll_token(&mut writer, &mut reader, timeout, poll).await;
+        let result = poll_token(&mut writer, &mut reader, timeout, poll, progress).await;
         writer.close().await;
         reader.close().await;
         result
@@ -207,6 +226,7 @@ async fn poll_token(
     reader: &mut Session,
     timeout: Duration,
     poll: Duration,
+    progress: &Progress,
 ) -> Result<GateReport, GateError> {
     let token = format!("{:032x}", rand::random::<u128>());
     let written = Instant::now();
@@ -214,6 +234,7 @@ async fn poll_token(
     let mut polls = 0;
     loop {
         polls += 1;
+        progress.polled(polls);
         if reader.read().await?.as_deref() == Some(token.as_str()) {
             return Ok(GateReport {
                 lag: written.elapsed(),

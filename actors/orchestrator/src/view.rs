@@ -35,6 +35,7 @@ pub(crate) fn attempt_view(
         timeout_action: a.action,
         replication_lag_ms: a.replication_lag.map(|d| d.as_millis() as u64),
         replication_check: a.replication_check,
+        replication_gate: None,
         proxies: a
             .rows
             .iter()

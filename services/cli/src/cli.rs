@@ -387,7 +387,8 @@ pub struct CommitArgs {
     #[command(flatten)]
     pub finish: FinishArgs,
     /// Wait at most TIMEOUT (default 60s when given without a value) for the target to
-    /// replicate a token written on the source after the pause. Needs SOURCE_URL in the
+    /// catch up with the source after the pause (the replication gate; see
+    /// --replication-check), printing the wait every second. Needs SOURCE_URL in the
     /// orchestrator's config; the orchestrator's --wait-for-replication makes it the
     /// default.
     #[arg(long, value_name = "TIMEOUT", num_args = 0..=1, default_missing_value = "60s", value_parser = humantime::parse_duration)]

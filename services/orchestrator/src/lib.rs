@@ -38,6 +38,8 @@ pub struct AppState {
     pub replication_check: ReplicationCheck,
     /// The last lag the gate measured, in milliseconds (`u64::MAX`: none yet).
     pub replication_lag_ms: std::sync::atomic::AtomicU64,
+    /// The gate a commit waits for now, shown on its attempt.
+    pub live_gate: std::sync::Mutex<Option<Arc<routes::cutover::LiveGate>>>,
 }
 
 /// The API's TLS configuration, if it serves HTTPS.
@@ -118,6 +120,7 @@ pub async fn run(args: cli::Args, settings: config::Settings) -> anyhow::Result<
         wait_for_replication: args.wait_for_replication,
         replication_check: args.replication_check.into(),
         replication_lag_ms: std::sync::atomic::AtomicU64::new(u64::MAX),
+        live_gate: std::sync::Mutex::new(None),
     });
     let s = state.clone();
     let auth = web::Data::new(settings.control.clone());

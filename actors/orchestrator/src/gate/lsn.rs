@@ -15,7 +15,7 @@
 //! database, table synchronisation slots included (a table still being copied has not
 //! caught up either). A slot nobody consumes holds the check, and the refusal names it.
 
-use super::{query_err, GateError};
+use super::{query_err, GateError, Progress};
 use std::time::{Duration, Instant};
 
 /// Every logical slot of the connected database, with its confirmed position against
@@ -102,6 +102,7 @@ pub(super) async fn wait(
     wanted: &[String],
     timeout: Duration,
     poll: Duration,
+    progress: &Progress,
 ) -> Result<super::GateReport, GateError> {
     let row = client
         .query_one(
@@ -115,6 +116,7 @@ pub(super) async fn wait(
     let mut polls = 0;
     loop {
         polls += 1;
+        progress.polled(polls);
         let slots = client
             .query(SLOTS, &[&lsn])
             .await

@@ -2,6 +2,7 @@
 
 mod begin;
 mod check;
+mod gate;
 mod progress;
 
 use crate::cli::{CommitArgs, ConsistentCommand, CutoverCommand, FinishArgs, OutputType};
@@ -48,9 +49,16 @@ async fn commit(client: &Client, args: &CommitArgs) -> Result<(), CliError> {
             humantime::format_duration(d)
         );
     }
-    let attempt = client
-        .commit(&req, args.wait_for_replication.unwrap_or_default())
-        .await?;
+    let commit = client.commit(&req, args.wait_for_replication.unwrap_or_default());
+    // The orchestrator may run the gate by default: follow it unless forced past it.
+    let attempt = if args.force {
+        commit.await?
+    } else {
+        tokio::select! {
+            answer = commit => answer?,
+            never = gate::show_progress(client, args.finish.cutover_id) => match never {},
+        }
+    };
     if let Some(ms) = attempt.replication_lag_ms {
         eprintln!("replication caught up: {}", caught_up(&attempt, ms));
     }

@@ -5,6 +5,7 @@ mod gate;
 use super::{bad_request, refused, unavailable};
 use crate::AppState;
 use actix_web::{web, HttpResponse};
+pub use gate::LiveGate;
 use gate::{lag_gate, replication_gate};
 use molt_lms_api::cutover::{BeginRequest, CutoverStatus, FinishRequest};
 use molt_lms_api::ApiError;
@@ -80,9 +81,13 @@ pub async fn begin(state: web::Data<AppState>, body: web::Json<BeginRequest>) ->
     }
 }
 
+/// The attempt, with the replication gate its commit waits for now, if any.
 pub async fn get(state: web::Data<AppState>, id: web::Path<u64>) -> HttpResponse {
     match state.coordinator.send(GetAttempt(id.into_inner())).await {
-        Ok(Ok(a)) => HttpResponse::Ok().json(a),
+        Ok(Ok(mut a)) => {
+            a.replication_gate = gate::live(&state, a.id);
+            HttpResponse::Ok().json(a)
+        }
         Ok(Err(r)) => refused(r),
         Err(_) => unavailable(),
     }

@@ -3,16 +3,66 @@
 use crate::routes::{bad_request, unavailable};
 use crate::AppState;
 use actix_web::HttpResponse;
-use molt_lms_api::cutover::{BeginRequest, FinishRequest, ReplicationCheck};
+use molt_lms_api::cutover::{BeginRequest, FinishRequest, GateProgress, ReplicationCheck};
 use molt_lms_api::ApiError;
 use molt_lms_api::SourceOfTruth;
 use molt_lms_orchestrator_actors::coordinator::{GetStatus, PausedAttempt, RecordReplication};
-use molt_lms_orchestrator_actors::gate::{GateError, GateReport, Sentinel};
+use molt_lms_orchestrator_actors::gate::{GateError, GateReport, Progress, Sentinel};
 use std::sync::atomic::Ordering;
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 /// How often the gate reads the target.
 const GATE_POLL: Duration = Duration::from_millis(50);
+
+/// A gate a commit waits for: what `GET /api/v1/cutover/{id}` shows while it runs.
+pub struct LiveGate {
+    attempt_id: u64,
+    check: ReplicationCheck,
+    started: Instant,
+    timeout: Duration,
+    progress: Progress,
+}
+
+/// The gate attempt `id`'s commit waits for now, if any.
+pub(super) fn live(state: &AppState, id: u64) -> Option<GateProgress> {
+    let live = state.live_gate.lock().unwrap_or_else(|p| p.into_inner());
+    live.as_ref()
+        .filter(|g| g.attempt_id == id)
+        .map(|g| GateProgress {
+            check: g.check,
+            elapsed_ms: g.started.elapsed().as_millis() as u64,
+            polls: g.progress.polls(),
+            timeout_ms: g.timeout.as_millis() as u64,
+        })
+}
+
+/// Shows a gate on its attempt until dropped (the gate ended, or its request went away).
+struct Showing<'a> {
+    state: &'a AppState,
+    gate: Arc<LiveGate>,
+}
+
+impl<'a> Showing<'a> {
+    fn start(state: &'a AppState, gate: LiveGate) -> Self {
+        let gate = Arc::new(gate);
+        *state.live_gate.lock().unwrap_or_else(|p| p.into_inner()) = Some(gate.clone());
+        Self { state, gate }
+    }
+}
+
+impl Drop for Showing<'_> {
+    fn drop(&mut self) {
+        let mut live = self
+            .state
+            .live_gate
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if live.as_ref().is_some_and(|g| Arc::ptr_eq(g, &self.gate)) {
+            *live = None;
+        }
+    }
+}
 
 /// The 400 for a request naming `field` when SOURCE_URL (the gate's sentinel) is not set.
 fn no_sentinel(field: &str) -> HttpResponse {
@@ -25,16 +75,34 @@ fn no_sentinel(field: &str) -> HttpResponse {
 /// kept for the metric and returned; otherwise the refusal: 409 `replication_lagging` when
 /// the target did not catch up in time, 400 when the check cannot run against these
 /// databases, 503 `replication_check_failed` when a database could not be asked (or the
-/// LSN check has no slot to wait for), each with the message `explain` gives.
+/// LSN check has no slot to wait for), each with the message `explain` gives. A gate run
+/// for a commit (`attempt`) is shown on that attempt while it waits.
 async fn run_gate(
     state: &AppState,
     sentinel: &Sentinel,
     from: SourceOfTruth,
+    attempt: Option<u64>,
     check: ReplicationCheck,
     wait: Duration,
     explain: impl Fn(&GateError) -> String,
 ) -> Result<GateReport, HttpResponse> {
-    match sentinel.wait(from, check, wait, GATE_POLL).await {
+    let own = Progress::default();
+    let showing = attempt.map(|attempt_id| {
+        Showing::start(
+            state,
+            LiveGate {
+                attempt_id,
+                check,
+                started: Instant::now(),
+                timeout: wait,
+                progress: Progress::default(),
+            },
+        )
+    });
+    let progress = showing.as_ref().map_or(&own, |s| &s.gate.progress);
+    let result = sentinel.wait(from, check, wait, GATE_POLL, progress).await;
+    drop(showing);
+    match result {
         Ok(report) => {
             state
                 .replication_lag_ms
@@ -89,7 +157,7 @@ pub(super) async fn lag_gate(
         e => format!("begin refused, nothing was paused: {e}"),
     }
     };
-    match run_gate(state, sentinel, from, check, max_lag, explain).await {
+    match run_gate(state, sentinel, from, None, check, max_lag, explain).await {
         Ok(report) => {
             tracing::info!(
                 lag_ms = report.lag.as_millis() as u64,
@@ -132,7 +200,7 @@ pub(super) async fn replication_gate(
         e => format!("cutover attempt {id}: {e}; nothing was committed and traffic stays paused; commit again, `abort`, or `commit --force`"),
     }
     };
-    match run_gate(state, sentinel, from, check, wait, explain).await {
+    match run_gate(state, sentinel, from, Some(id), check, wait, explain).await {
         Ok(report) => {
             tracing::info!(
                 attempt = id,

@@ -19,6 +19,7 @@ fn pausing(held: u64, age: f64, query: &str) -> CutoverAttempt {
         timeout_action: TimeoutAction::Abort,
         replication_lag_ms: None,
         replication_check: None,
+        replication_gate: None,
         proxies: vec![ProxyAttempt {
             lms_address: "lms-1:9043".to_owned(),
             source_of_truth: SourceOfTruth::Source,
