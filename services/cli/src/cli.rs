@@ -219,9 +219,11 @@ pub enum ConsistentCommand {
     /// the source of truth. Only effective after `cutover consistent begin`.
     ///
     /// With --wait-for-replication the orchestrator first writes a token on the source
-    /// and commits only once the target shows it, so nothing acknowledged before the pause
-    /// is missing there; if it does not arrive in time the commit is refused and traffic
-    /// stays paused (then: fix replication and commit again, abort, or --force).
+    /// and commits only once the target shows it (or, with --replication-check lsn, once
+    /// the source's replication slots confirmed its WAL position), so nothing acknowledged
+    /// before the pause is missing there; if replication does not catch up in time the
+    /// commit is refused and traffic stays paused (then: fix replication and commit again,
+    /// abort, or --force).
     Commit(CommitArgs),
     /// Abort the cutover after `begin` (not after `commit`): traffic resumes on the
     /// unchanged source of truth.
@@ -358,8 +360,10 @@ pub struct BeginArgs {
     pub skip_check: bool,
 
     /// Refuse to begin unless replication is at most this far behind: the orchestrator
-    /// writes a token on the source and waits this long for it on the target, before any
-    /// traffic is paused (needs SOURCE_URL in the orchestrator's config).
+    /// writes a token on the source and waits this long for it on the target (or, with
+    /// --replication-check lsn, for the source's replication slots to confirm its WAL
+    /// position), before any traffic is paused (needs SOURCE_URL in the orchestrator's
+    /// config).
     #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
     pub max_lag: Option<Duration>,
 

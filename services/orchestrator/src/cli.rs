@@ -82,8 +82,8 @@ pub struct Args {
     #[arg(long, env = "ORCH_PREPARE_TIMEOUT", value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
     pub prepare_timeout: Duration,
 
-    /// Commits wait, by default, this long at most for the target to replicate a token the
-    /// orchestrator writes on the source once traffic is paused (the replication gate);
+    /// Commits wait, by default, this long at most for the target to catch up with the
+    /// source once traffic is paused (the replication gate, by --replication-check);
     /// `commit --wait-for-replication`/`--force` override it. Needs SOURCE_URL in the
     /// config. Unset: a commit waits only when asked.
     #[arg(long, env = "ORCH_WAIT_FOR_REPLICATION", value_name = "DURATION", value_parser = parse_duration)]
