@@ -38,8 +38,9 @@ Environment:
   PROFILE=debug      cargo profile to build and run (e.g. PROFILE=release)
   DEV_SKIP_BUILD=1   run the existing target/<profile>/molt-lms without cargo build
   DEV_EXIT_AFTER_READY=1  stop everything and exit right after the banner (CI smoke test)
-  DEV_DEMO=1              run the banner's migration (pgbench, check, begin, commit
-                          --wait-for-replication) on throwaway clusters, check it, then stop (CI)
+  DEV_DEMO=1              run the banner's migration (verify --live once the first copy is
+                          done, then pgbench, check, begin, commit --wait-for-replication)
+                          on throwaway clusters, check it, then stop (CI)
   LMS_READY_TIMEOUT=60    seconds to wait for the proxy's "molt-lms ready" line
   Other LMS_* variables (e.g. LMS_SHADOW_MODE=async) pass through to molt-lms; INIT_SOURCE
   and INIT_TARGET are cleared so that the proxy always uses the local clusters.
@@ -252,11 +253,13 @@ EOF
                       $BIN_DIR/molt-lms-cli status
                       $BIN_DIR/molt-lms-cli roles sync --dry-run        (what would be copied)
                       $BIN_DIR/molt-lms-cli roles sync                  (copy verifiers to the target)
+                      $BIN_DIR/molt-lms-cli verify --live               (does the target hold the source's rows?)
                       $BIN_DIR/molt-lms-cli cutover check               (would a commit succeed?)
                       $BIN_DIR/molt-lms-cli cutover consistent begin    (then: commit, or abort)
   replication:        app on the source -> app on the target (logical; publication molt_demo:
                       pgbench's tables and molt_lms.replication_sentinel)
-  a migration:        pgbench -T 60 -c 4 "$app" &                       (load through the proxy)
+  a migration:        $BIN_DIR/molt-lms-cli verify --live               (table by table, before the load)
+                      pgbench -T 60 -c 4 "$app" &                       (load through the proxy)
                       $BIN_DIR/molt-lms-cli cutover check
                       $BIN_DIR/molt-lms-cli cutover consistent begin
                       $BIN_DIR/molt-lms-cli cutover consistent commit --wait-for-replication
@@ -265,7 +268,19 @@ EOF
   echo "Ctrl-C stops everything."
 }
 
-# DEV_DEMO=1: the banner's migration, run for real (CI's smoke test of the demo): pgbench
+# The subscription has copied every table it replicates (state r, ready); polled.
+wait_first_copy() {
+  local deadline=$((SECONDS + 120)) pending
+  while :; do
+    pending=$(app_sql "$TARGET_PORT" -tA -c "SELECT count(*) FROM pg_subscription_rel WHERE srsubstate <> 'r'")
+    [[ $pending == 0 ]] && return 0
+    ((SECONDS < deadline)) || die "the subscription molt_demo has not copied its tables within 120 s ($pending left)"
+    sleep 0.2
+  done
+}
+
+# DEV_DEMO=1: the banner's migration, run for real (CI's smoke test of the demo): verify
+# --live once replication's first copy is done (it must find no difference), then pgbench
 # through the proxy, and during it cutover check, begin and commit --wait-for-replication;
 # then every pgbench transaction must have succeeded and the proxy must serve the target.
 demo() {
@@ -274,6 +289,9 @@ demo() {
   [[ -n $ORCH_PID ]] || die "DEV_DEMO needs the orchestrator"
   "${cli[@]}" status -o json | grep -q '"source_of_truth": *"source"' ||
     die "DEV_DEMO needs the source as the source of truth: remove .local/dev (and the cluster data) to start over"
+  say "demo: waiting for the subscription's first copy, then verify --live"
+  wait_first_copy
+  "${cli[@]}" verify --live || die "verify found the target different from the source (or could not compare them)"
   say "demo: pgbench -c 4 through the proxy; cutover check, begin, commit --wait-for-replication"
   "$PGBIN/pgbench" -n -c 4 -T 25 -P 1 "$app" >"$log" 2>&1 & load=$!
   for ((i = 0; i < 100; i++)); do grep -q '^progress:' "$log" && break; alive "$load" || break; sleep 0.2; done

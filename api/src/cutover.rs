@@ -23,6 +23,41 @@ pub enum TimeoutAction {
     Terminate,
 }
 
+/// How the replication gate tells that the database traffic moves to has caught up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum ReplicationCheck {
+    /// A fresh token written into the sentinel table on one database, awaited on the
+    /// other: works with any replication tool that carries the table.
+    #[default]
+    Token,
+    /// The WAL insert position of the database traffic leaves, awaited in what its
+    /// logical replication slots confirmed: PostgreSQL logical replication, and nothing
+    /// is written.
+    Lsn,
+}
+
+impl ReplicationCheck {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReplicationCheck::Token => "token",
+            ReplicationCheck::Lsn => "lsn",
+        }
+    }
+}
+
+/// A replication gate a commit is waiting for now, as its attempt shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GateProgress {
+    pub check: ReplicationCheck,
+    /// Since the gate started.
+    pub elapsed_ms: u64,
+    /// Reads of the target (token) or of the slots (lsn) so far.
+    pub polls: u64,
+    /// How long it waits at most before the commit is refused.
+    pub timeout_ms: u64,
+}
+
 /// An order to hold traffic for a cutover attempt.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HoldOrder {
@@ -359,10 +394,16 @@ pub struct CutoverAttempt {
     pub error: String,
     pub begin_timeout_ms: Option<u64>,
     pub timeout_action: TimeoutAction,
-    /// How long the replication gate's token took to reach the target, when a commit
+    /// How long the replication gate took to see the target caught up, when a commit
     /// waited for it.
     #[serde(default)]
     pub replication_lag_ms: Option<u64>,
+    /// The check that measured `replication_lag_ms`.
+    #[serde(default)]
+    pub replication_check: Option<ReplicationCheck>,
+    /// The replication gate while a commit waits for it (live, not stored).
+    #[serde(default)]
+    pub replication_gate: Option<GateProgress>,
     pub proxies: Vec<ProxyAttempt>,
     /// W3C `traceparent` of the attempt's trace while it runs (traces on): a CLI that
     /// commits or aborts puts its own span in the same trace.
@@ -387,6 +428,9 @@ pub struct BeginRequest {
     /// pause that follows is short.
     #[serde(default)]
     pub max_lag_ms: Option<u64>,
+    /// The check `max_lag_ms` runs (the orchestrator's `--replication-check` when unset).
+    #[serde(default)]
+    pub replication_check: Option<ReplicationCheck>,
 }
 
 /// `POST /api/v1/cutover/commit` and `/abort`.
@@ -403,6 +447,9 @@ pub struct FinishRequest {
     /// Commit without the replication gate, even if the orchestrator's default asks for it.
     #[serde(default)]
     pub force: bool,
+    /// The check the gate runs (the orchestrator's `--replication-check` when unset).
+    #[serde(default)]
+    pub replication_check: Option<ReplicationCheck>,
 }
 
 /// Liveness of a registered proxy.

@@ -48,7 +48,8 @@ pub enum TableStatus {
     MissingOnTarget,
     /// On the target, not on the source.
     ExtraOnTarget,
-    /// Counts compared; contents not (no primary key to range over).
+    /// Counts compared and equal; contents not (no primary key to range over). Unequal
+    /// counts make such a table `Differences`.
     NoPrimaryKey,
     /// This table could not be read (the error says why); the others go on.
     Failed,
@@ -64,7 +65,10 @@ impl TableStatus {
     pub fn is_difference(self) -> bool {
         !matches!(
             self,
-            TableStatus::Pending | TableStatus::Running | TableStatus::Matched
+            TableStatus::Pending
+                | TableStatus::Running
+                | TableStatus::Matched
+                | TableStatus::NoPrimaryKey
         )
     }
 }

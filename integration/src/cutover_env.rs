@@ -55,6 +55,17 @@ impl CutoverEnv {
         orch_args: &[&str],
         spec: EnvSpec,
     ) -> (Self, Option<MetaRole>) {
+        Self::start_configured(proxies, orch_args, spec, |_, _, _| {})
+    }
+
+    /// Like [`CutoverEnv::start_spec`]; `configure` may change the orchestrator's
+    /// config.json (given the clusters and the test database) before it starts.
+    pub fn start_configured(
+        proxies: usize,
+        orch_args: &[&str],
+        spec: EnvSpec,
+        configure: impl FnOnce(&mut serde_json::Value, &Clusters, &str),
+    ) -> (Self, Option<MetaRole>) {
         let clusters: &'static Clusters = if spec.private_clusters {
             // Leaked on purpose: each cluster's guardian stops it when the process exits.
             let name = unique_name("p");
@@ -100,6 +111,7 @@ impl CutoverEnv {
             config["SOURCE_URL"] = clusters.source.superuser_url(&db).into();
             config["TARGET_URL"] = clusters.target.superuser_url(&db).into();
         }
+        configure(&mut config, clusters, &db);
         let orch = OrchestratorProcess::start_with_config(config, orch_args);
         let (code, body) = http_request(orch.api_addr(), "POST", "/api/v1/initialize", None);
         assert_eq!(code, 200, "initialize: {body}\n{}", orch.log());
@@ -266,4 +278,49 @@ impl CutoverEnv {
             .expect("begin --skip-check");
         self.wait_status(a.id, CutoverStatus::TrafficPaused, Duration::from_secs(20))
     }
+}
+
+/// The names of a [`gated_env`]'s logical replication.
+pub struct GateReplication {
+    /// On the source: the sentinel table alone, until a test adds its own.
+    pub publication: String,
+    /// On the target; its slot on the source has the same name.
+    pub subscription: String,
+}
+
+/// An env with one proxy whose orchestrator has the replication gate (`orch_args` added),
+/// and PostgreSQL logical replication of the gate's sentinel table from the source to the
+/// target (as users set it up beside their own tables).
+pub fn gated_env(orch_args: &[&str]) -> (CutoverEnv, GateReplication) {
+    let (env, _) = CutoverEnv::start_spec(
+        1,
+        orch_args,
+        EnvSpec {
+            replication_gate: true,
+            ..EnvSpec::default()
+        },
+    );
+    // initialize created molt_lms.replication_sentinel on both databases.
+    let (src, tgt) = (&env.clusters.source, &env.clusters.target);
+    let publication = format!("gate_{}", env.db);
+    src.psql(
+        &env.db,
+        &format!("CREATE PUBLICATION {publication} FOR TABLE molt_lms.replication_sentinel"),
+    );
+    let subscription = format!("gate_sub_{}", env.db);
+    tgt.psql(
+        &env.db,
+        &format!(
+            "CREATE SUBSCRIPTION {subscription} CONNECTION 'host=127.0.0.1 port={port} user=postgres password=postgres dbname={db}' PUBLICATION {publication}",
+            port = src.port(),
+            db = env.db
+        ),
+    );
+    (
+        env,
+        GateReplication {
+            publication,
+            subscription,
+        },
+    )
 }

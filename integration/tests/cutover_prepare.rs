@@ -6,7 +6,7 @@
 use molt_lms_api::check::{CheckReport, StatementVerdict};
 use molt_lms_api::cutover::{BeginRequest, CutoverAttempt, CutoverStatus, ProxyPhase, ProxyReport};
 use molt_lms_api::SourceOfTruth;
-use molt_lms_integration::cutover_env::{CutoverEnv, EnvSpec};
+use molt_lms_integration::cutover_env::{gated_env, CutoverEnv, EnvSpec};
 use molt_lms_integration::fixture::http_get;
 use molt_lms_integration::load::{self, Load};
 use molt_lms_integration::wait_until;
@@ -617,40 +617,9 @@ async fn a_session_holding_an_advisory_lock_or_a_temporary_table_blocks_the_comm
     assert_eq!(server_port(&temp).await, target);
 }
 
-/// An env whose orchestrator has the replication gate, and PostgreSQL logical replication
-/// of the gate's sentinel table from the source to the target (as users set it up beside
-/// their own tables). Returns the subscription's name.
-fn gated_env() -> (CutoverEnv, String) {
-    let (env, _) = CutoverEnv::start_spec(
-        1,
-        &[],
-        EnvSpec {
-            replication_gate: true,
-            ..EnvSpec::default()
-        },
-    );
-    // initialize created molt_lms.replication_sentinel on both databases.
-    let (src, tgt) = (&env.clusters.source, &env.clusters.target);
-    let publication = format!("gate_{}", env.db);
-    src.psql(
-        &env.db,
-        &format!("CREATE PUBLICATION {publication} FOR TABLE molt_lms.replication_sentinel"),
-    );
-    let subscription = format!("gate_sub_{}", env.db);
-    tgt.psql(
-        &env.db,
-        &format!(
-            "CREATE SUBSCRIPTION {subscription} CONNECTION 'host=127.0.0.1 port={port} user=postgres password=postgres dbname={db}' PUBLICATION {publication}",
-            port = src.port(),
-            db = env.db
-        ),
-    );
-    (env, subscription)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_commit_waiting_for_replication_goes_ahead_once_the_token_arrives() {
-    let (env, _subscription) = gated_env();
+    let (env, _) = gated_env(&[]);
     let client = env.client(0).await;
     env.pause();
     let out = env.orch.cli(&[
@@ -688,7 +657,8 @@ async fn a_commit_waiting_for_replication_goes_ahead_once_the_token_arrives() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_commit_whose_replication_lags_is_refused_and_abort_resumes_on_the_source() {
-    let (env, subscription) = gated_env();
+    let (env, repl) = gated_env(&[]);
+    let subscription = repl.subscription;
     env.clusters.target.psql(
         &env.db,
         &format!("ALTER SUBSCRIPTION {subscription} DISABLE"),
@@ -722,7 +692,8 @@ async fn a_commit_whose_replication_lags_is_refused_and_abort_resumes_on_the_sou
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn begin_with_max_lag_pauses_nothing_while_replication_lags() {
-    let (env, subscription) = gated_env();
+    let (env, repl) = gated_env(&[]);
+    let subscription = repl.subscription;
     let tgt = &env.clusters.target;
     tgt.psql(
         &env.db,

@@ -23,7 +23,9 @@ INSERT INTO items SELECT g, 'item ' || g || ' ü€', (g * 1.25)::numeric(12,2),
     decode(md5(g::text), 'hex'), CASE WHEN g % 10 = 0 THEN NULL ELSE jsonb_build_object('g', g) END
     FROM generate_series(1, 100000) AS g;
 CREATE TABLE pairs (a INT4, b TEXT, v TEXT, PRIMARY KEY (a, b));
-INSERT INTO pairs SELECT g % 50, 'k' || g, 'v' || g FROM generate_series(1, 2000) AS g;";
+INSERT INTO pairs SELECT g % 50, 'k' || g, 'v' || g FROM generate_series(1, 2000) AS g;
+CREATE TABLE events (msg TEXT);
+INSERT INTO events SELECT 'event ' || g FROM generate_series(1, 10) AS g;";
 
 fn env_with_tables() -> CutoverEnv {
     let (env, _) = CutoverEnv::start_spec(
@@ -78,6 +80,11 @@ fn verify_finds_exactly_the_rows_changed_on_the_target_and_nothing_on_identical_
     assert_eq!(items["status"], "matched");
     assert_eq!(items["source_rows"], ROWS);
     assert_eq!(items["ranges_checked"], 20, "5000-row ranges: {items:#}");
+    let events = table(&report, "public.events");
+    assert_eq!(
+        events["status"], "no_primary_key",
+        "equal counts, contents not compared, not a difference: {events:#}"
+    );
     eprintln!(
         "verify: {} rows in {:.2} s through the CLI ({} rows/s as the orchestrator measured)",
         report["rows_checked"],
@@ -95,12 +102,19 @@ fn verify_finds_exactly_the_rows_changed_on_the_target_and_nothing_on_identical_
     );
     env.clusters.source.psql(
         &env.db,
-        "CREATE TABLE only_on_source (x INT); INSERT INTO only_on_source VALUES (1), (2);",
+        "CREATE TABLE only_on_source (x INT); INSERT INTO only_on_source VALUES (1), (2); \
+         INSERT INTO events VALUES ('only on the source');",
     );
 
     let (code, report, stderr) = verify(&env, &["--live"]);
     assert_eq!(code, Some(1), "differences must fail the command: {stderr}");
-    assert!(stderr.contains("found differences in 4 tables"), "{stderr}");
+    assert!(stderr.contains("found differences in 5 tables"), "{stderr}");
+    let events = table(&report, "public.events");
+    assert_eq!(
+        (&events["status"], &events["delta"]),
+        (&Value::from("differences"), &Value::from(1)),
+        "{events:#}"
+    );
     assert_eq!(report["status"], "differences");
     let items = table(&report, "public.items");
     assert_eq!(items["status"], "differences");

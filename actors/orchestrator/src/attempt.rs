@@ -25,8 +25,8 @@
 //! - A proxy lost while the attempt holds traffic turns its row and the attempt to `Error`;
 //!   abort still releases the others.
 
-use molt_lms_api::cutover::PrepareOrder;
 use molt_lms_api::cutover::{CutoverStatus, ProxyPhase, ProxyReport, TimeoutAction};
+use molt_lms_api::cutover::{PrepareOrder, ReplicationCheck};
 use molt_lms_api::{ShadowMode, SourceOfTruth};
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
@@ -86,8 +86,9 @@ pub struct Attempt {
     pub end: Option<SystemTime>,
     pub error: String,
     pub begin_timeout: Option<Duration>,
-    /// How long the replication gate's token took, when a commit waited for it.
+    /// How long the replication gate took, when a commit waited for it, and its check.
     pub replication_lag: Option<Duration>,
+    pub replication_check: Option<ReplicationCheck>,
     /// `trigger + begin_timeout`, persisted so a restarted orchestrator keeps it.
     pub begin_deadline: Option<SystemTime>,
     pub action: TimeoutAction,
@@ -122,6 +123,7 @@ impl Attempt {
             error: String::new(),
             begin_timeout,
             replication_lag: None,
+            replication_check: None,
             // Checked: a timeout past the clock's range means no deadline, not a panic
             // of the coordinator (the API also refuses more than a year).
             begin_deadline: begin_timeout.and_then(|t| now.checked_add(t)),

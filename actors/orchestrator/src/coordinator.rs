@@ -18,7 +18,7 @@ use actix::prelude::*;
 use molt_lms_api::cutover::{
     BeginRequest, CutoverAttempt, CutoverStatus, Deregistration, DesiredState, Directive,
     Heartbeat, HoldOrder, Liveness, OrchestratorStatus, Peer, ProxyReport, Registration,
-    TimeoutAction,
+    ReplicationCheck, TimeoutAction,
 };
 use molt_lms_api::{Dialect, SourceOfTruth};
 use molt_lms_common::control::client::ControlClient;
@@ -1253,12 +1253,13 @@ impl Handler<EndedAttempts> for Coordinator {
     }
 }
 
-/// The replication gate passed for an attempt: its lag is kept with it.
+/// The replication gate passed for an attempt: its lag and check are kept with it.
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct RecordReplication {
     pub attempt_id: u64,
     pub lag: Duration,
+    pub check: ReplicationCheck,
 }
 
 impl Handler<RecordReplication> for Coordinator {
@@ -1266,6 +1267,7 @@ impl Handler<RecordReplication> for Coordinator {
     fn handle(&mut self, msg: RecordReplication, ctx: &mut Self::Context) {
         if let Some(a) = self.attempt.as_mut().filter(|a| a.id == msg.attempt_id) {
             a.replication_lag = Some(msg.lag);
+            a.replication_check = Some(msg.check);
             if let Some(t) = self.trace.as_mut().filter(|t| t.id == msg.attempt_id) {
                 t.gate_passed(msg.lag);
             }

@@ -9,6 +9,7 @@
 //! - [`store`]: the metadata schema and its compare-and-set writes.
 //! - [`view`]: an attempt as the REST API shows it.
 //! - [`gate`]: the replication catch-up gate a commit can wait for.
+//! - [`ends`]: the source and target databases the gate and verification read.
 //! - [`trace`]: a cutover attempt as one OpenTelemetry trace.
 //! - [`verify`]: comparing source and target table by table; [`verifier`] runs it.
 
@@ -16,6 +17,7 @@
 
 pub mod attempt;
 pub mod coordinator;
+pub mod ends;
 pub mod gate;
 pub(crate) mod proxy_agent;
 pub mod store;

@@ -3,7 +3,9 @@
 //! rows, and the registered proxies. Plain SQL that PostgreSQL and CockroachDB both accept.
 
 use super::attempt::{Attempt, Finish, Row};
-use molt_lms_api::cutover::{CutoverStatus, PrepareOrder, Registration, TimeoutAction};
+use molt_lms_api::cutover::{
+    CutoverStatus, PrepareOrder, Registration, ReplicationCheck, TimeoutAction,
+};
 use molt_lms_api::SourceOfTruth;
 use molt_lms_common::pg_dial::PgDialer;
 use std::collections::BTreeMap;
@@ -55,6 +57,7 @@ ALTER TABLE molt_lms.cutover_proxies ADD COLUMN IF NOT EXISTS prepared_time TIME
 ALTER TABLE molt_lms.cutover_attempts ADD COLUMN IF NOT EXISTS write_version INT8 NOT NULL DEFAULT 0;
 ALTER TABLE molt_lms.cutover_proxies ADD COLUMN IF NOT EXISTS write_version INT8 NOT NULL DEFAULT 0;
 ALTER TABLE molt_lms.cutover_attempts ADD COLUMN IF NOT EXISTS replication_lag_ms INT8;
+ALTER TABLE molt_lms.cutover_attempts ADD COLUMN IF NOT EXISTS replication_check TEXT;
 CREATE TABLE IF NOT EXISTS molt_lms.proxies (
     lms_address TEXT PRIMARY KEY,
     registration TEXT NOT NULL,
@@ -272,7 +275,8 @@ impl Store {
             .query_opt(
                 "SELECT status, finish, finish_epoch, from_sot, to_sot, trigger_time, traffic_paused_time, \
                  end_time, error, begin_timeout_ms, timeout_action, begin_deadline, prepare_order, \
-                 prepare_started_time, replication_lag_ms FROM molt_lms.cutover_attempts WHERE id = $1",
+                 prepare_started_time, replication_lag_ms, replication_check \
+                 FROM molt_lms.cutover_attempts WHERE id = $1",
                 &[&(id as i64)],
             )
             .await
@@ -334,6 +338,11 @@ impl Store {
             replication_lag: a
                 .get::<_, Option<i64>>(14)
                 .map(|ms| Duration::from_millis(ms as u64)),
+            replication_check: match a.get::<_, Option<String>>(15).as_deref() {
+                Some("lsn") => Some(ReplicationCheck::Lsn),
+                Some(_) => Some(ReplicationCheck::Token),
+                None => None,
+            },
             prepare: match (
                 a.get::<_, Option<i64>>(12),
                 a.get::<_, Option<SystemTime>>(13),
@@ -368,13 +377,13 @@ async fn save_attempt(
     tx.execute(
         "INSERT INTO molt_lms.cutover_attempts (id, status, finish, finish_epoch, from_sot, to_sot, trigger_time, \
          traffic_paused_time, end_time, error, begin_timeout_ms, timeout_action, begin_deadline, \
-         prepare_order, prepare_started_time, write_version, replication_lag_ms) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) \
+         prepare_order, prepare_started_time, write_version, replication_lag_ms, replication_check) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) \
          ON CONFLICT (id) DO UPDATE SET status = excluded.status, finish = excluded.finish, \
          finish_epoch = excluded.finish_epoch, traffic_paused_time = excluded.traffic_paused_time, \
          end_time = excluded.end_time, error = excluded.error, prepare_order = excluded.prepare_order, \
          prepare_started_time = excluded.prepare_started_time, write_version = excluded.write_version, \
-         replication_lag_ms = excluded.replication_lag_ms \
+         replication_lag_ms = excluded.replication_lag_ms, replication_check = excluded.replication_check \
          WHERE molt_lms.cutover_attempts.write_version <= excluded.write_version",
         &[
             &(a.id as i64),
@@ -394,6 +403,7 @@ async fn save_attempt(
             &a.prepare.map(|(_, t)| t),
             &(version as i64),
             &a.replication_lag.map(|d| d.as_millis() as i64),
+            &a.replication_check.map(ReplicationCheck::as_str),
         ],
     )
     .await

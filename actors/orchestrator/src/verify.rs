@@ -11,16 +11,10 @@ pub mod db;
 pub mod run;
 pub mod store;
 
+pub use crate::ends::SourceDb;
 use db::{Db, DbError, TableName};
-use molt_lms_common::backend_url::BackendUrl;
 use molt_lms_common::pg_dial::PgDialer;
 use serde::{Deserialize, Serialize};
-
-/// The source database, in its own protocol.
-pub enum SourceDb {
-    Pg(PgDialer),
-    MySql(BackendUrl),
-}
 
 /// The two databases a verification compares.
 pub struct Ends {

@@ -34,6 +34,8 @@ pub(crate) fn attempt_view(
         begin_timeout_ms: a.begin_timeout.map(|d| d.as_millis() as u64),
         timeout_action: a.action,
         replication_lag_ms: a.replication_lag.map(|d| d.as_millis() as u64),
+        replication_check: a.replication_check,
+        replication_gate: None,
         proxies: a
             .rows
             .iter()

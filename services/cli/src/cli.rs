@@ -4,7 +4,7 @@
 use crate::orchestrator_url::OrchestratorUrl;
 use crate::CliError;
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use molt_lms_api::cutover::TimeoutAction;
+use molt_lms_api::cutover::{ReplicationCheck, TimeoutAction};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -219,9 +219,11 @@ pub enum ConsistentCommand {
     /// the source of truth. Only effective after `cutover consistent begin`.
     ///
     /// With --wait-for-replication the orchestrator first writes a token on the source
-    /// and commits only once the target shows it, so nothing acknowledged before the pause
-    /// is missing there; if it does not arrive in time the commit is refused and traffic
-    /// stays paused (then: fix replication and commit again, abort, or --force).
+    /// and commits only once the target shows it (or, with --replication-check lsn, once
+    /// the source's replication slots confirmed its WAL position), so nothing acknowledged
+    /// before the pause is missing there; if replication does not catch up in time the
+    /// commit is refused and traffic stays paused (then: fix replication and commit again,
+    /// abort, or --force).
     Commit(CommitArgs),
     /// Abort the cutover after `begin` (not after `commit`): traffic resumes on the
     /// unchanged source of truth.
@@ -358,10 +360,16 @@ pub struct BeginArgs {
     pub skip_check: bool,
 
     /// Refuse to begin unless replication is at most this far behind: the orchestrator
-    /// writes a token on the source and waits this long for it on the target, before any
-    /// traffic is paused (needs SOURCE_URL in the orchestrator's config).
+    /// writes a token on the source and waits this long for it on the target (or, with
+    /// --replication-check lsn, for the source's replication slots to confirm its WAL
+    /// position), before any traffic is paused (needs SOURCE_URL in the orchestrator's
+    /// config).
     #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
     pub max_lag: Option<Duration>,
+
+    /// How --max-lag measures the lag (default: the orchestrator's --replication-check).
+    #[arg(long, value_enum, value_name = "CHECK", requires = "max_lag")]
+    pub replication_check: Option<CheckArg>,
 
     #[command(flatten)]
     pub lms: LmsArgs,
@@ -383,7 +391,8 @@ pub struct CommitArgs {
     #[command(flatten)]
     pub finish: FinishArgs,
     /// Wait at most TIMEOUT (default 60s when given without a value) for the target to
-    /// replicate a token written on the source after the pause. Needs SOURCE_URL in the
+    /// catch up with the source after the pause (the replication gate; see
+    /// --replication-check), printing the wait every second. Needs SOURCE_URL in the
     /// orchestrator's config; the orchestrator's --wait-for-replication makes it the
     /// default.
     #[arg(long, value_name = "TIMEOUT", num_args = 0..=1, default_missing_value = "60s", value_parser = humantime::parse_duration)]
@@ -392,6 +401,30 @@ pub struct CommitArgs {
     /// default. Only when you have checked the target yourself.
     #[arg(long, conflicts_with = "wait_for_replication")]
     pub force: bool,
+    /// How the gate tells that the target caught up (default: the orchestrator's
+    /// --replication-check): `token` waits for a token written into the sentinel table on
+    /// the source to reach the target; `lsn` waits until the source's logical replication
+    /// slots confirmed its WAL position (PostgreSQL subscriptions; writes nothing).
+    #[arg(long, value_enum, value_name = "CHECK", conflicts_with = "force")]
+    pub replication_check: Option<CheckArg>,
+}
+
+/// The replication gate's check; mirrors [`ReplicationCheck`] for clap.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CheckArg {
+    /// A token written on the source, awaited on the target.
+    Token,
+    /// The source's WAL position, awaited in its replication slots.
+    Lsn,
+}
+
+impl From<CheckArg> for ReplicationCheck {
+    fn from(c: CheckArg) -> Self {
+        match c {
+            CheckArg::Token => ReplicationCheck::Token,
+            CheckArg::Lsn => ReplicationCheck::Lsn,
+        }
+    }
 }
 
 #[derive(Debug, Args)]

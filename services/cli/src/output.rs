@@ -11,7 +11,7 @@ mod verify;
 
 pub use check::check_table;
 pub use connections::{connections_json, connections_table, state_name as connection_state_name};
-pub use cutover::{attempt_metadata, attempt_proxies, EndKind};
+pub use cutover::{attempt_metadata, attempt_proxies, gate_waiting, EndKind};
 pub use roles::roles_table;
 pub use shadow::shadow_table;
 pub use status::{status_table, status_view};

@@ -1,6 +1,7 @@
 //! Command-line flags; each has an environment variable.
 
-use clap::Parser;
+use clap::{Parser, ValueEnum};
+use molt_lms_api::cutover::ReplicationCheck;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -81,12 +82,36 @@ pub struct Args {
     #[arg(long, env = "ORCH_PREPARE_TIMEOUT", value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
     pub prepare_timeout: Duration,
 
-    /// Commits wait, by default, this long at most for the target to replicate a token the
-    /// orchestrator writes on the source once traffic is paused (the replication gate);
+    /// Commits wait, by default, this long at most for the target to catch up with the
+    /// source once traffic is paused (the replication gate, by --replication-check);
     /// `commit --wait-for-replication`/`--force` override it. Needs SOURCE_URL in the
     /// config. Unset: a commit waits only when asked.
     #[arg(long, env = "ORCH_WAIT_FOR_REPLICATION", value_name = "DURATION", value_parser = parse_duration)]
     pub wait_for_replication: Option<Duration>,
+
+    /// How the replication gate tells that the target caught up, unless a request says:
+    /// `token` writes a token into the sentinel table on the source and polls the target
+    /// for it (any replication tool that carries the table); `lsn` reads the source's WAL
+    /// position and waits until its logical replication slots confirmed it (PostgreSQL
+    /// source and subscriber; nothing is written).
+    #[arg(
+        long,
+        env = "ORCH_REPLICATION_CHECK",
+        value_name = "CHECK",
+        value_enum,
+        default_value_t = CheckArg::Token
+    )]
+    pub replication_check: CheckArg,
+
+    /// The logical replication slots on the source the `lsn` check waits for
+    /// (comma-separated). Default: every logical slot of SOURCE_URL's database.
+    #[arg(
+        long,
+        env = "ORCH_REPLICATION_SLOTS",
+        value_name = "SLOT,...",
+        value_delimiter = ','
+    )]
+    pub replication_slots: Vec<String>,
 
     /// The API's TLS certificate (PEM). With --tls-key the API serves HTTPS only.
     #[arg(long, env = "ORCH_TLS_CERT", value_name = "FILE")]
@@ -115,6 +140,22 @@ pub struct Args {
     /// reach it can then pause, switch or resume every proxy: for a laptop only.
     #[arg(long, env = "ORCH_INSECURE_CONTROL_PLANE")]
     pub insecure_control_plane: bool,
+}
+
+/// [`ReplicationCheck`] for clap.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CheckArg {
+    Token,
+    Lsn,
+}
+
+impl From<CheckArg> for ReplicationCheck {
+    fn from(c: CheckArg) -> Self {
+        match c {
+            CheckArg::Token => ReplicationCheck::Token,
+            CheckArg::Lsn => ReplicationCheck::Lsn,
+        }
+    }
 }
 
 fn parse_duration(s: &str) -> Result<Duration, String> {

@@ -1,6 +1,6 @@
 //! The orchestrator's validated settings: errors name the key and never a password.
 
-use crate::cli::Args;
+use crate::cli::{Args, CheckArg};
 use molt_lms_common::backend_url::BackendUrl;
 use molt_lms_common::config_file;
 use molt_lms_common::control::{ControlAuth, Keys};
@@ -18,9 +18,8 @@ pub struct Settings {
     /// A SQL URL through the proxies, if given.
     pub lms: Option<BackendUrl>,
     /// The source database (SOURCE_URL, PostgreSQL or MySQL) and the target database it
-    /// replicates into (TARGET_URL, default CRDB_URL): what `verify` compares and, for a
-    /// PostgreSQL source, where the replication gate writes and reads its token. `None`
-    /// without SOURCE_URL.
+    /// replicates into (TARGET_URL, default CRDB_URL): what `verify` compares and where
+    /// the replication gate writes and reads its token. `None` without SOURCE_URL.
     pub ends: Option<(BackendUrl, BackendUrl)>,
     /// Who may call the API, and how the orchestrator calls the proxies.
     pub control: ControlAuth,
@@ -33,6 +32,27 @@ const CONTROL_KEYS: Keys = Keys {
     ca: "ORCH_CA_TLS_CERT",
     insecure: "--insecure-control-plane (ORCH_INSECURE_CONTROL_PLANE=true)",
 };
+
+/// The lsn check (asked for by default, or given slots to wait for) reads the replication
+/// slots of a PostgreSQL source.
+fn lsn_settings(args: &Args, source: Option<&BackendUrl>) -> Result<(), ConfigError> {
+    let key = if args.replication_check == CheckArg::Lsn {
+        "ORCH_REPLICATION_CHECK"
+    } else if !args.replication_slots.is_empty() {
+        "ORCH_REPLICATION_SLOTS"
+    } else {
+        return Ok(());
+    };
+    match source {
+        None => Err(ConfigError(format!(
+            "{key}: the lsn check needs SOURCE_URL, whose replication slots it reads"
+        ))),
+        Some(s) if s.scheme == "mysql" => Err(ConfigError(format!(
+            "{key}: the lsn check needs a PostgreSQL SOURCE_URL (it reads the source's replication slots); a MySQL source takes the token check"
+        ))),
+        Some(_) => Ok(()),
+    }
+}
 
 pub fn load(args: &Args) -> Result<Settings, ConfigError> {
     let values = config_file::load(args.config.as_deref(), &FILE_KEYS)
@@ -80,21 +100,12 @@ pub fn load(args: &Args) -> Result<Settings, ConfigError> {
         }
         (None, None) => None,
     };
-    match &ends {
-        None if args.wait_for_replication.is_some() => {
-            return Err(ConfigError(
-                "ORCH_WAIT_FOR_REPLICATION: needs SOURCE_URL, where the gate writes its token"
-                    .into(),
-            ))
-        }
-        Some((s, _)) if s.scheme == "mysql" && args.wait_for_replication.is_some() => {
-            return Err(ConfigError(
-                "ORCH_WAIT_FOR_REPLICATION: the replication gate needs a PostgreSQL SOURCE_URL; MySQL sources are not supported by it yet"
-                    .into(),
-            ))
-        }
-        _ => {}
+    if ends.is_none() && args.wait_for_replication.is_some() {
+        return Err(ConfigError(
+            "ORCH_WAIT_FOR_REPLICATION: needs SOURCE_URL, where the gate writes its token".into(),
+        ));
     }
+    lsn_settings(args, ends.as_ref().map(|(s, _)| s))?;
     if args.proxy_lost_after <= args.heartbeat_interval {
         return Err(ConfigError(
             "ORCH_PROXY_LOST_AFTER: must be longer than ORCH_HEARTBEAT_INTERVAL".into(),
@@ -126,3 +137,6 @@ pub fn load(args: &Args) -> Result<Settings, ConfigError> {
         control,
     })
 }
+
+#[cfg(test)]
+mod tests;

@@ -8,6 +8,7 @@ pub mod routes;
 use actix::{Actor, Addr, Supervisor};
 use actix_web::{web, App, HttpServer};
 use anyhow::Context;
+use molt_lms_api::cutover::ReplicationCheck;
 use molt_lms_api::SourceOfTruth;
 use molt_lms_common::control::{client::ControlClient, guard, server_tls, ControlAuth};
 use molt_lms_common::pg_dial::PgDialer;
@@ -34,10 +35,14 @@ pub struct AppState {
     pub sentinel: Option<Arc<Sentinel>>,
     /// How long a commit waits for replication unless it says otherwise.
     pub wait_for_replication: Option<Duration>,
+    /// The gate's check unless a request says otherwise.
+    pub replication_check: ReplicationCheck,
     /// The last lag the gate measured, in milliseconds (`u64::MAX`: none yet).
     pub replication_lag_ms: std::sync::atomic::AtomicU64,
     /// API latency by route and status.
     pub api_metrics: api_metrics::ApiMetrics,
+    /// The gate a commit waits for now, shown on its attempt.
+    pub live_gate: std::sync::Mutex<Option<Arc<routes::cutover::LiveGate>>>,
 }
 
 /// The API's TLS configuration, if it serves HTTPS.
@@ -70,21 +75,23 @@ pub async fn run(args: cli::Args, settings: config::Settings) -> anyhow::Result<
         Some((source, target)) => {
             let target_dialer =
                 || PgDialer::new(SourceOfTruth::Target, target.clone()).context("TARGET_URL");
-            let (sentinel, verify_source) = if source.scheme == "mysql" {
-                (None, SourceDb::MySql(source))
-            } else {
-                let dial =
-                    || PgDialer::new(SourceOfTruth::Source, source.clone()).context("SOURCE_URL");
-                (
-                    Some(Arc::new(Sentinel::new(dial()?, target_dialer()?))),
-                    SourceDb::Pg(dial()?),
-                )
+            let source_db = || -> anyhow::Result<SourceDb> {
+                Ok(if source.scheme == "mysql" {
+                    SourceDb::MySql(source.clone())
+                } else {
+                    SourceDb::Pg(
+                        PgDialer::new(SourceOfTruth::Source, source.clone())
+                            .context("SOURCE_URL")?,
+                    )
+                })
             };
+            let sentinel = Sentinel::new(source_db()?, target_dialer()?)
+                .with_slots(args.replication_slots.clone());
             let ends = Ends {
-                source: verify_source,
+                source: source_db()?,
                 target: target_dialer()?,
             };
-            (sentinel, Some(Arc::new(ends)))
+            (Some(Arc::new(sentinel)), Some(Arc::new(ends)))
         }
         None => (None, None),
     };
@@ -114,8 +121,10 @@ pub async fn run(args: cli::Args, settings: config::Settings) -> anyhow::Result<
         prepare_timeout: args.prepare_timeout,
         sentinel,
         wait_for_replication: args.wait_for_replication,
+        replication_check: args.replication_check.into(),
         replication_lag_ms: std::sync::atomic::AtomicU64::new(u64::MAX),
         api_metrics: api_metrics::ApiMetrics::new(),
+        live_gate: std::sync::Mutex::new(None),
     });
     let s = state.clone();
     let auth = web::Data::new(settings.control.clone());

@@ -7,7 +7,7 @@
 //! and a literal of unknown type takes the key column's type on both kinds of server.
 
 use super::compare::Row;
-use molt_lms_common::backend_url::{BackendUrl, SslMode};
+use molt_lms_common::backend_url::BackendUrl;
 use molt_lms_common::pg_dial::PgDialer;
 use mysql_async::prelude::Queryable;
 use serde::{Deserialize, Serialize};
@@ -106,27 +106,9 @@ impl Db {
     }
 
     pub async fn connect_mysql(side: &'static str, url: &BackendUrl) -> Result<Self, DbError> {
-        if !matches!(
-            url.ssl.mode,
-            SslMode::Disable | SslMode::Allow | SslMode::Prefer
-        ) {
-            return Err(DbError::Connect {
-                side,
-                message: "TLS to a MySQL source is not supported by verify yet (sslmode must be disable, allow or prefer)".into(),
-            });
-        }
-        let opts = mysql_async::OptsBuilder::default()
-            .ip_or_hostname(url.host.clone())
-            .tcp_port(url.port)
-            .user(Some(url.user.clone()))
-            .pass(url.password.as_ref().map(|p| p.expose().to_owned()))
-            .db_name(Some(url.database.clone()));
-        let conn = mysql_async::Conn::new(opts)
+        let conn = crate::ends::mysql_conn(url)
             .await
-            .map_err(|e| DbError::Connect {
-                side,
-                message: e.to_string(),
-            })?;
+            .map_err(|message| DbError::Connect { side, message })?;
         let mut db = Db::My { side, conn };
         for stmt in [
             "SET NAMES utf8mb4",
@@ -218,16 +200,20 @@ impl Db {
     }
 
     /// The user's tables: every base table outside the system schemas and this service's
-    /// own (PostgreSQL, CockroachDB); the connected database's (MySQL).
+    /// own (PostgreSQL, CockroachDB); the connected database's (MySQL). The replication
+    /// gate's sentinel of a MySQL source (`molt_lms_replication_sentinel`, among the
+    /// user's tables on both sides) is the service's too, and left out.
     pub async fn tables(&mut self) -> Result<Vec<TableName>, DbError> {
         let sql = if self.is_mysql() {
             "SELECT table_schema, table_name FROM information_schema.tables \
-             WHERE table_type = 'BASE TABLE' AND table_schema = DATABASE() ORDER BY 2"
+             WHERE table_type = 'BASE TABLE' AND table_schema = DATABASE() \
+             AND table_name <> 'molt_lms_replication_sentinel' ORDER BY 2"
         } else {
             "SELECT table_schema, table_name FROM information_schema.tables \
              WHERE table_type = 'BASE TABLE' AND table_schema NOT IN \
              ('pg_catalog', 'information_schema', 'crdb_internal', 'pg_extension', 'molt_lms') \
-             AND table_schema NOT LIKE 'pg\\_%' ORDER BY 1, 2"
+             AND table_schema NOT LIKE 'pg\\_%' \
+             AND table_name <> 'molt_lms_replication_sentinel' ORDER BY 1, 2"
         };
         let rows = self.rows(sql).await?;
         Ok(rows

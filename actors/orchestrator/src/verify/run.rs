@@ -373,7 +373,17 @@ impl Job {
         let mysql = src.is_mysql();
         let (s_shape, t_shape) = (src.shape(s).await?, tgt.shape(t).await?);
         if s_shape.key.is_empty() {
-            self.update(|r| r.tables[i].status = TableStatus::NoPrimaryKey);
+            // Counts are all there is to compare: settled as at any table's end.
+            let live = self.snapshot().request.live;
+            self.settle_counts(src, tgt, (s, t), i, live).await?;
+            self.update(|r| {
+                let tr = &mut r.tables[i];
+                if tr.status == TableStatus::Matched {
+                    tr.status = TableStatus::NoPrimaryKey;
+                } else {
+                    tr.error = "no primary key: only the row counts were compared".into();
+                }
+            });
             return Ok(());
         }
         let plan = match line_up(&s_shape, &t_shape, mysql) {

@@ -2,13 +2,14 @@
 
 mod begin;
 mod check;
+mod gate;
 mod progress;
 
 use crate::cli::{CommitArgs, ConsistentCommand, CutoverCommand, FinishArgs, OutputType};
 use crate::client::Client;
 use crate::output::{attempt_metadata, attempt_proxies, json, one_line, print, EndKind};
 use crate::CliError;
-use molt_lms_api::cutover::{CutoverAttempt, CutoverStatus, FinishRequest};
+use molt_lms_api::cutover::{CutoverAttempt, CutoverStatus, FinishRequest, ReplicationCheck};
 use std::time::Duration;
 
 pub async fn run(client: &Client, cmd: &CutoverCommand) -> Result<(), CliError> {
@@ -39,25 +40,43 @@ async fn commit(client: &Client, args: &CommitArgs) -> Result<(), CliError> {
         attempt_id: args.finish.cutover_id,
         wait_for_replication_ms: args.wait_for_replication.map(|d| d.as_millis() as u64),
         force: args.force,
+        replication_check: args.replication_check.map(Into::into),
         ..FinishRequest::default()
     };
     if let Some(d) = args.wait_for_replication {
         eprintln!(
-            "waiting up to {} for the target to replicate the gate's token, then committing",
+            "waiting up to {} for replication to catch up, then committing",
             humantime::format_duration(d)
         );
     }
-    let attempt = client
-        .commit(&req, args.wait_for_replication.unwrap_or_default())
-        .await?;
+    let commit = client.commit(&req, args.wait_for_replication.unwrap_or_default());
+    // The orchestrator may run the gate by default: follow it unless forced past it.
+    let attempt = if args.force {
+        commit.await?
+    } else {
+        tokio::select! {
+            answer = commit => answer?,
+            never = gate::show_progress(client, args.finish.cutover_id) => match never {},
+        }
+    };
     if let Some(ms) = attempt.replication_lag_ms {
-        eprintln!("replication caught up: the token reached the target in {ms} ms");
+        eprintln!("replication caught up: {}", caught_up(&attempt, ms));
     }
     print_finished(&attempt, EndKind::Commit, args.finish.output.output_type)?;
     if attempt.status == CutoverStatus::Error {
         return Err(failure(&attempt));
     }
     Ok(())
+}
+
+/// How the gate saw replication catch up, in `ms`.
+fn caught_up(attempt: &CutoverAttempt, ms: u64) -> String {
+    match attempt.replication_check {
+        Some(ReplicationCheck::Lsn) => {
+            format!("the replication slots confirmed the WAL position in {ms} ms (lsn check)")
+        }
+        _ => format!("the token reached the target in {ms} ms"),
+    }
 }
 
 async fn finish(client: &Client, args: &FinishArgs, end: EndKind) -> Result<(), CliError> {

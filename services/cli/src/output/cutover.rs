@@ -2,7 +2,9 @@
 //! `commit`, `abort` and `get_metadata` share.
 
 use super::{captioned, table, Dialects};
-use molt_lms_api::cutover::{CutoverAttempt, CutoverStatus, PrepareReport};
+use molt_lms_api::cutover::{
+    CutoverAttempt, CutoverStatus, GateProgress, PrepareReport, ReplicationCheck,
+};
 
 /// Which end an attempt's `end_time` records; it names the last time column.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -109,6 +111,17 @@ pub fn attempt_proxies(attempt: &CutoverAttempt, end: EndKind) -> String {
     out
 }
 
+/// A replication gate that waits now: the check, time waited of the most, polls so far.
+pub fn gate_waiting(g: &GateProgress) -> String {
+    format!(
+        "waiting for replication ({} check): {:.1}s of {}, {} polls",
+        g.check.as_str(),
+        g.elapsed_ms as f64 / 1000.0,
+        humantime::format_duration(std::time::Duration::from_millis(g.timeout_ms)),
+        g.polls
+    )
+}
+
 /// `cutover get_metadata`: a heading, the summary table, then the per-LMS table.
 pub fn attempt_metadata(attempt: &CutoverAttempt) -> String {
     let end = EndKind::of(attempt);
@@ -132,11 +145,21 @@ pub fn attempt_metadata(attempt: &CutoverAttempt) -> String {
     );
     let gate = attempt
         .replication_lag_ms
-        .map(|ms| format!("Replication caught up {ms} ms after the gate's token was written.\n"))
+        .map(|ms| match attempt.replication_check {
+            Some(ReplicationCheck::Lsn) => format!(
+                "Replication caught up {ms} ms after the gate read the WAL position (lsn check).\n"
+            ),
+            _ => format!("Replication caught up {ms} ms after the gate's token was written.\n"),
+        })
+        .unwrap_or_default();
+    let waiting = attempt
+        .replication_gate
+        .map(|g| format!("The commit is {}.\n", gate_waiting(&g)))
         .unwrap_or_default();
     format!("cutover metadata for attempt id {}:\n", attempt.id)
         + &captioned(&summary, "Summarized Consistent Cutover Metadata.")
         + &gate
+        + &waiting
         + &attempt_proxies(attempt, end)
 }
 

@@ -1,22 +1,19 @@
 //! Cutover commands: initialize, begin, commit, abort, and attempt metadata.
 
+mod gate;
+
 use super::{bad_request, refused, unavailable, Traceparent};
 use crate::AppState;
 use actix_web::{web, HttpResponse};
+pub use gate::LiveGate;
+use gate::{lag_gate, replication_gate};
 use molt_lms_api::cutover::{BeginRequest, CutoverStatus, FinishRequest};
 use molt_lms_api::ApiError;
-use molt_lms_api::SourceOfTruth;
 use molt_lms_orchestrator_actors::attempt::Finish;
 use molt_lms_orchestrator_actors::coordinator::{
-    Begin, BeginParticipants, FinishAttempt, GetAttempt, GetStatus, Initialize, PausedAttempt,
-    RecordReplication,
+    Begin, BeginParticipants, FinishAttempt, GetAttempt, Initialize,
 };
-use molt_lms_orchestrator_actors::gate::{GateError, GateReport, Sentinel, SENTINEL_TABLE};
-use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
-
-/// How often the gate reads the target.
-const GATE_POLL: Duration = Duration::from_millis(50);
 
 pub async fn initialize(state: web::Data<AppState>) -> HttpResponse {
     match state.coordinator.send(Initialize).await {
@@ -28,119 +25,17 @@ pub async fn initialize(state: web::Data<AppState>) -> HttpResponse {
         if let Err(e) = sentinel.create_tables().await {
             return HttpResponse::ServiceUnavailable().json(ApiError::new(
                 "sentinel_unavailable",
-                format!("the metadata is initialized, but the replication sentinel ({SENTINEL_TABLE}) is not: {e}"),
+                format!(
+                    "the metadata is initialized, but the replication sentinel ({}) is not: {e}",
+                    sentinel.table()
+                ),
             ));
         }
     }
     HttpResponse::Ok().json(serde_json::json!({
         "initialized": true,
-        "replication_sentinel": state.sentinel.as_ref().map(|_| SENTINEL_TABLE),
+        "replication_sentinel": state.sentinel.as_ref().map(|s| s.table()),
     }))
-}
-
-/// The 400 for a request naming `field` when SOURCE_URL (the gate's sentinel) is not set.
-fn no_sentinel(field: &str) -> HttpResponse {
-    bad_request(format!(
-        "{field}: the orchestrator has no PostgreSQL SOURCE_URL, where the replication gate writes its token (MySQL sources are not supported by the gate yet)"
-    ))
-}
-
-/// Runs the gate away from `from` for at most `wait`. On success the lag is kept for the
-/// metric and returned; otherwise the refusal: 409 `replication_lagging` when the token
-/// did not arrive, 503 `replication_check_failed` when a database could not be asked,
-/// each with the message `explain` gives.
-async fn run_gate(
-    state: &AppState,
-    sentinel: &Sentinel,
-    from: SourceOfTruth,
-    wait: Duration,
-    explain: impl Fn(&GateError) -> String,
-) -> Result<GateReport, HttpResponse> {
-    match sentinel.wait(from, wait, GATE_POLL).await {
-        Ok(report) => {
-            state
-                .replication_lag_ms
-                .store(report.lag.as_millis() as u64, Ordering::Relaxed);
-            Ok(report)
-        }
-        Err(e @ GateError::Timeout { .. }) => {
-            Err(HttpResponse::Conflict().json(ApiError::new("replication_lagging", explain(&e))))
-        }
-        Err(e) => Err(HttpResponse::ServiceUnavailable()
-            .json(ApiError::new("replication_check_failed", explain(&e)))),
-    }
-}
-
-/// `begin --max-lag`: the gate run with traffic still flowing, before anything pauses.
-async fn lag_gate(state: &AppState, max_lag: Duration) -> Option<HttpResponse> {
-    let Some(sentinel) = state.sentinel.as_deref() else {
-        return Some(no_sentinel("max_lag_ms"));
-    };
-    let from = match state.coordinator.send(GetStatus).await {
-        Ok(s) => s.source_of_truth,
-        Err(_) => return Some(unavailable()),
-    };
-    let explain = |e: &GateError| {
-        match e {
-        GateError::Timeout { .. } => format!("begin refused, nothing was paused: {e}, above the --max-lag of {}; wait for replication to catch up and begin again", humantime::format_duration(max_lag)),
-        e => format!("begin refused, nothing was paused: {e}"),
-    }
-    };
-    match run_gate(state, sentinel, from, max_lag, explain).await {
-        Ok(report) => {
-            tracing::info!(
-                lag_ms = report.lag.as_millis() as u64,
-                "replication lag within --max-lag"
-            );
-            None
-        }
-        Err(refusal) => Some(refusal),
-    }
-}
-
-/// The replication gate before a commit, when asked for (or on by default) and traffic is
-/// paused for the attempt: `Some` answer when the commit must not go ahead.
-async fn replication_gate(state: &AppState, req: &FinishRequest) -> Option<HttpResponse> {
-    let wait = match (req.force, req.wait_for_replication_ms) {
-        (true, _) => return None,
-        (false, Some(ms)) => Duration::from_millis(ms),
-        (false, None) => state.wait_for_replication?,
-    };
-    let Some(sentinel) = state.sentinel.as_deref() else {
-        return Some(no_sentinel("wait_for_replication_ms"));
-    };
-    // Only a paused attempt whose commit has not started: a repeated commit goes on.
-    let (id, from) = match state.coordinator.send(PausedAttempt(req.attempt_id)).await {
-        Ok(Some(paused)) => paused,
-        Ok(None) => return None,
-        Err(_) => return Some(unavailable()),
-    };
-    let explain = |e: &GateError| {
-        match e {
-        GateError::Timeout { .. } => format!("cutover attempt {id}: {e}, so nothing was committed and traffic stays paused; check replication into the {} ({SENTINEL_TABLE} must be replicated with your tables), then commit again, `abort` to resume on the {from}, or `commit --force` to commit without the check", from.other()),
-        e => format!("cutover attempt {id}: {e}; nothing was committed and traffic stays paused; commit again, `abort`, or `commit --force`"),
-    }
-    };
-    match run_gate(state, sentinel, from, wait, explain).await {
-        Ok(report) => {
-            tracing::info!(
-                attempt = id,
-                lag_ms = report.lag.as_millis() as u64,
-                polls = report.polls,
-                "replication caught up"
-            );
-            state
-                .coordinator
-                .send(RecordReplication {
-                    attempt_id: id,
-                    lag: report.lag,
-                })
-                .await
-                .ok()?;
-            None
-        }
-        Err(refusal) => Some(refusal),
-    }
 }
 
 /// The longest `begin_timeout_ms` taken: its deadline is persisted as a timestamp, which a
@@ -167,7 +62,7 @@ pub async fn begin(
         if ms > MAX_BEGIN_TIMEOUT_MS {
             return bad_request("max_lag_ms: at most one year");
         }
-        if let Some(refusal) = lag_gate(&state, Duration::from_millis(ms)).await {
+        if let Some(refusal) = lag_gate(&state, &req, Duration::from_millis(ms)).await {
             return refusal;
         }
     }
@@ -194,9 +89,13 @@ pub async fn begin(
     }
 }
 
+/// The attempt, with the replication gate its commit waits for now, if any.
 pub async fn get(state: web::Data<AppState>, id: web::Path<u64>) -> HttpResponse {
     match state.coordinator.send(GetAttempt(id.into_inner())).await {
-        Ok(Ok(a)) => HttpResponse::Ok().json(a),
+        Ok(Ok(mut a)) => {
+            a.replication_gate = gate::live(&state, a.id);
+            HttpResponse::Ok().json(a)
+        }
         Ok(Err(r)) => refused(r),
         Err(_) => unavailable(),
     }

@@ -23,6 +23,7 @@ pub async fn run(client: &Client, args: &BeginArgs) -> Result<(), CliError> {
         timeout_action: args.begin_timeout_action.into(),
         skip_check: args.skip_check,
         max_lag_ms: args.max_lag.map(millis),
+        replication_check: args.replication_check.map(Into::into),
     };
     if args.skip_check {
         eprintln!("Pausing traffic, press Ctrl-C to exit cutover and resume the traffic.");

@@ -36,6 +36,8 @@ fn committed_attempt() -> CutoverAttempt {
         begin_timeout_ms: Some(30_000),
         timeout_action: TimeoutAction::Abort,
         replication_lag_ms: None,
+        replication_check: None,
+        replication_gate: None,
         traceparent: None,
         proxies: vec![
             proxy_attempt("demo-lms-1:9043", CutoverStatus::CommitCompleted),
@@ -138,4 +140,28 @@ fn attempt_json_round_trips() {
     let text = json(&attempt).expect("json");
     let back: CutoverAttempt = serde_json::from_str(&text).expect("parse");
     assert_eq!(back, attempt);
+}
+
+#[test]
+fn metadata_shows_the_gate_a_commit_waits_for_and_the_check_that_passed() {
+    let mut a = committed_attempt();
+    a.status = CutoverStatus::TrafficPaused;
+    a.replication_gate = Some(GateProgress {
+        check: ReplicationCheck::Lsn,
+        elapsed_ms: 2_345,
+        polls: 41,
+        timeout_ms: 60_000,
+    });
+    assert!(
+        attempt_metadata(&a)
+            .contains("The commit is waiting for replication (lsn check): 2.3s of 1m, 41 polls.\n"),
+        "{}",
+        attempt_metadata(&a)
+    );
+    a.replication_gate = None;
+    a.replication_lag_ms = Some(120);
+    a.replication_check = Some(ReplicationCheck::Lsn);
+    assert!(attempt_metadata(&a).contains(
+        "Replication caught up 120 ms after the gate read the WAL position (lsn check)."
+    ));
 }

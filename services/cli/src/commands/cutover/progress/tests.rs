@@ -18,6 +18,8 @@ fn pausing(held: u64, age: f64, query: &str) -> CutoverAttempt {
         begin_timeout_ms: None,
         timeout_action: TimeoutAction::Abort,
         replication_lag_ms: None,
+        replication_check: None,
+        replication_gate: None,
         traceparent: None,
         proxies: vec![ProxyAttempt {
             lms_address: "lms-1:9043".to_owned(),
