@@ -264,8 +264,17 @@
     if (a.traffic_paused_time) {
       events.push({ event: "paused", time: a.traffic_paused_time, label: "traffic paused on every proxy" });
     }
-    if (num(a.replication_lag_ms) !== null) {
-      events.push({ event: "gate", label: "replication gate passed", detail: "lag " + fmtInt(a.replication_lag_ms) + " ms" });
+    const gate = a.replication_gate ? obj(a.replication_gate) : null;
+    if (gate) {
+      events.push({
+        event: "gate",
+        pending: true,
+        label: "waiting for replication (" + (str(gate.check) || "token") + " check)",
+        detail: fmtInt(gate.elapsed_ms) + " ms, " + fmtInt(gate.polls) + " polls, gives up at " + fmtInt(gate.timeout_ms) + " ms",
+      });
+    } else if (num(a.replication_lag_ms) !== null) {
+      const check = a.replication_check ? " (" + str(a.replication_check) + " check)" : "";
+      events.push({ event: "gate", label: "replication gate passed" + check, detail: "lag " + fmtInt(a.replication_lag_ms) + " ms" });
     }
     if (a.prepare_started_time) {
       events.push({ event: "prepare", time: a.prepare_started_time, label: "commit: preparing sessions on the " + str(a.to) });
