@@ -125,6 +125,16 @@ stop_section() {
 # shellcheck disable=SC2031 # called inside the section's subshell, where SECTION is set
 section_error() { log "ERROR ($SECTION): $*"; printf '%s\n' "$*" >>"$SECDIR/$SECTION.err"; }
 
+# Checks a section's cells knob: words of workload:clients:mode.
+cells_ok() { # knob cells
+  local cell w c m
+  for cell in $2; do
+    IFS=: read -r w c m <<<"$cell"
+    [[ $w =~ ^(S|tpcb)$ && $c =~ ^[0-9]+$ && $m =~ ^(simple|extended|prepared)$ ]] ||
+      die "$1: '$cell' is not workload:clients:mode (workload S or tpcb; mode simple, extended or prepared)"
+  done
+}
+
 pg_url() { printf 'postgresql://postgres:%s@127.0.0.1:%s/%s?sslmode=disable' "$PASSWORD" "$1" "$2"; }
 pg_sql() { "$PGBIN/psql" -h 127.0.0.1 -p "$1" -d "$2" -XAtq -v ON_ERROR_STOP=1 -c "$3"; } # port db sql
 
