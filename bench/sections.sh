@@ -1,5 +1,6 @@
 # shellcheck shell=bash disable=SC2153 # SECTIONS, ORCH_BIN, ... are set by run.sh
-# Helpers for the measurement sections after the matrix (shadow.sh, cutover.sh, idle.sh).
+# Helpers for the measurement sections after the matrix (shadow.sh, tracing.sh, cutover.sh,
+# idle.sh).
 # Sourced by run.sh; uses its log, die, alive, stop_pid, free_ports, wait_sql, as_pg, PGBIN,
 # WORK, OUTDIR, PASSWORD, PG_PORT, PROXY_BIN, ORCH_BIN.
 #
