@@ -7,7 +7,8 @@
 #   proxy      target/release/molt-lms (source = target = the same cluster)
 #
 # Knobs (environment; defaults in brackets):
-#   SECTIONS ["matrix shadow mysql cutover idle scale"]: which measurements run (any subset; always in this order)
+#   SECTIONS ["matrix shadow tracing mysql cutover idle scale"]: which measurements run (any subset; always in
+#     this order)
 #   WORKLOADS ["S tpcb"]  CLIENTS ["1 8 32"]  MODES ["simple extended prepared"]   (matrix)
 #   T [15] seconds per run   REPS [2]   J [2] pgbench threads   SKIP_BUILD=1 skips cargo build
 #   PROXY_BIN [target/release/molt-lms]: benchmark another build of the proxy (implies no cargo build)
@@ -15,6 +16,7 @@
 #   OUTDIR [bench-out]: results.md, results.json, results.raw (matrix RESULT lines), sections/ (the
 #     other sections' raw results) and logs/ (all cleared each run)
 #   shadow:  SHADOW_CELLS ["S:8:extended tpcb:8:simple"] (workload:clients:mode); T and REPS as above
+#   tracing: TRACING_CELLS ["S:8:extended tpcb:8:simple"] (workload:clients:mode); T and REPS as above
 #   cutover: CUTOVER_T [20] s of pgbench  CUTOVER_CLIENTS [32]  CUTOVER_PROXIES [3]
 #            CUTOVER_BEGIN_AT [CUTOVER_T/3] s into the run  CUTOVER_HOLD_MS [0] between pause and commit
 #   idle:    IDLE_CONNS [10000] pre-startup connections  IDLE_SESSIONS [200] authenticated sessions
@@ -31,6 +33,9 @@
 #   per repetition (A B C D, A B C D, ...), so the machine's drift hits all targets alike.
 # shadow: pgbench direct and through four proxies with --shadow-mode none, async, sync and
 #   strict-sync against a second cluster, interleaved the same way (bench/shadow.sh).
+# tracing: pgbench direct and through three proxies with query tracing off (no OTLP endpoint), at
+#   the default ratio (LMS_TRACE_QUERIES=0.01) and at 1, each traced one exporting to an OTLP sink
+#   of the section's own (bench/otlp_sink.py), interleaved the same way (bench/tracing.sh).
 # mysql: sysbench oltp_read_only and oltp_point_select at 1 and 8 threads on a MariaDB of its own,
 #   direct, through socat and through the proxy (--source-dialect mysql), interleaved (bench/mysql.sh).
 #   MYSQL_WORKLOADS, MYSQL_THREADS, MYSQL_TABLES [4], MYSQL_TABLE_SIZE [10000]; T and REPS as above.
@@ -55,7 +60,7 @@ J=${J:-2}
 SKIP_BUILD=${SKIP_BUILD:-}
 PROXY_BIN=${PROXY_BIN:-}
 OUTDIR=${OUTDIR:-$ROOT/bench-out}
-SECTIONS=${SECTIONS:-"matrix shadow mysql cutover idle scale"}
+SECTIONS=${SECTIONS:-"matrix shadow tracing mysql cutover idle scale"}
 ORCH_BIN=${ORCH_BIN:-$ROOT/target/release/molt-lms-orchestrator}
 TARGETS=(direct socat pgbouncer proxy)
 PASSWORD=bench
@@ -67,6 +72,8 @@ BENCH_PG=$BENCH_DIR/../../shared/bench/bench_pg.sh
 
 # Nothing from the caller's libpq environment may redirect a run.
 unset PGHOST PGHOSTADDR PGPORT PGDATABASE PGSERVICE PGOPTIONS PGSSLMODE PROXY_PID
+# Nor may it turn tracing on, or change it, in any proxy: the tracing section sets it per proxy.
+unset "${!OTEL_@}" LMS_TRACE_QUERIES
 export PGUSER=postgres PGPASSWORD=$PASSWORD
 
 log() { printf '[bench %s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
@@ -328,6 +335,8 @@ not_measured() { printf '%s\t%s\n' "$1" "$2" >>"$WORK/not_measured.tsv"; }
 source "$BENCH_DIR/sections.sh"
 # shellcheck source=bench/shadow.sh
 source "$BENCH_DIR/shadow.sh"  # bench_shadow_modes
+# shellcheck source=bench/tracing.sh
+source "$BENCH_DIR/tracing.sh" # bench_tracing
 # shellcheck source=bench/cutover.sh
 source "$BENCH_DIR/cutover.sh" # bench_cutover
 # shellcheck source=bench/idle.sh
@@ -361,6 +370,14 @@ plan() {
     s=$((n * T + n + target_setup + 5))
     target_setup=0
     printf '         + shadow: %d cells x 5 targets x %d reps = %d pgbench runs x %ss, ~%s\n' "$nc" "$REPS" "$n" "$T" "$(fmt_dur "$s")"
+    total=$((total + s))
+  fi
+  if wants tracing; then
+    local nc n s
+    nc=$(wc -w <<<"$TRACING_CELLS")
+    n=$((nc * 4 * REPS))
+    s=$((n * T + n + 10))
+    printf '         + tracing: %d cells x 4 targets x %d reps = %d pgbench runs x %ss, ~%s\n' "$nc" "$REPS" "$n" "$T" "$(fmt_dur "$s")"
     total=$((total + s))
   fi
   if wants mysql; then
@@ -429,7 +446,8 @@ bench_matrix() {
 main() {
   local w c m x
   for x in $SECTIONS; do
-    [[ $x =~ ^(matrix|shadow|mysql|cutover|idle|scale)$ ]] || die "SECTIONS: unknown section '$x' (matrix shadow mysql cutover idle scale)"
+    [[ $x =~ ^(matrix|shadow|tracing|mysql|cutover|idle|scale)$ ]] ||
+      die "SECTIONS: unknown section '$x' (matrix shadow tracing mysql cutover idle scale)"
   done
   MATRIX_CELLS=0
   for w in $WORKLOADS; do for c in $CLIENTS; do for m in $MODES; do MATRIX_CELLS=$((MATRIX_CELLS + 1)); done; done; done
@@ -462,6 +480,7 @@ main() {
   if wants matrix; then bench_matrix; else echo skipped >"$SECDIR/matrix.status"; fi
 
   run_section shadow bench_shadow_modes
+  run_section tracing bench_tracing
   run_section mysql bench_mysql
   run_section cutover bench_cutover
   run_section idle bench_idle_10k
@@ -469,8 +488,9 @@ main() {
 
   local cmd cpu commit
   cmd="T=$T REPS=$REPS J=$J WORKLOADS=\"$WORKLOADS\" CLIENTS=\"$CLIENTS\" MODES=\"$MODES\""
-  [[ $SECTIONS == "matrix shadow mysql cutover idle scale" ]] || cmd+=" SECTIONS=\"$SECTIONS\""
+  [[ $SECTIONS == "matrix shadow tracing mysql cutover idle scale" ]] || cmd+=" SECTIONS=\"$SECTIONS\""
   if wants shadow && [[ $SHADOW_CELLS != "S:8:extended tpcb:8:simple" ]]; then cmd+=" SHADOW_CELLS=\"$SHADOW_CELLS\""; fi
+  if wants tracing && [[ $TRACING_CELLS != "S:8:extended tpcb:8:simple" ]]; then cmd+=" TRACING_CELLS=\"$TRACING_CELLS\""; fi
   local name
   if wants mysql; then
     for x in "MYSQL_WORKLOADS:oltp_read_only oltp_point_select" "MYSQL_THREADS:1 8" MYSQL_TABLES:4 MYSQL_TABLE_SIZE:10000; do

@@ -1,5 +1,6 @@
 # shellcheck shell=bash disable=SC2153 # SECTIONS, ORCH_BIN, ... are set by run.sh
-# Helpers for the measurement sections after the matrix (shadow.sh, cutover.sh, idle.sh).
+# Helpers for the measurement sections after the matrix (shadow.sh, tracing.sh, cutover.sh,
+# idle.sh).
 # Sourced by run.sh; uses its log, die, alive, stop_pid, free_ports, wait_sql, as_pg, PGBIN,
 # WORK, OUTDIR, PASSWORD, PG_PORT, PROXY_BIN, ORCH_BIN.
 #
@@ -124,6 +125,16 @@ stop_section() {
 # A failure the section records but carries on from (die records and stops it).
 # shellcheck disable=SC2031 # called inside the section's subshell, where SECTION is set
 section_error() { log "ERROR ($SECTION): $*"; printf '%s\n' "$*" >>"$SECDIR/$SECTION.err"; }
+
+# Checks a section's cells knob: words of workload:clients:mode.
+cells_ok() { # knob cells
+  local cell w c m
+  for cell in $2; do
+    IFS=: read -r w c m <<<"$cell"
+    [[ $w =~ ^(S|tpcb)$ && $c =~ ^[0-9]+$ && $m =~ ^(simple|extended|prepared)$ ]] ||
+      die "$1: '$cell' is not workload:clients:mode (workload S or tpcb; mode simple, extended or prepared)"
+  done
+}
 
 pg_url() { printf 'postgresql://postgres:%s@127.0.0.1:%s/%s?sslmode=disable' "$PASSWORD" "$1" "$2"; }
 pg_sql() { "$PGBIN/psql" -h 127.0.0.1 -p "$1" -d "$2" -XAtq -v ON_ERROR_STOP=1 -c "$3"; } # port db sql

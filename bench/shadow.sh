@@ -9,17 +9,8 @@
 SHADOW_CELLS=${SHADOW_CELLS:-"S:8:extended tpcb:8:simple"}
 SHADOW_MODES=(none async sync strict-sync)
 
-shadow_cells_ok() {
-  local cell w c m
-  for cell in $SHADOW_CELLS; do
-    IFS=: read -r w c m <<<"$cell"
-    [[ $w =~ ^(S|tpcb)$ && $c =~ ^[0-9]+$ && $m =~ ^(simple|extended|prepared)$ ]] ||
-      die "SHADOW_CELLS: '$cell' is not workload:clients:mode (workload S or tpcb; mode simple, extended or prepared)"
-  done
-}
-
 bench_shadow_modes() {
-  shadow_cells_ok
+  cells_ok SHADOW_CELLS "$SHADOW_CELLS"
   ensure_target_cluster
   local src tgt mode
   src=$(pg_url "$PG_PORT" postgres)

@@ -5,8 +5,9 @@ Per cell (workload, clients, mode): median tps and latency per target, the inter
 transaction, and the ratios proxy/direct, proxy/socat, proxy/pgbouncer of median tps. Checks the
 performance targets, lists failed runs and exits 1 if any run failed or is missing.
 
-With --sections-dir, also renders the shadow, cutover and idle sections from the files those
-sections wrote there (see bench/shadow.sh, cutover.sh, idle.sh), and exits 1 if one failed.
+With --sections-dir, also renders the sections after the matrix (shadow, tracing, mysql, cutover,
+idle, scale) from the files those sections wrote there (see bench/shadow.sh, tracing.sh, ...), and
+exits 1 if one failed.
 """
 import argparse
 import json
@@ -182,8 +183,8 @@ def render(meta, cells, checks, failed, missing, disturbed, not_measured, sectio
         f"- {r['label']} {wl(r['workload'])} c{r['clients']} {r['mode']} rep {r['rep']}: "
         f"other_cpu_pct={r['other_cpu_pct']}" for r in disturbed
     ] or ["none"]
-    for name, render_section in (("shadow", render_shadow), ("mysql", render_mysql), ("cutover", render_cutover),
-                                 ("idle", render_idle), ("scale", render_scale)):
+    for name, render_section in (("shadow", render_shadow), ("tracing", render_tracing), ("mysql", render_mysql),
+                                 ("cutover", render_cutover), ("idle", render_idle), ("scale", render_scale)):
         if name in sections:
             md += [""] + render_section(sections[name])
     md += ["", "## Not measured yet", ""]
@@ -238,12 +239,12 @@ def failed_run_lines(runs, outdir):
     return md
 
 
-def load_shadow(d, outdir):
-    runs = parse(d / "shadow.raw") if (d / "shadow.raw").exists() else []
+def section_cells(runs, prefix):
+    """Per cell of a pgbench section, per target (the label without PREFIX): medians of the ok runs."""
     cells = {}
     for r in runs:
         key = (r["workload"], int(r["clients"]), r["mode"])
-        t = "direct" if r["label"] == "direct" else r["label"].removeprefix("shadow-")
+        t = "direct" if r["label"] == "direct" else r["label"].removeprefix(prefix)
         cells.setdefault(key, {}).setdefault(t, []).append(r)
     out = []
     for (w, c, m), by in cells.items():
@@ -256,10 +257,17 @@ def load_shadow(d, outdir):
                 "lat_ms_median": median(num(r["lat_ms"]) for r in ok),
                 "cpu_us_per_xact_median": median(r["cpu_us_per_xact"] for r in ok) if t != "direct" else None,
             }
+        out.append(cell)
+    return out
+
+
+def load_shadow(d, outdir):
+    runs = parse(d / "shadow.raw") if (d / "shadow.raw").exists() else []
+    out = section_cells(runs, "shadow-")
+    for cell in out:
         tps = {t: cell["targets"].get(t, {}).get("tps_median") for t in SHADOW_TARGETS}
         cell["ratios"] = {f"{t}/{b}": (tps[t] / tps[b] if tps[t] is not None and tps[b] else None)
                           for t in SHADOW_TARGETS[1:] for b in ("direct", "none") if t != b}
-        out.append(cell)
     reports = {}
     for mode in SHADOW_TARGETS[1:]:
         rep_ = load_json(d / f"shadow-report-{mode}.json")
@@ -327,6 +335,72 @@ def render_shadow(sec):
         md += ["", "With tpcb, the two clusters' balances have drifted apart (the matrix and earlier runs wrote to "
                "the source only), so `UPDATE ... RETURNING`/`SELECT abalance` answers differ: those mismatches "
                "are expected; the numbers are reported as they are."]
+    bad = failed_run_lines(data.get("runs", []), data.get("_outdir", Path(".")))
+    if bad:
+        md += ["", "Failed runs:", ""] + bad
+    return md
+
+
+TRACING_TARGETS = ["direct", "off", "default", "all"]
+TRACING_TITLE = ("## Query tracing: pgbench direct and through proxies with tracing off, at the default ratio "
+                 "(0.01) and at 1")
+
+
+def load_tracing(d, outdir):
+    runs = parse(d / "tracing.raw") if (d / "tracing.raw").exists() else []
+    cells = section_cells(runs, "tracing-")
+    for cell in cells:
+        tps = {t: cell["targets"].get(t, {}).get("tps_median") for t in TRACING_TARGETS}
+        cell["ratios"] = {f"{t}/{b}": (tps[t] / tps[b] if tps[t] is not None and tps[b] else None)
+                          for t, b in (("off", "direct"), ("default", "off"), ("all", "off"))}
+    sinks = parse_kv_lines(d / "tracing.txt", "TRACING")
+    for x in sinks:
+        # The transactions the proxy relayed in this section, those of failed runs too (they were traced as well).
+        xacts = sum(num(r.get("xacts")) or 0 for r in runs if r["label"] == f"tracing-{x.get('proxy')}")
+        b, spans, reqs = num(x.get("bytes")), num(x.get("spans")), num(x.get("client_requests"))
+        x["xacts"] = int(xacts)
+        x["spans_per_request"] = spans / reqs if spans is not None and reqs else None
+        x["bytes_per_span"] = b / spans if b is not None and spans else None
+        x["bytes_per_xact"] = b / xacts if b is not None and xacts else None
+    return {"cells": cells, "sinks": sinks, "runs": runs, "_outdir": outdir}
+
+
+def render_tracing(sec):
+    md = section_head(TRACING_TITLE, sec)
+    data = sec.get("data") or {}
+    cells = data.get("cells", [])
+    if not cells and sec["status"] != "ok":
+        return md
+    md += ["Three proxies that differ only in query tracing, source = target = the bench cluster: off (no OTLP "
+           "endpoint), default (LMS_TRACE_QUERIES=0.01) and all (LMS_TRACE_QUERIES=1), each of the last two "
+           "exporting over OTLP/HTTP to a sink of its own on this machine (bench/otlp_sink.py: reads, counts and "
+           "discards; batching at the SDK's defaults). Per rep, each cell runs direct, off, default, all in turn. "
+           "Median tps:", ""]
+    md += table(["workload", "clients", "mode", *TRACING_TARGETS, "off/direct", "default/off", "all/off"],
+                [[wl(c["workload"]), str(c["clients"]), c["mode"],
+                  *(fmt(c["targets"].get(t, {}).get("tps_median"), ".0f") for t in TRACING_TARGETS),
+                  *(fmt(c["ratios"].get(k), ".2f") for k in ("off/direct", "default/off", "all/off"))] for c in cells])
+    md += ["", "Median latency (ms) and the proxy's CPU per transaction (µs; the sink's CPU is not in it):", ""]
+    md += table(["workload", "clients", "mode", *(f"{t} ms" for t in TRACING_TARGETS),
+                 *(f"{t} µs/xact" for t in TRACING_TARGETS[1:])],
+                [[wl(c["workload"]), str(c["clients"]), c["mode"],
+                  *(fmt(c["targets"].get(t, {}).get("lat_ms_median"), ".3f") for t in TRACING_TARGETS),
+                  *(fmt(c["targets"].get(t, {}).get("cpu_us_per_xact_median"), ".1f") for t in TRACING_TARGETS[1:])]
+                 for c in cells])
+    sinks = data.get("sinks", [])
+    if sinks:
+        md += ["", "What each traced proxy exported, all cells and reps together, as its sink counted it (the last "
+                   "batch, sent as the proxy stops, included); client requests are the proxy's `lms_queries_total` "
+                   "(a simple query, or an extended-protocol batch up to its Sync):", ""]
+        md += table(["proxy", "LMS_TRACE_QUERIES", "client requests", "spans", "spans / request", "exports (POSTs)",
+                     "bytes", "bytes / span", "transactions", "bytes / transaction", "sink CPU s"],
+                    [[x.get("proxy", "?"), x.get("ratio", "?"), x.get("client_requests", "—"), x.get("spans", "—"),
+                      fmt(x.get("spans_per_request"), ".4f"), x.get("exports", "—"), x.get("bytes", "—"),
+                      fmt(x.get("bytes_per_span"), ".0f"), str(x.get("xacts", "—")), fmt(x.get("bytes_per_xact"), ".1f"),
+                      x.get("cpu_s", "—")] for x in sinks])
+        odd = [f"{x.get('proxy')}: {x.get('other_requests')} requests not to /v1/traces, {x.get('undecoded')} "
+               "undecoded exports" for x in sinks if x.get("other_requests") != "0" or x.get("undecoded") != "0"]
+        md += ["", "- " + "; ".join(odd)] if odd else []
     bad = failed_run_lines(data.get("runs", []), data.get("_outdir", Path(".")))
     if bad:
         md += ["", "Failed runs:", ""] + bad
@@ -618,6 +692,8 @@ def load_sections(d, names, outdir):
         data = None
         if name == "shadow":
             data = load_shadow(d, outdir)
+        elif name == "tracing":
+            data = load_tracing(d, outdir)
         elif name == "cutover":
             data = load_json(d / "cutover.json")
         elif name == "idle":
@@ -646,8 +722,8 @@ def main():
     ap.add_argument("--expected-runs", type=int, default=0)
     ap.add_argument("--not-measured", help="TSV: section<TAB>why")
     ap.add_argument("--meta", action="append", default=[], help="KEY=VALUE for the header")
-    ap.add_argument("--sections-dir", help="where the shadow, cutover and idle sections wrote their results")
-    ap.add_argument("--sections", default="matrix shadow mysql cutover idle scale", help="the SECTIONS of this run")
+    ap.add_argument("--sections-dir", help="where the sections after the matrix wrote their results")
+    ap.add_argument("--sections", default="matrix shadow tracing mysql cutover idle scale", help="the SECTIONS of this run")
     a = ap.parse_args()
 
     meta = dict(kv.split("=", 1) for kv in a.meta)
@@ -672,7 +748,7 @@ def main():
 
     sections = {}
     if a.sections_dir:
-        names = ["matrix", "shadow", "mysql", "cutover", "idle", "scale"]
+        names = ["matrix", "shadow", "tracing", "mysql", "cutover", "idle", "scale"]
         sections = load_sections(Path(a.sections_dir), names, outdir)
         if "matrix" in a.sections.split():
             sections["matrix"]["status"] = "failed" if (failed or missing) else "ok"
@@ -695,7 +771,7 @@ def main():
         "sections": {n: {"status": v["status"], "errors": v["errors"], "data": json_safe(v["data"])}
                      for n, v in sections.items()},
     }
-    for n in ("shadow", "idle"):
+    for n in ("shadow", "tracing", "idle"):
         if sections.get(n, {}).get("data"):
             result["sections"][n]["runs"] = [{k: v for k, v in r.items() if k not in ("log", "excerpt")}
                                              for r in sections[n]["data"].get("runs", [])]
