@@ -7,7 +7,8 @@
 //! - `mysql`: the MySQL/MariaDB client/server protocol: packet framing, reassembly and a
 //!   relay scanner (`packet`), data types (`codec`), flags, command bytes and plugin
 //!   names (`consts`), the connection-phase handshake (`handshake`), OK/ERR/EOF
-//!   (`response`).
+//!   (`response`), and serving MySQL clients from PostgreSQL (`translate`: types,
+//!   values, parameters, error numbers, placeholders).
 //!
 //! Each has one error enum whose messages a client may be shown; decoders never panic
 //! on any input, and a partial frame is "need more bytes", not an error.

@@ -1,8 +1,9 @@
 //! The MySQL client/server protocol (as MySQL 5.7+/8 and MariaDB 10+ speak it): packet
 //! framing, the basic data types, the connection-phase handshake, the generic
 //! OK/ERR/EOF responses, and `exchange`, which finds where the answer to each command
-//! ends. Result sets themselves are relayed as opaque packets. The compressed protocol
-//! is not supported.
+//! ends. Result sets themselves are relayed as opaque packets. `translate` converts
+//! values, parameters, errors and placeholders for serving MySQL clients from a
+//! PostgreSQL database. The compressed protocol is not supported.
 //!
 //! Spec: <https://dev.mysql.com/doc/dev/mysql-server/latest/PAGE_PROTOCOL.html>;
 //! MariaDB: <https://mariadb.com/docs/server/reference/clientserver-protocol>
@@ -15,6 +16,7 @@ pub mod handshake;
 pub mod packet;
 pub mod response;
 pub mod scanner;
+pub mod translate;
 
 pub use error::MysqlError;
 pub use handshake::{
