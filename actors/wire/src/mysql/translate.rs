@@ -6,11 +6,26 @@
 //!
 //! # Layout
 //! - `types`: PostgreSQL type OID → MySQL column type, and the ColumnDefinition41 payload.
+//! - `pg_binary`: PostgreSQL binary values → [`PgValue`].
+//! - `values`: [`PgValue`] → MySQL text- and binary-protocol values and rows.
+//!
+//! Private helpers: `calendar` (days and microseconds to dates and times), `interval`,
+//! `numeric`, `float` (PostgreSQL's text forms), `pg_array`, `text` (formatting into
+//! byte buffers).
 
+mod calendar;
+mod float;
+mod interval;
+mod numeric;
+mod pg_array;
+pub mod pg_binary;
+mod text;
 pub mod types;
+pub mod values;
 
 use thiserror::Error;
 
+pub use pg_binary::{decode, Date, Interval, PgValue, Time, Timestamp};
 pub use types::{column_type, ColumnType};
 
 /// A value or packet this module cannot translate. Only the statement or row concerned
