@@ -8,6 +8,7 @@
 //! - `types`: PostgreSQL type OID → MySQL column type, and the ColumnDefinition41 payload.
 //! - `pg_binary`: PostgreSQL binary values → [`PgValue`].
 //! - `values`: [`PgValue`] → MySQL text- and binary-protocol values and rows.
+//! - `params`: COM_STMT_EXECUTE and COM_STMT_SEND_LONG_DATA → PostgreSQL text parameters.
 //!
 //! Private helpers: `calendar` (days and microseconds to dates and times), `interval`,
 //! `numeric`, `float` (PostgreSQL's text forms), `pg_array`, `text` (formatting into
@@ -17,6 +18,7 @@ mod calendar;
 mod float;
 mod interval;
 mod numeric;
+pub mod params;
 mod pg_array;
 pub mod pg_binary;
 mod text;
