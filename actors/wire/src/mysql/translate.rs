@@ -9,6 +9,7 @@
 //! - `pg_binary`: PostgreSQL binary values → [`PgValue`].
 //! - `values`: [`PgValue`] → MySQL text- and binary-protocol values and rows.
 //! - `params`: COM_STMT_EXECUTE and COM_STMT_SEND_LONG_DATA → PostgreSQL text parameters.
+//! - `sqlstate`: PostgreSQL SQLSTATE → MySQL error number.
 //!
 //! Private helpers: `calendar` (days and microseconds to dates and times), `interval`,
 //! `numeric`, `float` (PostgreSQL's text forms), `pg_array`, `text` (formatting into
@@ -21,6 +22,7 @@ mod numeric;
 pub mod params;
 mod pg_array;
 pub mod pg_binary;
+pub mod sqlstate;
 mod text;
 pub mod types;
 pub mod values;
