@@ -10,6 +10,7 @@
 //! - `values`: [`PgValue`] → MySQL text- and binary-protocol values and rows.
 //! - `params`: COM_STMT_EXECUTE and COM_STMT_SEND_LONG_DATA → PostgreSQL text parameters.
 //! - `sqlstate`: PostgreSQL SQLSTATE → MySQL error number.
+//! - `lexical`: `?` → `$n`, backtick identifiers → double quotes, statement splitting.
 //!
 //! Private helpers: `calendar` (days and microseconds to dates and times), `interval`,
 //! `numeric`, `float` (PostgreSQL's text forms), `pg_array`, `text` (formatting into
@@ -18,6 +19,7 @@
 mod calendar;
 mod float;
 mod interval;
+pub mod lexical;
 mod numeric;
 pub mod params;
 mod pg_array;
