@@ -59,8 +59,8 @@ async fn admin_api_reports_status_connections_metrics_and_health() {
     assert_eq!(code, 200);
     for name in [
         "lms_connections_open{protocol=\"postgresql\"} 1",
-        "lms_queries_total{outcome=\"error\",protocol=\"postgresql\"} 1",
-        "lms_query_duration_seconds_count{protocol=\"postgresql\"}",
+        "lms_queries_total{backend=\"source\",outcome=\"error\",protocol=\"postgresql\"} 1",
+        "lms_query_duration_seconds_count{backend=\"source\",protocol=\"postgresql\"}",
         "lms_bytes_relayed_total{direction=\"backend_to_client\",protocol=\"postgresql\"}",
     ] {
         assert!(metrics.contains(name), "metrics lack {name}:\n{metrics}");

@@ -290,7 +290,7 @@ fn a_malformed_packet_closes_only_its_own_connection() {
             .unwrap_or_else(|| panic!("{series} missing:\n{metrics}"))
     };
     assert!(figure("lms_client_errors_total{kind=\"protocol_violation\",protocol=\"mysql\"}") >= 2);
-    assert!(figure("lms_queries_total{outcome=\"ok\",protocol=\"mysql\"}") >= 1);
+    assert!(figure("lms_queries_total{backend=\"source\",outcome=\"ok\",protocol=\"mysql\"}") >= 1);
 }
 
 /// The number after `label` in sysbench's summary (`ignored errors:  0  (0.00 per sec.)`).
