@@ -15,6 +15,9 @@ pub enum Stream {
     ServerTls(Box<tokio_rustls::server::TlsStream<TcpStream>>),
     /// TLS started by the proxy (backend side).
     ClientTls(Box<tokio_rustls::client::TlsStream<TcpStream>>),
+    /// A socket pair inside the process: the proxy's own server at the other end (MySQL
+    /// clients served from a PostgreSQL-protocol database), relayed like any backend.
+    Local(tokio::net::UnixStream),
 }
 
 macro_rules! delegate {
@@ -23,6 +26,7 @@ macro_rules! delegate {
             Stream::Tcp($s) => $e,
             Stream::ServerTls($s) => $e,
             Stream::ClientTls($s) => $e,
+            Stream::Local($s) => $e,
         }
     };
 }
@@ -67,6 +71,7 @@ impl AsyncWrite for Stream {
             Stream::Tcp(s) => s.is_write_vectored(),
             Stream::ServerTls(s) => s.is_write_vectored(),
             Stream::ClientTls(s) => s.is_write_vectored(),
+            Stream::Local(s) => s.is_write_vectored(),
         }
     }
 }

@@ -18,6 +18,7 @@
 
 pub(crate) mod answer;
 pub(crate) mod backend;
+pub(crate) mod client;
 pub(crate) mod errors;
 pub(crate) mod io;
 pub(crate) mod parses;

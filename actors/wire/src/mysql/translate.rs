@@ -7,6 +7,8 @@
 //! # Layout
 //! - `types`: PostgreSQL type OID → MySQL column type, and the ColumnDefinition41 payload.
 //! - `pg_binary`: PostgreSQL binary values → [`PgValue`].
+//! - `pg_text`: PostgreSQL text output → MySQL text-protocol values (the simple
+//!   protocol's results).
 //! - `values`: [`PgValue`] → MySQL text- and binary-protocol values and rows.
 //! - `params`: COM_STMT_EXECUTE and COM_STMT_SEND_LONG_DATA → PostgreSQL text parameters.
 //! - `sqlstate`: PostgreSQL SQLSTATE → MySQL error number.
@@ -24,6 +26,7 @@ mod numeric;
 pub mod params;
 mod pg_array;
 pub mod pg_binary;
+pub mod pg_text;
 pub mod sqlstate;
 mod text;
 pub mod types;
