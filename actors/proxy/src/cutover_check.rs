@@ -73,7 +73,9 @@ pub(crate) fn role_verdict(
     match (held, target) {
         (Credential::MysqlNative(_), _) => (
             RoleVerdict::MethodMismatch,
-            format!("a MySQL session (mysql_native_password): serving MySQL clients from the {to} database is not supported yet"),
+            // MySQL sessions are checked by `check_mysql`; a MySQL credential never logs
+            // in to a PostgreSQL-protocol database itself.
+            format!("a MySQL session (mysql_native_password) cannot log in to the {to} database with its own credential"),
         ),
         (_, None) => (
             RoleVerdict::RoleMissing,
@@ -167,6 +169,9 @@ type Group = (usize, BTreeSet<Vec<u8>>);
 
 /// Runs the check for the sessions described by `sketches`.
 pub(crate) async fn check(shared: &Shared, sketches: Vec<SketchData>) -> ProxyCheck {
+    if shared.mysql.is_some() {
+        return check_mysql(shared, sketches).await;
+    }
     let to = shared.source_of_truth().other();
     let backend = shared.backend(to);
     let mut roles: BTreeMap<String, RoleCheck> = BTreeMap::new();
@@ -271,6 +276,103 @@ pub(crate) async fn check(shared: &Shared, sketches: Vec<SketchData>) -> ProxyCh
         roles: roles.into_values().collect(),
         statements,
         sessions,
+    }
+}
+
+/// The check for MySQL sessions moving to the target: per user, the PostgreSQL login
+/// the gateway will use and a trial of it that prepares every distinct statement the
+/// user's sessions hold. A MySQL session moves back to a MySQL source only without
+/// prepared statements (see `mysql::prepare`).
+async fn check_mysql(shared: &Shared, sketches: Vec<SketchData>) -> ProxyCheck {
+    let to = shared.source_of_truth().other();
+    let mut roles: BTreeMap<String, RoleCheck> = BTreeMap::new();
+    let mut groups: BTreeMap<(String, String), (usize, BTreeSet<String>)> = BTreeMap::new();
+    for (i, s) in sketches.iter().enumerate() {
+        let user = s.identity.user.clone();
+        let texts = s
+            .statements
+            .iter()
+            .filter_map(|e| crate::mysql::tracker::read_replay_entry(e))
+            .map(|(_, t)| t);
+        let role = roles.entry(user.clone()).or_insert_with(|| RoleCheck {
+            role: user.clone(),
+            sessions: 0,
+            verdict: RoleVerdict::Ok,
+            detail: String::new(),
+        });
+        role.sessions += 1;
+        groups
+            .entry((user, s.identity.database.clone()))
+            .or_insert((i, BTreeSet::new()))
+            .1
+            .extend(texts);
+    }
+    let mut statements = Vec::new();
+    for ((user, database), (rep, texts)) in groups {
+        let texts: Vec<String> = texts.into_iter().collect();
+        let role = roles
+            .get_mut(&user)
+            .expect("every group's user has a role entry");
+        let label = |text: &str, verdict, error: String| StatementCheck {
+            role: user.clone(),
+            database: database.clone(),
+            name: String::new(),
+            query: cut(&normalize(text), STATEMENT_TEXT),
+            verdict,
+            error,
+        };
+        if to == SourceOfTruth::Source {
+            role.detail = "logs in to the MySQL source with the key its password proof gave".into();
+            if !texts.is_empty() {
+                role.verdict = RoleVerdict::MethodMismatch;
+                role.detail =
+                    "holds prepared statements, which cannot move back to a MySQL source yet"
+                        .into();
+            }
+            continue;
+        }
+        match crate::mysql::gateway::login_source(shared, &user) {
+            Ok(d) => role.detail = d,
+            Err(e) => {
+                role.verdict = RoleVerdict::RoleMissing;
+                role.detail = e.clone();
+                statements.extend(
+                    texts
+                        .iter()
+                        .map(|t| label(t, StatementVerdict::Unchecked, e.clone())),
+                );
+                continue;
+            }
+        }
+        let outcome = tokio::time::timeout(
+            TRIAL_TIMEOUT,
+            crate::mysql::gateway::trial(shared, &sketches[rep].identity, &texts),
+        )
+        .await
+        .unwrap_or_else(|_| Err(format!("the {to} database did not answer in time")));
+        match outcome {
+            Ok(results) => statements.extend(texts.iter().zip(results).map(|(t, r)| match r {
+                None => label(t, StatementVerdict::Ok, String::new()),
+                Some(e) => label(t, StatementVerdict::Fails, e),
+            })),
+            Err(e) => {
+                role.verdict = RoleVerdict::LoginFailed;
+                role.detail = format!("a trial login to the {to} database failed: {e}");
+                let why = format!("the trial login failed: {e}");
+                statements.extend(
+                    texts
+                        .iter()
+                        .map(|t| label(t, StatementVerdict::Unchecked, why.clone())),
+                );
+            }
+        }
+    }
+    ProxyCheck {
+        lms_address: shared.settings.advertise_address.clone(),
+        to,
+        roles: roles.into_values().collect(),
+        statements,
+        sessions: Vec::new(),
     }
 }
 

@@ -45,3 +45,5 @@ pub mod roles_sync;
 pub mod settings;
 pub mod shadow;
 pub mod shared;
+
+pub use mysql::gateway::logins::{LoginsError, TargetLogins};

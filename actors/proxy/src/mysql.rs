@@ -11,11 +11,11 @@
 //! - [`kill`]: `KILL <id>` mapped from the proxy's connection ids to source threads.
 //! - [`statements`]: prepared-statement ids of the proxy's own.
 //! - [`errors`]: `ClientError` as an ERR packet.
+//! - [`gateway`]: these clients served from the PostgreSQL-protocol target, after a
+//!   cutover (prepared statements carried over under the ids the relay maps to).
 //!
-//! What is not here yet: serving these clients from the PostgreSQL-protocol target
-//! (so a cutover's preparation of a MySQL session fails, and the attempt is rolled
-//! back with traffic resumed on the source), shadowing them, replaying prepared
-//! statements on another server, and `caching_sha2_password`.
+//! What is not here yet: shadowing these sessions, moving a session that holds prepared
+//! statements back to a MySQL source, and `caching_sha2_password`.
 //!
 //! A session's start-up parameters (`Identity::params`) are `user`, `database`,
 //! `client_flag` and `mariadb_client_flag` (the capabilities agreed with the client),
@@ -24,6 +24,7 @@
 
 pub(crate) mod backend;
 pub(crate) mod errors;
+pub(crate) mod gateway;
 pub(crate) mod io;
 pub(crate) mod kill;
 pub(crate) mod startup;
@@ -78,9 +79,18 @@ pub(crate) struct Hello {
     thread: Cell<u32>,
 }
 
-/// Why a MySQL session cannot go where a cutover or a shadow would take it.
-const TARGET_NOT_YET: &str =
-    "serving MySQL clients from the PostgreSQL-protocol target is not supported yet";
+/// Why a MySQL session with prepared statements cannot go back to a MySQL source.
+const MOVE_BACK_NOT_YET: &str =
+    "a MySQL session holding prepared statements cannot move back to a MySQL source yet";
+
+/// The server version the proxy greets MySQL clients with (the source's), which the
+/// gateway reports as `@@version`.
+async fn greeted_version(source: &MySqlSource) -> String {
+    source
+        .greeting()
+        .await
+        .map_or_else(|_| "8.0.0".to_owned(), |g| g.version)
+}
 
 fn source(shared: &Shared) -> Option<&MySqlSource> {
     shared.mysql.as_deref()
@@ -137,11 +147,14 @@ impl Protocol for MySql {
         role: SourceOfTruth,
         user: &str,
     ) -> Result<Option<Verifier>, LookupError> {
+        // MySQL clients prove their password against the hash the MySQL source stores,
+        // whichever database serves them: the target has no MySQL account table.
+        let _ = role;
         match source(shared) {
-            Some(s) if role == SourceOfTruth::Source => s.verifier(user).await,
-            _ => Err(LookupError::Query {
-                role: role.to_string(),
-                message: TARGET_NOT_YET.into(),
+            Some(s) => s.verifier(user).await,
+            None => Err(LookupError::Query {
+                role: SourceOfTruth::Source.to_string(),
+                message: "no MySQL source configured".into(),
             }),
         }
     }
@@ -174,12 +187,26 @@ impl Protocol for MySql {
         role: SourceOfTruth,
         identity: &Identity,
     ) -> Result<MySqlSession, BackendError> {
-        let Some(source) = source(shared).filter(|_| role == SourceOfTruth::Source) else {
+        let Some(source) = source(shared) else {
             return Err(BackendError::Auth {
                 role,
-                what: TARGET_NOT_YET.into(),
+                what: "no MySQL source configured".into(),
             });
         };
+        if role == SourceOfTruth::Target {
+            let start = gateway::Start {
+                identity,
+                autocommit: true,
+                statements: Vec::new(),
+                version: greeted_version(source).await,
+            };
+            return gateway::open(shared, start)
+                .await
+                .map_err(|e| BackendError::Auth {
+                    role,
+                    what: e.to_string(),
+                });
+        }
         let key = match &identity.credential {
             Credential::MysqlNative(k) => k.clone(),
             Credential::Password(p) => {
@@ -235,25 +262,74 @@ impl Protocol for MySql {
     }
 
     async fn prepare(
-        _shared: &Shared,
+        shared: &Shared,
         to: SourceOfTruth,
-        _identity: &Identity,
-        _ctl: &SessionCtl,
+        identity: &Identity,
+        ctl: &SessionCtl,
     ) -> Result<Prepared<MySqlSession>, PrepareError> {
-        Err(PrepareError::new(
-            PrepareStage::Login,
-            format!("{TARGET_NOT_YET} (a MySQL session cannot move to the {to} database)"),
-        ))
+        let statements: Vec<(u32, String)> = ctl
+            .prepared_statements()
+            .iter()
+            .filter_map(|e| tracker::read_replay_entry(e))
+            .collect();
+        let count = statements.len();
+        if to == SourceOfTruth::Source {
+            // A MySQL server numbers the statements it prepares itself, so the relay's
+            // mapping would not hold; a session without any moves back.
+            if count > 0 {
+                return Err(PrepareError::new(
+                    PrepareStage::PreparedStatement,
+                    format!("{MOVE_BACK_NOT_YET} ({count} prepared statements)"),
+                ));
+            }
+            let session = Self::open_session(shared, to, identity)
+                .await
+                .map_err(|e| PrepareError::new(PrepareStage::Login, e.client_message()))?;
+            return Ok(Prepared {
+                session,
+                changes: Vec::new(),
+                statements: 0,
+            });
+        }
+        if let Some((id, _)) = statements.iter().find(|(_, text)| text.is_empty()) {
+            return Err(PrepareError::new(
+                PrepareStage::PreparedStatement,
+                format!("statement {id}: its text was longer than the proxy keeps, so it cannot be prepared again"),
+            ));
+        }
+        let autocommit = ctl
+            .reported_params()
+            .iter()
+            .find(|(n, _)| n == "autocommit")
+            .is_none_or(|(_, v)| v == "1");
+        let version = match source(shared) {
+            Some(s) => greeted_version(s).await,
+            None => String::new(),
+        };
+        let start = gateway::Start {
+            identity,
+            autocommit,
+            statements,
+            version,
+        };
+        let session = gateway::open(shared, start).await?;
+        Ok(Prepared {
+            session,
+            changes: Vec::new(),
+            statements: count,
+        })
     }
 
     async fn complete(
         _client: &mut Stream,
-        _old: &mut Stream,
+        old: &mut Stream,
         _changes: &[(String, String)],
         _ctl: &SessionCtl,
     ) -> std::io::Result<()> {
-        // `prepare` never succeeds, so no switch gets this far.
-        Err(std::io::Error::other(TARGET_NOT_YET))
+        // MySQL tells a client nothing when its server changes: the statement ids and the
+        // connection id it holds are the proxy's own, and stay valid.
+        Self::close(old).await;
+        Ok(())
     }
 
     fn tracker(
@@ -313,6 +389,10 @@ impl Protocol for MySql {
             (BackendKey::MySql { thread }, Some(s)) if role == SourceOfTruth::Source => {
                 s.kill_query(thread).await
             }
+            (BackendKey::MySql { thread }, _) => match shared.mysql_gateways.key(thread) {
+                Some((pid, secret)) => shared.backend(role).cancel(pid, secret).await,
+                None => Ok(()),
+            },
             _ => Ok(()),
         }
     }

@@ -31,6 +31,9 @@ pub struct ProxySettings {
     /// The admin/metrics address, for status output.
     pub admin_address: String,
     pub auth_query: Option<String>,
+    /// Target logins for MySQL users (`--mysql-target-logins`); `None`: the target URL's
+    /// own user for everyone.
+    pub mysql_target_logins: Option<std::sync::Arc<crate::mysql::gateway::logins::TargetLogins>>,
     /// How long a shutdown waits for open transactions.
     pub shutdown_timeout: Duration,
     pub tls: Option<ServerTlsFiles>,

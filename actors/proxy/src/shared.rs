@@ -34,6 +34,8 @@ pub struct Shared {
     pub(crate) shadow_buffers: crate::buffer_budget::BufferBudget,
     /// The source threads of this proxy's MySQL sessions, for `KILL <id>`.
     pub(crate) mysql_threads: crate::mysql::kill::Threads,
+    /// MySQL sessions served from the target, with their cancel keys there.
+    pub(crate) mysql_gateways: Arc<crate::mysql::gateway::Sessions>,
     /// Written only by the proxy instance actor, which owns the setting; connections
     /// read it when they open a session.
     sot: AtomicU8,
@@ -123,6 +125,7 @@ impl Shared {
             target_lookup: AuthLookup::new(target.clone(), settings.auth_query.clone()),
             mysql,
             mysql_threads: Default::default(),
+            mysql_gateways: Default::default(),
             cancel_limiter: crate::cancel_limit::CancelLimiter::new(settings.cancel_rate_limit),
             buffers: crate::buffer_budget::BufferBudget::new(
                 settings.buffer_budget,

@@ -157,6 +157,13 @@ pub struct Args {
     #[arg(long, env = "LMS_AUTH_QUERY", value_name = "SQL")]
     pub auth_query: Option<String>,
 
+    /// JSON secret file naming the PostgreSQL login each MySQL user gets on the target
+    /// once it serves MySQL clients: {"mysql_user": {"user": "...", "password": "..."},
+    /// "*": {...}} ("*": every other user). Only with --source-dialect mysql
+    /// [default: every MySQL user logs in to the target as INIT_TARGET's user].
+    #[arg(long, env = "LMS_MYSQL_TARGET_LOGINS", value_name = "FILE")]
+    pub mysql_target_logins: Option<PathBuf>,
+
     /// How long a shutdown (SIGTERM) waits for open transactions before closing them.
     #[arg(long, env = "LMS_SHUTDOWN_TIMEOUT", value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
     pub shutdown_timeout: Duration,

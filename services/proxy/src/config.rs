@@ -112,6 +112,19 @@ pub fn load(args: &Args) -> Result<ProxySettings, ConfigError> {
         .auth_query
         .clone()
         .or_else(|| cfg.get("AUTH_QUERY").cloned());
+    let mysql_target_logins = match &args.mysql_target_logins {
+        None => None,
+        Some(_) if args.source_dialect != Dialect::Mysql => {
+            return Err(invalid(
+                "LMS_MYSQL_TARGET_LOGINS",
+                "only applies with source dialect mysql",
+            ))
+        }
+        Some(path) => Some(std::sync::Arc::new(
+            molt_lms_proxy_actors::TargetLogins::load(path)
+                .map_err(|e| invalid("LMS_MYSQL_TARGET_LOGINS", e.to_string()))?,
+        )),
+    };
     let tls = match (&args.ssl_cert, &args.ssl_key) {
         (Some(cert), Some(key)) => Some(ServerTlsFiles {
             cert: cert.clone(),
@@ -197,6 +210,7 @@ pub fn load(args: &Args) -> Result<ProxySettings, ConfigError> {
         advertise_address: String::new(),
         admin_address: String::new(),
         auth_query,
+        mysql_target_logins,
         shutdown_timeout: args.shutdown_timeout,
         tls,
         require_tls,

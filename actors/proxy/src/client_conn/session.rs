@@ -252,6 +252,12 @@ impl SessionCtl {
         self.prepared.borrow_mut().remove(name);
     }
 
+    /// The server dropped every statement of the session (MySQL's
+    /// `COM_RESET_CONNECTION`).
+    pub(crate) fn forget_all_prepared(&self) {
+        self.prepared.borrow_mut().clear();
+    }
+
     /// The session parameters the client has been told about, latest values.
     pub(crate) fn reported_params(&self) -> Vec<(String, String)> {
         self.params.borrow().clone()

@@ -14,7 +14,7 @@ use crate::shared::Shared;
 use molt_lms_api::ConnectionState;
 use molt_lms_wire::mysql::consts::command::*;
 use molt_lms_wire::mysql::consts::header;
-use molt_lms_wire::mysql::consts::status::SERVER_STATUS_IN_TRANS;
+use molt_lms_wire::mysql::consts::status::{SERVER_STATUS_AUTOCOMMIT, SERVER_STATUS_IN_TRANS};
 use molt_lms_wire::mysql::exchange::{ClientStep, Exchange, ServerStep};
 use molt_lms_wire::mysql::packet::{next_packet, PacketHeader, HEADER_LEN};
 use molt_lms_wire::mysql::scanner::{Control, PacketScanner, Shown};
@@ -46,6 +46,26 @@ pub(crate) struct MySqlTracker {
     client_id: u32,
     request_started: Cell<Option<Instant>>,
     saw_error: Cell<bool>,
+    /// The text of the `COM_STMT_PREPARE` awaiting its answer, kept for a switch to
+    /// prepare again (see [`replay_entry`]).
+    preparing: RefCell<Option<Vec<u8>>>,
+    /// `SERVER_STATUS_AUTOCOMMIT` as last answered, so a switch keeps `SET autocommit`.
+    autocommit: Cell<bool>,
+}
+
+/// How the session control keeps a MySQL statement for a switch: the server id the
+/// relay maps the client's id to (the new server prepares it under the same id, so the
+/// mapping holds), then the text.
+pub(crate) fn replay_entry(server_id: u32, text: &[u8]) -> Vec<u8> {
+    let mut entry = server_id.to_le_bytes().to_vec();
+    entry.extend_from_slice(text);
+    entry
+}
+
+/// Reads an entry [`replay_entry`] made.
+pub(crate) fn read_replay_entry(entry: &[u8]) -> Option<(u32, String)> {
+    let id = statements::read_id(entry, 0)?;
+    Some((id, String::from_utf8_lossy(&entry[4..]).into_owned()))
 }
 
 impl MySqlTracker {
@@ -70,6 +90,8 @@ impl MySqlTracker {
             client_id,
             request_started: Cell::new(None),
             saw_error: Cell::new(false),
+            preparing: RefCell::new(None),
+            autocommit: Cell::new(true),
         }
     }
 
@@ -111,13 +133,22 @@ impl MySqlTracker {
                 COM_STMT_PREPARE => {
                     let text = bytes.get(1..).unwrap_or_default();
                     self.info.set_last_query(&String::from_utf8_lossy(text));
+                    // A statement text past the relay's window (`Shown::Large`) is not
+                    // kept: a switch then refuses to move the session rather than guess.
+                    *self.preparing.borrow_mut() = match shown {
+                        Shown::Whole(p) => Some(p.get(1..).unwrap_or_default().to_vec()),
+                        Shown::Large { .. } => Some(Vec::new()),
+                    };
                 }
                 COM_STMT_EXECUTE
                 | COM_STMT_SEND_LONG_DATA
                 | COM_STMT_CLOSE
                 | COM_STMT_RESET
                 | COM_STMT_FETCH => self.map_statement(c, shown)?,
-                COM_RESET_CONNECTION | COM_CHANGE_USER => self.statements.borrow_mut().clear(),
+                COM_RESET_CONNECTION | COM_CHANGE_USER => {
+                    self.statements.borrow_mut().clear();
+                    self.ctl.forget_all_prepared();
+                }
                 COM_QUIT => self.ctl.set_client_quit(),
                 _ => {}
             }
@@ -138,9 +169,11 @@ impl MySqlTracker {
         let client =
             statements::read_id(payload, 1).ok_or(MysqlError::Truncated("statement command"))?;
         let mut ids = self.statements.borrow_mut();
-        statements::write_id(payload, 1, ids.server_id(client));
+        let server = ids.server_id(client);
+        statements::write_id(payload, 1, server);
         if command == COM_STMT_CLOSE {
             ids.closed(client);
+            self.ctl.forget_prepared(&server.to_string());
         }
         Ok(())
     }
@@ -172,6 +205,10 @@ impl MySqlTracker {
                     .ok_or(MysqlError::Truncated("COM_STMT_PREPARE answer"))?;
                 let client = self.statements.borrow_mut().prepared(server);
                 statements::write_id(p, 1, client);
+                if let Some(text) = self.preparing.borrow_mut().take() {
+                    self.ctl
+                        .note_prepared(&server.to_string(), replay_entry(server, &text));
+                }
             }
         }
         let ServerStep::Done(_) = step else {
@@ -203,6 +240,11 @@ impl MySqlTracker {
                 } else {
                     metrics.ok.inc();
                 }
+            }
+            let autocommit = ex.status() & SERVER_STATUS_AUTOCOMMIT != 0;
+            if autocommit != self.autocommit.replace(autocommit) {
+                self.ctl
+                    .note_param("autocommit", if autocommit { "1" } else { "0" });
             }
             self.info.ready(tx_state(ex.status()));
             self.ctl.answered(&self.info, Self::quiet(&ex));
