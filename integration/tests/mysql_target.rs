@@ -8,7 +8,9 @@
 //! - a cutover under a MySQL write load loses nothing: replication for the test is a
 //!   copy the test makes while traffic is paused, before the commit;
 //! - `cutover check` names the target login each MySQL user gets, and a user without one
-//!   blocks the commit before the point of no return.
+//!   blocks the commit before the point of no return;
+//! - a revert moves MySQL sessions back to MariaDB, except that a session holding a
+//!   prepared statement refuses it before the point of no return (and keeps working).
 
 use molt_lms_api::cutover::{BeginRequest, CutoverStatus};
 use molt_lms_integration::cutover_env::CutoverEnv;
@@ -472,4 +474,70 @@ fn a_mysql_user_without_a_target_login_blocks_the_commit_before_the_point_of_no_
         "apple"
     );
     drop(db);
+}
+
+#[test]
+fn a_revert_moves_mysql_sessions_back_to_the_source_unless_they_hold_prepared_statements() {
+    let (db, env, _) = start("myrevert", None);
+    let addr = env.proxies[0].sql_addr().to_string();
+    let mut plain = MyClient::login(&addr, "app", PASSWORD);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let mut driver = rt.block_on(connect(env.proxies[0].sql_port()));
+    cut_over(&env);
+    // Tell the two databases apart by a row only the target has.
+    env.clusters.target.psql(
+        &env.db,
+        "INSERT INTO shop.items VALUES (9, 'on the target')",
+    );
+    let on_target = "SELECT COUNT(*) FROM shop.items WHERE id = 9";
+    assert_eq!(plain.query_value(on_target).expect("select"), "1");
+    let stmt = rt
+        .block_on(driver.prep("SELECT name FROM shop.items WHERE id = ?"))
+        .expect("prepare on the target");
+
+    // A session holding a prepared statement cannot move back yet: the revert's
+    // preparation fails, before the point of no return, and both stay on the target.
+    let (_, refused) = env
+        .begin(BeginRequest::default())
+        .expect_err("the check names the session");
+    assert!(refused.contains("prepared statements"), "{refused}");
+    let a = env
+        .begin(BeginRequest {
+            skip_check: true,
+            ..BeginRequest::default()
+        })
+        .expect("begin past the check");
+    env.wait_status(a.id, CutoverStatus::TrafficPaused, Duration::from_secs(30));
+    let e = env.commit().expect_err("revert refused");
+    assert!(e.1.contains("prepared statements"), "{}", e.1);
+    env.abort().expect("abort");
+    env.wait_status(a.id, CutoverStatus::AbortCompleted, Duration::from_secs(30));
+    assert_eq!(plain.query_value(on_target).expect("still the target"), "1");
+    let name: Option<String> = rt
+        .block_on(driver.exec_first(&stmt, (9,)))
+        .expect("the statement still runs");
+    assert_eq!(name.as_deref(), Some("on the target"));
+
+    // Without it, the revert moves every session back to MariaDB, with no client error.
+    rt.block_on(driver.close(stmt))
+        .expect("close the statement");
+    let a = env
+        .begin(BeginRequest::default())
+        .expect("begin the revert");
+    env.wait_status(a.id, CutoverStatus::TrafficPaused, Duration::from_secs(30));
+    env.commit().expect("revert");
+    env.wait_status(
+        a.id,
+        CutoverStatus::CommitCompleted,
+        Duration::from_secs(30),
+    );
+    assert_eq!(plain.query_value(on_target).expect("on the source"), "0");
+    let n: Option<i64> = rt
+        .block_on(driver.query_first(on_target))
+        .expect("driver on the source");
+    assert_eq!(n, Some(0));
+    assert_eq!(db.sql("SELECT COUNT(*) FROM shop.items"), "2");
 }
