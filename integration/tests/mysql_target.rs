@@ -541,3 +541,47 @@ fn a_revert_moves_mysql_sessions_back_to_the_source_unless_they_hold_prepared_st
     assert_eq!(n, Some(0));
     assert_eq!(db.sql("SELECT COUNT(*) FROM shop.items"), "2");
 }
+
+#[test]
+fn kill_query_with_the_proxy_connection_id_cancels_a_statement_running_on_the_target() {
+    let (_db, env, _) = start("mykill", None);
+    cut_over(&env);
+    let addr = env.proxies[0].sql_addr().to_string();
+    let mut victim = MyClient::login(&addr, "app", PASSWORD);
+    let mut bystander = MyClient::login(&addr, "app", PASSWORD);
+    let id = victim.greeting.connection_id;
+    let started = std::time::Instant::now();
+    let sleeper = std::thread::spawn(move || {
+        let r = victim.query_value("SELECT pg_sleep(20)");
+        (r, victim)
+    });
+    let running = || {
+        env.clusters.target.psql(
+            &env.db,
+            "SELECT COUNT(*) FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(20)' AND state = 'active'",
+        ) == "1"
+    };
+    assert!(
+        wait_until(Duration::from_secs(20), running),
+        "the sleep runs on the target"
+    );
+    bystander
+        .exec(&format!("KILL QUERY {id}"))
+        .expect("KILL QUERY with the id the proxy greeted the victim with");
+    let (r, mut victim) = sleeper.join().expect("thread");
+    let e = r.expect_err("the statement was cancelled");
+    assert_eq!(e.code, 1317, "57014 is MySQL's 1317: {}", e.message);
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "cancelled, not run to its end"
+    );
+    assert_eq!(victim.query_value("SELECT 1").expect("the session goes on"), "1");
+    let e = bystander
+        .exec("KILL QUERY 4000000000")
+        .expect_err("an id no session has");
+    assert_eq!(e.code, 1094, "{}", e.message);
+    let e = bystander
+        .exec(&format!("KILL {id}"))
+        .expect_err("KILL CONNECTION on the target");
+    assert_eq!(e.code, 1235, "{}", e.message);
+}

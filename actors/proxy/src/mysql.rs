@@ -389,8 +389,8 @@ impl Protocol for MySql {
             (BackendKey::MySql { thread }, Some(s)) if role == SourceOfTruth::Source => {
                 s.kill_query(thread).await
             }
-            (BackendKey::MySql { thread }, _) => match shared.mysql_gateways.key(thread) {
-                Some((pid, secret)) => shared.backend(role).cancel(pid, secret).await,
+            (BackendKey::MySql { thread }, _) => match shared.mysql_gateways.get(thread) {
+                Some(e) => shared.backend(role).cancel(e.pid, e.secret).await,
                 None => Ok(()),
             },
             _ => Ok(()),

@@ -31,35 +31,44 @@ use molt_lms_common::stream::Stream;
 use molt_lms_wire::mysql::consts::status::{SERVER_STATUS_AUTOCOMMIT, SERVER_STATUS_IN_TRANS};
 use server::Gateway;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
-/// The gateway's sessions by the connection id it gave them, with their cancel keys on
-/// the target: what `KILL QUERY` and a client's cancel reach.
+/// One gateway session as `KILL QUERY` finds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Entry {
+    /// Its session's cancel key on the target.
+    pub pid: i32,
+    pub secret: i32,
+    /// The MySQL user it serves: only the same user may kill its statement.
+    pub user: String,
+}
+
+/// This proxy's gateway sessions, by the connection id their clients were greeted with
+/// (the proxy's own): what `KILL QUERY <id>` from any client of the proxy reaches.
 #[derive(Default)]
 pub(crate) struct Sessions {
-    next: AtomicU32,
-    keys: Mutex<HashMap<u32, (i32, i32)>>,
+    entries: Mutex<HashMap<u32, Entry>>,
 }
 
 impl Sessions {
-    fn insert(&self, pid: i32, secret: i32) -> u32 {
-        // The top bit keeps gateway ids apart from a MySQL source's thread ids.
-        let id = (self.next.fetch_add(1, Ordering::Relaxed) & 0x7FFF_FFFF) | 0x8000_0000;
-        if let Ok(mut k) = self.keys.lock() {
-            k.insert(id, (pid, secret));
-        }
-        id
-    }
-
-    pub(crate) fn remove(&self, id: u32) {
-        if let Ok(mut k) = self.keys.lock() {
-            k.remove(&id);
+    fn insert(&self, id: u32, entry: Entry) {
+        if let Ok(mut e) = self.entries.lock() {
+            e.insert(id, entry);
         }
     }
 
-    pub(crate) fn key(&self, id: u32) -> Option<(i32, i32)> {
-        self.keys.lock().ok()?.get(&id).copied()
+    /// Forgets `id` if it still names the session with cancel key `pid` (a session that
+    /// replaced it, prepared again for the same client, stays).
+    fn remove(&self, id: u32, pid: i32) {
+        if let Ok(mut e) = self.entries.lock() {
+            if e.get(&id).is_some_and(|x| x.pid == pid) {
+                e.remove(&id);
+            }
+        }
+    }
+
+    pub(crate) fn get(&self, id: u32) -> Option<Entry> {
+        self.entries.lock().ok()?.get(&id).cloned()
     }
 }
 
@@ -134,11 +143,17 @@ pub(crate) async fn open(
         version: start.version,
         connection_id: 0,
     };
+    let connection_id = number("connection_id");
     let mut gateway = Gateway::new(
         pg,
         (number("client_flag"), number("mariadb_client_flag")),
         vars,
     );
+    gateway.killer = Some(server::Killer {
+        sessions: shared.mysql_gateways.clone(),
+        backend: Arc::clone(backend),
+        user: start.identity.user.clone(),
+    });
     let count = start.statements.len();
     for (id, text) in &start.statements {
         let refused = gateway.prepare_as(*id, text).await.map_err(|e| {
@@ -167,11 +182,18 @@ pub(crate) async fn open(
         )
     })?;
     let registry = shared.mysql_gateways.clone();
-    let connection_id = registry.insert(pid, secret);
+    registry.insert(
+        connection_id,
+        Entry {
+            pid,
+            secret,
+            user: start.identity.user.clone(),
+        },
+    );
     gateway.vars.connection_id = connection_id;
     tokio::task::spawn_local(async move {
         gateway.run(far).await;
-        registry.remove(connection_id);
+        registry.remove(connection_id, pid);
     });
     tracing::debug!(statements = count, "MySQL session opened on the target");
     Ok(super::backend::MySqlSession {

@@ -181,6 +181,9 @@ pub(crate) async fn open(
             "character_set".to_owned(),
             response.character_set.to_string(),
         ),
+        // The id the greeting gave the client: a session served from the target is
+        // known by it to `KILL QUERY`.
+        ("connection_id".to_owned(), (key.pid as u32).to_string()),
     ];
     params.extend(
         response

@@ -183,6 +183,10 @@ impl MySqlTracker {
         let Some((digits, id)) = kill_target(sql) else {
             return;
         };
+        // On the target the gateway knows the proxy's own ids: it gets them as written.
+        if self.info.source_of_truth() == molt_lms_api::SourceOfTruth::Target {
+            return;
+        }
         let thread = self.shared.mysql_threads.resolve(id);
         if thread.is_none() {
             tracing::info!(id, "KILL for a connection id this proxy does not know");

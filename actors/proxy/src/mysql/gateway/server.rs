@@ -7,6 +7,7 @@
 
 use super::local::{self, Local, Vars};
 use crate::mysql::io::{read_packet_within, ReadError};
+use crate::mysql::kill::kill_target;
 use crate::pg::client::{affected_rows, PgClient, PgMsg, TxStatus};
 use bytes::BytesMut;
 use molt_lms_wire::mysql::codec::{put_lenenc_int, put_lenenc_str};
@@ -24,6 +25,7 @@ use molt_lms_wire::mysql::translate::{
 use molt_lms_wire::mysql::{EofPacket, ErrPacket, OkPacket};
 use molt_lms_wire::pg::backend::data_row_fields;
 use std::collections::HashMap;
+use std::sync::Arc;
 use tokio::io::AsyncWriteExt;
 use tokio::net::UnixStream;
 
@@ -34,6 +36,10 @@ const MAX_COMMAND: usize = 1 << 30;
 /// Answers are written out in pieces of about this size, so a large result set streams.
 const FLUSH_AT: usize = 64 * 1024;
 
+/// MySQL's `ER_NO_SUCH_THREAD`.
+const ER_NO_SUCH_THREAD: u16 = 1094;
+/// MySQL's `ER_KILL_DENIED_ERROR`.
+const ER_KILL_DENIED_ERROR: u16 = 1095;
 /// MySQL's `ER_PARSE_ERROR`.
 const ER_PARSE_ERROR: u16 = 1064;
 /// MySQL's `ER_UNKNOWN_STMT_HANDLER`.
@@ -90,8 +96,18 @@ enum Pending {
     RowsEnd,
 }
 
+/// What `KILL QUERY` needs: the proxy's gateway sessions, the target to send the cancel
+/// request to, and who asks.
+pub(crate) struct Killer {
+    pub sessions: Arc<super::Sessions>,
+    pub backend: Arc<crate::pg::backend::Backend>,
+    pub user: String,
+}
+
 pub(crate) struct Gateway {
     pub(crate) pg: PgClient,
+    /// `None` for the check's trial sessions, which run no client statement.
+    pub(crate) killer: Option<Killer>,
     pub(crate) caps: u32,
     /// MariaDB's extended capabilities agreed with the client (metadata caching).
     pub(crate) mariadb_caps: u32,
@@ -108,6 +124,7 @@ impl Gateway {
     pub(crate) fn new(pg: PgClient, (caps, mariadb_caps): (u32, u32), vars: Vars) -> Self {
         Self {
             pg,
+            killer: None,
             caps,
             mariadb_caps,
             vars,
@@ -291,6 +308,11 @@ impl Gateway {
     }
 
     async fn query(&mut self, sql: &str, client: &mut UnixStream) -> Result<(), GatewayError> {
+        if let Some((_, id)) = kill_target(sql.as_bytes()) {
+            let query_only = sql.to_ascii_lowercase().contains("query");
+            self.kill(id, query_only).await;
+            return Ok(());
+        }
         match local::classify(sql, &self.vars) {
             Some(Local::Rewrite(sql)) => return self.run_text(&sql, client).await,
             Some(l) => return self.local(l).await,
@@ -306,6 +328,51 @@ impl Gateway {
         }
         let translated = lexical::translate(sql).text;
         self.run_text(&translated, client).await
+    }
+
+    /// `KILL QUERY <id>`: the id is the one the proxy greeted that client with; its
+    /// session's statement is cancelled on the target with a cancel request, if the same
+    /// MySQL user asks (MySQL's rule without the PROCESS privilege, which the proxy
+    /// cannot see).
+    async fn kill(&mut self, id: u64, query_only: bool) {
+        let entry = u32::try_from(id)
+            .ok()
+            .and_then(|id| self.killer.as_ref()?.sessions.get(id));
+        let Some((entry, killer)) = entry.zip(self.killer.as_ref()) else {
+            self.err(
+                ER_NO_SUCH_THREAD,
+                error_code::STATE_GENERAL,
+                &format!("Unknown thread id: {id}"),
+            );
+            return;
+        };
+        if entry.user != killer.user {
+            self.err(
+                ER_KILL_DENIED_ERROR,
+                error_code::STATE_GENERAL,
+                &format!("You are not owner of thread {id}"),
+            );
+            return;
+        }
+        if !query_only {
+            self.err(
+                error_code::ER_NOT_SUPPORTED_YET,
+                error_code::STATE_SYNTAX_OR_ACCESS,
+                "molt-lms: KILL CONNECTION is not supported for sessions served from the target database; KILL QUERY cancels the statement",
+            );
+            return;
+        }
+        match killer.backend.cancel(entry.pid, entry.secret).await {
+            Ok(()) => self.ok(0),
+            Err(e) => self.err(
+                error_code::ER_UNKNOWN_ERROR,
+                error_code::STATE_GENERAL,
+                &format!(
+                    "molt-lms: the cancel request did not reach the target: {}",
+                    e.client_message()
+                ),
+            ),
+        }
     }
 
     /// Answers a statement from the local table.
