@@ -575,7 +575,10 @@ fn kill_query_with_the_proxy_connection_id_cancels_a_statement_running_on_the_ta
         started.elapsed() < Duration::from_secs(15),
         "cancelled, not run to its end"
     );
-    assert_eq!(victim.query_value("SELECT 1").expect("the session goes on"), "1");
+    assert_eq!(
+        victim.query_value("SELECT 1").expect("the session goes on"),
+        "1"
+    );
     let e = bystander
         .exec("KILL QUERY 4000000000")
         .expect_err("an id no session has");

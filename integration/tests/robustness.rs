@@ -241,9 +241,14 @@ fn bad_configuration_fails_at_start_up_naming_the_key_without_secrets() {
             "LMS_MAX_CLIENT_CONNECTIONS: must be at least 1",
         ),
         (
-            vec!["--source-dialect", "mysql", "--shadow-mode", "async"],
+            vec!["--mysql-target-logins", "/nonexistent/logins.json"],
+            vec![("INIT_SOURCE", good), ("INIT_TARGET", good)],
+            "LMS_MYSQL_TARGET_LOGINS: only applies with source dialect mysql",
+        ),
+        (
+            vec!["--source-dialect", "mysql", "--mysql-target-logins", "/nonexistent/logins.json"],
             vec![("INIT_SOURCE", "mysql://svc:hunter2@h/"), ("INIT_TARGET", good)],
-            "LMS_SHADOW_MODE: must be none with source dialect mysql",
+            "LMS_MYSQL_TARGET_LOGINS: cannot read /nonexistent/logins.json",
         ),
         (vec![], vec![("INIT_SOURCE", good), ("INIT_TARGET", good), ("LMS_LISTEN", "nowhere")], "--listen"),
     ];

@@ -14,19 +14,24 @@
 //! - [`gateway`]: these clients served from the PostgreSQL-protocol target, after a
 //!   cutover (prepared statements carried over under the ids the relay maps to).
 //!
-//! What is not here yet: shadowing these sessions, moving a session that holds prepared
-//! statements back to a MySQL source, and `caching_sha2_password`.
+//! - [`shadow`], [`answer`]: these sessions shadowed to the target, and their answers
+//!   read for comparison.
+//!
+//! What is not here yet: moving a session that holds prepared statements back to a MySQL
+//! source (or shadowing one to it), and `caching_sha2_password`.
 //!
 //! A session's start-up parameters (`Identity::params`) are `user`, `database`,
 //! `client_flag` and `mariadb_client_flag` (the capabilities agreed with the client),
 //! `character_set`, and the
 //! client's connection attributes as `attr.<name>`, which the source login passes on.
 
+pub(crate) mod answer;
 pub(crate) mod backend;
 pub(crate) mod errors;
 pub(crate) mod gateway;
 pub(crate) mod io;
 pub(crate) mod kill;
+pub(crate) mod shadow;
 pub(crate) mod startup;
 pub(crate) mod statements;
 pub(crate) mod tracker;
@@ -37,12 +42,10 @@ use crate::client_conn::handoff::Identity;
 use crate::client_conn::session::SessionCtl;
 use crate::client_error::{ClientError, ClientErrorKind};
 use crate::conn_info::ConnInfo;
-use crate::protocol::shadow::{AnswerReader, AnswerStep, ClientMsg, ShadowCodec};
 use crate::protocol::{
     BackendError, BackendKey, ClientKey, Opening, PrepareError, Prepared, Protocol, Refusal,
-    StartupError, TxState, Violation,
+    StartupError, TxState,
 };
-use crate::shadow::result::StmtResult;
 use crate::shared::Shared;
 use backend::{Login, MySqlSession, MySqlSource};
 use bytes::BytesMut;
@@ -115,7 +118,7 @@ async fn refuse_unopened(shared: &Shared, mut tcp: TcpStream, e: ClientError) {
 impl Protocol for MySql {
     type Tracker = tracker::MySqlTracker;
     type Session = MySqlSession;
-    type Shadow = NoShadow;
+    type Shadow = shadow::MySqlShadow;
     type Hello = Hello;
 
     async fn open(
@@ -373,6 +376,12 @@ impl Protocol for MySql {
         refuse_unopened(&shared, tcp, e).await;
     }
 
+    /// The shadow must be the target (a gateway session): a MySQL server numbers the
+    /// statements it prepares itself, so one could not take the client's ids.
+    fn can_shadow_to(role: SourceOfTruth) -> bool {
+        role == SourceOfTruth::Target
+    }
+
     async fn close(stream: &mut Stream) {
         let mut out = Vec::new();
         put_packet(&mut out, 0, |o| o.push(COM_QUIT));
@@ -395,52 +404,5 @@ impl Protocol for MySql {
             },
             _ => Ok(()),
         }
-    }
-}
-
-/// MySQL sessions are not shadowed yet: a MySQL source's shadow is the PostgreSQL-
-/// protocol target, which takes serving MySQL clients from it. Start-up refuses any
-/// shadow mode but `none` with a MySQL source, so this codec never sees a byte; if it
-/// did, it would end the session as a violation rather than guess.
-pub(crate) struct NoShadow;
-
-#[derive(Debug, thiserror::Error)]
-#[error("shadowing MySQL sessions is not supported yet")]
-struct NotShadowed;
-
-pub(crate) struct NoAnswer;
-
-impl AnswerReader for NoAnswer {
-    fn observe(&mut self, _msg: &[u8]) {}
-    fn finish(&mut self) -> Vec<StmtResult> {
-        Vec::new()
-    }
-}
-
-impl ShadowCodec for NoShadow {
-    type Answer = NoAnswer;
-
-    fn answer(_budget: usize, _errors_only: bool) -> NoAnswer {
-        NoAnswer
-    }
-
-    fn next_message(_buf: &[u8]) -> Result<Option<usize>, Violation> {
-        Err(Violation::new(NotShadowed))
-    }
-
-    fn classify(_msg: &[u8]) -> Result<ClientMsg<'_>, Violation> {
-        Err(Violation::new(NotShadowed))
-    }
-
-    fn answer_step(_msg: &[u8]) -> Result<AnswerStep, Violation> {
-        Err(Violation::new(NotShadowed))
-    }
-
-    fn cancelled(_result: &StmtResult) -> bool {
-        false
-    }
-
-    fn failing_request(_why: &str) -> Vec<u8> {
-        Vec::new()
     }
 }

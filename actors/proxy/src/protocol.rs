@@ -120,11 +120,32 @@ pub(crate) trait Tracker {
     fn at_boundary(framing: &Self::Framing) -> bool;
 
     /// Accounts for one whole client message, for a relay that frames messages itself
-    /// (the shadow relay). `true`: hold before it.
-    fn client_message(&self, msg: &[u8]) -> Result<bool, Violation>;
+    /// (the shadow relay), rewriting it in place for the source of truth as the scan
+    /// does; what the shadow is sent instead, if it differs.
+    fn client_message(&self, msg: &mut [u8]) -> Result<ClientVerdict, Violation>;
 
-    /// Accounts for one whole backend message, likewise.
-    fn backend_message(&self, msg: &[u8]) -> Result<(), Violation>;
+    /// Accounts for one whole backend message, rewriting it in place likewise.
+    fn backend_message(&self, msg: &mut [u8]) -> Result<(), Violation>;
+
+    /// What the session agreed with its client that changes the shape of answers
+    /// (MySQL's capability flags), for the shadow relay's framers.
+    fn wire_options(&self) -> (u32, u32) {
+        (0, 0)
+    }
+}
+
+/// What a tracker made of one whole client message (see [`Tracker::client_message`]).
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(crate) struct ClientVerdict {
+    /// Hold before it; it was not accounted for and will be offered again.
+    pub hold: bool,
+    /// Data the request under way asked the client for (MySQL's `LOCAL INFILE` file),
+    /// not a request of its own.
+    pub data: bool,
+    /// The message as the shadow must get it, when it differs from what the source of
+    /// truth gets (MySQL: the statement ids the client knows, which the shadow's server
+    /// uses, instead of the source's).
+    pub shadow: Option<Vec<u8>>,
 }
 
 /// A wire protocol as the connection layer drives it: the steps of a session's life
@@ -237,6 +258,12 @@ pub(crate) trait Protocol: Sized + 'static {
     /// of connections) with `e`, then closes: whatever the protocol needs first (TLS
     /// negotiation, a greeting) so the client reads the error.
     async fn refuse_unopened(tcp: TcpStream, shared: Arc<Shared>, e: ClientError);
+
+    /// Whether a session of this protocol can be shadowed to the database playing `role`.
+    fn can_shadow_to(role: SourceOfTruth) -> bool {
+        let _ = role;
+        true
+    }
 
     /// Ends a backend session politely.
     async fn close(stream: &mut Stream);

@@ -81,12 +81,6 @@ const CONTROL_KEYS: Keys = Keys {
 
 /// Validates everything the proxy needs before it binds a port.
 pub fn load(args: &Args) -> Result<ProxySettings, ConfigError> {
-    if args.source_dialect == Dialect::Mysql && args.shadow_mode != ShadowMode::None {
-        return Err(invalid(
-            "LMS_SHADOW_MODE",
-            "must be none with source dialect mysql: shadowing MySQL clients to the PostgreSQL-protocol target is not supported yet",
-        ));
-    }
     if args.target_dialect == Dialect::Mysql {
         return Err(invalid(
             "LMS_TARGET_DIALECT",

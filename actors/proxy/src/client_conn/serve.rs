@@ -402,6 +402,12 @@ impl<P: Protocol> Serve<P> {
     /// Opens the shadow session on `role` for a client that already has its main
     /// session; `None` (counted and logged) when it cannot be opened.
     async fn open_shadow(&self, role: SourceOfTruth, identity: &Identity) -> Option<Stream> {
+        if !P::can_shadow_to(role) {
+            self.shadow_key.set(None);
+            self.publish_keys();
+            tracing::info!(conn = self.info.id, shadow = %role, "this protocol's sessions are not shadowed to the {role} database");
+            return None;
+        }
         match P::prepare(&self.shared, role, identity, &self.session).await {
             Ok(Prepared { session: s, .. }) => {
                 self.shadow_key.set(Some(s.key()));
@@ -438,9 +444,10 @@ impl<P: Protocol> Serve<P> {
             }
         };
         let skip = mode == ShadowMode::None
+            || !P::can_shadow_to(sot.other())
             || (mode != ShadowMode::StrictSync && !self.shared.shadow_worth_trying());
         let (main, shadow) = if skip {
-            if mode != ShadowMode::None {
+            if mode != ShadowMode::None && P::can_shadow_to(sot.other()) {
                 self.shared.metrics.shadow_sessions_failed.inc();
             }
             (main.await, None)

@@ -39,7 +39,7 @@ use super::waiting::Waiting;
 use crate::buffer_budget::{BufferBudget, Charge};
 use crate::client_error::{ClientError, ClientErrorKind};
 use crate::metrics::ProxyMetrics;
-use crate::protocol::shadow::{AnswerReader, AnswerStep, ClientMsg, ShadowCodec};
+use crate::protocol::shadow::{AnswerReader, AnswerStep, ClientMsg, Framer, ShadowCodec};
 use crate::protocol::{Tracker, TxState, Violation};
 use crate::shadow::compare::{compare, Comparison, Rules};
 use crate::shadow::ledger::{FingerprintStats, Record};
@@ -115,7 +115,7 @@ fn may_hold_locks(text: &str) -> bool {
 }
 
 /// State shared by the four loops of one shadowing connection (one task, one thread).
-struct Tee<'a, T> {
+struct Tee<'a, T, F> {
     mode: ShadowMode,
     sot: SourceOfTruth,
     ledger: &'a ShadowLedger,
@@ -151,9 +151,13 @@ struct Tee<'a, T> {
     answered: Signal,
     /// The client sent Flush: it may wait for output before its Sync.
     flush_requested: Cell<bool>,
+    /// Where the source of truth's answers end (sync modes), told each request sent.
+    sot_framer: RefCell<F>,
+    /// Where the shadow's answers end, told each request as it is written.
+    shadow_framer: RefCell<F>,
 }
 
-impl<T> Tee<'_, T> {
+impl<T, F> Tee<'_, T, F> {
     /// Adds client bytes of the current request (`start`: its first message). Nothing is
     /// kept once the shadow is abandoned: a COPY that outlives it must not queue its data
     /// for a writer that has stopped.
@@ -303,6 +307,8 @@ struct Cutter {
     texts: HashMap<String, Rc<Query>>,
     named: HashMap<String, Rc<Query>>,
     unnamed: Option<Rc<Query>>,
+    /// Statements the client knows by number (MySQL).
+    ids: HashMap<u32, Rc<Query>>,
 }
 
 impl Cutter {
@@ -325,7 +331,7 @@ impl Cutter {
     }
 
     /// Accounts for one client message and sends it to the shadow if its request goes.
-    fn on_message<T>(&mut self, tee: &Tee<'_, T>, msg: ClientMsg<'_>, raw: &[u8]) {
+    fn on_message<T, F>(&mut self, tee: &Tee<'_, T, F>, msg: ClientMsg<'_>, raw: &[u8]) {
         match msg {
             ClientMsg::Quit => return,
             // COPY data belongs to the request that started the COPY.
@@ -377,10 +383,30 @@ impl Cutter {
                 }
                 bound
             }
+            ClientMsg::PrepareId { id, text } => {
+                let q = self.query(text);
+                if self.ids.len() >= LABEL_CACHE {
+                    self.ids.clear();
+                }
+                self.ids.insert(id, q.clone());
+                self.query.get_or_insert(q.clone());
+                Some(q)
+            }
+            ClientMsg::ExecuteId { id } => {
+                let bound = self.ids.get(&id).cloned();
+                if self.query.is_none() {
+                    self.query = bound.clone();
+                }
+                bound
+            }
             _ => None,
         };
         match msg {
-            ClientMsg::Query(_) | ClientMsg::Prepare { .. } | ClientMsg::Execute { .. }
+            ClientMsg::Query(_)
+            | ClientMsg::Prepare { .. }
+            | ClientMsg::Execute { .. }
+            | ClientMsg::PrepareId { .. }
+            | ClientMsg::ExecuteId { .. }
                 if this.as_ref().is_none_or(|q| q.may_hold_locks) =>
             {
                 self.together = false
@@ -459,6 +485,8 @@ pub(crate) async fn run<S: ShadowCodec, T: Tracker>(
         answers: RefCell::new(VecDeque::new()),
         answered: Signal::default(),
         flush_requested: Cell::new(false),
+        sot_framer: RefCell::new(S::framer(tracker.wire_options())),
+        shadow_framer: RefCell::new(S::framer(tracker.wire_options())),
     };
     let budget = shadowing.budget;
     let (buffers, max_message) = (shadowing.buffers, shadowing.max_message);
@@ -501,7 +529,7 @@ pub(crate) async fn run<S: ShadowCodec, T: Tracker>(
     let (e1, e2, (), ()) = tokio::join!(
         c2b,
         b2c,
-        shadow_writer(&mut swr, &tee),
+        shadow_writer::<S, T>(&mut swr, &tee),
         shadow_reader::<S, T>(&mut srd, &tee, budget)
     );
     Finished {
@@ -517,7 +545,7 @@ pub(crate) async fn run<S: ShadowCodec, T: Tracker>(
 async fn client_to_backend<S: ShadowCodec, T: Tracker>(
     rd: &mut Half,
     wr: &mut Half,
-    tee: &Tee<'_, T>,
+    tee: &Tee<'_, T, S::Framer>,
     buf: &mut BytesMut,
     mut charge: Charge<'_>,
     max_message: usize,
@@ -541,17 +569,28 @@ async fn client_to_backend<S: ShadowCodec, T: Tracker>(
                 Ok(None) => break,
                 Err(e) => return End::ClientProtocol(e),
             };
-            let raw = &buf[pos..pos + total];
-            match tee.tracker.client_message(raw) {
-                Ok(true) => {
+            let verdict = match tee.tracker.client_message(&mut buf[pos..pos + total]) {
+                Ok(v) if v.hold => {
                     held = true;
                     break;
                 }
-                Ok(false) => {}
+                Ok(v) => v,
                 Err(e) => return End::ClientProtocol(e),
+            };
+            let raw = &buf[pos..pos + total];
+            if tee.mode != ShadowMode::Async {
+                if let Err(e) = tee.sot_framer.borrow_mut().request(raw) {
+                    return End::ClientProtocol(e);
+                }
             }
-            match S::classify(raw) {
-                Ok(msg) => cutter.on_message(tee, msg, raw),
+            let for_shadow = verdict.shadow.as_deref().unwrap_or(raw);
+            let msg = if verdict.data {
+                Ok(ClientMsg::CopyData)
+            } else {
+                S::classify(for_shadow)
+            };
+            match msg {
+                Ok(msg) => cutter.on_message(tee, msg, for_shadow),
                 Err(e) => return End::ClientProtocol(e),
             }
             pos += total;
@@ -591,7 +630,7 @@ async fn client_to_backend<S: ShadowCodec, T: Tracker>(
 async fn compared_backend_to_client<S: ShadowCodec, T: Tracker>(
     rd: &mut Half,
     wr: &mut Half,
-    tee: &Tee<'_, T>,
+    tee: &Tee<'_, T, S::Framer>,
     budget: usize,
 ) -> End {
     let (s, m) = (tee.session, tee.metrics);
@@ -602,7 +641,9 @@ async fn compared_backend_to_client<S: ShadowCodec, T: Tracker>(
     let mut kept: Vec<u8> = Vec::new();
     // This answer outgrew the budget or the client needs it early.
     let mut through = false;
-    let mut answer = S::answer(budget, false);
+    // Some of this answer has gone to the client: it can no longer be replaced whole.
+    let mut passed = false;
+    let mut answer = S::answer(budget, false, tee.tracker.wire_options());
     loop {
         reserve_read(&mut buf);
         tokio::select! {
@@ -620,13 +661,13 @@ async fn compared_backend_to_client<S: ShadowCodec, T: Tracker>(
                 Ok(None) => break,
                 Err(e) => return End::BackendProtocol(e),
             };
-            let msg = buf.split_to(total);
-            let step = match S::answer_step(&msg) {
+            let mut msg = buf.split_to(total);
+            let step = match tee.sot_framer.borrow_mut().step(&msg) {
                 Ok(step) => step,
                 Err(e) => return End::BackendProtocol(e),
             };
             let AnswerStep::End(tx) = step else {
-                if let Err(e) = tee.tracker.backend_message(&msg) {
+                if let Err(e) = tee.tracker.backend_message(&mut msg) {
                     return End::BackendProtocol(e);
                 }
                 answer.observe(&msg);
@@ -637,10 +678,12 @@ async fn compared_backend_to_client<S: ShadowCodec, T: Tracker>(
                 if now {
                     out.append(&mut kept);
                     out.extend_from_slice(&msg);
+                    passed = true;
                 } else {
                     kept.extend_from_slice(&msg);
                     if kept.len() > budget {
                         through = true;
+                        passed = true;
                         out.append(&mut kept);
                     }
                 }
@@ -659,6 +702,7 @@ async fn compared_backend_to_client<S: ShadowCodec, T: Tracker>(
                 }
                 out.clear();
             }
+            answer.observe(&msg);
             let mine = answer.finish();
             let label = tee.sot_labels.borrow_mut().pop_front();
             let mut replace = None;
@@ -695,6 +739,10 @@ async fn compared_backend_to_client<S: ShadowCodec, T: Tracker>(
                     None => {}
                 }
             }
+            // Where the shadow's error replaces the answer's end too, it can only
+            // replace an answer none of which has gone out.
+            let replace = replace.filter(|_| !(S::error_replaces_end() && passed));
+            let replaced = replace.is_some();
             match replace {
                 Some(err) => {
                     kept.clear();
@@ -703,11 +751,14 @@ async fn compared_backend_to_client<S: ShadowCodec, T: Tracker>(
                 None => out.append(&mut kept),
             }
             through = false;
+            passed = false;
             tee.flush_requested.set(false);
-            if let Err(e) = tee.tracker.backend_message(&msg) {
+            if let Err(e) = tee.tracker.backend_message(&mut msg) {
                 return End::BackendProtocol(e);
             }
-            out.extend_from_slice(&msg);
+            if !(replaced && S::error_replaces_end()) {
+                out.extend_from_slice(&msg);
+            }
             if let Err(e) = wr.write_all(&out).await {
                 return End::ClientIo(e);
             }
@@ -716,7 +767,7 @@ async fn compared_backend_to_client<S: ShadowCodec, T: Tracker>(
     }
 }
 
-async fn shadow_writer<T>(wr: &mut Half, tee: &Tee<'_, T>) {
+async fn shadow_writer<S: ShadowCodec, T>(wr: &mut Half, tee: &Tee<'_, T, S::Framer>) {
     let s = tee.session;
     let mut spare = Vec::new();
     loop {
@@ -734,6 +785,18 @@ async fn shadow_writer<T>(wr: &mut Half, tee: &Tee<'_, T>) {
         }
         std::mem::swap(&mut *tee.queue.borrow_mut(), &mut spare);
         tee.set_backlog(tee.backlog.get().saturating_sub(spare.len()));
+        if <S::Framer as Framer>::STATEFUL {
+            let mut framer = tee.shadow_framer.borrow_mut();
+            let mut at = 0;
+            while let Ok(Some(n)) = S::next_message(&spare[at..]) {
+                if let Err(e) = framer.request(&spare[at..at + n]) {
+                    drop(framer);
+                    tee.give_up(&format!("protocol error: {e}"));
+                    return;
+                }
+                at += n;
+            }
+        }
         tokio::select! {
             r = wr.write_all(&spare) => if let Err(e) = r {
                 tee.give_up(&format!("write failed: {e}"));
@@ -745,10 +808,18 @@ async fn shadow_writer<T>(wr: &mut Half, tee: &Tee<'_, T>) {
     }
 }
 
-async fn shadow_reader<S: ShadowCodec, T>(rd: &mut Half, tee: &Tee<'_, T>, budget: usize) {
+async fn shadow_reader<S: ShadowCodec, T: Tracker>(
+    rd: &mut Half,
+    tee: &Tee<'_, T, S::Framer>,
+    budget: usize,
+) {
     let s = tee.session;
     let mut buf = BytesMut::with_capacity(MIN_READ);
-    let mut answer = S::answer(budget, tee.mode == ShadowMode::Async);
+    let mut answer = S::answer(
+        budget,
+        tee.mode == ShadowMode::Async,
+        tee.tracker.wire_options(),
+    );
     loop {
         if tee.dead.get() {
             return;
@@ -772,8 +843,12 @@ async fn shadow_reader<S: ShadowCodec, T>(rd: &mut Half, tee: &Tee<'_, T>, budge
                 }
             };
             let msg = buf.split_to(total);
-            let tx = match S::answer_step(&msg) {
-                Ok(AnswerStep::End(tx)) => tx,
+            let step = tee.shadow_framer.borrow_mut().step(&msg);
+            let tx = match step {
+                Ok(AnswerStep::End(tx)) => {
+                    answer.observe(&msg);
+                    tx
+                }
                 Ok(AnswerStep::Part { .. }) => {
                     answer.observe(&msg);
                     continue;

@@ -60,7 +60,12 @@ pub(crate) fn offered(source_caps: u32, tls: bool) -> u32 {
 /// MariaDB's extended capabilities the proxy offers, given the source's: metadata caching
 /// (column definitions not resent on every execute), which the tracker follows. Progress
 /// reports and bulk operations change answers in ways it does not, so they are not offered.
-pub(crate) fn offered_mariadb(source_mariadb_caps: u32) -> u32 {
+/// Nor is metadata caching while shadowing: comparing an execute's rows needs its column
+/// types in the same answer.
+pub(crate) fn offered_mariadb(source_mariadb_caps: u32, shadowing: bool) -> u32 {
+    if shadowing {
+        return 0;
+    }
     source_mariadb_caps & MARIADB_CLIENT_CACHE_METADATA
 }
 
@@ -112,7 +117,8 @@ pub(crate) async fn open(
     let mut stream = Stream::Tcp(tcp);
     let mut buf = BytesMut::with_capacity(1024);
     let offered = offered(source.caps, tls.is_some());
-    let offered_mariadb = offered_mariadb(source.mariadb_caps);
+    let shadowing = shared.settings.shadow_mode != molt_lms_api::ShadowMode::None;
+    let offered_mariadb = offered_mariadb(source.mariadb_caps, shadowing);
     let scramble = scramble();
     let greeting = HandshakeV10 {
         server_version: source.version.clone(),

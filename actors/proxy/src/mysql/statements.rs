@@ -4,7 +4,7 @@
 //! (which numbers the statements it prepares again its own way) the ids the client holds
 //! stay valid. Rewrites happen in place: both ids are 4 bytes.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 
 /// MariaDB's "the statement this pipeline just prepared" (`COM_STMT_EXECUTE` sent right
 /// behind its `COM_STMT_PREPARE`): passed as it is.
@@ -16,19 +16,48 @@ pub(crate) struct Statements {
     /// Client id → server id.
     ids: HashMap<u32, u32>,
     last: u32,
+    /// Ids given to `COM_STMT_PREPARE`s awaiting their answer, in order: a shadowing
+    /// session tells the shadow the id before the source of truth has answered.
+    reserved: VecDeque<u32>,
 }
 
 impl Statements {
-    /// A statement the server prepared as `server`: the id the client gets for it.
-    pub(crate) fn prepared(&mut self, server: u32) -> u32 {
+    fn allocate(&mut self) -> u32 {
         loop {
             self.last = self.last.wrapping_add(1);
             let id = self.last;
-            if id != 0 && id != LAST_PREPARED && !self.ids.contains_key(&id) {
-                self.ids.insert(id, server);
+            if id != 0
+                && id != LAST_PREPARED
+                && !self.ids.contains_key(&id)
+                && !self.reserved.contains(&id)
+            {
                 return id;
             }
         }
+    }
+
+    /// A `COM_STMT_PREPARE` was sent: the id its statement will have if the server
+    /// prepares it.
+    pub(crate) fn reserve(&mut self) -> u32 {
+        let id = self.allocate();
+        self.reserved.push_back(id);
+        id
+    }
+
+    /// The oldest `COM_STMT_PREPARE` awaiting an answer failed: its id is free again.
+    pub(crate) fn refused(&mut self) {
+        self.reserved.pop_front();
+    }
+
+    /// A statement the server prepared as `server`: the id the client gets for it (the
+    /// one reserved for the oldest prepare awaiting its answer).
+    pub(crate) fn prepared(&mut self, server: u32) -> u32 {
+        let id = match self.reserved.pop_front() {
+            Some(id) => id,
+            None => self.allocate(),
+        };
+        self.ids.insert(id, server);
+        id
     }
 
     /// The server's id for the client's `client` id. An id the proxy never gave becomes
@@ -48,6 +77,7 @@ impl Statements {
     /// The server dropped every statement (`COM_RESET_CONNECTION`, `COM_CHANGE_USER`).
     pub(crate) fn clear(&mut self) {
         self.ids.clear();
+        self.reserved.clear();
     }
 
     #[cfg(test)]

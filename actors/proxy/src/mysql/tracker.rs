@@ -9,7 +9,7 @@ use super::kill::{kill_target, write_id};
 use super::statements::{self, Statements};
 use crate::client_conn::session::SessionCtl;
 use crate::conn_info::ConnInfo;
-use crate::protocol::{Scan, Tracker, TxState, Violation};
+use crate::protocol::{ClientVerdict, Scan, Tracker, TxState, Violation};
 use crate::shared::Shared;
 use molt_lms_api::ConnectionState;
 use molt_lms_wire::mysql::consts::command::*;
@@ -51,6 +51,11 @@ pub(crate) struct MySqlTracker {
     preparing: RefCell<Option<Vec<u8>>>,
     /// `SERVER_STATUS_AUTOCOMMIT` as last answered, so a switch keeps `SET autocommit`.
     autocommit: Cell<bool>,
+    mariadb_caps: u32,
+    /// The id reserved for the last `COM_STMT_PREPARE` seen, for the shadow's copy.
+    last_reserved: Cell<u32>,
+    /// What the last client packet was to the exchange.
+    last_step: Cell<Option<ClientStep>>,
 }
 
 /// How the session control keeps a MySQL statement for a switch: the server id the
@@ -92,6 +97,9 @@ impl MySqlTracker {
             saw_error: Cell::new(false),
             preparing: RefCell::new(None),
             autocommit: Cell::new(true),
+            mariadb_caps,
+            last_reserved: Cell::new(0),
+            last_step: Cell::new(None),
         }
     }
 
@@ -115,6 +123,7 @@ impl MySqlTracker {
             self.saw_error.set(false);
         }
         let step = ex.from_client(bytes)?;
+        self.last_step.set(Some(step));
         if let ClientStep::Command(c) | ClientStep::Unanswered(c) = step {
             if h.seq != 0 {
                 return Err(MysqlError::OutOfOrder {
@@ -139,6 +148,8 @@ impl MySqlTracker {
                         Shown::Whole(p) => Some(p.get(1..).unwrap_or_default().to_vec()),
                         Shown::Large { .. } => Some(Vec::new()),
                     };
+                    self.last_reserved
+                        .set(self.statements.borrow_mut().reserve());
                 }
                 COM_STMT_EXECUTE
                 | COM_STMT_SEND_LONG_DATA
@@ -203,6 +214,9 @@ impl MySqlTracker {
             Shown::Large { .. } => ex.from_server_large()?,
         };
         if let (true, Shown::Whole(p)) = (prepare_ok, &mut shown) {
+            if p.first() == Some(&header::ERR) {
+                self.statements.borrow_mut().refused();
+            }
             if p.first() == Some(&header::OK) {
                 // COM_STMT_PREPARE_OK: 0x00, then the statement id.
                 let server = statements::read_id(p, 1)
@@ -270,10 +284,16 @@ fn scan(s: molt_lms_wire::mysql::scanner::Scan) -> Scan {
     }
 }
 
-/// One whole packet handed over by a relay that frames messages itself.
-fn whole(msg: &[u8]) -> Result<(PacketHeader, Vec<u8>), Violation> {
+/// The header of one whole single-packet payload handed over by a relay that frames
+/// messages itself (the shadow relay refuses payloads that need continuation packets).
+fn whole(msg: &[u8]) -> Result<PacketHeader, Violation> {
     let h = next_packet(msg).ok_or_else(|| Violation::new(MysqlError::Truncated("packet")))?;
-    Ok((h, msg.get(HEADER_LEN..).unwrap_or_default().to_vec()))
+    if msg.len() != HEADER_LEN + h.payload_len {
+        return Err(Violation::new(MysqlError::Malformed(
+            "a packet cut from its payload",
+        )));
+    }
+    Ok(h)
 }
 
 impl Tracker for MySqlTracker {
@@ -297,17 +317,43 @@ impl Tracker for MySqlTracker {
         framing.at_boundary()
     }
 
-    fn client_message(&self, msg: &[u8]) -> Result<bool, Violation> {
-        let (h, mut payload) = whole(msg)?;
-        self.on_client(h, Shown::Whole(&mut payload))
-            .map(|c| c == Control::HoldBefore)
+    fn client_message(&self, msg: &mut [u8]) -> Result<ClientVerdict, Violation> {
+        let h = whole(msg)?;
+        let original = msg.to_vec();
+        self.last_step.set(None);
+        let control = self
+            .on_client(h, Shown::Whole(&mut msg[HEADER_LEN..]))
+            .map_err(Violation::new)?;
+        if control == Control::HoldBefore {
+            return Ok(ClientVerdict {
+                hold: true,
+                ..ClientVerdict::default()
+            });
+        }
+        let shadow = match self.last_step.get() {
+            Some(ClientStep::Command(COM_STMT_PREPARE)) => Some(super::shadow::prepare_as(
+                self.last_reserved.get(),
+                &original[HEADER_LEN + 1..],
+            )),
+            // The shadow's server knows the client's statement and connection ids.
+            _ if original != *msg => Some(original),
+            _ => None,
+        };
+        Ok(ClientVerdict {
+            hold: false,
+            data: self.last_step.get() == Some(ClientStep::Data),
+            shadow,
+        })
+    }
+
+    fn backend_message(&self, msg: &mut [u8]) -> Result<(), Violation> {
+        whole(msg)?;
+        self.on_server(Shown::Whole(&mut msg[HEADER_LEN..]))
+            .map(|_| ())
             .map_err(Violation::new)
     }
 
-    fn backend_message(&self, msg: &[u8]) -> Result<(), Violation> {
-        let (_, mut payload) = whole(msg)?;
-        self.on_server(Shown::Whole(&mut payload))
-            .map(|_| ())
-            .map_err(Violation::new)
+    fn wire_options(&self) -> (u32, u32) {
+        (self.caps, self.mariadb_caps)
     }
 }

@@ -4,7 +4,7 @@
 use super::answer::PgAnswer;
 use super::errors::sqlstate;
 use super::tracker::tx_state;
-use crate::protocol::shadow::{AnswerReader, AnswerStep, ClientMsg, ShadowCodec};
+use crate::protocol::shadow::{AnswerReader, AnswerStep, ClientMsg, Framer, ShadowCodec};
 use crate::protocol::Violation;
 use crate::shadow::result::{StmtEnd, StmtResult};
 use molt_lms_wire::pg::codec::{header, put_cstr, put_message, HEADER_LEN};
@@ -28,10 +28,37 @@ fn malformed(what: &'static str) -> Violation {
     Violation::new(ProtocolError::Malformed(what))
 }
 
+/// PostgreSQL's answers end at ReadyForQuery, whatever was asked: no state.
+pub(crate) struct PgFramer;
+
+impl Framer for PgFramer {
+    const STATEFUL: bool = false;
+
+    fn request(&mut self, _msg: &[u8]) -> Result<(), Violation> {
+        Ok(())
+    }
+
+    fn step(&mut self, msg: &[u8]) -> Result<AnswerStep, Violation> {
+        Ok(match msg[0] {
+            be::READY_FOR_QUERY => AnswerStep::End(tx_state(
+                msg.get(HEADER_LEN).copied().unwrap_or(tx_status::IDLE),
+            )),
+            // CopyIn and CopyBoth responses: the client must send data before the end.
+            be::COPY_IN_RESPONSE | be::COPY_BOTH_RESPONSE => AnswerStep::Part { client_now: true },
+            _ => AnswerStep::Part { client_now: false },
+        })
+    }
+}
+
 impl ShadowCodec for PgShadow {
     type Answer = PgAnswer;
+    type Framer = PgFramer;
 
-    fn answer(budget: usize, errors_only: bool) -> PgAnswer {
+    fn framer(_options: (u32, u32)) -> PgFramer {
+        PgFramer
+    }
+
+    fn answer(budget: usize, errors_only: bool, _options: (u32, u32)) -> PgAnswer {
         PgAnswer::new(budget, errors_only)
     }
 
@@ -59,17 +86,6 @@ impl ShadowCodec for PgShadow {
             fe::FLUSH => ClientMsg::Flush,
             fe::SYNC => ClientMsg::End,
             _ => ClientMsg::Other,
-        })
-    }
-
-    fn answer_step(msg: &[u8]) -> Result<AnswerStep, Violation> {
-        Ok(match msg[0] {
-            be::READY_FOR_QUERY => AnswerStep::End(tx_state(
-                msg.get(HEADER_LEN).copied().unwrap_or(tx_status::IDLE),
-            )),
-            // CopyIn and CopyBoth responses: the client must send data before the end.
-            be::COPY_IN_RESPONSE | be::COPY_BOTH_RESPONSE => AnswerStep::Part { client_now: true },
-            _ => AnswerStep::Part { client_now: false },
         })
     }
 

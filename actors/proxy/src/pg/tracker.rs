@@ -10,7 +10,7 @@ use super::session_state::SessionState;
 use crate::client_conn::session::Carry;
 use crate::client_conn::session::SessionCtl;
 use crate::conn_info::ConnInfo;
-use crate::protocol::{Scan, Tracker, TxState, Violation};
+use crate::protocol::{ClientVerdict, Scan, Tracker, TxState, Violation};
 use crate::query_trace::QueryTrace;
 use crate::shared::Shared;
 use molt_lms_api::ConnectionState;
@@ -327,13 +327,16 @@ impl Tracker for PgTracker {
         framing.at_boundary()
     }
 
-    fn client_message(&self, msg: &[u8]) -> Result<bool, Violation> {
+    fn client_message(&self, msg: &mut [u8]) -> Result<ClientVerdict, Violation> {
         self.on_client_message(msg[0], Some(&msg[HEADER_LEN..]), true)
-            .map(|c| c == ScanControl::HoldBefore)
+            .map(|c| ClientVerdict {
+                hold: c == ScanControl::HoldBefore,
+                ..ClientVerdict::default()
+            })
             .map_err(Violation::new)
     }
 
-    fn backend_message(&self, msg: &[u8]) -> Result<(), Violation> {
+    fn backend_message(&self, msg: &mut [u8]) -> Result<(), Violation> {
         self.on_backend_message(msg[0], Some(&msg[HEADER_LEN..]))
             .map(|_| ())
             .map_err(Violation::new)

@@ -8,6 +8,7 @@
 use super::local::{self, Local, Vars};
 use crate::mysql::io::{read_packet_within, ReadError};
 use crate::mysql::kill::kill_target;
+use crate::mysql::shadow::COM_STMT_PREPARE_AS;
 use crate::pg::client::{affected_rows, PgClient, PgMsg, TxStatus};
 use bytes::BytesMut;
 use molt_lms_wire::mysql::codec::{put_lenenc_int, put_lenenc_str};
@@ -210,7 +211,13 @@ impl Gateway {
             }
             COM_STMT_PREPARE => {
                 let sql = String::from_utf8_lossy(body);
-                self.prepare(&sql).await?;
+                self.prepare(self.next_id, &sql).await?;
+            }
+            // A shadowed session's prepare, under the id the client will know it by.
+            COM_STMT_PREPARE_AS if body.len() >= 4 => {
+                let id = u32::from_le_bytes([body[0], body[1], body[2], body[3]]);
+                let sql = String::from_utf8_lossy(&body[4..]);
+                self.prepare(id, &sql).await?;
             }
             COM_STMT_EXECUTE => self.execute(body, client).await?,
             COM_STMT_SEND_LONG_DATA => {
@@ -519,12 +526,10 @@ impl Gateway {
 
     /// `COM_STMT_PREPARE`: the statement parsed and described on the database, answered
     /// with its parameter and column definitions.
-    async fn prepare(&mut self, sql: &str) -> Result<(), GatewayError> {
-        let id = self.next_id;
+    async fn prepare(&mut self, id: u32, sql: &str) -> Result<(), GatewayError> {
         match self.prepare_as(id, sql).await? {
             Err((code, message)) => self.pg_error(&code, &message),
             Ok(()) => {
-                self.next_id = id.wrapping_add(1).max(1);
                 let s = &self.statements[&id];
                 let (params, columns) = (s.params.len(), s.columns.clone());
                 let seq = self.seq;

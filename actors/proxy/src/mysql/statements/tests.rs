@@ -36,3 +36,22 @@ fn ids_are_read_and_written_in_place() {
     assert_eq!(&p[1..5], &[4, 3, 2, 1]);
     assert_eq!(read_id(&p[..3], 1), None);
 }
+
+#[test]
+fn an_id_is_reserved_when_the_prepare_is_sent_and_kept_or_freed_by_its_answer() {
+    let mut s = Statements::default();
+    let first = s.reserve();
+    let second = s.reserve();
+    assert_eq!((first, second), (1, 2));
+    // Answers come in order: the first prepare fails, the second succeeds.
+    s.refused();
+    assert_eq!(
+        s.prepared(900),
+        2,
+        "the second prepare keeps its reserved id"
+    );
+    assert_eq!(s.server_id(2), 900);
+    assert_eq!(s.server_id(1), 0);
+    // Without a reservation (a relay that frames nothing ahead), an id is allocated.
+    assert_eq!(s.prepared(901), 3);
+}
