@@ -35,6 +35,20 @@ const VOLATILE: &[&str] = &[
     "version()",
     "current_setting(",
     "unique_rowid(",
+    // MySQL's own, for MySQL sessions shadowed to the target.
+    "rand(",
+    "uuid()",
+    "uuid_short(",
+    "sysdate(",
+    "utc_timestamp",
+    "utc_date",
+    "utc_time",
+    "unix_timestamp(",
+    "curdate(",
+    "curtime(",
+    "connection_id(",
+    "last_insert_id(",
+    "@@",
 ];
 
 /// What one request's comparison found.

@@ -165,11 +165,30 @@ fn float_text_and_volatile_functions_are_benign() {
         .outcome,
         ShadowOutcome::Mismatched
     );
-    let c = compare(&[a], &[b], Rules::for_query("select 1, random() from t"));
+    let c = compare(
+        std::slice::from_ref(&a),
+        std::slice::from_ref(&b),
+        Rules::for_query("select 1, random() from t"),
+    );
     assert_eq!(
         (c.outcome, c.benign_reason),
         (ShadowOutcome::Benign, Some("volatile"))
     );
+    // MySQL's own, for MySQL sessions.
+    for q in [
+        "SELECT UUID()",
+        "select rand() from t",
+        "SELECT @@version",
+        "SELECT SYSDATE()",
+    ] {
+        assert!(Rules::for_query(q).volatile, "{q}");
+    }
+    let c = compare(
+        &[a],
+        &[b],
+        Rules::for_query("SELECT id, UNIX_TIMESTAMP() FROM t"),
+    );
+    assert_eq!(c.benign_reason, Some("volatile"));
 }
 
 #[test]
