@@ -567,20 +567,23 @@ def render_mysql(sec):
         head += ["after / proxy", "after / direct"] + (["after / pgdirect"] if has_pg else [])
         md += table(head, rows)
         md += ["", "Per query: wall time per query at 1 thread (1e6 / qps, µs; its differences are what each "
-               "path adds to a query) and the proxy's CPU per query (user + system, µs, medians):", ""]
+               "path adds to a query: proxy − direct on MariaDB, after − pgdirect on PostgreSQL) and the proxy's "
+               "CPU per query (user + system, µs, medians):", ""]
         rows = []
         for key, t in med.items():
             w, n = key.split(":")
             q, c = qmed.get(key, {}), cmed.get(key, {})
-            wall = {x: us_per_query(q.get(x)) if n == "1" else None for x in ("proxy", "after", "pgdirect")}
+            wall = {x: us_per_query(q.get(x)) if n == "1" else None for x in ("direct", "proxy", "after", "pgdirect")}
             row = [w, n, fmt(wall["proxy"], ".1f"), fmt(wall["after"], ".1f")]
             row += [fmt(wall["pgdirect"], ".1f")] if has_pg else []
             row += [fmt(diff(wall["after"], wall["proxy"]), "+.1f")]
+            # What each proxy adds to its own database: relaying to MariaDB against serving from PostgreSQL.
+            row += [fmt(diff(wall["proxy"], wall["direct"]), "+.1f")]
             row += [fmt(diff(wall["after"], wall["pgdirect"]), "+.1f")] if has_pg else []
             row += [fmt(c.get("proxy"), ".1f"), fmt(c.get("after"), ".1f"), fmt(diff(c.get("after"), c.get("proxy")), "+.1f")]
             rows.append(row)
         head = ["workload", "threads", "µs/query proxy", "µs/query after"] + (["µs/query pgdirect"] if has_pg else [])
-        head += ["after − proxy"] + (["after − pgdirect"] if has_pg else [])
+        head += ["after − proxy", "proxy − direct"] + (["after − pgdirect"] if has_pg else [])
         head += ["proxy CPU µs/query", "after CPU µs/query", "CPU after − proxy"]
         md += table(head, rows)
     errs = [r for r in data.get("runs", []) if r.get("errors") not in ("0", None)]
