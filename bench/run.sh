@@ -12,7 +12,7 @@
 #   WORKLOADS ["S tpcb"]  CLIENTS ["1 8 32"]  MODES ["simple extended prepared"]   (matrix)
 #   T [15] seconds per run   REPS [2]   J [2] pgbench threads   SKIP_BUILD=1 skips cargo build
 #   PROXY_BIN [target/release/molt-lms]: benchmark another build of the proxy (implies no cargo build)
-#   ORCH_BIN [target/release/molt-lms-orchestrator]: the orchestrator for the cutover and idle sections
+#   ORCH_BIN [target/release/molt-lms-orchestrator]: the orchestrator for the mysql, cutover, idle and scale sections
 #   OUTDIR [bench-out]: results.md, results.json, results.raw (matrix RESULT lines), sections/ (the
 #     other sections' raw results) and logs/ (all cleared each run)
 #   shadow:  SHADOW_CELLS ["S:8:extended tpcb:8:simple"] (workload:clients:mode); T and REPS as above
@@ -37,7 +37,9 @@
 #   the default ratio (LMS_TRACE_QUERIES=0.01) and at 1, each traced one exporting to an OTLP sink
 #   of the section's own (bench/otlp_sink.py), interleaved the same way (bench/tracing.sh).
 # mysql: sysbench oltp_read_only and oltp_point_select at 1 and 8 threads on a MariaDB of its own,
-#   direct, through socat and through the proxy (--source-dialect mysql), interleaved (bench/mysql.sh).
+#   direct, through socat and through the proxy (--source-dialect mysql); through a second proxy
+#   cut over to PostgreSQL (`after`: its MySQL -> PostgreSQL gateway, the same tables copied there),
+#   and with sysbench's pgsql driver straight at PostgreSQL (`pgdirect`), interleaved (bench/mysql.sh).
 #   MYSQL_WORKLOADS, MYSQL_THREADS, MYSQL_TABLES [4], MYSQL_TABLE_SIZE [10000]; T and REPS as above.
 # cutover: 32 pgbench clients over 3 proxies and a consistent cutover under load (bench/cutover.sh).
 # idle: the proxy's RSS and CPU with IDLE_CONNS idle connections, pgbench beside them, the cutover
@@ -114,7 +116,7 @@ build_proxy() {
     log "SKIP_BUILD=1: using the existing target/release/molt-lms"
   else
     local pkgs=(-p molt-lms)
-    if wants cutover || wants idle || wants scale; then pkgs+=(-p molt-lms-orchestrator); fi
+    if wants mysql || wants cutover || wants idle || wants scale; then pkgs+=(-p molt-lms-orchestrator); fi
     log "cargo build --release ${pkgs[*]}"
     cargo build --release "${pkgs[@]}"
   fi
@@ -382,9 +384,12 @@ plan() {
   fi
   if wants mysql; then
     local n s
-    n=$(($(wc -w <<<"$MYSQL_WORKLOADS") * $(wc -w <<<"$MYSQL_THREADS") * 3 * REPS))
-    s=$((n * T + n + 30))
-    printf '         + mysql: %d sysbench runs x %ss on a MariaDB of its own, ~%s\n' "$n" "$T" "$(fmt_dur "$s")"
+    local paths
+    paths=$(mysql_targets | wc -l)
+    n=$(($(wc -w <<<"$MYSQL_WORKLOADS") * $(wc -w <<<"$MYSQL_THREADS") * paths * REPS))
+    s=$((n * T + n + 45))
+    printf '         + mysql: %d sysbench runs x %ss (%s) on a MariaDB of its own and PostgreSQL, ~%s\n' "$n" "$T" \
+      "$(mysql_targets | tr '\n' ' ' | sed 's/ $//')" "$(fmt_dur "$s")"
     total=$((total + s))
   fi
   if wants cutover; then

@@ -480,7 +480,9 @@ def render_scale(sec):
     return md
 
 
-MYSQL_TITLE = "## MySQL: sysbench direct, through socat and through the proxy (--source-dialect mysql), MariaDB"
+MYSQL_TITLE = ("## MySQL: sysbench direct, through socat and through the proxy (--source-dialect mysql) on MariaDB; "
+               "through a proxy cut over to PostgreSQL, and PostgreSQL direct")
+MYSQL_ORDER = ["direct", "socat", "proxy", "after", "pgdirect"]
 
 
 def load_mysql(d):
@@ -489,9 +491,36 @@ def load_mysql(d):
     for r in runs:
         if r.get("ok") != "1":
             continue
-        cells.setdefault((r["workload"], int(r["threads"])), {}).setdefault(r["target"], []).append(num(r["tps"]))
-    med = {f"{w}:{n}": {t: median(v) for t, v in by.items()} for (w, n), by in sorted(cells.items())}
-    return {"tps_median": med, "runs": runs, "failed": [r for r in runs if r.get("ok") != "1"]}
+        by = cells.setdefault((r["workload"], int(r["threads"])), {}).setdefault(r["target"], {"tps": [], "qps": [], "cpu": []})
+        by["tps"].append(num(r["tps"]))
+        by["qps"].append(num(r["qps"]))
+        cpu, q = num(r.get("cpu_s")), num(r.get("queries"))
+        # The proxy's CPU per sysbench query, µs (proxy and after only).
+        by["cpu"].append(cpu * 1e6 / q if cpu is not None and q else None)
+    key = lambda wn: f"{wn[0]}:{wn[1]}"
+    items = sorted(cells.items())
+    return {
+        "tps_median": {key(wn): {t: median(v["tps"]) for t, v in by.items()} for wn, by in items},
+        "qps_median": {key(wn): {t: median(v["qps"]) for t, v in by.items()} for wn, by in items},
+        "cpu_us_per_query_median": {key(wn): {t: median(v["cpu"]) for t, v in by.items() if median(v["cpu"]) is not None}
+                                    for wn, by in items},
+        "targets": [t for t in MYSQL_ORDER if any(t in by for by in cells.values())],
+        "cutover": (load_json(d / "mysql-cutover.json") or {}).get("derived"),
+        "runs": runs,
+        "failed": [r for r in runs if r.get("ok") != "1"],
+    }
+
+
+def ratio(a, b):
+    return a / b if a and b else None
+
+
+def us_per_query(qps):
+    return 1e6 / qps if qps else None
+
+
+def diff(a, b):
+    return a - b if a is not None and b is not None else None
 
 
 def render_mysql(sec):
@@ -500,14 +529,16 @@ def render_mysql(sec):
     med = data.get("tps_median") or {}
     if not med:
         return md
+    qmed = data.get("qps_median") or {}
+    cmed = data.get("cpu_us_per_query_median") or {}
+    targets = data.get("targets") or MYSQL_ORDER
     md += ["Transactions per second, medians over the repetitions (oltp_point_select: one query per "
-           "transaction). Per rep, every cell runs direct, socat, proxy in turn.", ""]
+           f"transaction). Per rep, every cell runs {', '.join(targets)} in turn.", ""]
     rows, goals = [], []
     for key, t in med.items():
         w, n = key.split(":")
         d, s, p = t.get("direct"), t.get("socat"), t.get("proxy")
-        pd = p / d if p and d else None
-        ps = p / s if p and s else None
+        pd, ps = ratio(p, d), ratio(p, s)
         rows.append([w, n, fmt(d, ".0f"), fmt(s, ".0f"), fmt(p, ".0f"), fmt(pd, ".2f"), fmt(ps, ".2f")])
         if w == "oltp_read_only" and n == "8":
             goals.append(f"- oltp_read_only, 8 threads: proxy ≥ 0.80 × direct: "
@@ -517,6 +548,44 @@ def render_mysql(sec):
                          f"**{'MET' if ps is not None and ps >= 0.95 else 'MISSED'}** — {fmt(ps, '.2f')}×")
     md += table(["workload", "threads", "direct tps", "socat tps", "proxy tps", "proxy / direct", "proxy / socat"], rows)
     md += [""] + goals
+    if "after" in targets:
+        has_pg = "pgdirect" in targets
+        cut = data.get("cutover") or {}
+        md += ["", "After the cutover: `after` is a second proxy, cut over before the runs "
+               f"(begin → paused {fmt(cut.get('begin_to_paused_ms'), '.1f')} ms, commit {fmt(cut.get('finish_ms'), '.1f')} ms), "
+               "serving the same sysbench (MySQL driver) from PostgreSQL through its gateway; "
+               + ("`pgdirect` is sysbench's pgsql driver straight at the same PostgreSQL tables."
+                  if has_pg else "no `pgdirect`: this sysbench has no pgsql driver."), ""]
+        rows = []
+        for key, t in med.items():
+            w, n = key.split(":")
+            p, a, d, g = t.get("proxy"), t.get("after"), t.get("direct"), t.get("pgdirect")
+            row = [w, n, fmt(p, ".0f"), fmt(a, ".0f")] + ([fmt(g, ".0f")] if has_pg else [])
+            row += [fmt(ratio(a, p), ".2f"), fmt(ratio(a, d), ".2f")] + ([fmt(ratio(a, g), ".2f")] if has_pg else [])
+            rows.append(row)
+        head = ["workload", "threads", "proxy tps", "after tps"] + (["pgdirect tps"] if has_pg else [])
+        head += ["after / proxy", "after / direct"] + (["after / pgdirect"] if has_pg else [])
+        md += table(head, rows)
+        md += ["", "Per query: wall time per query at 1 thread (1e6 / qps, µs; its differences are what each "
+               "path adds to a query: proxy − direct on MariaDB, after − pgdirect on PostgreSQL) and the proxy's "
+               "CPU per query (user + system, µs, medians):", ""]
+        rows = []
+        for key, t in med.items():
+            w, n = key.split(":")
+            q, c = qmed.get(key, {}), cmed.get(key, {})
+            wall = {x: us_per_query(q.get(x)) if n == "1" else None for x in ("direct", "proxy", "after", "pgdirect")}
+            row = [w, n, fmt(wall["proxy"], ".1f"), fmt(wall["after"], ".1f")]
+            row += [fmt(wall["pgdirect"], ".1f")] if has_pg else []
+            row += [fmt(diff(wall["after"], wall["proxy"]), "+.1f")]
+            # What each proxy adds to its own database: relaying to MariaDB against serving from PostgreSQL.
+            row += [fmt(diff(wall["proxy"], wall["direct"]), "+.1f")]
+            row += [fmt(diff(wall["after"], wall["pgdirect"]), "+.1f")] if has_pg else []
+            row += [fmt(c.get("proxy"), ".1f"), fmt(c.get("after"), ".1f"), fmt(diff(c.get("after"), c.get("proxy")), "+.1f")]
+            rows.append(row)
+        head = ["workload", "threads", "µs/query proxy", "µs/query after"] + (["µs/query pgdirect"] if has_pg else [])
+        head += ["after − proxy", "proxy − direct"] + (["after − pgdirect"] if has_pg else [])
+        head += ["proxy CPU µs/query", "after CPU µs/query", "CPU after − proxy"]
+        md += table(head, rows)
     errs = [r for r in data.get("runs", []) if r.get("errors") not in ("0", None)]
     md += ["", f"- sysbench errors: {'none' if not errs else ', '.join(r['target'] + ' ' + r['workload'] + ' ' + r.get('errors', '?') for r in errs)}"]
     for r in data.get("failed", []):
