@@ -11,6 +11,8 @@
 # cost of one transaction without start-up and shut-down.
 #   MODES ["simple extended"]   pgbench -M modes
 #   T1 [500], T2 [2500]         transactions per run
+#   PROXY_ARGS []               more proxy options, one per word (e.g. "--shadow-mode sync":
+#                               the shadow is the same cluster, so the shadow relay runs)
 # Needs valgrind (apt install valgrind) and PostgreSQL's server binaries. Run as root (the
 # cluster runs as postgres) or as a user that may run initdb.
 set -euo pipefail
@@ -51,9 +53,10 @@ printf '{"INIT_SOURCE":"%s","INIT_TARGET":"%s"}\n' "$url" "$url" >"$WORK/config.
 run() {
   local bin=$1 tx=$2 mode=$3 out=$WORK/cg.out line
   rm -f "$out" "$WORK/proxy.stdout"
+  # shellcheck disable=SC2086 # PROXY_ARGS is split into words on purpose
   RUST_LOG=warn valgrind --tool=callgrind --callgrind-out-file="$out" "$bin" \
     --config "$WORK/config.json" --listen 127.0.0.1:0 --metrics-listen 127.0.0.1:0 \
-    --control-listen 127.0.0.1:0 --insecure-control-plane --workers 1 \
+    --control-listen 127.0.0.1:0 --insecure-control-plane --workers 1 ${PROXY_ARGS:-} \
     >"$WORK/proxy.stdout" 2>"$WORK/proxy.stderr" &
   PROXY_PID=$!
   until line=$(grep -m1 '^molt-lms ready sql=' "$WORK/proxy.stdout"); do

@@ -3,7 +3,8 @@
 //! compares answers after the gateway's type mapping and names the one row changed on
 //! the target, in the text and the binary protocol; a statement that fails only on the
 //! target is a `shadow_error` in `sync` (the client gets the source's answer) and the
-//! client's error in `strict-sync`.
+//! client's error in `strict-sync`; a consistent cutover is refused while shadowing, as
+//! for PostgreSQL clients.
 
 use molt_lms_api::shadow::{FingerprintReport, ShadowReport};
 use molt_lms_integration::cutover_env::CutoverEnv;
@@ -238,4 +239,27 @@ fn async_writes_land_on_both_databases_and_the_client_never_waits() {
     );
     let f = entry(&report(&env), "insert into shop.items").expect("the inserts");
     assert_eq!(f.counts.unchecked, 5, "{f:?}");
+}
+
+#[test]
+fn a_consistent_cutover_is_refused_while_mysql_sessions_are_shadowed() {
+    let (_db, env) = start("myshcut", "sync");
+    let mut c = MyClient::login(&env.proxies[0].sql_addr().to_string(), "app", PASSWORD);
+    assert_eq!(
+        c.query_value("SELECT name FROM shop.items WHERE id = 17")
+            .expect("on MariaDB"),
+        "v17"
+    );
+    // As for PostgreSQL clients: shadowing is switched off (a rolling restart with
+    // --shadow-mode none) before a consistent cutover.
+    let (code, body) = env
+        .begin(molt_lms_api::cutover::BeginRequest::default())
+        .expect_err("refused");
+    assert_eq!(code, 409, "{body}");
+    assert!(body.contains("\"shadowing\""), "{body}");
+    assert_eq!(
+        c.query_value("SELECT name FROM shop.items WHERE id = 17")
+            .expect("still served"),
+        "v17"
+    );
 }
