@@ -578,7 +578,7 @@ async fn client_to_backend<S: ShadowCodec, T: Tracker>(
                 Err(e) => return End::ClientProtocol(e),
             };
             let raw = &buf[pos..pos + total];
-            if tee.mode != ShadowMode::Async {
+            if <S::Framer as Framer>::STATEFUL && tee.mode != ShadowMode::Async {
                 if let Err(e) = tee.sot_framer.borrow_mut().request(raw) {
                     return End::ClientProtocol(e);
                 }

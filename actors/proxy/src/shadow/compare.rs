@@ -13,43 +13,87 @@ use molt_lms_api::shadow::ShadowOutcome;
 /// PostgreSQL type OIDs of `real` and `double precision`.
 const FLOAT_TYPES: [u32; 2] = [700, 701];
 
-/// Functions whose results legitimately differ between two databases.
-const VOLATILE: &[&str] = &[
-    "now()",
-    "current_timestamp",
-    "current_date",
-    "current_time",
-    "localtimestamp",
-    "localtime",
-    "clock_timestamp(",
-    "statement_timestamp(",
-    "transaction_timestamp(",
-    "timeofday(",
-    "random(",
-    "gen_random_uuid(",
-    "uuid_generate_v4(",
-    "txid_current(",
-    "pg_backend_pid(",
-    "inet_server_addr(",
-    "inet_server_port(",
-    "version()",
-    "current_setting(",
-    "unique_rowid(",
-    // MySQL's own, for MySQL sessions shadowed to the target.
-    "rand(",
-    "uuid()",
-    "uuid_short(",
-    "sysdate(",
-    "utc_timestamp",
-    "utc_date",
-    "utc_time",
-    "unix_timestamp(",
-    "curdate(",
-    "curtime(",
-    "connection_id(",
-    "last_insert_id(",
-    "@@",
-];
+/// Whether `word`, called as a function, gives results that legitimately differ between
+/// two databases: PostgreSQL's and CockroachDB's, and MySQL's own (for MySQL sessions
+/// shadowed to the target).
+fn volatile_call(word: &str) -> bool {
+    matches!(
+        word,
+        "now"
+            | "clock_timestamp"
+            | "statement_timestamp"
+            | "transaction_timestamp"
+            | "timeofday"
+            | "random"
+            | "gen_random_uuid"
+            | "uuid_generate_v4"
+            | "txid_current"
+            | "pg_backend_pid"
+            | "inet_server_addr"
+            | "inet_server_port"
+            | "version"
+            | "current_setting"
+            | "unique_rowid"
+            | "rand"
+            | "uuid"
+            | "uuid_short"
+            | "sysdate"
+            | "unix_timestamp"
+            | "curdate"
+            | "curtime"
+            | "connection_id"
+            | "last_insert_id"
+    )
+}
+
+/// Volatile values named without parentheses (or with them).
+fn volatile_word(word: &str) -> bool {
+    matches!(
+        word,
+        "current_timestamp"
+            | "current_date"
+            | "current_time"
+            | "localtimestamp"
+            | "localtime"
+            | "utc_timestamp"
+            | "utc_date"
+            | "utc_time"
+    )
+}
+
+/// One pass over lower-case statement text: does it call a volatile function, or read a
+/// MySQL `@@variable` (which the gateway answers from its own table)? Run once per
+/// distinct statement text, which with literals inlined is once per request.
+fn calls_volatile(text: &str) -> bool {
+    let b = text.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        if c == b'@' && b.get(i + 1) == Some(&b'@') {
+            return true;
+        }
+        if !(c.is_ascii_alphabetic() || c == b'_') {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_') {
+            i += 1;
+        }
+        let word = &text[start..i];
+        if volatile_word(word) {
+            return true;
+        }
+        let mut j = i;
+        while b.get(j) == Some(&b' ') {
+            j += 1;
+        }
+        if b.get(j) == Some(&b'(') && volatile_call(word) {
+            return true;
+        }
+    }
+    false
+}
 
 /// What one request's comparison found.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -104,10 +148,9 @@ impl Rules {
     pub fn for_query(text: &str) -> Self {
         let lower = text.to_ascii_lowercase();
         let squeezed: String = lower.split_whitespace().collect::<Vec<_>>().join(" ");
-        let calls = squeezed.replace("( )", "()");
         Rules {
             ordered: squeezed.contains("order by"),
-            volatile: VOLATILE.iter().any(|f| calls.contains(f)),
+            volatile: calls_volatile(&squeezed),
         }
     }
 }

@@ -206,3 +206,26 @@ fn past_the_budget_only_hashes_are_compared() {
     assert_eq!(c.outcome, ShadowOutcome::Mismatched);
     assert!(c.detail.contains("budget"), "{}", c.detail);
 }
+
+#[test]
+fn volatile_functions_are_whole_words_called() {
+    for q in [
+        "select now ( )",
+        "select now()",
+        "SELECT CURRENT_DATE",
+        "select version()",
+        "select random() * 2",
+        "select @@session.time_zone",
+    ] {
+        assert!(Rules::for_query(q).volatile, "{q}");
+    }
+    for q in [
+        "select nowhere() from t",
+        "select t.version from t",
+        "select * from t_current_date",
+        "select id from uuids where uuid = $1",
+        "select a from t where a @ b",
+    ] {
+        assert!(!Rules::for_query(q).volatile, "{q}");
+    }
+}
