@@ -12,6 +12,7 @@
 #   WORKLOADS ["S tpcb"]  CLIENTS ["1 8 32"]  MODES ["simple extended prepared"]   (matrix)
 #   T [15] seconds per run   REPS [2]   J [2] pgbench threads   SKIP_BUILD=1 skips cargo build
 #   PROXY_BIN [target/release/molt-lms]: benchmark another build of the proxy (implies no cargo build)
+#   PROXY_ARGS []: more options for the matrix's proxy, one per word (e.g. "--workers 1")
 #   ORCH_BIN [target/release/molt-lms-orchestrator]: the orchestrator for the mysql, cutover, idle and scale sections
 #   OUTDIR [bench-out]: results.md, results.json, results.raw (matrix RESULT lines), sections/ (the
 #     other sections' raw results) and logs/ (all cleared each run)
@@ -274,9 +275,10 @@ start_proxy() {
   local url="postgresql://postgres:$PASSWORD@127.0.0.1:$PG_PORT/postgres?sslmode=disable"
   printf '{"INIT_SOURCE":"%s","INIT_TARGET":"%s"}\n' "$url" "$url" >"$WORK/config.json"
   local out=$OUTDIR/logs/proxy.stdout err=$OUTDIR/logs/proxy.stderr line=""
+  # shellcheck disable=SC2086 # PROXY_ARGS is split into words on purpose
   RUST_LOG=warn setsid "$PROXY_BIN" --config "$WORK/config.json" --listen 127.0.0.1:0 \
     --metrics-listen 127.0.0.1:0 --control-listen 127.0.0.1:0 \
-    --control-token-file "$MOLT_CONTROL_TOKEN_FILE" >"$out" 2>"$err" </dev/null &
+    --control-token-file "$MOLT_CONTROL_TOKEN_FILE" ${PROXY_ARGS:-} >"$out" 2>"$err" </dev/null &
   PROXY_PID_RUN=$!
   own_session_check "$PROXY_PID_RUN" molt-lms
   local deadline=$((SECONDS + READY_TIMEOUT))
@@ -523,6 +525,7 @@ main() {
   fi
   cmd+="${SKIP_BUILD:+ SKIP_BUILD=$SKIP_BUILD}"
   [[ $PROXY_BIN == "$ROOT/target/release/molt-lms" ]] || cmd+=" PROXY_BIN=${PROXY_BIN#"$ROOT"/}"
+  [[ -z ${PROXY_ARGS:-} ]] || cmd+=" PROXY_ARGS=\"$PROXY_ARGS\""
   cmd+=" ./bench/run.sh"
   cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
   commit=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
