@@ -99,7 +99,8 @@ fn source(shared: &Shared) -> Option<&MySqlSource> {
     shared.mysql.as_deref()
 }
 
-fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
+/// A start-up parameter's value (`Identity::params`).
+pub(crate) fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
     params
         .iter()
         .find(|(n, _)| n == name)

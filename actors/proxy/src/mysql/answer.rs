@@ -15,7 +15,7 @@
 //! - an OK is `OK <affected rows>`; a prepared statement's answer is `prepared`.
 
 use crate::shadow::result::{Column, StmtEnd, StmtResult};
-use molt_lms_wire::mysql::codec::Reader;
+use molt_lms_wire::mysql::codec::{Reader, LENENC_NULL};
 use molt_lms_wire::mysql::consts::capability::{CLIENT_DEPRECATE_EOF, CLIENT_PROTOCOL_41};
 use molt_lms_wire::mysql::consts::header;
 use molt_lms_wire::mysql::consts::mariadb_capability::MARIADB_CLIENT_CACHE_METADATA;
@@ -37,14 +37,8 @@ const TEXT: u32 = 25;
 
 /// MySQL's binary charset: a string column with it holds bytes.
 const CHARSET_BINARY: u16 = 63;
-const MYSQL_TYPE_INT24: u8 = 9;
-const MYSQL_TYPE_YEAR: u8 = 13;
+/// An internal date type a server may still report; the type table does not map to it.
 const MYSQL_TYPE_NEWDATE: u8 = 14;
-const MYSQL_TYPE_VARCHAR: u8 = 15;
-const MYSQL_TYPE_BIT: u8 = 16;
-const MYSQL_TYPE_DECIMAL: u8 = 0;
-const MYSQL_TYPE_TINY_BLOB: u8 = 249;
-const MYSQL_TYPE_LONG_BLOB: u8 = 251;
 
 /// A result column as the reader needs it.
 #[derive(Debug, Clone, Copy)]
@@ -298,7 +292,7 @@ fn text_row(payload: &[u8], cols: &[Col]) -> Option<Vec<Option<Vec<u8>>>> {
     let mut r = Reader::new(payload, "row");
     let mut out = Vec::with_capacity(cols.len());
     for c in cols {
-        if r.remaining().first() == Some(&0xFB) {
+        if r.remaining().first() == Some(&LENENC_NULL) {
             r.u8().ok()?;
             out.push(None);
         } else {

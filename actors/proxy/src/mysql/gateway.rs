@@ -84,13 +84,6 @@ pub(crate) struct Start<'a> {
     pub version: String,
 }
 
-fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    params
-        .iter()
-        .find(|(n, _)| n == name)
-        .map(|(_, v)| v.as_str())
-}
-
 /// The PostgreSQL login for a MySQL user: from `--mysql-target-logins`, else the target
 /// URL's own user.
 fn login_for(shared: &Shared, user: &str) -> Result<(String, Credential), PrepareError> {
@@ -110,6 +103,30 @@ fn login_for(shared: &Shared, user: &str) -> Result<(String, Credential), Prepar
     }
 }
 
+/// A set-up session on the target for the MySQL user `user`, as the gateway logs in:
+/// the client, its cancel key (pid, secret) and the isolation level it reports.
+async fn connect(
+    shared: &Shared,
+    user: &str,
+    application_name: &str,
+) -> Result<(PgClient, (i32, i32), String), PrepareError> {
+    let (role, credential) = login_for(shared, user)?;
+    let backend = shared.backend(SourceOfTruth::Target);
+    let params = vec![
+        ("user".to_owned(), role),
+        ("database".to_owned(), backend.url.database.clone()),
+        ("application_name".to_owned(), application_name.to_owned()),
+    ];
+    let session = backend
+        .open_session(&params, &credential)
+        .await
+        .map_err(|e: BackendError| PrepareError::new(PrepareStage::Login, e.client_message()))?;
+    let key = (session.pid, session.secret);
+    let mut pg = PgClient::new(session.stream);
+    let isolation = setup(&mut pg).await?;
+    Ok((pg, key, isolation))
+}
+
 /// Opens a gateway session on the target for a MySQL client: logs in, sets the session
 /// up, prepares `start.statements` again, and starts serving the far end of the socket
 /// pair it returns. Sends nothing to the client.
@@ -117,22 +134,11 @@ pub(crate) async fn open(
     shared: &Shared,
     start: Start<'_>,
 ) -> Result<super::backend::MySqlSession, PrepareError> {
-    let (user, credential) = login_for(shared, &start.identity.user)?;
+    let (pg, (pid, secret), isolation) =
+        connect(shared, &start.identity.user, "molt-lms mysql").await?;
     let backend = shared.backend(SourceOfTruth::Target);
-    let params = vec![
-        ("user".to_owned(), user),
-        ("database".to_owned(), backend.url.database.clone()),
-        ("application_name".to_owned(), "molt-lms mysql".to_owned()),
-    ];
-    let session = backend
-        .open_session(&params, &credential)
-        .await
-        .map_err(|e: BackendError| PrepareError::new(PrepareStage::Login, e.client_message()))?;
-    let (pid, secret) = (session.pid, session.secret);
-    let mut pg = PgClient::new(session.stream);
-    let isolation = setup(&mut pg).await?;
     let number = |name: &str| {
-        param(&start.identity.params, name)
+        super::param(&start.identity.params, name)
             .and_then(|v| v.parse::<u32>().ok())
             .unwrap_or(0)
     };
@@ -223,25 +229,9 @@ pub(crate) async fn trial(
     identity: &Identity,
     statements: &[String],
 ) -> Result<Vec<Option<String>>, String> {
-    let start = Start {
-        identity,
-        autocommit: true,
-        statements: Vec::new(),
-        version: String::new(),
-    };
-    let (user, credential) = login_for(shared, &start.identity.user).map_err(|e| e.message)?;
-    let backend = shared.backend(SourceOfTruth::Target);
-    let params = vec![
-        ("user".to_owned(), user),
-        ("database".to_owned(), backend.url.database.clone()),
-        ("application_name".to_owned(), "molt-lms check".to_owned()),
-    ];
-    let session = backend
-        .open_session(&params, &credential)
+    let (pg, _, isolation) = connect(shared, &identity.user, "molt-lms check")
         .await
-        .map_err(|e| e.client_message())?;
-    let mut pg = PgClient::new(session.stream);
-    let isolation = setup(&mut pg).await.map_err(|e| e.message)?;
+        .map_err(|e| e.message)?;
     let vars = Vars {
         autocommit: true,
         database: identity.database.clone(),

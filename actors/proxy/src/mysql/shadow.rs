@@ -14,6 +14,7 @@
 //!   choose).
 
 use super::answer::MySqlAnswer;
+use super::statements::read_id;
 use super::tracker::tx_state;
 use crate::protocol::shadow::{AnswerStep, ClientMsg, Framer, ShadowCodec};
 use crate::protocol::Violation;
@@ -114,9 +115,7 @@ impl ShadowCodec for MySqlShadow {
             )));
         };
         let id = || {
-            body.get(..4)
-                .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-                .ok_or_else(|| Violation::new(MysqlError::Truncated("statement id")))
+            read_id(body, 0).ok_or_else(|| Violation::new(MysqlError::Truncated("statement id")))
         };
         Ok(match command {
             COM_QUIT => ClientMsg::Quit,

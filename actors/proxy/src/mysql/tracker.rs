@@ -319,7 +319,21 @@ impl Tracker for MySqlTracker {
 
     fn client_message(&self, msg: &mut [u8]) -> Result<ClientVerdict, Violation> {
         let h = whole(msg)?;
-        let original = msg.to_vec();
+        // Kept only for the commands whose bytes the scan rewrites: statement ids, and
+        // a KILL's connection id.
+        let payload = &msg[HEADER_LEN..];
+        let may_rewrite = match payload.first() {
+            Some(
+                &(COM_STMT_EXECUTE
+                | COM_STMT_SEND_LONG_DATA
+                | COM_STMT_CLOSE
+                | COM_STMT_RESET
+                | COM_STMT_FETCH),
+            ) => true,
+            Some(&COM_QUERY) => kill_target(&payload[1..]).is_some(),
+            _ => false,
+        };
+        let original = may_rewrite.then(|| msg.to_vec());
         self.last_step.set(None);
         let control = self
             .on_client(h, Shown::Whole(&mut msg[HEADER_LEN..]))
@@ -331,13 +345,13 @@ impl Tracker for MySqlTracker {
             });
         }
         let shadow = match self.last_step.get() {
+            // The statement text is never rewritten.
             Some(ClientStep::Command(COM_STMT_PREPARE)) => Some(super::shadow::prepare_as(
                 self.last_reserved.get(),
-                &original[HEADER_LEN + 1..],
+                &msg[HEADER_LEN + 1..],
             )),
             // The shadow's server knows the client's statement and connection ids.
-            _ if original != *msg => Some(original),
-            _ => None,
+            _ => original.filter(|o| o[..] != *msg),
         };
         Ok(ClientVerdict {
             hold: false,

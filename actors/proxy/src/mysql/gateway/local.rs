@@ -201,17 +201,14 @@ pub(crate) fn classify(sql: &str, vars: &Vars) -> Option<Local> {
         ["show", "variables", rest @ ..] | ["show", "session", "variables", rest @ ..] => {
             show_variables(rest, trimmed, vars)
         }
-        ["use", db] => Some(Local::UseDatabase(unquote(trimmed[3..].trim(), db))),
+        ["use", _] => Some(Local::UseDatabase(
+            trimmed[3..].trim().trim_matches('`').to_owned(),
+        )),
         ["start", "transaction", "with", "consistent", "snapshot"] => {
             Some(Local::Rewrite("START TRANSACTION".into()))
         }
         _ => None,
     }
-}
-
-/// The name of `USE`'s database: as written (case kept), without backticks.
-fn unquote(original: &str, _lower: &str) -> String {
-    original.trim_matches('`').to_owned()
 }
 
 /// `SET …` (after the keyword): handled when every assignment is one the gateway knows.

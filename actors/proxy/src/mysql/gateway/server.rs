@@ -9,9 +9,10 @@ use super::local::{self, Local, Vars};
 use crate::mysql::io::{read_packet_within, ReadError};
 use crate::mysql::kill::kill_target;
 use crate::mysql::shadow::COM_STMT_PREPARE_AS;
+use crate::mysql::statements::read_id;
 use crate::pg::client::{affected_rows, PgClient, PgMsg, TxStatus};
 use bytes::BytesMut;
-use molt_lms_wire::mysql::codec::{put_lenenc_int, put_lenenc_str};
+use molt_lms_wire::mysql::codec::{put_lenenc_int, put_lenenc_str, LENENC_NULL};
 use molt_lms_wire::mysql::consts::capability::{CLIENT_DEPRECATE_EOF, CLIENT_MULTI_STATEMENTS};
 use molt_lms_wire::mysql::consts::command::*;
 use molt_lms_wire::mysql::consts::error_code;
@@ -215,7 +216,7 @@ impl Gateway {
             }
             // A shadowed session's prepare, under the id the client will know it by.
             COM_STMT_PREPARE_AS if body.len() >= 4 => {
-                let id = u32::from_le_bytes([body[0], body[1], body[2], body[3]]);
+                let id = read_id(body, 0).unwrap_or_default();
                 let sql = String::from_utf8_lossy(&body[4..]);
                 self.prepare(id, &sql).await?;
             }
@@ -233,7 +234,7 @@ impl Gateway {
             }
             COM_STMT_CLOSE => {
                 // No answer either.
-                if let Some(id) = body.get(..4).map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]])) {
+                if let Some(id) = read_id(body, 0) {
                     if let Some(s) = self.statements.remove(&id) {
                         self.pg.close_statement(&s.name);
                         self.pg.sync();
@@ -243,7 +244,7 @@ impl Gateway {
                 }
             }
             COM_STMT_RESET => {
-                let id = body.get(..4).map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]));
+                let id = read_id(body, 0);
                 match id.and_then(|id| self.statements.get_mut(&id)) {
                     Some(s) => {
                         s.long_data.clear();
@@ -418,7 +419,7 @@ impl Gateway {
                     for (_, v) in &row {
                         match v {
                             Some(v) => put_lenenc_str(o, v.as_bytes()),
-                            None => o.push(0xFB),
+                            None => o.push(LENENC_NULL),
                         }
                     }
                 });
@@ -474,7 +475,7 @@ impl Gateway {
                                     let oid = types.get(i).copied().unwrap_or(0);
                                     put_lenenc_str(o, &pg_text::to_mysql(oid, v));
                                 }
-                                None => o.push(0xFB),
+                                None => o.push(LENENC_NULL),
                             }
                         }
                     });
@@ -591,10 +592,7 @@ impl Gateway {
     /// `COM_STMT_EXECUTE`: binds the client's parameters (as text, which the database
     /// parses for the type it inferred) and answers in the binary protocol.
     async fn execute(&mut self, body: &[u8], client: &mut UnixStream) -> Result<(), GatewayError> {
-        let Some(id) = body
-            .get(..4)
-            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-        else {
+        let Some(id) = read_id(body, 0) else {
             self.err(
                 error_code::ER_MALFORMED_PACKET,
                 error_code::STATE_GENERAL,
