@@ -227,3 +227,21 @@ pub async fn server_port(c: &tokio_postgres::Client) -> i32 {
         .expect("server port")
         .get(0)
 }
+
+/// A proxy's shadow report, from its control API at `control`.
+pub fn shadow_report(control: SocketAddr) -> molt_lms_api::shadow::ShadowReport {
+    let (code, body) = http_get(control, "/api/v1/shadow");
+    assert_eq!(code, 200, "{body}");
+    serde_json::from_str(&body).expect("shadow report json")
+}
+
+/// The report's entry whose fingerprint starts with `prefix`.
+pub fn shadow_entry(
+    r: &molt_lms_api::shadow::ShadowReport,
+    prefix: &str,
+) -> Option<molt_lms_api::shadow::FingerprintReport> {
+    r.fingerprints
+        .iter()
+        .find(|f| f.fingerprint.starts_with(prefix))
+        .cloned()
+}

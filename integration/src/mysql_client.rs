@@ -146,3 +146,37 @@ impl MyClient {
         }
     }
 }
+
+/// `writers` threads that each log in to `addr` as `user` and commit two-row
+/// transactions into `shop.ledger (writer, n, part)` in a loop until `stop`; each returns
+/// how many it committed, or its first error. The load of the MySQL cutover tests.
+pub fn ledger_writers(
+    addr: &str,
+    (user, password): (&str, &str),
+    writers: usize,
+    stop: &std::sync::Arc<std::sync::atomic::AtomicBool>,
+) -> Vec<std::thread::JoinHandle<Result<usize, String>>> {
+    (0..writers)
+        .map(|w| {
+            let (addr, user, password) = (addr.to_owned(), user.to_owned(), password.to_owned());
+            let stop = stop.clone();
+            std::thread::spawn(move || {
+                let mut c = MyClient::login(&addr, &user, &password);
+                let mut done = 0usize;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    for sql in [
+                        "START TRANSACTION".to_owned(),
+                        format!("INSERT INTO shop.ledger VALUES ({w}, {done}, 1)"),
+                        format!("INSERT INTO shop.ledger VALUES ({w}, {done}, 2)"),
+                        "COMMIT".to_owned(),
+                    ] {
+                        c.exec(&sql)
+                            .map_err(|e| format!("writer {w}: {sql}: {} {}", e.code, e.message))?;
+                    }
+                    done += 1;
+                }
+                Ok(done)
+            })
+        })
+        .collect()
+}

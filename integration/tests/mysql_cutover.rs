@@ -7,7 +7,7 @@
 use molt_lms_api::cutover::{BeginRequest, CutoverStatus, TimeoutAction};
 use molt_lms_integration::cutover_env::CutoverEnv;
 use molt_lms_integration::mariadb::MariaDb;
-use molt_lms_integration::mysql_client::MyClient;
+use molt_lms_integration::mysql_client::{ledger_writers, MyClient};
 use molt_lms_integration::wait_until;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -26,36 +26,6 @@ fn start(db: &MariaDb) -> CutoverEnv {
     env
 }
 
-/// Writers that each commit two-row transactions in a loop through the proxy until told
-/// to stop; each returns how many it committed, or the first error.
-fn writers(
-    addr: String,
-    stop: &Arc<AtomicBool>,
-) -> Vec<std::thread::JoinHandle<Result<usize, String>>> {
-    (0..WRITERS)
-        .map(|w| {
-            let (addr, stop) = (addr.clone(), stop.clone());
-            std::thread::spawn(move || {
-                let mut c = MyClient::login(&addr, "writer", PASSWORD);
-                let mut done = 0usize;
-                while !stop.load(Ordering::Relaxed) {
-                    for sql in [
-                        "START TRANSACTION".to_owned(),
-                        format!("INSERT INTO shop.ledger VALUES ({w}, {done}, 1)"),
-                        format!("INSERT INTO shop.ledger VALUES ({w}, {done}, 2)"),
-                        "COMMIT".to_owned(),
-                    ] {
-                        c.exec(&sql)
-                            .map_err(|e| format!("writer {w}: {sql}: {} {}", e.code, e.message))?;
-                    }
-                    done += 1;
-                }
-                Ok(done)
-            })
-        })
-        .collect()
-}
-
 fn rows(db: &MariaDb) -> usize {
     db.sql("SELECT COUNT(*) FROM shop.ledger")
         .parse()
@@ -68,7 +38,7 @@ fn begin_holds_mysql_writers_between_transactions_and_abort_loses_nothing() {
     let env = start(&db);
     let addr = env.proxies[0].sql_addr().to_string();
     let stop = Arc::new(AtomicBool::new(false));
-    let handles = writers(addr, &stop);
+    let handles = ledger_writers(&addr, ("writer", PASSWORD), WRITERS, &stop);
     assert!(
         wait_until(Duration::from_secs(20), || rows(&db) >= 40),
         "writers run"

@@ -6,9 +6,9 @@
 //! client's error in `strict-sync`; a consistent cutover is refused while shadowing, as
 //! for PostgreSQL clients.
 
-use molt_lms_api::shadow::{FingerprintReport, ShadowReport};
+use molt_lms_api::shadow::ShadowReport;
 use molt_lms_integration::cutover_env::CutoverEnv;
-use molt_lms_integration::fixture::http_get;
+use molt_lms_integration::fixture::{shadow_entry as entry, shadow_report};
 use molt_lms_integration::mariadb::MariaDb;
 use molt_lms_integration::mysql_client::MyClient;
 use molt_lms_integration::proxy::ProxyConfig;
@@ -61,16 +61,7 @@ fn start(name: &str, mode: &str) -> (MariaDb, CutoverEnv) {
 }
 
 fn report(env: &CutoverEnv) -> ShadowReport {
-    let (code, body) = http_get(env.proxies[0].control_addr(), "/api/v1/shadow");
-    assert_eq!(code, 200, "{body}");
-    serde_json::from_str(&body).expect("shadow report json")
-}
-
-fn entry(r: &ShadowReport, prefix: &str) -> Option<FingerprintReport> {
-    r.fingerprints
-        .iter()
-        .find(|f| f.fingerprint.starts_with(prefix))
-        .cloned()
+    shadow_report(env.proxies[0].control_addr())
 }
 
 fn on_target(env: &CutoverEnv, sql: &str) -> String {

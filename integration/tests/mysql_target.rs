@@ -15,7 +15,7 @@
 use molt_lms_api::cutover::{BeginRequest, CutoverStatus};
 use molt_lms_integration::cutover_env::CutoverEnv;
 use molt_lms_integration::mariadb::{cli, MariaDb};
-use molt_lms_integration::mysql_client::MyClient;
+use molt_lms_integration::mysql_client::{ledger_writers, MyClient};
 use molt_lms_integration::proxy::ProxyConfig;
 use molt_lms_integration::{wait_until, TempDir};
 use mysql_async::prelude::Queryable;
@@ -340,36 +340,6 @@ SELECT nope FROM shop.notes;
 
 const WRITERS: usize = 4;
 
-/// Writers that each commit two-row transactions in a loop through the proxy until told
-/// to stop; each returns how many it committed, or its first error.
-fn writers(
-    addr: String,
-    stop: &Arc<AtomicBool>,
-) -> Vec<std::thread::JoinHandle<Result<usize, String>>> {
-    (0..WRITERS)
-        .map(|w| {
-            let (addr, stop) = (addr.clone(), stop.clone());
-            std::thread::spawn(move || {
-                let mut c = MyClient::login(&addr, "app", PASSWORD);
-                let mut done = 0usize;
-                while !stop.load(Ordering::Relaxed) {
-                    for sql in [
-                        "START TRANSACTION".to_owned(),
-                        format!("INSERT INTO shop.ledger VALUES ({w}, {done}, 1)"),
-                        format!("INSERT INTO shop.ledger VALUES ({w}, {done}, 2)"),
-                        "COMMIT".to_owned(),
-                    ] {
-                        c.exec(&sql)
-                            .map_err(|e| format!("writer {w}: {sql}: {} {}", e.code, e.message))?;
-                    }
-                    done += 1;
-                }
-                Ok(done)
-            })
-        })
-        .collect()
-}
-
 #[test]
 fn a_cutover_under_a_mysql_write_load_loses_no_write_and_leaves_none_on_the_source() {
     let (db, env, _) = start("myload", None);
@@ -385,7 +355,12 @@ fn a_cutover_under_a_mysql_write_load_loses_no_write_and_leaves_none_on_the_sour
             .expect("count")
     };
     let stop = Arc::new(AtomicBool::new(false));
-    let handles = writers(env.proxies[0].sql_addr().to_string(), &stop);
+    let handles = ledger_writers(
+        &env.proxies[0].sql_addr().to_string(),
+        ("app", PASSWORD),
+        WRITERS,
+        &stop,
+    );
     assert!(
         wait_until(Duration::from_secs(20), || on_source() >= 40),
         "writers run"

@@ -2,9 +2,9 @@
 //! what reaches the shadow database, the comparison of answers, the shadow report over
 //! HTTP and through the CLI, and shadow sessions closing with their clients.
 
-use molt_lms_api::shadow::{FingerprintReport, ShadowReport, Verdict};
+use molt_lms_api::shadow::{ShadowReport, Verdict};
 use molt_lms_integration::cutover_env::CutoverEnv;
-use molt_lms_integration::fixture::{ProxyEnv, Via};
+use molt_lms_integration::fixture::{shadow_entry as entry, shadow_report, ProxyEnv, Via};
 use molt_lms_integration::pg::PgCluster;
 use molt_lms_integration::proxy::ProxyConfig;
 use molt_lms_integration::raw::RawConn;
@@ -34,17 +34,7 @@ async fn count(c: &Client, sql: &str) -> i64 {
 }
 
 fn report(env: &ProxyEnv) -> ShadowReport {
-    let (code, body) = env.admin_get("/api/v1/shadow");
-    assert_eq!(code, 200, "{body}");
-    serde_json::from_str(&body).expect("shadow report json")
-}
-
-/// The report's entry whose fingerprint starts with `prefix`.
-fn entry(r: &ShadowReport, prefix: &str) -> Option<FingerprintReport> {
-    r.fingerprints
-        .iter()
-        .find(|f| f.fingerprint.starts_with(prefix))
-        .cloned()
+    shadow_report(env.proxy.control_addr())
 }
 
 /// Waits until the proxy has seen the shadow finish `n` requests of the fingerprint that
