@@ -27,29 +27,16 @@ for tool in strace pgbouncer; do
   command -v "$tool" >/dev/null || [[ -x /usr/sbin/$tool ]] || { echo "$tool is not installed" >&2; exit 2; }
 done
 PGBOUNCER=$(command -v pgbouncer || echo /usr/sbin/pgbouncer)
-PGBIN=$(for d in /usr/lib/postgresql/*/bin; do [[ -x $d/initdb ]] && echo "$d"; done | sort -V | tail -1)
-[[ -n $PGBIN ]] || { echo "no PostgreSQL server binaries" >&2; exit 2; }
+# shellcheck source=bench/scratch_cluster.sh
+source "$(dirname "${BASH_SOURCE[0]}")/scratch_cluster.sh"
 
-WORK=$(mktemp -d /tmp/molt-syscalls.XXXXXX)
-chmod 755 "$WORK"
-as_pg() { if ((EUID == 0)); then runuser -u postgres -- "$@"; else "$@"; fi; }
 PIDS=()
 cleanup() {
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-  as_pg "$PGBIN/pg_ctl" -D "$WORK/data" -m immediate stop >/dev/null 2>&1 || true
-  rm -rf "$WORK"
+  scratch_stop
 }
 trap cleanup EXIT
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-PG_PORT=$(free_port)
-printf '%s\n' "$PASSWORD" >"$WORK/pwfile"
-((EUID == 0)) && chown postgres: "$WORK" "$WORK/pwfile"
-as_pg "$PGBIN/initdb" -D "$WORK/data" -U postgres --auth=scram-sha-256 --pwfile="$WORK/pwfile" >/dev/null
-as_pg "$PGBIN/pg_ctl" -D "$WORK/data" -l "$WORK/pg.log" -w \
-  -o "-p $PG_PORT -k $WORK -c listen_addresses=127.0.0.1 -c max_connections=100" start >/dev/null
-export PGPASSWORD=$PASSWORD
-"$PGBIN/pgbench" -h 127.0.0.1 -p "$PG_PORT" -U postgres -i -s 8 -q postgres >/dev/null 2>&1
+scratch_start 8 -c max_connections=100
 
 # The proxy.
 url="postgresql://postgres:$PASSWORD@127.0.0.1:$PG_PORT/postgres?sslmode=disable"
