@@ -270,8 +270,7 @@ impl Gateway {
             }
             COM_STATISTICS => {
                 // Answered with a bare string, as MySQL does.
-                let seq = self.seq;
-                self.seq = put_packet(&mut self.out, seq, |o| {
+                self.put(|o| {
                     o.extend_from_slice(b"Uptime: 0  Threads: 1  Questions: 0")
                 });
             }
@@ -408,14 +407,13 @@ impl Gateway {
             Local::Warnings => {
                 let names = ["Level", "Code", "Message"];
                 let cols: Vec<(String, u32)> = names.iter().map(|n| (n.to_string(), 25)).collect();
-                self.columns(&cols, false);
+                self.columns(&cols);
                 self.rows_end(self.status());
             }
             Local::Row(row) => {
                 let cols: Vec<(String, u32)> = row.iter().map(|(n, _)| (n.clone(), 25)).collect();
-                self.columns(&cols, false);
-                let seq = self.seq;
-                self.seq = put_packet(&mut self.out, seq, |o| {
+                self.columns(&cols);
+                self.put(|o| {
                     for (_, v) in &row {
                         match v {
                             Some(v) => put_lenenc_str(o, v.as_bytes()),
@@ -427,10 +425,9 @@ impl Gateway {
             }
             Local::Variables(rows) => {
                 let cols = vec![("Variable_name".to_string(), 25), ("Value".to_string(), 25)];
-                self.columns(&cols, false);
+                self.columns(&cols);
                 for (n, v) in rows {
-                    let seq = self.seq;
-                    self.seq = put_packet(&mut self.out, seq, |o| {
+                    self.put(|o| {
                         put_lenenc_str(o, n.as_bytes());
                         put_lenenc_str(o, v.as_bytes());
                     });
@@ -462,13 +459,12 @@ impl Gateway {
                 PgMsg::RowDescription(cols) => {
                     self.finish_pending(pending.take(), true);
                     types = cols.iter().map(|(_, t)| *t).collect();
-                    self.columns(&cols, false);
+                    self.columns(&cols);
                     answered = true;
                 }
                 PgMsg::DataRow(body) => {
                     let fields = data_row_fields(&body).unwrap_or_default();
-                    let seq = self.seq;
-                    self.seq = put_packet(&mut self.out, seq, |o| {
+                    self.put(|o| {
                         for (i, f) in fields.iter().enumerate() {
                             match f {
                                 Some(v) => {
@@ -533,8 +529,7 @@ impl Gateway {
             Ok(()) => {
                 let s = &self.statements[&id];
                 let (params, columns) = (s.params.len(), s.columns.clone());
-                let seq = self.seq;
-                self.seq = put_packet(&mut self.out, seq, |o| {
+                self.put(|o| {
                     o.push(0);
                     o.extend_from_slice(&id.to_le_bytes());
                     o.extend_from_slice(&(columns.len() as u16).to_le_bytes());
@@ -648,7 +643,7 @@ impl Gateway {
             match self.pg.next().await? {
                 PgMsg::DataRow(body) if error.is_none() && failed_row.is_none() => {
                     if !header_sent {
-                        self.columns(&columns, true);
+                        self.columns(&columns);
                         header_sent = true;
                     }
                     let fields = data_row_fields(&body).unwrap_or_default();
@@ -670,9 +665,8 @@ impl Gateway {
                         });
                     }
                     if failed_row.is_none() {
-                        let seq = self.seq;
                         let mut result = Ok(());
-                        self.seq = put_packet(&mut self.out, seq, |o| {
+                        self.put(|o| {
                             result = values::encode_binary_row(o, &column_types, &row);
                         });
                         if let Err(e) = result {
@@ -698,7 +692,7 @@ impl Gateway {
             (None, None) if columns.is_empty() => self.ok(affected),
             (None, None) => {
                 if !header_sent {
-                    self.columns(&columns, true);
+                    self.columns(&columns);
                 }
                 self.rows_end(self.status());
             }
@@ -708,10 +702,9 @@ impl Gateway {
 
     /// A result set's head: the column count, the definitions, and (without
     /// `CLIENT_DEPRECATE_EOF`) an EOF.
-    fn columns(&mut self, cols: &[(String, u32)], _binary: bool) {
-        let seq = self.seq;
+    fn columns(&mut self, cols: &[(String, u32)]) {
         let cache = self.mariadb_caps & MARIADB_CLIENT_CACHE_METADATA != 0;
-        self.seq = put_packet(&mut self.out, seq, |o| {
+        self.put(|o| {
             put_lenenc_int(o, cols.len() as u64);
             if cache {
                 // "Metadata follows": the gateway always sends the definitions.
@@ -724,33 +717,26 @@ impl Gateway {
     /// Column definitions, then an EOF unless the client deprecated it.
     fn definitions(&mut self, cols: &[(String, u32)]) {
         let text = types::column_type(25).expect("text maps");
+        let schema = self.vars.database.clone();
         for (name, oid) in cols {
             let t = types::column_type(*oid).unwrap_or(text);
-            let seq = self.seq;
-            let schema = self.vars.database.clone();
-            self.seq = put_packet(&mut self.out, seq, |o| {
-                types::encode_column_definition(o, &schema, "", name, &t)
-            });
+            self.put(|o| types::encode_column_definition(o, &schema, "", name, &t));
         }
         if self.caps & CLIENT_DEPRECATE_EOF == 0 {
             self.eof(self.status());
         }
     }
 
+    /// Appends one packet, numbered in the answer's sequence.
+    fn put(&mut self, body: impl FnOnce(&mut Vec<u8>)) {
+        let seq = self.seq;
+        self.seq = put_packet(&mut self.out, seq, body);
+    }
+
     /// The end of a result set's rows.
     fn rows_end(&mut self, status: u16) {
         if self.caps & CLIENT_DEPRECATE_EOF != 0 {
-            let ok = OkPacket {
-                eof_header: true,
-                affected_rows: 0,
-                last_insert_id: 0,
-                status_flags: status,
-                warnings: 0,
-                info: Vec::new(),
-                session_state: Vec::new(),
-            };
-            let (seq, caps) = (self.seq, self.caps);
-            self.seq = put_packet(&mut self.out, seq, |o| ok.encode(o, caps));
+            self.ok_packet(true, 0, status);
         } else {
             self.eof(status);
         }
@@ -761,8 +747,8 @@ impl Gateway {
             warnings: 0,
             status_flags: status,
         };
-        let (seq, caps) = (self.seq, self.caps);
-        self.seq = put_packet(&mut self.out, seq, |o| eof.encode(o, caps));
+        let caps = self.caps;
+        self.put(|o| eof.encode(o, caps));
     }
 
     fn ok(&mut self, affected: u64) {
@@ -770,8 +756,13 @@ impl Gateway {
     }
 
     fn ok_with(&mut self, affected: u64, status: u16) {
+        self.ok_packet(false, affected, status);
+    }
+
+    /// An OK packet; `eof_header`: the one that ends rows under `CLIENT_DEPRECATE_EOF`.
+    fn ok_packet(&mut self, eof_header: bool, affected: u64, status: u16) {
         let ok = OkPacket {
-            eof_header: false,
+            eof_header,
             affected_rows: affected,
             last_insert_id: 0,
             status_flags: status,
@@ -779,14 +770,14 @@ impl Gateway {
             info: Vec::new(),
             session_state: Vec::new(),
         };
-        let (seq, caps) = (self.seq, self.caps);
-        self.seq = put_packet(&mut self.out, seq, |o| ok.encode(o, caps));
+        let caps = self.caps;
+        self.put(|o| ok.encode(o, caps));
     }
 
     fn err(&mut self, code: u16, state: [u8; 5], message: &str) {
         let e = ErrPacket::new(code, state, message);
-        let (seq, caps) = (self.seq, self.caps);
-        self.seq = put_packet(&mut self.out, seq, |o| e.encode(o, caps));
+        let caps = self.caps;
+        self.put(|o| e.encode(o, caps));
     }
 
     /// The database's error as MySQL's: the errno from the SQLSTATE table, the
