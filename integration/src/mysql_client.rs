@@ -180,3 +180,22 @@ pub fn ledger_writers(
         })
         .collect()
 }
+
+/// A `mysql_async` connection to a proxy on `port` that stays on TCP: by default the
+/// driver asks the server for its unix socket and moves there, which would leave the
+/// proxy.
+pub async fn mysql_async_conn(
+    port: u16,
+    user: &str,
+    password: &str,
+    db: &str,
+) -> mysql_async::Conn {
+    let opts = mysql_async::OptsBuilder::default()
+        .ip_or_hostname("127.0.0.1")
+        .tcp_port(port)
+        .user(Some(user))
+        .pass(Some(password))
+        .db_name(Some(db))
+        .prefer_socket(false);
+    mysql_async::Conn::new(opts).await.expect("connect")
+}

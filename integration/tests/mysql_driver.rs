@@ -9,9 +9,10 @@ use molt_lms_api::{ConnectionInfo, ConnectionState};
 use molt_lms_integration::cutover_env::CutoverEnv;
 use molt_lms_integration::fixture::http_request;
 use molt_lms_integration::mariadb::MariaDb;
+use molt_lms_integration::mysql_client::mysql_async_conn;
 use molt_lms_integration::wait_until_async;
 use mysql_async::prelude::Queryable;
-use mysql_async::{Conn, OptsBuilder, Row, Value};
+use mysql_async::{Conn, Row, Value};
 use std::time::Duration;
 
 const PASSWORD: &str = "drv-pw";
@@ -30,17 +31,8 @@ fn start(name: &str) -> Env {
     Env { db, env }
 }
 
-/// A connection to `port` that stays on TCP: by default the driver asks the server for
-/// its unix socket and moves there, which would leave the proxy.
 async fn connect(port: u16) -> Conn {
-    let opts = OptsBuilder::default()
-        .ip_or_hostname("127.0.0.1")
-        .tcp_port(port)
-        .user(Some("drv"))
-        .pass(Some(PASSWORD))
-        .db_name(Some("drv"))
-        .prefer_socket(false);
-    Conn::new(opts).await.expect("connect")
+    mysql_async_conn(port, "drv", PASSWORD, "drv").await
 }
 
 fn values(rows: Vec<Row>) -> Vec<Vec<Value>> {

@@ -10,11 +10,10 @@ use molt_lms_api::shadow::ShadowReport;
 use molt_lms_integration::cutover_env::CutoverEnv;
 use molt_lms_integration::fixture::{shadow_entry as entry, shadow_report};
 use molt_lms_integration::mariadb::MariaDb;
-use molt_lms_integration::mysql_client::MyClient;
+use molt_lms_integration::mysql_client::{mysql_async_conn, MyClient};
 use molt_lms_integration::proxy::ProxyConfig;
 use molt_lms_integration::wait_until;
 use mysql_async::prelude::Queryable;
-use mysql_async::{Conn, OptsBuilder};
 use std::time::Duration;
 
 const PASSWORD: &str = "app-pw";
@@ -77,14 +76,7 @@ fn sync_names_the_row_changed_on_the_target_in_both_protocols_and_writes_reach_b
         .build()
         .expect("runtime");
     rt.block_on(async {
-        let opts = OptsBuilder::default()
-            .ip_or_hostname("127.0.0.1")
-            .tcp_port(port)
-            .user(Some("app"))
-            .pass(Some(PASSWORD))
-            .db_name(Some("shop"))
-            .prefer_socket(false);
-        let mut c = Conn::new(opts).await.expect("connect");
+        let mut c = mysql_async_conn(port, "app", PASSWORD, "shop").await;
         // The source of truth's answer is what the client gets.
         let rows: Vec<(i64, String)> = c
             .query("SELECT id, name FROM shop.items")

@@ -15,11 +15,11 @@
 use molt_lms_api::cutover::{BeginRequest, CutoverStatus};
 use molt_lms_integration::cutover_env::CutoverEnv;
 use molt_lms_integration::mariadb::{cli, MariaDb};
-use molt_lms_integration::mysql_client::{ledger_writers, MyClient};
+use molt_lms_integration::mysql_client::{ledger_writers, mysql_async_conn, MyClient};
 use molt_lms_integration::proxy::ProxyConfig;
 use molt_lms_integration::{wait_until, TempDir};
 use mysql_async::prelude::Queryable;
-use mysql_async::{Conn, OptsBuilder, Row, Value};
+use mysql_async::{Conn, Row, Value};
 use std::io::Write;
 use std::process::Stdio;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -93,14 +93,7 @@ fn start(name: &str, logins: Option<&str>) -> (MariaDb, CutoverEnv, Option<TempD
 }
 
 async fn connect(port: u16) -> Conn {
-    let opts = OptsBuilder::default()
-        .ip_or_hostname("127.0.0.1")
-        .tcp_port(port)
-        .user(Some("app"))
-        .pass(Some(PASSWORD))
-        .db_name(Some("shop"))
-        .prefer_socket(false);
-    Conn::new(opts).await.expect("connect")
+    mysql_async_conn(port, "app", PASSWORD, "shop").await
 }
 
 /// Pauses, commits and waits for the commit to complete.
