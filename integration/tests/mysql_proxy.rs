@@ -159,6 +159,33 @@ fn logins_are_checked_against_the_stored_hash() {
     );
     assert!(ok.status.success(), "{}", text(&ok.stderr));
     assert_eq!(text(&ok.stdout).trim(), "app@%");
+    // Clients that open with another method (MySQL 8's caching_sha2_password, its
+    // sha256_password, cleartext) are switched to mysql_native_password and log in.
+    for plugin in [
+        "caching_sha2_password",
+        "sha256_password",
+        "mysql_clear_password",
+    ] {
+        let auth = format!("--default-auth={plugin}");
+        let out = run(
+            &addr,
+            "app",
+            APP_PASSWORD,
+            "",
+            &[&auth, "-N", "-e", "SELECT CURRENT_USER()"],
+            "",
+        );
+        assert!(out.status.success(), "{plugin}: {}", text(&out.stderr));
+        assert_eq!(text(&out.stdout).trim(), "app@%", "{plugin}");
+        let wrong = run(&addr, "app", "wrong", "", &[&auth, "-e", "SELECT 1"], "");
+        assert!(
+            text(&wrong.stderr).contains("ERROR 1045 (28000)"),
+            "{plugin}: {}",
+            text(&wrong.stderr)
+        );
+    }
+    // The cleartext client sent its password in its first answer: the proxy never logs it.
+    assert!(!env.proxy.stderr_log().contains(APP_PASSWORD));
     for (user, password) in [("app", "wrong"), ("nobody", "whatever"), ("app", "")] {
         let out = run(&addr, user, password, "", &["-e", "SELECT 1"], "");
         let err = text(&out.stderr);
