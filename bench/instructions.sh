@@ -8,15 +8,19 @@
 # For each binary: one PostgreSQL cluster (started here, own data dir, ephemeral port), the
 # proxy under `valgrind --tool=callgrind`, then `pgbench -S -n` through it with 1 client for
 # T1 and for T2 transactions (separate proxy runs); the difference divided by T2 - T1 is the
-# cost of one transaction without start-up and shut-down.
+# cost of one transaction without start-up and shut-down. A BIN of `pgbouncer` counts
+# PgBouncer (session mode, SCRAM with the cluster's verifier) the same way, for a figure
+# beside the proxy's.
 #   MODES ["simple extended"]   pgbench -M modes
 #   T1 [500], T2 [2500]         transactions per run
 #   PROXY_ARGS []               more proxy options, one per word (e.g. "--shadow-mode sync":
 #                               the shadow is the same cluster, so the shadow relay runs)
+#   KEEP []                     a directory to keep each run's callgrind file in, for
+#                               callgrind_annotate (cg.<run>.<mode>.<transactions>)
 # Needs valgrind (apt install valgrind) and PostgreSQL's server binaries. Run as root (the
 # cluster runs as postgres) or as a user that may run initdb.
 set -euo pipefail
-(($#)) || { sed -n 2,16p "$0"; exit 2; }
+(($#)) || { sed -n 2,20p "$0"; exit 2; }
 MODES=${MODES:-simple extended}
 T1=${T1:-500}
 T2=${T2:-2500}
@@ -36,9 +40,56 @@ scratch_start 1
 url="postgresql://postgres:$PASSWORD@127.0.0.1:$PG_PORT/postgres?sslmode=disable"
 printf '{"INIT_SOURCE":"%s","INIT_TARGET":"%s"}\n' "$url" "$url" >"$WORK/config.json"
 
+# PgBouncer's configuration: session mode, the SCRAM verifier PostgreSQL stores.
+bouncer_setup() {
+  BOUNCER_PORT=$(free_port)
+  local verifier
+  verifier=$("$PGBIN/psql" -h 127.0.0.1 -p "$PG_PORT" -U postgres -At \
+    -c "SELECT rolpassword FROM pg_authid WHERE rolname = 'postgres'" postgres)
+  printf '"postgres" "%s"\n' "$verifier" >"$WORK/userlist.txt"
+  cat >"$WORK/pgbouncer.ini" <<EOF
+[databases]
+postgres = host=127.0.0.1 port=$PG_PORT dbname=postgres
+[pgbouncer]
+listen_addr = 127.0.0.1
+listen_port = $BOUNCER_PORT
+unix_socket_dir =
+auth_type = scram-sha-256
+auth_file = $WORK/userlist.txt
+pool_mode = session
+logfile = $WORK/pgbouncer.log
+EOF
+  ((EUID == 0)) && chown postgres: "$WORK/pgbouncer.ini" "$WORK/userlist.txt"
+  chmod 600 "$WORK/userlist.txt"
+}
+
+# Instructions of one PgBouncer run serving `pgbench -t $1 -M $2`.
+run_bouncer() {
+  local tx=$1 mode=$2 out=$WORK/cg.out
+  rm -f "$out"
+  as_pg valgrind --tool=callgrind --callgrind-out-file="$out" \
+    "$(command -v pgbouncer || echo /usr/sbin/pgbouncer)" "$WORK/pgbouncer.ini" \
+    >"$WORK/bouncer.stdout" 2>&1 &
+  PROXY_PID=$!
+  until "$PGBIN/pg_isready" -q -h 127.0.0.1 -p "$BOUNCER_PORT"; do
+    kill -0 "$PROXY_PID" 2>/dev/null || { tail "$WORK/bouncer.stdout" >&2; exit 1; }
+    sleep 0.2
+  done
+  "$PGBIN/pgbench" -h 127.0.0.1 -p "$BOUNCER_PORT" -U postgres -S -n -c 1 -t "$tx" -M "$mode" postgres >/dev/null
+  # SIGTERM: PgBouncer's immediate shutdown; valgrind writes its counts on the way out.
+  pkill -TERM -f "callgrind-out-file=$out" || true
+  wait "$PROXY_PID" || true
+  PROXY_PID=
+  awk '/^summary:/ { print $2 }' "$out"
+}
+
 # Instructions of one proxy run serving `pgbench -t $2 -M $3`.
 run() {
   local bin=$1 tx=$2 mode=$3 out=$WORK/cg.out line
+  if [[ $bin == pgbouncer ]]; then
+    run_bouncer "$tx" "$mode"
+    return
+  fi
   rm -f "$out" "$WORK/proxy.stdout"
   # shellcheck disable=SC2086 # PROXY_ARGS is split into words on purpose
   RUST_LOG=warn valgrind --tool=callgrind --callgrind-out-file="$out" "$bin" \
@@ -59,11 +110,16 @@ run() {
   awk '/^summary:/ { print $2 }' "$out"
 }
 
+for bin in "$@"; do [[ $bin == pgbouncer ]] && bouncer_setup && break; done
 printf '| binary | mode | instructions per transaction |\n| --- | --- | --- |\n'
+n=0
 for bin in "$@"; do
+  n=$((n + 1))
   for mode in $MODES; do
     a=$(run "$bin" "$T1" "$mode")
+    [[ -n ${KEEP:-} ]] && cp "$WORK/cg.out" "$KEEP/cg.$n.$mode.$T1"
     b=$(run "$bin" "$T2" "$mode")
+    [[ -n ${KEEP:-} ]] && cp "$WORK/cg.out" "$KEEP/cg.$n.$mode.$T2"
     printf '| %s | %s | %s |\n' "$bin" "$mode" $(((b - a) / (T2 - T1)))
   done
 done

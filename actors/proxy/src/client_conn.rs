@@ -3,6 +3,7 @@
 //! runs as a task of its own on the actor's arbiter, sharing `SessionCtl` with it.
 
 pub(crate) mod handoff;
+mod join_woken;
 pub(crate) mod relay;
 mod serve;
 pub(crate) mod session;

@@ -1,8 +1,9 @@
 //! The data path: two directions in one task, each reading into its own reused buffer,
 //! letting the protocol's tracker frame the bytes in place, and writing whole chunks on.
 //! No mailbox hop and no allocation per message; both directions run concurrently so
-//! neither side's backlog can stall the other. Generic over the tracker, so each
-//! protocol gets its own monomorphic loop.
+//! neither side's backlog can stall the other, and a wake-up polls only the direction it
+//! is for (`join_woken`). Generic over the tracker, so each protocol gets its own
+//! monomorphic loop.
 
 use super::session::{Ctl, Release, SessionCtl};
 use crate::buffer_budget::{BufferBudget, Charge};
@@ -107,7 +108,7 @@ pub(crate) async fn run<T: Tracker>(
         session.stop_all();
         e
     };
-    let (e1, e2) = tokio::join!(c2b, b2c);
+    let (e1, e2) = super::join_woken::join_woken(c2b, b2c).await;
     Finished {
         end: why_ended(e1, e2, session),
         client: crd.unsplit(cwr),
