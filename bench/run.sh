@@ -9,7 +9,7 @@
 # Knobs (environment; defaults in brackets):
 #   SECTIONS ["matrix shadow tracing mysql cutover idle scale"]: which measurements run (any subset; always in
 #     this order)
-#   WORKLOADS ["S tpcb"]  CLIENTS ["1 8 32"]  MODES ["simple extended prepared"]   (matrix)
+#   WORKLOADS ["S tpcb"]  CLIENTS ["1 8 32 64 128"]  MODES ["simple extended prepared"]   (matrix)
 #   T [15] seconds per run   REPS [2]   J [2] pgbench threads   SKIP_BUILD=1 skips cargo build
 #   PROXY_BIN [target/release/molt-lms]: benchmark another build of the proxy (implies no cargo build)
 #   PROXY_ARGS []: more options for the matrix's proxy, one per word (e.g. "--workers 1")
@@ -55,7 +55,7 @@ BENCH_DIR=$ROOT/bench
 cd "$ROOT"
 
 WORKLOADS=${WORKLOADS:-"S tpcb"}
-CLIENTS=${CLIENTS:-"1 8 32"}
+CLIENTS=${CLIENTS:-"1 8 32 64 128"}
 MODES=${MODES:-"simple extended prepared"}
 T=${T:-15}
 REPS=${REPS:-2}
@@ -69,9 +69,9 @@ TARGETS=(direct socat pgbouncer proxy)
 PASSWORD=bench
 READY_TIMEOUT=30 # seconds, for every server to come up
 
-# The shared driver, used in place; bench/bench_pg.sh is the copy kept for machines without it.
-BENCH_PG=$BENCH_DIR/../../shared/bench/bench_pg.sh
-[[ -f $BENCH_PG ]] || BENCH_PG=$BENCH_DIR/bench_pg.sh
+# The shared pgbench driver, extended here: it also reports the intermediary's CPU split into
+# user and kernel time and its wake-ups (voluntary context switches).
+BENCH_PG=$BENCH_DIR/bench_pg.sh
 
 # Nothing from the caller's libpq environment may redirect a run.
 unset PGHOST PGHOSTADDR PGPORT PGDATABASE PGSERVICE PGOPTIONS PGSSLMODE PROXY_PID
@@ -221,7 +221,9 @@ start_postgres() {
   printf '%s\n' "$PASSWORD" >"$WORK/pwfile"
   [[ $EUID -eq 0 ]] && chown postgres: "$WORK" "$WORK/pwfile"
   # The idle section holds IDLE_SESSIONS more backends on this cluster.
-  local maxconn=300
+  # 128 matrix clients through one target while PgBouncer keeps up to 128 idle server
+  # connections of its session pool.
+  local maxconn=400
   if wants idle && ((IDLE_SESSIONS + 100 > maxconn)); then maxconn=$((IDLE_SESSIONS + 100)); fi
   create_cluster "$PGDATA_DIR" "$PG_PORT" "$WORK/postgres.log" "$maxconn" bench
   PG_STARTED=1
@@ -255,7 +257,7 @@ pool_mode = session
 auth_type = scram-sha-256
 auth_file = $WORK/userlist.txt
 max_client_conn = 1000
-default_pool_size = 100
+default_pool_size = 200
 logfile = $WORK/pgbouncer.log
 pidfile = $WORK/pgbouncer.pid
 EOF

@@ -40,6 +40,11 @@ def parse(raw):
         r["ok"] = r.get("status") == "ok" and num(r.get("tps")) is not None and not (failed and failed > 0)
         tps, cpu = num(r.get("tps")), num(r.get("proxy_cpu_pct"))
         r["cpu_us_per_xact"] = cpu / 100 * 1e6 / tps if (tps and cpu is not None) else None
+        for part in ("user", "sys"):
+            pct = num(r.get(f"proxy_{part}_pct"))
+            r[f"{part}_us_per_xact"] = pct / 100 * 1e6 / tps if (tps and pct is not None) else None
+        wakeups, xacts = num(r.get("proxy_wakeups")), num(r.get("xacts"))
+        r["wakeups_per_xact"] = wakeups / xacts if (wakeups is not None and xacts) else None
         runs.append(r)
     return runs
 
@@ -67,6 +72,9 @@ def cells_of(runs):
                 "tps_median": median(num(r["tps"]) for r in ok),
                 "lat_ms_median": median(num(r["lat_ms"]) for r in ok),
                 "cpu_us_per_xact_median": median(r["cpu_us_per_xact"] for r in ok) if t != "direct" else None,
+                "user_us_per_xact_median": median(r["user_us_per_xact"] for r in ok) if t != "direct" else None,
+                "sys_us_per_xact_median": median(r["sys_us_per_xact"] for r in ok) if t != "direct" else None,
+                "wakeups_per_xact_median": median(r["wakeups_per_xact"] for r in ok) if t != "direct" else None,
             }
         p = cell["targets"].get("proxy", {}).get("tps_median")
         for b in RATIO_BASES:
@@ -115,7 +123,54 @@ def check_targets(cells):
             verdict = "MET" if p >= factor * b else "MISSED"
             detail = f"proxy {p:.0f} tps vs {base} {b:.0f} tps (ratio {p / b:.3f}, needed >= {factor:g})"
         checks.append({"target": name, "verdict": verdict, "detail": detail, "proxy_tps": p, "base_tps": b})
-    return checks
+    return checks + cost_checks(cells)
+
+
+def worst(cells, pick, value):
+    """The cell of `cells` passing `pick` with the smallest `value` (None where not measured)."""
+    scored = [(value(c), c) for c in cells if pick(c)]
+    scored = [(v, c) for v, c in scored if v is not None]
+    return min(scored, key=lambda x: x[0]) if scored else (None, None)
+
+
+def cell_name(c):
+    return f"{wl(c['workload'])} c{c['clients']} {c['mode']}"
+
+
+def cost_checks(cells):
+    """The targets of "Cheaper than PgBouncer per transaction": every cell at 8 clients and
+    more at least PgBouncer's tps and at most its CPU per transaction; 1 client at least
+    0.95 x socat. Each verdict names the worst cell."""
+    def tps(c, t):
+        return c["targets"].get(t, {}).get("tps_median")
+
+    def cpu(c, t):
+        return c["targets"].get(t, {}).get("cpu_us_per_xact_median")
+
+    def tps_ratio(base):
+        return lambda c: tps(c, "proxy") / tps(c, base) if (tps(c, "proxy") and tps(c, base)) else None
+
+    def cpu_ratio(c):  # PgBouncer's CPU over the proxy's: >= 1 means the proxy is cheaper
+        return cpu(c, "pgbouncer") / cpu(c, "proxy") if (cpu(c, "proxy") and cpu(c, "pgbouncer")) else None
+
+    out = []
+    for name, pick, value, need, what in [
+        ("(c) every cell with 8 clients or more: proxy >= PgBouncer tps", lambda c: c["clients"] >= 8,
+         tps_ratio("pgbouncer"), 1.0, "proxy/pgbouncer tps"),
+        ("(d) every cell with 8 clients or more: proxy CPU per transaction <= PgBouncer's",
+         lambda c: c["clients"] >= 8, cpu_ratio, 1.0, "pgbouncer/proxy CPU per transaction"),
+        ("(e) every 1-client cell: proxy >= 0.95 x socat", lambda c: c["clients"] == 1,
+         tps_ratio("socat"), 0.95, "proxy/socat tps"),
+    ]:
+        v, c = worst(cells, pick, value)
+        if c is None:
+            out.append({"target": name, "verdict": "NOT MEASURED", "detail": "no such cell measured"})
+            continue
+        n = sum(1 for x in cells if pick(x) and value(x) is not None)
+        below = sum(1 for x in cells if pick(x) and value(x) is not None and value(x) < need)
+        out.append({"target": name, "verdict": "MET" if v >= need else "MISSED",
+                    "detail": f"{n - below} of {n} cells; worst {cell_name(c)}: {what} {v:.3f} (needed >= {need:g})"})
+    return out
 
 
 def table(header, rows):
@@ -162,6 +217,25 @@ def render(meta, cells, checks, failed, missing, disturbed, not_measured, sectio
             [wl(c["workload"]), str(c["clients"]), c["mode"],
              *(fmt(c["targets"].get(t, {}).get("lat_ms_median"), ".3f") for t in TARGETS),
              *(fmt(c["targets"].get(t, {}).get("cpu_us_per_xact_median"), ".1f") for t in TARGETS[1:])]
+            for c in cells
+        ],
+    )
+    md += ["", "## CPU per transaction, user and kernel, and wake-ups: PgBouncer and the proxy (medians)", ""]
+    md += ["Wake-ups are the intermediary's voluntary context switches per transaction (all threads).", ""]
+
+    def t(c, target, key, spec):
+        return fmt(c["targets"].get(target, {}).get(key), spec)
+
+    md += table(
+        ["workload", "clients", "mode", "proxy/pgbouncer tps", "pgbouncer user µs", "pgbouncer kernel µs",
+         "proxy user µs", "proxy kernel µs", "proxy/pgbouncer CPU", "pgbouncer wake-ups", "proxy wake-ups"],
+        [
+            [wl(c["workload"]), str(c["clients"]), c["mode"], fmt(c["ratios"]["proxy/pgbouncer"], ".2f"),
+             t(c, "pgbouncer", "user_us_per_xact_median", ".1f"), t(c, "pgbouncer", "sys_us_per_xact_median", ".1f"),
+             t(c, "proxy", "user_us_per_xact_median", ".1f"), t(c, "proxy", "sys_us_per_xact_median", ".1f"),
+             fmt(ratio(c["targets"].get("proxy", {}).get("cpu_us_per_xact_median"),
+                       c["targets"].get("pgbouncer", {}).get("cpu_us_per_xact_median")), ".2f"),
+             t(c, "pgbouncer", "wakeups_per_xact_median", ".2f"), t(c, "proxy", "wakeups_per_xact_median", ".2f")]
             for c in cells
         ],
     )
