@@ -5,7 +5,7 @@
 //! is for (`join_woken`). Generic over the tracker, so each protocol gets its own
 //! monomorphic loop.
 
-use super::session::{Ctl, Release, SessionCtl};
+use super::session::{Ctl, Event, Release, SessionCtl};
 use crate::buffer_budget::{BufferBudget, Charge};
 use crate::client_error::ClientError;
 use crate::metrics::ProxyMetrics;
@@ -221,8 +221,10 @@ pub(super) async fn read_client(
     reserve_read(buf);
     tokio::select! {
         biased;
-        _ = s.stopped() => Err(Some(End::Stopped)),
-        _ = s.changed() => Err(None),
+        e = s.stopped_or_changed() => match e {
+            Event::Stopped => Err(Some(End::Stopped)),
+            Event::Changed => Err(None),
+        },
         r = rd.read_buf(buf) => match r {
             Ok(0) => Err(Some(End::ClientClosed)),
             Ok(_) => Ok(()),

@@ -24,6 +24,13 @@ pub(crate) enum Ctl {
     Switch(SourceOfTruth),
 }
 
+/// What `stopped_or_changed` saw.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Event {
+    Stopped,
+    Changed,
+}
+
 /// How a held relay was released.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Release {
@@ -201,6 +208,22 @@ impl SessionCtl {
         poll_fn(move |cx| {
             if self.changes.get() != seen {
                 return Poll::Ready(());
+            }
+            self.waiters.register(cx.waker());
+            Poll::Pending
+        })
+    }
+
+    /// `stopped()` and `changed()` in one wait, the stop first: a relay's read waits on
+    /// both, and one registration per poll costs half of two.
+    pub(crate) fn stopped_or_changed(&self) -> impl Future<Output = Event> + '_ {
+        let seen = self.changes.get();
+        poll_fn(move |cx| {
+            if self.stopped.get() {
+                return Poll::Ready(Event::Stopped);
+            }
+            if self.changes.get() != seen {
+                return Poll::Ready(Event::Changed);
             }
             self.waiters.register(cx.waker());
             Poll::Pending

@@ -55,3 +55,19 @@ fn a_held_session_is_released_by_run_and_switched_by_switch() {
         Poll::Ready(Release::Switch(SourceOfTruth::Target))
     );
 }
+
+#[test]
+fn stopped_or_changed_says_which_and_a_stop_wins_over_a_change() {
+    let s = SessionCtl::default();
+    let w = Arc::new(CountingWaker::default());
+    let mut either = pin!(s.stopped_or_changed());
+    assert!(poll_once(either.as_mut(), &w).is_pending());
+    s.request(Ctl::Hold);
+    assert_eq!(w.wakes(), 1);
+    assert_eq!(poll_once(either.as_mut(), &w), Poll::Ready(Event::Changed));
+
+    let mut both = pin!(s.stopped_or_changed());
+    s.request(Ctl::Run);
+    s.stop_all();
+    assert_eq!(poll_once(both.as_mut(), &w), Poll::Ready(Event::Stopped));
+}
