@@ -2,7 +2,8 @@
 //! prepared statements over every common column type and NULLs give the same values as
 //! directly; a value past 16 MiB (sent as long data and read back over continuation
 //! packets) arrives intact; a statement prepared before a cutover's pause runs after it;
-//! the control API lists the session with its user, database and last statement.
+//! the control API lists the session with its user, database and last statement;
+//! `COM_CHANGE_USER` is checked by the source and holds back a cutover until changed back.
 
 use molt_lms_api::cutover::{BeginRequest, CutoverStatus};
 use molt_lms_api::{ConnectionInfo, ConnectionState};
@@ -12,7 +13,7 @@ use molt_lms_integration::mariadb::MariaDb;
 use molt_lms_integration::mysql_client::mysql_async_conn;
 use molt_lms_integration::wait_until_async;
 use mysql_async::prelude::Queryable;
-use mysql_async::{Conn, Row, Value};
+use mysql_async::{ChangeUserOpts, Conn, Row, Value};
 use std::time::Duration;
 
 const PASSWORD: &str = "drv-pw";
@@ -207,5 +208,71 @@ async fn a_statement_prepared_before_a_pause_runs_after_it() {
         e.db.sql("SELECT GROUP_CONCAT(v ORDER BY id) FROM drv.t"),
         "before,during,after"
     );
+    conn.disconnect().await.expect("disconnect");
+}
+
+/// `COM_CHANGE_USER` as a pool sends it: the source checks the new user's password (the
+/// proxy asks it to challenge the client itself), and a session running as a user the
+/// proxy holds no login for is named by the cutover check until it changes back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn change_user_is_checked_by_the_source_and_holds_back_a_cutover_until_changed_back() {
+    let e = start("mychuser");
+    e.db.create_user("other", "other-pw");
+    let port = e.env.proxies[0].sql_port();
+    let as_user = |user: &str, pass: &str| {
+        ChangeUserOpts::default()
+            .with_user(Some(user.to_owned()))
+            .with_pass(Some(pass.to_owned()))
+    };
+
+    let mut wrong = connect(port).await;
+    let err = wrong
+        .change_user(as_user("other", "wrong"))
+        .await
+        .expect_err("a wrong password is refused");
+    assert!(
+        matches!(&err, mysql_async::Error::Server(s) if s.code == 1045),
+        "{err}"
+    );
+
+    let mut conn = connect(port).await;
+    conn.change_user(as_user("other", "other-pw"))
+        .await
+        .expect("the source accepts the new user's password");
+    let who: Option<String> = conn
+        .query_first("SELECT CURRENT_USER()")
+        .await
+        .expect("query");
+    assert_eq!(who.as_deref(), Some("other@%"));
+    let control = e.env.proxies[0].control_addr();
+    let (_, body) = http_request(control, "GET", "/api/v1/connections", None);
+    let conns: Vec<ConnectionInfo> = serde_json::from_str(&body).expect("connections");
+    assert!(
+        conns.iter().any(|c| c.user == "other"),
+        "listed as the new user: {body}"
+    );
+
+    let (code, why) = e
+        .env
+        .begin(BeginRequest::default())
+        .expect_err("the check names the session");
+    assert_eq!(code, 409, "{why}");
+    assert!(
+        why.contains("COM_CHANGE_USER") && why.contains("'other'"),
+        "{why}"
+    );
+
+    conn.change_user(as_user("drv", PASSWORD))
+        .await
+        .expect("back to the user the session logged in as");
+    let a = e
+        .env
+        .begin(BeginRequest::default())
+        .expect("the check passes again");
+    e.env
+        .wait_status(a.id, CutoverStatus::TrafficPaused, Duration::from_secs(20));
+    e.env.abort().expect("abort");
+    let one: Option<i64> = conn.query_first("SELECT 1").await.expect("resumed");
+    assert_eq!(one, Some(1));
     conn.disconnect().await.expect("disconnect");
 }

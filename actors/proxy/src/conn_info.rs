@@ -66,6 +66,11 @@ impl ConnInfo {
         }
     }
 
+    /// The user the session runs as.
+    pub(crate) fn user(&self) -> String {
+        self.identity.lock().0.clone()
+    }
+
     pub(crate) fn set_identity(&self, user: &str, database: &str) {
         *self.identity.lock() = (user.to_owned(), database.to_owned());
     }

@@ -259,7 +259,18 @@ pub(crate) async fn check(shared: &Shared, sketches: Vec<SketchData>) -> ProxyCh
             }
         }
     }
-    let sessions = sketches
+    ProxyCheck {
+        lms_address: shared.settings.advertise_address.clone(),
+        to,
+        roles: roles.into_values().collect(),
+        statements,
+        sessions: blocked_sessions(shared, &sketches),
+    }
+}
+
+/// The sessions that cannot be moved whatever the databases say, and why.
+fn blocked_sessions(shared: &Shared, sketches: &[SketchData]) -> Vec<SessionCheck> {
+    sketches
         .iter()
         .filter(|s| !s.blockers.is_empty())
         .map(|s| SessionCheck {
@@ -269,14 +280,7 @@ pub(crate) async fn check(shared: &Shared, sketches: Vec<SketchData>) -> ProxyCh
             database: s.identity.database.clone(),
             reasons: s.blockers.clone(),
         })
-        .collect();
-    ProxyCheck {
-        lms_address: shared.settings.advertise_address.clone(),
-        to,
-        roles: roles.into_values().collect(),
-        statements,
-        sessions,
-    }
+        .collect()
 }
 
 /// The check for MySQL sessions moving to the target: per user, the PostgreSQL login
@@ -372,7 +376,7 @@ async fn check_mysql(shared: &Shared, sketches: Vec<SketchData>) -> ProxyCheck {
         to,
         roles: roles.into_values().collect(),
         statements,
-        sessions: Vec::new(),
+        sessions: blocked_sessions(shared, &sketches),
     }
 }
 

@@ -271,6 +271,13 @@ impl Protocol for MySql {
         identity: &Identity,
         ctl: &SessionCtl,
     ) -> Result<Prepared<MySqlSession>, PrepareError> {
+        let carry = ctl.carry();
+        if !carry.blockers.is_empty() {
+            return Err(PrepareError::new(
+                PrepareStage::SessionState,
+                format!("the session cannot be moved: {}", carry.blockers.join("; ")),
+            ));
+        }
         let statements: Vec<(u32, String)> = ctl
             .prepared_statements()
             .iter()

@@ -8,6 +8,7 @@
 //! Spec: <https://dev.mysql.com/doc/dev/mysql-server/latest/PAGE_PROTOCOL.html>;
 //! MariaDB: <https://mariadb.com/docs/server/reference/clientserver-protocol>
 
+pub mod change_user;
 pub mod codec;
 pub mod consts;
 pub mod error;

@@ -7,11 +7,12 @@
 
 use super::kill::{kill_target, write_id};
 use super::statements::{self, Statements};
-use crate::client_conn::session::SessionCtl;
+use crate::client_conn::session::{Carry, SessionCtl};
 use crate::conn_info::ConnInfo;
 use crate::protocol::{ClientVerdict, Scan, Tracker, TxState, Violation};
 use crate::shared::Shared;
 use molt_lms_api::ConnectionState;
+use molt_lms_wire::mysql::change_user::ChangeUser;
 use molt_lms_wire::mysql::consts::command::*;
 use molt_lms_wire::mysql::consts::header;
 use molt_lms_wire::mysql::consts::status::{SERVER_STATUS_AUTOCOMMIT, SERVER_STATUS_IN_TRANS};
@@ -56,6 +57,10 @@ pub(crate) struct MySqlTracker {
     last_reserved: Cell<u32>,
     /// What the last client packet was to the exchange.
     last_step: Cell<Option<ClientStep>>,
+    /// The user the session logged in as: the one the proxy holds a login for.
+    login_user: String,
+    /// The user and database of a `COM_CHANGE_USER` awaiting its answer.
+    changing_user: RefCell<Option<(String, String)>>,
 }
 
 /// How the session control keeps a MySQL statement for a switch: the server id the
@@ -85,6 +90,7 @@ impl MySqlTracker {
         // Registered before the first command is relayed; the client learnt its id from
         // the greeting, and a KILL naming it from another connection finds the thread.
         shared.mysql_threads.insert(client_id, thread);
+        let login_user = info.user();
         Self {
             ctl,
             info,
@@ -100,7 +106,48 @@ impl MySqlTracker {
             mariadb_caps,
             last_reserved: Cell::new(0),
             last_step: Cell::new(None),
+            login_user,
+            changing_user: RefCell::new(None),
         }
+    }
+
+    /// A client's `COM_CHANGE_USER`: on the source, the method it names is masked so that
+    /// the source asks the client for a proof of its own (the one in the packet answers
+    /// the proxy's scramble); the user is noted for the answer.
+    fn change_user(&self, shown: Shown<'_>) {
+        let Shown::Whole(payload) = shown else {
+            return; // Past the relay's window: relayed as sent; the server decides.
+        };
+        match ChangeUser::decode(payload, self.caps) {
+            Ok(cu) => {
+                if self.info.source_of_truth() == molt_lms_api::SourceOfTruth::Source {
+                    cu.mask_method(payload);
+                }
+                *self.changing_user.borrow_mut() = Some((cu.user, cu.database));
+            }
+            Err(e) => {
+                tracing::info!(error = %e, "a COM_CHANGE_USER the proxy cannot read, relayed as sent")
+            }
+        }
+    }
+
+    /// The server accepted a `COM_CHANGE_USER`. The session now runs as `user`, for whom
+    /// the proxy holds no login (the source checked the password), so a cutover cannot
+    /// move it until it changes back or reconnects.
+    fn user_changed(&self, user: &str, database: &str) {
+        self.info.set_identity(user, database);
+        let blockers = if user == self.login_user {
+            Vec::new()
+        } else {
+            vec![format!(
+                "it changed its MySQL user from '{}' to '{user}' with COM_CHANGE_USER, and the proxy holds no login for that user; reconnect as '{user}' instead",
+                self.login_user
+            )]
+        };
+        self.ctl.set_carry(Carry {
+            replay: Vec::new(),
+            blockers,
+        });
     }
 
     fn quiet(ex: &Exchange) -> bool {
@@ -156,9 +203,14 @@ impl MySqlTracker {
                 | COM_STMT_CLOSE
                 | COM_STMT_RESET
                 | COM_STMT_FETCH => self.map_statement(c, shown)?,
-                COM_RESET_CONNECTION | COM_CHANGE_USER => {
+                COM_RESET_CONNECTION => {
                     self.statements.borrow_mut().clear();
                     self.ctl.forget_all_prepared();
+                }
+                COM_CHANGE_USER => {
+                    self.statements.borrow_mut().clear();
+                    self.ctl.forget_all_prepared();
+                    self.change_user(shown);
                 }
                 COM_QUIT => self.ctl.set_client_quit(),
                 _ => {}
@@ -232,6 +284,11 @@ impl MySqlTracker {
         let ServerStep::Done(_) = step else {
             return Ok(Control::Continue);
         };
+        if let (Some((user, database)), Shown::Whole(p)) = (self.changing_user.take(), &shown) {
+            if p.first() == Some(&header::OK) {
+                self.user_changed(&user, &database);
+            }
+        }
         if let Shown::Whole(p) = &shown {
             if p.first() == Some(&header::ERR) {
                 self.saw_error.set(true);
