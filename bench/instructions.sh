@@ -40,29 +40,6 @@ scratch_start 1
 url="postgresql://postgres:$PASSWORD@127.0.0.1:$PG_PORT/postgres?sslmode=disable"
 printf '{"INIT_SOURCE":"%s","INIT_TARGET":"%s"}\n' "$url" "$url" >"$WORK/config.json"
 
-# PgBouncer's configuration: session mode, the SCRAM verifier PostgreSQL stores.
-bouncer_setup() {
-  BOUNCER_PORT=$(free_port)
-  local verifier
-  verifier=$("$PGBIN/psql" -h 127.0.0.1 -p "$PG_PORT" -U postgres -At \
-    -c "SELECT rolpassword FROM pg_authid WHERE rolname = 'postgres'" postgres)
-  printf '"postgres" "%s"\n' "$verifier" >"$WORK/userlist.txt"
-  cat >"$WORK/pgbouncer.ini" <<EOF
-[databases]
-postgres = host=127.0.0.1 port=$PG_PORT dbname=postgres
-[pgbouncer]
-listen_addr = 127.0.0.1
-listen_port = $BOUNCER_PORT
-unix_socket_dir =
-auth_type = scram-sha-256
-auth_file = $WORK/userlist.txt
-pool_mode = session
-logfile = $WORK/pgbouncer.log
-EOF
-  ((EUID == 0)) && chown postgres: "$WORK/pgbouncer.ini" "$WORK/userlist.txt"
-  chmod 600 "$WORK/userlist.txt"
-}
-
 # Instructions of one PgBouncer run serving `pgbench -t $1 -M $2`.
 run_bouncer() {
   local tx=$1 mode=$2 out=$WORK/cg.out
@@ -110,7 +87,7 @@ run() {
   awk '/^summary:/ { print $2 }' "$out"
 }
 
-for bin in "$@"; do [[ $bin == pgbouncer ]] && bouncer_setup && break; done
+for bin in "$@"; do [[ $bin == pgbouncer ]] && scratch_bouncer_ini && break; done
 printf '| binary | mode | instructions per transaction |\n| --- | --- | --- |\n'
 n=0
 for bin in "$@"; do

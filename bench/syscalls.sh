@@ -55,26 +55,7 @@ PROXY_PORT=${PROXY_PORT%% *}
 PROXY_PORT=${PROXY_PORT##*:}
 
 # PgBouncer, session mode, the same users (its auth file holds the SCRAM verifier).
-BOUNCER_PORT=$(free_port)
-verifier=$("$PGBIN/psql" -h 127.0.0.1 -p "$PG_PORT" -U postgres -At \
-  -c "SELECT rolpassword FROM pg_authid WHERE rolname = 'postgres'" postgres)
-printf '"postgres" "%s"\n' "$verifier" >"$WORK/userlist.txt"
-cat >"$WORK/pgbouncer.ini" <<EOF
-[databases]
-postgres = host=127.0.0.1 port=$PG_PORT dbname=postgres
-[pgbouncer]
-listen_addr = 127.0.0.1
-listen_port = $BOUNCER_PORT
-unix_socket_dir =
-auth_type = scram-sha-256
-auth_file = $WORK/userlist.txt
-pool_mode = session
-max_client_conn = 200
-default_pool_size = 50
-logfile = $WORK/pgbouncer.log
-pidfile = $WORK/pgbouncer.pid
-EOF
-((EUID == 0)) && chown postgres: "$WORK/pgbouncer.ini" "$WORK/userlist.txt"
+scratch_bouncer_ini "max_client_conn = 200" "default_pool_size = 50" "pidfile = $WORK/pgbouncer.pid"
 as_pg "$PGBOUNCER" -d "$WORK/pgbouncer.ini"
 for _ in $(seq 50); do [[ -s $WORK/pgbouncer.pid ]] && break; sleep 0.1; done
 BOUNCER_PID=$(cat "$WORK/pgbouncer.pid")

@@ -259,12 +259,24 @@ pub(crate) async fn check(shared: &Shared, sketches: Vec<SketchData>) -> ProxyCh
             }
         }
     }
+    report(shared, to, roles, statements, &sketches)
+}
+
+/// One proxy's check: its roles and statements as checked, and the sessions that cannot be
+/// moved whatever the databases say.
+fn report(
+    shared: &Shared,
+    to: SourceOfTruth,
+    roles: BTreeMap<String, RoleCheck>,
+    statements: Vec<StatementCheck>,
+    sketches: &[SketchData],
+) -> ProxyCheck {
     ProxyCheck {
         lms_address: shared.settings.advertise_address.clone(),
         to,
         roles: roles.into_values().collect(),
         statements,
-        sessions: blocked_sessions(shared, &sketches),
+        sessions: blocked_sessions(shared, sketches),
     }
 }
 
@@ -371,13 +383,7 @@ async fn check_mysql(shared: &Shared, sketches: Vec<SketchData>) -> ProxyCheck {
             }
         }
     }
-    ProxyCheck {
-        lms_address: shared.settings.advertise_address.clone(),
-        to,
-        roles: roles.into_values().collect(),
-        statements,
-        sessions: blocked_sessions(shared, &sketches),
-    }
+    report(shared, to, roles, statements, &sketches)
 }
 
 #[cfg(test)]
