@@ -126,13 +126,6 @@ def check_targets(cells):
     return checks + cost_checks(cells)
 
 
-def worst(cells, pick, value):
-    """The cell of `cells` passing `pick` with the smallest `value` (None where not measured)."""
-    scored = [(value(c), c) for c in cells if pick(c)]
-    scored = [(v, c) for v, c in scored if v is not None]
-    return min(scored, key=lambda x: x[0]) if scored else (None, None)
-
-
 def cell_name(c):
     return f"{wl(c['workload'])} c{c['clients']} {c['mode']}"
 
@@ -148,10 +141,10 @@ def cost_checks(cells):
         return c["targets"].get(t, {}).get("cpu_us_per_xact_median")
 
     def tps_ratio(base):
-        return lambda c: tps(c, "proxy") / tps(c, base) if (tps(c, "proxy") and tps(c, base)) else None
+        return lambda c: ratio(tps(c, "proxy"), tps(c, base))
 
     def cpu_ratio(c):  # PgBouncer's CPU over the proxy's: >= 1 means the proxy is cheaper
-        return cpu(c, "pgbouncer") / cpu(c, "proxy") if (cpu(c, "proxy") and cpu(c, "pgbouncer")) else None
+        return ratio(cpu(c, "pgbouncer"), cpu(c, "proxy"))
 
     out = []
     for name, pick, value, need, what in [
@@ -162,14 +155,14 @@ def cost_checks(cells):
         ("(e) every 1-client cell: proxy >= 0.95 x socat", lambda c: c["clients"] == 1,
          tps_ratio("socat"), 0.95, "proxy/socat tps"),
     ]:
-        v, c = worst(cells, pick, value)
-        if c is None:
+        scored = [(v, c) for v, c in ((value(c), c) for c in cells if pick(c)) if v is not None]
+        if not scored:
             out.append({"target": name, "verdict": "NOT MEASURED", "detail": "no such cell measured"})
             continue
-        n = sum(1 for x in cells if pick(x) and value(x) is not None)
-        below = sum(1 for x in cells if pick(x) and value(x) is not None and value(x) < need)
+        v, c = min(scored, key=lambda x: x[0])
+        met = sum(1 for x, _ in scored if x >= need)
         out.append({"target": name, "verdict": "MET" if v >= need else "MISSED",
-                    "detail": f"{n - below} of {n} cells; worst {cell_name(c)}: {what} {v:.3f} (needed >= {need:g})"})
+                    "detail": f"{met} of {len(scored)} cells; worst {cell_name(c)}: {what} {v:.3f} (needed >= {need:g})"})
     return out
 
 

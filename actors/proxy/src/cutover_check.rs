@@ -271,18 +271,7 @@ fn report(
     statements: Vec<StatementCheck>,
     sketches: &[SketchData],
 ) -> ProxyCheck {
-    ProxyCheck {
-        lms_address: shared.settings.advertise_address.clone(),
-        to,
-        roles: roles.into_values().collect(),
-        statements,
-        sessions: blocked_sessions(shared, sketches),
-    }
-}
-
-/// The sessions that cannot be moved whatever the databases say, and why.
-fn blocked_sessions(shared: &Shared, sketches: &[SketchData]) -> Vec<SessionCheck> {
-    sketches
+    let sessions = sketches
         .iter()
         .filter(|s| !s.blockers.is_empty())
         .map(|s| SessionCheck {
@@ -292,7 +281,14 @@ fn blocked_sessions(shared: &Shared, sketches: &[SketchData]) -> Vec<SessionChec
             database: s.identity.database.clone(),
             reasons: s.blockers.clone(),
         })
-        .collect()
+        .collect();
+    ProxyCheck {
+        lms_address: shared.settings.advertise_address.clone(),
+        to,
+        roles: roles.into_values().collect(),
+        statements,
+        sessions,
+    }
 }
 
 /// The check for MySQL sessions moving to the target: per user, the PostgreSQL login

@@ -214,8 +214,9 @@ impl SessionCtl {
         })
     }
 
-    /// `stopped()` and `changed()` in one wait, the stop first: a relay's read waits on
-    /// both, and one registration per poll costs half of two.
+    /// `stopped()` and `changed()` in one wait, the stop first: a relay's read and a held
+    /// session wait on both, and one registration per poll costs half of two. Like
+    /// `changed()`, it counts changes from this call on.
     pub(crate) fn stopped_or_changed(&self) -> impl Future<Output = Event> + '_ {
         let seen = self.changes.get();
         poll_fn(move |cx| {
@@ -233,7 +234,7 @@ impl SessionCtl {
     /// Waits while held.
     pub(crate) async fn wait_release(&self) -> Release {
         loop {
-            let changed = self.changed();
+            let event = self.stopped_or_changed();
             if self.stopped.get() {
                 return Release::Stopped;
             }
@@ -243,9 +244,8 @@ impl SessionCtl {
                 Ctl::Switch(to) => return Release::Switch(to),
                 Ctl::Hold => {}
             }
-            tokio::select! {
-                _ = changed => {}
-                _ = self.stopped() => return Release::Stopped,
+            if event.await == Event::Stopped {
+                return Release::Stopped;
             }
         }
     }

@@ -203,14 +203,12 @@ impl MySqlTracker {
                 | COM_STMT_CLOSE
                 | COM_STMT_RESET
                 | COM_STMT_FETCH => self.map_statement(c, shown)?,
-                COM_RESET_CONNECTION => {
+                COM_RESET_CONNECTION | COM_CHANGE_USER => {
                     self.statements.borrow_mut().clear();
                     self.ctl.forget_all_prepared();
-                }
-                COM_CHANGE_USER => {
-                    self.statements.borrow_mut().clear();
-                    self.ctl.forget_all_prepared();
-                    self.change_user(shown);
+                    if c == COM_CHANGE_USER {
+                        self.change_user(shown);
+                    }
                 }
                 COM_QUIT => self.ctl.set_client_quit(),
                 _ => {}
