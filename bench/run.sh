@@ -13,6 +13,9 @@
 #   T [15] seconds per run   REPS [2]   J [2] pgbench threads   SKIP_BUILD=1 skips cargo build
 #   PROXY_BIN [target/release/molt-lms]: benchmark another build of the proxy (implies no cargo build)
 #   PROXY_ARGS []: more options for the matrix's proxy, one per word (e.g. "--workers 1")
+#   PROXY_B_BIN []: a second build of the proxy, run in every matrix cell as target `proxy_b` right
+#     after `proxy` (same PROXY_ARGS): an interleaved A/B of two builds; results.md adds a table of
+#     the two side by side
 #   ORCH_BIN [target/release/molt-lms-orchestrator]: the orchestrator for the mysql, cutover, idle and scale sections
 #   OUTDIR [bench-out]: results.md, results.json, results.raw (matrix RESULT lines), sections/ (the
 #     other sections' raw results) and logs/ (all cleared each run)
@@ -62,10 +65,12 @@ REPS=${REPS:-2}
 J=${J:-2}
 SKIP_BUILD=${SKIP_BUILD:-}
 PROXY_BIN=${PROXY_BIN:-}
+PROXY_B_BIN=${PROXY_B_BIN:-}
 OUTDIR=${OUTDIR:-$ROOT/bench-out}
 SECTIONS=${SECTIONS:-"matrix shadow tracing mysql cutover idle scale"}
 ORCH_BIN=${ORCH_BIN:-$ROOT/target/release/molt-lms-orchestrator}
 TARGETS=(direct socat pgbouncer proxy)
+[[ -z $PROXY_B_BIN ]] || TARGETS+=(proxy_b)
 PASSWORD=bench
 READY_TIMEOUT=30 # seconds, for every server to come up
 
@@ -123,6 +128,13 @@ build_proxy() {
   fi
   PROXY_BIN=$ROOT/target/release/molt-lms
   [[ -x $PROXY_BIN ]] || die "$PROXY_BIN not found (build it, or unset SKIP_BUILD)"
+}
+
+check_proxy_b() {
+  [[ -z $PROXY_B_BIN ]] && return
+  PROXY_B_BIN=$(realpath "$PROXY_B_BIN")
+  [[ -x $PROXY_B_BIN ]] || die "PROXY_B_BIN: $PROXY_B_BIN is not executable"
+  log "PROXY_B_BIN set: $PROXY_B_BIN runs as target proxy_b in every matrix cell"
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -273,12 +285,14 @@ EOF
   BOUNCER_PID=$(<"$WORK/pgbouncer.pid")
 }
 
+# start_proxy [BIN [NAME]]: sets PROXY_PID_RUN, PROXY_PORT and PROXY_ADMIN.
 start_proxy() {
+  local bin=${1:-$PROXY_BIN} name=${2:-proxy}
   local url="postgresql://postgres:$PASSWORD@127.0.0.1:$PG_PORT/postgres?sslmode=disable"
   printf '{"INIT_SOURCE":"%s","INIT_TARGET":"%s"}\n' "$url" "$url" >"$WORK/config.json"
-  local out=$OUTDIR/logs/proxy.stdout err=$OUTDIR/logs/proxy.stderr line=""
+  local out=$OUTDIR/logs/$name.stdout err=$OUTDIR/logs/$name.stderr line=""
   # shellcheck disable=SC2086 # PROXY_ARGS is split into words on purpose
-  RUST_LOG=warn setsid "$PROXY_BIN" --config "$WORK/config.json" --listen 127.0.0.1:0 \
+  RUST_LOG=warn setsid "$bin" --config "$WORK/config.json" --listen 127.0.0.1:0 \
     --metrics-listen 127.0.0.1:0 --control-listen 127.0.0.1:0 \
     --control-token-file "$MOLT_CONTROL_TOKEN_FILE" ${PROXY_ARGS:-} >"$out" 2>"$err" </dev/null &
   PROXY_PID_RUN=$!
@@ -304,6 +318,7 @@ cleanup() {
   set +e
   trap - EXIT INT TERM
   if alive "${PROXY_PID_RUN:-}"; then stop_pid "$PROXY_PID_RUN" 35; wait "$PROXY_PID_RUN" 2>/dev/null; fi
+  if alive "${PROXY_B_PID:-}"; then stop_pid "$PROXY_B_PID" 35; wait "$PROXY_B_PID" 2>/dev/null; fi
   stop_section
   [[ -n ${WORK:-} ]] && stop_tracked # whatever a section left running (it was killed)
   # The idle section's PgBouncer, in case a signal came between its start and its track_pid.
@@ -424,14 +439,20 @@ plan() {
 bench_matrix() {
   start_socat
   start_pgbouncer
+  local b_port="" b_pid=""
+  if [[ -n $PROXY_B_BIN ]]; then
+    start_proxy "$PROXY_B_BIN" proxy_b
+    PROXY_B_PID=$PROXY_PID_RUN b_port=$PROXY_PORT b_pid=$PROXY_PID_RUN
+    wait_sql "$b_port" "proxy_b (admin $PROXY_ADMIN)"
+  fi
   start_proxy
   wait_sql "$PG_PORT" direct
   wait_sql "$SOCAT_PORT" socat
   wait_sql "$BOUNCER_PORT" pgbouncer
   wait_sql "$PROXY_PORT" "proxy (admin $PROXY_ADMIN)"
 
-  declare -A port=([direct]=$PG_PORT [socat]=$SOCAT_PORT [pgbouncer]=$BOUNCER_PORT [proxy]=$PROXY_PORT)
-  declare -A pid=([direct]="" [socat]=$SOCAT_PID [pgbouncer]=$BOUNCER_PID [proxy]=$PROXY_PID_RUN)
+  declare -A port=([direct]=$PG_PORT [socat]=$SOCAT_PORT [pgbouncer]=$BOUNCER_PORT [proxy]=$PROXY_PORT [proxy_b]=$b_port)
+  declare -A pid=([direct]="" [socat]=$SOCAT_PID [pgbouncer]=$BOUNCER_PID [proxy]=$PROXY_PID_RUN [proxy_b]=$b_pid)
   local r w c m tgt n=0
   for ((r = 1; r <= REPS; r++)); do
     for w in $WORKLOADS; do for c in $CLIENTS; do for m in $MODES; do
@@ -478,6 +499,7 @@ main() {
 
   install_missing
   build_proxy
+  check_proxy_b
   trap cleanup EXIT
   trap 'exit 130' INT
   trap 'exit 143' TERM
@@ -528,6 +550,7 @@ main() {
   cmd+="${SKIP_BUILD:+ SKIP_BUILD=$SKIP_BUILD}"
   [[ $PROXY_BIN == "$ROOT/target/release/molt-lms" ]] || cmd+=" PROXY_BIN=${PROXY_BIN#"$ROOT"/}"
   [[ -z ${PROXY_ARGS:-} ]] || cmd+=" PROXY_ARGS=\"$PROXY_ARGS\""
+  [[ -z $PROXY_B_BIN ]] || cmd+=" PROXY_B_BIN=${PROXY_B_BIN#"$ROOT"/}"
   cmd+=" ./bench/run.sh"
   cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
   commit=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
@@ -535,6 +558,8 @@ main() {
   local rc=0 bouncer_v socat_v
   bouncer_v=$(pgbouncer --version 2>&1 | head -1) || true
   socat_v=$(socat -V 2>/dev/null | sed -n 's/^socat version \([^ ]*\).*/\1/p') || true
+  local b_meta=()
+  [[ -z $PROXY_B_BIN ]] || b_meta=(--meta proxy_b_bin="${PROXY_B_BIN#"$ROOT"/} ($(date -u -r "$PROXY_B_BIN" +%FT%TZ))")
   python3 "$BENCH_DIR/summarize.py" --raw "$OUTDIR/results.raw" --outdir "$OUTDIR" \
     --expected-runs "$MATRIX_RUNS" --not-measured "$WORK/not_measured.tsv" \
     --sections-dir "$SECDIR" --sections "$SECTIONS" \
@@ -542,7 +567,7 @@ main() {
     --meta postgresql="$PG_VERSION" --meta pgbouncer="$bouncer_v" --meta socat="$socat_v" \
     --meta autogroup="$(cat /proc/sys/kernel/sched_autogroup_enabled 2>/dev/null || echo absent)" \
     --meta proxy_commit="$commit" --meta proxy_bin="${PROXY_BIN#"$ROOT"/} ($(date -u -r "$PROXY_BIN" +%FT%TZ))" --meta command="$cmd" --meta T="$T" --meta REPS="$REPS" --meta J="$J" \
-    --meta bench_pg="$(realpath "$BENCH_PG")" || rc=$?
+    --meta bench_pg="$(realpath "$BENCH_PG")" "${b_meta[@]}" || rc=$?
   ((DRIVER_ERRORS == 0)) || { log "$DRIVER_ERRORS bench_pg.sh invocation(s) failed"; rc=1; }
   ((${#SECTION_FAILED[@]} == 0)) || { log "failed section(s): ${SECTION_FAILED[*]} (see results.md)"; rc=1; }
   log "results: $OUTDIR/results.md, $OUTDIR/results.json; logs: $OUTDIR/logs/"

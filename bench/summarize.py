@@ -232,6 +232,8 @@ def render(meta, cells, checks, failed, missing, disturbed, not_measured, sectio
             for c in cells
         ],
     )
+    if any("proxy_b" in c["targets"] for c in cells):
+        md += render_ab(meta, cells)
     md += ["", "## Targets", ""]
     md += [f"- {k['target']}: **{k['verdict']}** — {k['detail']}" for k in checks]
     md += ["", "## Failed runs", ""]
@@ -356,6 +358,36 @@ def load_shadow(d, outdir):
             "failed_runs": [{k: r.get(k) for k in ("label", "workload", "clients", "mode", "rep", "status", "err")}
                             for r in runs if not r["ok"]],
             "runs": runs, "_outdir": outdir}
+
+
+def render_ab(meta, cells):
+    """PROXY_B_BIN: the two builds side by side, each against PgBouncer in the same cell."""
+    md = ["", "## A/B: proxy (A) and proxy_b (B), interleaved in every cell (medians)", ""]
+    md += [f"- A: {meta.get('proxy_bin', '?')}", f"- B: {meta.get('proxy_b_bin', '?')}", ""]
+
+    def g(c, target, key):
+        return c["targets"].get(target, {}).get(key)
+
+    rows = []
+    for c in cells:
+        a_cpu, b_cpu = g(c, "proxy", "cpu_us_per_xact_median"), g(c, "proxy_b", "cpu_us_per_xact_median")
+        bouncer_tps, bouncer_cpu = g(c, "pgbouncer", "tps_median"), g(c, "pgbouncer", "cpu_us_per_xact_median")
+        rows.append([
+            wl(c["workload"]), str(c["clients"]), c["mode"],
+            fmt(ratio(g(c, "proxy", "tps_median"), bouncer_tps), ".2f"),
+            fmt(ratio(g(c, "proxy_b", "tps_median"), bouncer_tps), ".2f"),
+            fmt(ratio(g(c, "proxy_b", "tps_median"), g(c, "proxy", "tps_median")), ".3f"),
+            fmt(a_cpu, ".1f"), fmt(b_cpu, ".1f"), fmt(ratio(b_cpu, a_cpu), ".3f"),
+            fmt(g(c, "proxy", "user_us_per_xact_median"), ".1f"), fmt(g(c, "proxy_b", "user_us_per_xact_median"), ".1f"),
+            fmt(ratio(a_cpu, bouncer_cpu), ".2f"), fmt(ratio(b_cpu, bouncer_cpu), ".2f"),
+            fmt(g(c, "proxy", "wakeups_per_xact_median"), ".2f"), fmt(g(c, "proxy_b", "wakeups_per_xact_median"), ".2f"),
+        ])
+    md += table(
+        ["workload", "clients", "mode", "A/pgbouncer tps", "B/pgbouncer tps", "B/A tps", "A µs/xact", "B µs/xact",
+         "B/A CPU", "A user µs", "B user µs", "A/pgbouncer CPU", "B/pgbouncer CPU", "A wake-ups", "B wake-ups"],
+        rows,
+    )
+    return md
 
 
 def render_shadow(sec):
