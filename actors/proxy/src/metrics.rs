@@ -1,33 +1,25 @@
-//! Prometheus metrics of one proxy instance. Handles are resolved once, so the data
-//! path only touches atomics. Every series carries `protocol` (`postgresql` or `mysql`,
-//! the wire protocol this proxy speaks to clients), so one dashboard serves both kinds
-//! of deployment.
+//! Prometheus metrics of one proxy instance. Every series carries `protocol` (`postgresql`
+//! or `mysql`, the wire protocol this proxy speaks to clients), so one dashboard serves both
+//! kinds of deployment. Handles are resolved once, so the data path touches no lookup; its
+//! own series (bytes, requests, durations) are per-thread shards (`hot`), so it touches no
+//! atomic another core writes either.
+
+mod hot;
 
 use crate::client_error::ClientErrorKind;
-use molt_lms_api::SourceOfTruth;
-use prometheus::{
-    Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
-    Registry,
-};
-
-/// One backend's request series, resolved once so a request touches only atomics.
-pub struct BackendQueries {
-    pub ok: IntCounter,
-    pub error: IntCounter,
-    pub seconds: Histogram,
-}
+pub use hot::{Direction, HotSeries, LocalSeries};
+use prometheus::{IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry};
+use std::sync::Arc;
 
 pub struct ProxyMetrics {
     pub registry: Registry,
     pub connections_open: IntGauge,
     pub connections_total: IntCounter,
-    /// Requests answered by the source (`[0]`) and by the target (`[1]`).
-    queries: [BackendQueries; 2],
+    /// Bytes relayed, requests answered and their durations.
+    hot: Arc<HotSeries>,
     /// Set at each scrape from the connection registry.
     pub connections_by_state: IntGaugeVec,
     pub connections_held: IntGauge,
-    pub bytes_client_to_backend: IntCounter,
-    pub bytes_backend_to_client: IntCounter,
     pub auth_failures: IntCounter,
     pub protocol_errors: IntCounter,
     pub backend_errors: IntCounter,
@@ -67,42 +59,10 @@ impl ProxyMetrics {
             registry.register(Box::new(v.clone())).expect("register");
             v
         };
-        let queries = IntCounterVec::new(
-            Opts::new(
-                "lms_queries_total",
-                "Client requests answered, by outcome and by the database that answered (backend: source or target).",
-            ),
-            &["outcome", "backend"],
-        )
-        .expect("metric");
+        let hot = Arc::new(HotSeries::new().expect("metric"));
         registry
-            .register(Box::new(queries.clone()))
+            .register(Box::new(HotCollector(hot.clone())))
             .expect("register");
-        let bytes = vec(
-            "lms_bytes_relayed_total",
-            "Bytes relayed, by direction.",
-            "direction",
-        );
-        let query_seconds = HistogramVec::new(
-            HistogramOpts::new(
-                "lms_query_duration_seconds",
-                "Time from a client request to the end of its answer (ReadyForQuery; MySQL: the last packet), by the database that answered.",
-            )
-            .buckets(vec![
-                0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
-                1.0, 2.5, 5.0, 10.0, 30.0,
-            ]),
-            &["backend"],
-        )
-        .expect("metric");
-        registry
-            .register(Box::new(query_seconds.clone()))
-            .expect("register");
-        let backend = |b: &str| BackendQueries {
-            ok: queries.with_label_values(&["ok", b]),
-            error: queries.with_label_values(&["error", b]),
-            seconds: query_seconds.with_label_values(&[b]),
-        };
         let connections_by_state = IntGaugeVec::new(
             Opts::new(
                 "lms_connections",
@@ -162,14 +122,12 @@ impl ProxyMetrics {
             ),
             connections_open: gauge("lms_connections_open", "Client connections open now."),
             connections_total: counter("lms_connections_total", "Client connections accepted."),
-            queries: [backend("source"), backend("target")],
+            hot,
             connections_by_state,
             connections_held: gauge(
                 "lms_connections_held",
                 "Client connections held now by a cutover pause or a drain.",
             ),
-            bytes_client_to_backend: bytes.with_label_values(&["client_to_backend"]),
-            bytes_backend_to_client: bytes.with_label_values(&["backend_to_client"]),
             auth_failures: counter("lms_auth_failures_total", "Client logins refused."),
             protocol_errors: counter(
                 "lms_protocol_errors_total",
@@ -183,10 +141,10 @@ impl ProxyMetrics {
         }
     }
 
-    /// The series of requests `backend` answers.
-    #[inline]
-    pub fn backend(&self, backend: SourceOfTruth) -> &BackendQueries {
-        &self.queries[usize::from(backend == SourceOfTruth::Target)]
+    /// The calling thread's writer of the data path's series (bytes, requests answered);
+    /// a relay or tracker takes it once, on the thread it runs on.
+    pub fn local(&self) -> LocalSeries {
+        self.hot.local()
     }
 
     /// Counts an error the proxy gave a client.
@@ -199,6 +157,19 @@ impl ProxyMetrics {
         let mut out = String::new();
         let _ = prometheus::TextEncoder::new().encode_utf8(&self.registry.gather(), &mut out);
         out
+    }
+}
+
+/// Registers the shared series with the registry, which takes collectors by value.
+struct HotCollector(Arc<HotSeries>);
+
+impl prometheus::core::Collector for HotCollector {
+    fn desc(&self) -> Vec<&prometheus::core::Desc> {
+        self.0.desc()
+    }
+
+    fn collect(&self) -> Vec<prometheus::proto::MetricFamily> {
+        self.0.collect()
     }
 }
 

@@ -8,7 +8,7 @@
 use super::session::{Ctl, Event, Release, SessionCtl};
 use crate::buffer_budget::{BufferBudget, Charge};
 use crate::client_error::ClientError;
-use crate::metrics::ProxyMetrics;
+use crate::metrics::{Direction, LocalSeries, ProxyMetrics};
 use crate::protocol::{Tracker, Violation};
 use bytes::{Buf, BytesMut};
 use molt_lms_common::stream::{self, Half, Stream};
@@ -79,13 +79,14 @@ pub(crate) async fn run<T: Tracker>(
     let mut bbuf = BytesMut::with_capacity(MIN_READ);
     let mut cframe = T::Framing::default();
     let mut bframe = T::Framing::default();
+    let series = metrics.local();
     let c2b = async {
         let e = client_to_backend(
             &mut crd,
             &mut bwr,
             tracker,
             session,
-            metrics,
+            &series,
             buffers,
             &mut cbuf,
             &mut cframe,
@@ -100,7 +101,7 @@ pub(crate) async fn run<T: Tracker>(
             &mut cwr,
             tracker,
             session,
-            metrics,
+            &series,
             &mut bbuf,
             &mut bframe,
         )
@@ -144,7 +145,7 @@ async fn client_to_backend<T: Tracker>(
     wr: &mut Half,
     tracker: &T,
     s: &SessionCtl,
-    m: &ProxyMetrics,
+    m: &LocalSeries,
     buffers: &BufferBudget,
     buf: &mut BytesMut,
     framing: &mut T::Framing,
@@ -163,7 +164,7 @@ async fn client_to_backend<T: Tracker>(
                 if let Err(e) = wr.write_all(&buf[..sc.forward]).await {
                     return End::BackendIo(e);
                 }
-                m.bytes_client_to_backend.inc_by(sc.forward as u64);
+                m.relayed(Direction::ClientToBackend, sc.forward);
                 buf.advance(sc.forward);
                 shrink_after_burst(buf, &mut charge);
             }
@@ -238,7 +239,7 @@ pub(super) async fn backend_to_client<T: Tracker>(
     wr: &mut Half,
     tracker: &T,
     s: &SessionCtl,
-    m: &ProxyMetrics,
+    m: &LocalSeries,
     buf: &mut BytesMut,
     framing: &mut T::Framing,
 ) -> End {
@@ -249,7 +250,7 @@ pub(super) async fn backend_to_client<T: Tracker>(
             _ = s.stopped() => return End::Stopped,
             r = rd.read_buf(buf) => match r {
                 Ok(0) => return End::BackendClosed,
-                Ok(n) => m.bytes_backend_to_client.inc_by(n as u64),
+                Ok(n) => m.relayed(Direction::BackendToClient, n),
                 Err(e) => return End::BackendIo(e),
             },
         }

@@ -38,7 +38,7 @@ use super::signal::Signal;
 use super::waiting::Waiting;
 use crate::buffer_budget::{BufferBudget, Charge};
 use crate::client_error::{ClientError, ClientErrorKind};
-use crate::metrics::ProxyMetrics;
+use crate::metrics::{Direction, LocalSeries, ProxyMetrics};
 use crate::protocol::shadow::{AnswerReader, AnswerStep, ClientMsg, Framer, ShadowCodec};
 use crate::protocol::{Tracker, TxState, Violation};
 use crate::shadow::compare::{compare, Comparison, Rules};
@@ -120,6 +120,8 @@ struct Tee<'a, T, F> {
     sot: SourceOfTruth,
     ledger: &'a ShadowLedger,
     metrics: &'a ProxyMetrics,
+    /// This thread's writer of the relayed-bytes series.
+    series: LocalSeries,
     session: &'a SessionCtl,
     tracker: &'a T,
     /// Bytes for the shadow, not yet written.
@@ -468,6 +470,7 @@ pub(crate) async fn run<S: ShadowCodec, T: Tracker>(
         sot: shadowing.sot,
         ledger: shadowing.ledger,
         metrics,
+        series: metrics.local(),
         session,
         tracker,
         queue: RefCell::new(Vec::new()),
@@ -513,7 +516,7 @@ pub(crate) async fn run<S: ShadowCodec, T: Tracker>(
                 &mut cwr,
                 tracker,
                 session,
-                metrics,
+                &tee.series,
                 &mut bbuf,
                 &mut framing,
             )
@@ -599,7 +602,7 @@ async fn client_to_backend<S: ShadowCodec, T: Tracker>(
             if let Err(e) = wr.write_all(&buf[..pos]).await {
                 return End::BackendIo(e);
             }
-            tee.metrics.bytes_client_to_backend.inc_by(pos as u64);
+            tee.series.relayed(Direction::ClientToBackend, pos);
             buf.advance(pos);
             shrink_after_burst(buf, &mut charge);
             tee.queued.notify();
@@ -633,7 +636,7 @@ async fn compared_backend_to_client<S: ShadowCodec, T: Tracker>(
     tee: &Tee<'_, T, S::Framer>,
     budget: usize,
 ) -> End {
-    let (s, m) = (tee.session, tee.metrics);
+    let (s, m) = (tee.session, &tee.series);
     let strict = tee.mode == ShadowMode::StrictSync;
     let mut buf = BytesMut::with_capacity(MIN_READ);
     let mut out: Vec<u8> = Vec::new();
@@ -651,7 +654,7 @@ async fn compared_backend_to_client<S: ShadowCodec, T: Tracker>(
             _ = s.stopped() => return End::Stopped,
             r = rd.read_buf(&mut buf) => match r {
                 Ok(0) => return End::BackendClosed,
-                Ok(n) => m.bytes_backend_to_client.inc_by(n as u64),
+                Ok(n) => m.relayed(Direction::BackendToClient, n),
                 Err(e) => return End::BackendIo(e),
             },
         }

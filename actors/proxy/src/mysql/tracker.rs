@@ -9,6 +9,7 @@ use super::kill::{kill_target, write_id};
 use super::statements::{self, Statements};
 use crate::client_conn::session::{Carry, SessionCtl};
 use crate::conn_info::ConnInfo;
+use crate::metrics::LocalSeries;
 use crate::protocol::{ClientVerdict, Scan, Tracker, TxState, Violation};
 use crate::shared::Shared;
 use molt_lms_api::ConnectionState;
@@ -46,6 +47,8 @@ pub(crate) struct MySqlTracker {
     /// with the session.
     client_id: u32,
     request_started: Cell<Option<Instant>>,
+    /// This thread's writer of the request series.
+    series: LocalSeries,
     saw_error: Cell<bool>,
     /// The text of the `COM_STMT_PREPARE` awaiting its answer, kept for a switch to
     /// prepare again (see [`replay_entry`]).
@@ -91,6 +94,7 @@ impl MySqlTracker {
         // the greeting, and a KILL naming it from another connection finds the thread.
         shared.mysql_threads.insert(client_id, thread);
         let login_user = info.user();
+        let metrics = shared.metrics.local();
         Self {
             ctl,
             info,
@@ -100,6 +104,7 @@ impl MySqlTracker {
             caps,
             client_id,
             request_started: Cell::new(None),
+            series: metrics,
             saw_error: Cell::new(false),
             preparing: RefCell::new(None),
             autocommit: Cell::new(true),
@@ -305,14 +310,11 @@ impl MySqlTracker {
         }
         if ex.idle() {
             if let Some(t) = self.request_started.take() {
-                let metrics = &self.shared.metrics;
-                let metrics = metrics.backend(self.info.source_of_truth());
-                metrics.seconds.observe(t.elapsed().as_secs_f64());
-                if self.saw_error.replace(false) {
-                    metrics.error.inc();
-                } else {
-                    metrics.ok.inc();
-                }
+                self.series.answered(
+                    self.info.source_of_truth(),
+                    self.saw_error.replace(false),
+                    t.elapsed(),
+                );
             }
             let autocommit = ex.status() & SERVER_STATUS_AUTOCOMMIT != 0;
             if autocommit != self.autocommit.replace(autocommit) {

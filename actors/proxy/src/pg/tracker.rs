@@ -10,6 +10,7 @@ use super::session_state::SessionState;
 use crate::client_conn::session::Carry;
 use crate::client_conn::session::SessionCtl;
 use crate::conn_info::ConnInfo;
+use crate::metrics::LocalSeries;
 use crate::protocol::{ClientVerdict, Scan, Tracker, TxState, Violation};
 use crate::query_trace::QueryTrace;
 use crate::shared::Shared;
@@ -85,6 +86,8 @@ pub(crate) struct PgTracker {
     /// Transaction status of the last ReadyForQuery.
     tx: Cell<u8>,
     request_started: Cell<Option<Instant>>,
+    /// This thread's writer of the request series.
+    series: LocalSeries,
     saw_error: Cell<bool>,
     /// Parses awaiting the server's verdict; named ones are recorded once completed.
     parses: RefCell<PendingParses>,
@@ -100,6 +103,7 @@ impl PgTracker {
     pub(crate) fn new(ctl: Rc<SessionCtl>, info: Arc<ConnInfo>, shared: Arc<Shared>) -> Self {
         // After a switch the replayed statements rebuilt the state on the new session.
         let state = SessionState::rebuilt(&ctl.carry().replay);
+        let metrics = shared.metrics.local();
         Self {
             ctl,
             info,
@@ -108,6 +112,7 @@ impl PgTracker {
             in_batch: Cell::new(false),
             tx: Cell::new(tx_status::IDLE),
             request_started: Cell::new(None),
+            series: metrics,
             saw_error: Cell::new(false),
             parses: RefCell::new(PendingParses::default()),
             state: RefCell::new(state),
@@ -227,14 +232,11 @@ impl PgTracker {
                 }
                 drop(state);
                 if let Some(t) = self.request_started.take() {
-                    let metrics = &self.shared.metrics;
-                    let metrics = metrics.backend(self.info.source_of_truth());
-                    metrics.seconds.observe(t.elapsed().as_secs_f64());
-                    if self.saw_error.replace(false) {
-                        metrics.error.inc();
-                    } else {
-                        metrics.ok.inc();
-                    }
+                    self.series.answered(
+                        self.info.source_of_truth(),
+                        self.saw_error.replace(false),
+                        t.elapsed(),
+                    );
                     if self.traced.replace(false) {
                         if let Some(q) = self.query.borrow_mut().take() {
                             q.end(self.info.source_of_truth(), "postgresql");
