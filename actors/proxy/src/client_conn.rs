@@ -1,6 +1,6 @@
 //! One client connection as an actor. The actor owns the session's lifecycle and takes
 //! control messages (drain, kill); the bytes move in a plain async loop (`relay`) that
-//! runs as a task of its own on the actor's arbiter, sharing `SessionCtl` with it.
+//! runs as a task of its own on the actor's worker thread, sharing `SessionCtl` with it.
 
 pub(crate) mod handoff;
 mod join_woken;
@@ -76,7 +76,7 @@ impl<P: Protocol> ClientConn<P> {
     }
 
     /// Prepares this session on `to` for order `order`, unless already started; the
-    /// instance hears `PrepareDone`. Runs beside the held relay, on this arbiter.
+    /// instance hears `PrepareDone`. Runs beside the held relay, on this worker thread.
     fn start_prepare(&mut self, order: u64, to: SourceOfTruth, ctx: &mut Context<Self>) {
         let Some(identity) = self.handoff.identity() else {
             return;

@@ -152,7 +152,7 @@ pub(crate) struct ClientVerdict {
 /// that only the protocol knows how to take. Implemented by a unit type per protocol
 /// (`pg::Pg`); the connection actor and its serving task are generic over it, so every
 /// call is static.
-// Sessions run on one arbiter's thread (spawned locally): no `Send` bound is wanted on
+// Sessions run on one worker thread (spawned locally): no `Send` bound is wanted on
 // these futures, which is what the lint asks to consider.
 #[allow(async_fn_in_trait)]
 pub(crate) trait Protocol: Sized + 'static {

@@ -1,10 +1,12 @@
 //! The proxy instance as an actor: it owns the listener, the registry of client
-//! connections (and their cancel keys), the source-of-truth setting and the worker
-//! arbiters that connections run on.
+//! connections (and their cancel keys), the source-of-truth setting and the
+//! worker threads that connections run on.
 
 mod conn_addr;
 pub mod cutover;
 mod trace;
+mod worker;
+use worker::Worker;
 
 use crate::client_conn::{
     Describe, Drain, Hold, Kill, Prepare, Release, Switch, TerminateBlocker, Unprepare,
@@ -38,8 +40,8 @@ struct Entry {
 pub struct ProxyInstance {
     shared: Arc<Shared>,
     listener: Option<TcpListener>,
-    /// One arbiter (thread) per worker; connections are spread round-robin.
-    workers: Vec<Arbiter>,
+    /// One thread per worker; connections are spread round-robin.
+    workers: Vec<Worker>,
     next_worker: usize,
     conns: HashMap<u64, Entry>,
     open: watch::Sender<usize>,
@@ -52,11 +54,16 @@ pub struct ProxyInstance {
 }
 
 impl ProxyInstance {
-    pub fn new(shared: Arc<Shared>, listener: TcpListener, initial: Option<DesiredState>) -> Self {
+    /// Fails when a worker thread cannot be started (the system's thread limit, say).
+    pub fn new(
+        shared: Arc<Shared>,
+        listener: TcpListener,
+        initial: Option<DesiredState>,
+    ) -> std::io::Result<Self> {
         let workers = (0..shared.settings.workers.max(1))
-            .map(|_| Arbiter::new())
-            .collect();
-        Self {
+            .map(|i| Worker::start(format!("molt-lms-worker-{i}")))
+            .collect::<std::io::Result<_>>()?;
+        Ok(Self {
             shared,
             listener: Some(listener),
             workers,
@@ -67,7 +74,7 @@ impl ProxyInstance {
             cutover: CutoverState::new(0),
             initial,
             spans: CutoverSpans::new(),
-        }
+        })
     }
 
     /// Carries out what the cutover state asks for.
@@ -322,7 +329,7 @@ impl Handler<Accepted> for ProxyInstance {
                 return;
             }
         };
-        let addr = ConnAddr::start(&worker.handle(), socket, shared, me, info2, key);
+        let addr = ConnAddr::start(worker, socket, shared, me, info2, key);
         // A connection accepted while a commit prepares is prepared once logged in.
         if let Some((order, to)) = self.cutover.prepare_order() {
             addr.do_send(Prepare { order, to });

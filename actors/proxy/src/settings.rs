@@ -56,7 +56,7 @@ pub struct ProxySettings {
     pub buffer_budget: usize,
     /// Bytes all shadowing sessions together may hold for their shadows.
     pub shadow_budget: usize,
-    /// Arbiters (threads) that run client connections.
+    /// Worker threads that run client connections (`proxy_instance/worker.rs`).
     pub workers: usize,
     pub initial_source_of_truth: SourceOfTruth,
 }

@@ -107,6 +107,7 @@ pub async fn run(args: cli::Args, mut settings: ProxySettings) -> anyhow::Result
         sql,
         directive.as_ref().map(|d| d.desired.clone()),
     )
+    .context("starting the worker threads")?
     .start();
     let leaving = orchestrator.clone();
     let (stop_heartbeats, stop) = tokio::sync::watch::channel(false);

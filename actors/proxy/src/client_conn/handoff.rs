@@ -1,7 +1,7 @@
 //! What a cutover's switch needs from one connection, shared by its actor (which
 //! prepares) and its serving task (which switches): who the client is, so a session can
 //! be opened for it elsewhere, and the session prepared on the new source of truth.
-//! Single-threaded: both live on the connection's arbiter.
+//! Single-threaded: both live on the connection's worker thread.
 
 use crate::auth::Credential;
 use molt_lms_api::SourceOfTruth;

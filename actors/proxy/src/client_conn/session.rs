@@ -1,7 +1,7 @@
 //! State one client session shares between its relay and its actor, whatever the
 //! protocol: what the control plane asks (hold, drain, switch, kill), whether the session
 //! is quiescent (the protocol's tracker says so), and what a switch must carry over
-//! (named statements, reported parameters). Single-threaded: it lives on one arbiter.
+//! (named statements, reported parameters). Single-threaded: it lives on one worker thread.
 
 use crate::client_error::ClientError;
 use crate::conn_info::ConnInfo;

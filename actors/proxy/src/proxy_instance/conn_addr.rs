@@ -2,6 +2,7 @@
 //! protocol per proxy process, chosen by `--source-dialect`; the instance's registry and
 //! cutover control do not depend on it.
 
+use super::worker::Worker;
 use super::ProxyInstance;
 use crate::client_conn::ClientConn;
 use crate::conn_info::ConnInfo;
@@ -23,9 +24,9 @@ pub(super) enum ConnAddr {
 }
 
 impl ConnAddr {
-    /// Starts the connection actor for `socket` on `arbiter`.
+    /// Starts the connection actor for `socket` on `worker`.
     pub(super) fn start(
-        arbiter: &ArbiterHandle,
+        worker: &Worker,
         socket: std::net::TcpStream,
         shared: Arc<Shared>,
         instance: Addr<ProxyInstance>,
@@ -33,16 +34,12 @@ impl ConnAddr {
         key: ClientKey,
     ) -> Self {
         match shared.settings.source_dialect {
-            Dialect::Mysql => {
-                ConnAddr::MySql(ClientConn::<MySql>::start_in_arbiter(arbiter, move |_| {
-                    ClientConn::new(socket, shared, instance, info, key)
-                }))
-            }
-            Dialect::Postgres | Dialect::Cockroach => {
-                ConnAddr::Pg(ClientConn::<Pg>::start_in_arbiter(arbiter, move |_| {
-                    ClientConn::new(socket, shared, instance, info, key)
-                }))
-            }
+            Dialect::Mysql => ConnAddr::MySql(
+                worker.start_actor(move |_| ClientConn::new(socket, shared, instance, info, key)),
+            ),
+            Dialect::Postgres | Dialect::Cockroach => ConnAddr::Pg(
+                worker.start_actor(move |_| ClientConn::new(socket, shared, instance, info, key)),
+            ),
         }
     }
 
