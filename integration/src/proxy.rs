@@ -252,6 +252,14 @@ impl Drop for ProxyProcess {
         if let Ok(None) = self.child.try_wait() {
             self.kill();
         }
+        // A failing test shows what the proxy said: its directory is deleted next.
+        if std::thread::panicking() {
+            eprintln!(
+                "--- molt-lms {} stderr tail ---\n{}",
+                self.sql_addr,
+                tail(&self.dir.path().join("stderr.log"), 60)
+            );
+        }
     }
 }
 

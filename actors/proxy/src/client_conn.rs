@@ -153,10 +153,10 @@ impl<P: Protocol> Actor for ClientConn<P> {
         };
         // A task of its own rather than a future in the actor's context: the context
         // would poll its mailbox and its other futures at every wake-up of the data path.
-        let addr = ctx.address();
+        let served = ServedOnDrop(ctx.address());
         self.task = Some(actix_rt::spawn(async move {
+            let _served = served;
             conn.run(socket).await;
-            addr.do_send(Served);
         }));
     }
 
@@ -174,6 +174,17 @@ impl<P: Protocol> Actor for ClientConn<P> {
 #[derive(Message)]
 #[rtype(result = "()")]
 struct Served;
+
+/// Tells the actor its serving task ended however it ended: returned, or unwound by a
+/// panic, which the runtime would otherwise swallow, leaving a connection in the registry
+/// that a cutover would wait for.
+struct ServedOnDrop<P: Protocol>(Addr<ClientConn<P>>);
+
+impl<P: Protocol> Drop for ServedOnDrop<P> {
+    fn drop(&mut self) {
+        self.0.do_send(Served);
+    }
+}
 
 impl<P: Protocol> Handler<Served> for ClientConn<P> {
     type Result = ();
@@ -208,6 +219,7 @@ impl<P: Protocol> Handler<Kill> for ClientConn<P> {
         self.session.kill(ClientError::shutting_down());
         // A connection still in start-up has no relay to stop.
         if self.info.state() == ConnectionState::Startup {
+            tracing::info!(conn = self.info.id, peer = %self.info.client_addr, "closing a connection still in start-up: the proxy is shutting down");
             ctx.stop();
         }
     }
