@@ -102,6 +102,11 @@ def fmt(v, spec):
     return "—" if v is None else format(v, spec)
 
 
+def stat(cell, target, key):
+    """One target's figure in a cell (None where it was not measured)."""
+    return cell["targets"].get(target, {}).get(key)
+
+
 def find(cells, w, c, m):
     return next((x for x in cells if (x["workload"], x["clients"], x["mode"]) == (w, c, m)), None)
 
@@ -217,7 +222,7 @@ def render(meta, cells, checks, failed, missing, disturbed, not_measured, sectio
     md += ["Wake-ups are the intermediary's voluntary context switches per transaction (all threads).", ""]
 
     def t(c, target, key, spec):
-        return fmt(c["targets"].get(target, {}).get(key), spec)
+        return fmt(stat(c, target, key), spec)
 
     md += table(
         ["workload", "clients", "mode", "proxy/pgbouncer tps", "pgbouncer user µs", "pgbouncer kernel µs",
@@ -365,22 +370,19 @@ def render_ab(meta, cells):
     md = ["", "## A/B: proxy (A) and proxy_b (B), interleaved in every cell (medians)", ""]
     md += [f"- A: {meta.get('proxy_bin', '?')}", f"- B: {meta.get('proxy_b_bin', '?')}", ""]
 
-    def g(c, target, key):
-        return c["targets"].get(target, {}).get(key)
-
     rows = []
     for c in cells:
-        a_cpu, b_cpu = g(c, "proxy", "cpu_us_per_xact_median"), g(c, "proxy_b", "cpu_us_per_xact_median")
-        bouncer_tps, bouncer_cpu = g(c, "pgbouncer", "tps_median"), g(c, "pgbouncer", "cpu_us_per_xact_median")
+        a_cpu, b_cpu = stat(c, "proxy", "cpu_us_per_xact_median"), stat(c, "proxy_b", "cpu_us_per_xact_median")
+        bouncer_tps, bouncer_cpu = stat(c, "pgbouncer", "tps_median"), stat(c, "pgbouncer", "cpu_us_per_xact_median")
         rows.append([
             wl(c["workload"]), str(c["clients"]), c["mode"],
-            fmt(ratio(g(c, "proxy", "tps_median"), bouncer_tps), ".2f"),
-            fmt(ratio(g(c, "proxy_b", "tps_median"), bouncer_tps), ".2f"),
-            fmt(ratio(g(c, "proxy_b", "tps_median"), g(c, "proxy", "tps_median")), ".3f"),
+            fmt(ratio(stat(c, "proxy", "tps_median"), bouncer_tps), ".2f"),
+            fmt(ratio(stat(c, "proxy_b", "tps_median"), bouncer_tps), ".2f"),
+            fmt(ratio(stat(c, "proxy_b", "tps_median"), stat(c, "proxy", "tps_median")), ".3f"),
             fmt(a_cpu, ".1f"), fmt(b_cpu, ".1f"), fmt(ratio(b_cpu, a_cpu), ".3f"),
-            fmt(g(c, "proxy", "user_us_per_xact_median"), ".1f"), fmt(g(c, "proxy_b", "user_us_per_xact_median"), ".1f"),
+            fmt(stat(c, "proxy", "user_us_per_xact_median"), ".1f"), fmt(stat(c, "proxy_b", "user_us_per_xact_median"), ".1f"),
             fmt(ratio(a_cpu, bouncer_cpu), ".2f"), fmt(ratio(b_cpu, bouncer_cpu), ".2f"),
-            fmt(g(c, "proxy", "wakeups_per_xact_median"), ".2f"), fmt(g(c, "proxy_b", "wakeups_per_xact_median"), ".2f"),
+            fmt(stat(c, "proxy", "wakeups_per_xact_median"), ".2f"), fmt(stat(c, "proxy_b", "wakeups_per_xact_median"), ".2f"),
         ])
     md += table(
         ["workload", "clients", "mode", "A/pgbouncer tps", "B/pgbouncer tps", "B/A tps", "A µs/xact", "B µs/xact",

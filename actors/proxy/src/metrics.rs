@@ -7,7 +7,8 @@
 mod hot;
 
 use crate::client_error::ClientErrorKind;
-pub use hot::{Direction, HotSeries, LocalSeries};
+use hot::HotSeries;
+pub use hot::{Direction, LocalSeries};
 use prometheus::{IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry};
 use std::sync::Arc;
 

@@ -72,14 +72,14 @@ thread_local! {
 }
 
 /// The data path's series of one proxy instance, registered in its Prometheus registry.
-pub struct HotSeries {
+pub(super) struct HotSeries {
     id: usize,
     shards: Mutex<Vec<Arc<Shard>>>,
     descs: Vec<Desc>,
 }
 
 impl HotSeries {
-    pub(crate) fn new() -> prometheus::Result<Self> {
+    pub(super) fn new() -> prometheus::Result<Self> {
         let desc = |name: &str, help: &str, labels: &[&str]| {
             Desc::new(
                 name.to_owned(),
@@ -109,7 +109,7 @@ impl HotSeries {
 
     /// The calling thread's handle on these series. It cannot leave the thread: its shard
     /// takes writes from this thread only.
-    pub fn local(&self) -> LocalSeries {
+    pub(super) fn local(&self) -> LocalSeries {
         let shard = MINE.with(|mine| {
             let mut mine = mine.borrow_mut();
             if let Some((_, s)) = mine.iter().find(|(id, _)| *id == self.id) {

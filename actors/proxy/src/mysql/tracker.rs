@@ -94,7 +94,7 @@ impl MySqlTracker {
         // the greeting, and a KILL naming it from another connection finds the thread.
         shared.mysql_threads.insert(client_id, thread);
         let login_user = info.user();
-        let metrics = shared.metrics.local();
+        let series = shared.metrics.local();
         Self {
             ctl,
             info,
@@ -104,7 +104,7 @@ impl MySqlTracker {
             caps,
             client_id,
             request_started: Cell::new(None),
-            series: metrics,
+            series,
             saw_error: Cell::new(false),
             preparing: RefCell::new(None),
             autocommit: Cell::new(true),

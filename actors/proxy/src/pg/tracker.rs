@@ -103,7 +103,7 @@ impl PgTracker {
     pub(crate) fn new(ctl: Rc<SessionCtl>, info: Arc<ConnInfo>, shared: Arc<Shared>) -> Self {
         // After a switch the replayed statements rebuilt the state on the new session.
         let state = SessionState::rebuilt(&ctl.carry().replay);
-        let metrics = shared.metrics.local();
+        let series = shared.metrics.local();
         Self {
             ctl,
             info,
@@ -112,7 +112,7 @@ impl PgTracker {
             in_batch: Cell::new(false),
             tx: Cell::new(tx_status::IDLE),
             request_started: Cell::new(None),
-            series: metrics,
+            series,
             saw_error: Cell::new(false),
             parses: RefCell::new(PendingParses::default()),
             state: RefCell::new(state),
