@@ -16,6 +16,10 @@
 #   PROXY_B_BIN []: a second build of the proxy, run in every matrix cell as target `proxy_b` right
 #     after `proxy` (same PROXY_ARGS): an interleaved A/B of two builds; results.md adds a table of
 #     the two side by side
+#   SYSCALLS_T [3]: per matrix cell, in repetition 1, a run this many seconds long through PgBouncer
+#     and through the proxy (and proxy_b) whose system calls `perf stat` counts (all, epoll waits,
+#     recvfrom + sendto) for results.md's per-transaction table; 0 skips it. Apart from the timed
+#     runs: a counted system call is slower. Needs linux-perf and root; otherwise not measured.
 #   ORCH_BIN [target/release/molt-lms-orchestrator]: the orchestrator for the mysql, cutover, idle and scale sections
 #   OUTDIR [bench-out]: results.md, results.json, results.raw (matrix RESULT lines), sections/ (the
 #     other sections' raw results) and logs/ (all cleared each run)
@@ -66,6 +70,7 @@ J=${J:-2}
 SKIP_BUILD=${SKIP_BUILD:-}
 PROXY_BIN=${PROXY_BIN:-}
 PROXY_B_BIN=${PROXY_B_BIN:-}
+SYSCALLS_T=${SYSCALLS_T:-3}
 OUTDIR=${OUTDIR:-$ROOT/bench-out}
 SECTIONS=${SECTIONS:-"matrix shadow tracing mysql cutover idle scale"}
 ORCH_BIN=${ORCH_BIN:-$ROOT/target/release/molt-lms-orchestrator}
@@ -106,10 +111,23 @@ install_missing() {
     [[ $(dpkg-query -W -f='${Status}' "$p" 2>/dev/null) == "install ok installed" ]] || missing+=("$p")
   done
   command -v python3 >/dev/null || missing+=(python3)
-  ((${#missing[@]} == 0)) && return
-  log "installing ${missing[*]}"
-  "${SUDO[@]}" apt-get update -q >&2
-  "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" >&2
+  ((${#missing[@]} == 0)) || {
+    log "installing ${missing[*]}"
+    "${SUDO[@]}" apt-get update -q >&2
+    "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" >&2
+  }
+  # perf only counts system calls (SYSCALLS_T); without it they are not measured, nothing fails.
+  if wants matrix && [[ $SYSCALLS_T != 0 ]] && ! command -v perf >/dev/null; then
+    log "installing linux-perf (system calls per transaction)"
+    "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q linux-perf >&2 ||
+      log "linux-perf could not be installed"
+  fi
+}
+
+# Whether perf can count this machine's syscall tracepoints (root, tracefs, linux-perf).
+can_count_syscalls() {
+  command -v perf >/dev/null &&
+    perf stat -x, -o /dev/null -e raw_syscalls:sys_enter,syscalls:sys_enter_epoll_wait true 2>/dev/null
 }
 
 build_proxy() {
@@ -380,6 +398,11 @@ plan() {
     printf 'Planned: %d cells x %d targets x %d reps = %d pgbench runs x %ss = %s of load\n' \
       "$MATRIX_CELLS" "${#TARGETS[@]}" "$REPS" "$MATRIX_RUNS" "$T" "$(fmt_dur "$run_s")"
     total=$((total + run_s + MATRIX_RUNS))
+    if [[ $SYSCALLS_T != 0 ]]; then
+      local counted=$((MATRIX_CELLS * (${#TARGETS[@]} - 2)))
+      printf '         + %d runs x %ss counting system calls (repetition 1: pgbouncer and proxies)\n' "$counted" "$SYSCALLS_T"
+      total=$((total + counted * (SYSCALLS_T + 1)))
+    fi
   else
     echo "Planned: matrix skipped (SECTIONS=\"$SECTIONS\")"
   fi
@@ -453,13 +476,22 @@ bench_matrix() {
 
   declare -A port=([direct]=$PG_PORT [socat]=$SOCAT_PORT [pgbouncer]=$BOUNCER_PORT [proxy]=$PROXY_PORT [proxy_b]=$b_port)
   declare -A pid=([direct]="" [socat]=$SOCAT_PID [pgbouncer]=$BOUNCER_PID [proxy]=$PROXY_PID_RUN [proxy_b]=$b_pid)
-  local r w c m tgt n=0
+  local r w c m tgt n=0 counting=0 sc_t
+  if [[ $SYSCALLS_T == 0 ]]; then
+    not_measured "system calls per transaction" "SYSCALLS_T=0"
+  elif can_count_syscalls; then
+    counting=1
+  else
+    not_measured "system calls per transaction" "perf cannot count syscall tracepoints here (needs linux-perf, root and tracefs)"
+  fi
   for ((r = 1; r <= REPS; r++)); do
     for w in $WORKLOADS; do for c in $CLIENTS; do for m in $MODES; do
       for tgt in "${TARGETS[@]}"; do
         n=$((n + 1))
         log "run $n/$MATRIX_RUNS: rep $r $tgt -$w c$c $m"
-        if ! env -u PROXY_PID ${pid[$tgt]:+PROXY_PID=${pid[$tgt]}} \
+        sc_t=0
+        [[ $counting == 1 && $r == 1 && $tgt =~ ^(pgbouncer|proxy|proxy_b)$ ]] && sc_t=$SYSCALLS_T
+        if ! env -u PROXY_PID ${pid[$tgt]:+PROXY_PID=${pid[$tgt]}} SYSCALLS_T="$sc_t" \
           BASE="$OUTDIR" OUT="$OUTDIR/results.raw" DIRECT="127.0.0.1:$PG_PORT/bench" PGDATA="$PGDATA_DIR" \
           WORKLOADS="$w" CLIENTS="$c" MODES="$m" T="$T" J="$J" REPS=1 REP="$r" \
           bash "$BENCH_PG" "127.0.0.1:${port[$tgt]}/bench" "$tgt" >/dev/null; then
@@ -547,6 +579,7 @@ main() {
       [[ ${!name} == "${x#*:}" ]] || cmd+=" $name=${!name}"
     done
   fi
+  [[ $SYSCALLS_T == 3 ]] || cmd+=" SYSCALLS_T=$SYSCALLS_T"
   cmd+="${SKIP_BUILD:+ SKIP_BUILD=$SKIP_BUILD}"
   [[ $PROXY_BIN == "$ROOT/target/release/molt-lms" ]] || cmd+=" PROXY_BIN=${PROXY_BIN#"$ROOT"/}"
   [[ -z ${PROXY_ARGS:-} ]] || cmd+=" PROXY_ARGS=\"$PROXY_ARGS\""

@@ -21,6 +21,9 @@ RATIO_BASES = ["direct", "socat", "pgbouncer"]
 # other_cpu_pct (percent of one core) above this means something besides pgbench, PostgreSQL
 # and the intermediary took CPU during the run: worth repeating.
 DISTURBED_OTHER_PCT = 25.0
+# The counts of a matrix cell's SYSCALLS_T run (bench_pg.sh): all system calls, epoll waits,
+# recvfrom + sendto.
+SYSCALL_KEYS = ["syscalls", "waits", "io_calls"]
 
 
 def num(v):
@@ -45,6 +48,12 @@ def parse(raw):
             r[f"{part}_us_per_xact"] = pct / 100 * 1e6 / tps if (tps and pct is not None) else None
         wakeups, xacts = num(r.get("proxy_wakeups")), num(r.get("xacts"))
         r["wakeups_per_xact"] = wakeups / xacts if (wakeups is not None and xacts) else None
+        # System calls come from the cell's separate counted run (SYSCALLS_T), with its own count
+        # of transactions.
+        counted = num(r.get("counted_xacts"))
+        for key in SYSCALL_KEYS:
+            n = num(r.get(f"proxy_{key}"))
+            r[f"{key}_per_xact"] = n / counted if (n is not None and counted) else None
         runs.append(r)
     return runs
 
@@ -75,6 +84,7 @@ def cells_of(runs):
                 "user_us_per_xact_median": median(r["user_us_per_xact"] for r in ok) if t != "direct" else None,
                 "sys_us_per_xact_median": median(r["sys_us_per_xact"] for r in ok) if t != "direct" else None,
                 "wakeups_per_xact_median": median(r["wakeups_per_xact"] for r in ok) if t != "direct" else None,
+                **{f"{k}_per_xact_median": median(r[f"{k}_per_xact"] for r in ok) for k in SYSCALL_KEYS},
             }
         p = cell["targets"].get("proxy", {}).get("tps_median")
         for b in RATIO_BASES:
@@ -237,6 +247,7 @@ def render(meta, cells, checks, failed, missing, disturbed, not_measured, sectio
             for c in cells
         ],
     )
+    md += render_syscalls(cells)
     if any("proxy_b" in c["targets"] for c in cells):
         md += render_ab(meta, cells)
     md += ["", "## Targets", ""]
@@ -365,6 +376,36 @@ def load_shadow(d, outdir):
             "runs": runs, "_outdir": outdir}
 
 
+def render_syscalls(cells):
+    """The system calls per transaction of PgBouncer and the proxy, from each cell's counted run."""
+    counted = [c for c in cells if stat(c, "proxy", "syscalls_per_xact_median") is not None
+               or stat(c, "pgbouncer", "syscalls_per_xact_median") is not None]
+    if not counted:
+        return []
+    md = ["", "## System calls per transaction: PgBouncer and the proxy (counted runs)", ""]
+    md += ["Counted by `perf stat` on the kernel's syscall tracepoints, in a separate SYSCALLS_T run per "
+           "cell (repetition 1), since a counted call is slower: counts, which the machine's load does not "
+           "move. Waits are epoll_wait calls; socket I/O is recvfrom + sendto.", ""]
+
+    def t(c, target, key):
+        return fmt(stat(c, target, key), ".2f")
+
+    md += table(
+        ["workload", "clients", "mode", "pgbouncer calls", "proxy calls", "proxy/pgbouncer calls",
+         "pgbouncer waits", "proxy waits", "pgbouncer socket I/O", "proxy socket I/O"],
+        [
+            [wl(c["workload"]), str(c["clients"]), c["mode"],
+             t(c, "pgbouncer", "syscalls_per_xact_median"), t(c, "proxy", "syscalls_per_xact_median"),
+             fmt(ratio(stat(c, "proxy", "syscalls_per_xact_median"),
+                       stat(c, "pgbouncer", "syscalls_per_xact_median")), ".2f"),
+             t(c, "pgbouncer", "waits_per_xact_median"), t(c, "proxy", "waits_per_xact_median"),
+             t(c, "pgbouncer", "io_calls_per_xact_median"), t(c, "proxy", "io_calls_per_xact_median")]
+            for c in counted
+        ],
+    )
+    return md
+
+
 def render_ab(meta, cells):
     """PROXY_B_BIN: the two builds side by side, each against PgBouncer in the same cell."""
     md = ["", "## A/B: proxy (A) and proxy_b (B), interleaved in every cell (medians)", ""]
@@ -383,10 +424,12 @@ def render_ab(meta, cells):
             fmt(stat(c, "proxy", "user_us_per_xact_median"), ".1f"), fmt(stat(c, "proxy_b", "user_us_per_xact_median"), ".1f"),
             fmt(ratio(a_cpu, bouncer_cpu), ".2f"), fmt(ratio(b_cpu, bouncer_cpu), ".2f"),
             fmt(stat(c, "proxy", "wakeups_per_xact_median"), ".2f"), fmt(stat(c, "proxy_b", "wakeups_per_xact_median"), ".2f"),
+            fmt(stat(c, "proxy", "syscalls_per_xact_median"), ".2f"), fmt(stat(c, "proxy_b", "syscalls_per_xact_median"), ".2f"),
         ])
     md += table(
         ["workload", "clients", "mode", "A/pgbouncer tps", "B/pgbouncer tps", "B/A tps", "A µs/xact", "B µs/xact",
-         "B/A CPU", "A user µs", "B user µs", "A/pgbouncer CPU", "B/pgbouncer CPU", "A wake-ups", "B wake-ups"],
+         "B/A CPU", "A user µs", "B user µs", "A/pgbouncer CPU", "B/pgbouncer CPU", "A wake-ups", "B wake-ups",
+         "A syscalls", "B syscalls"],
         rows,
     )
     return md
