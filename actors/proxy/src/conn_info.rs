@@ -18,7 +18,9 @@ pub(crate) struct ConnInfo {
     state: AtomicU8,
     sot: AtomicU8,
     identity: Mutex<(String, String)>,
-    last_query: Mutex<String>,
+    /// In the client's encoding, as sent (cut at `MAX_QUERY_TEXT` bytes); decoded for
+    /// display only when the admin API asks, so the relay neither validates nor converts.
+    last_query: Mutex<Vec<u8>>,
     last_error: Mutex<String>,
     tx_started: Mutex<Option<Instant>>,
 }
@@ -60,7 +62,7 @@ impl ConnInfo {
             state: AtomicU8::new(state_code(ConnectionState::Startup)),
             sot: AtomicU8::new(sot as u8),
             identity: Mutex::new((String::new(), String::new())),
-            last_query: Mutex::new(String::new()),
+            last_query: Mutex::new(Vec::new()),
             last_error: Mutex::new(String::new()),
             tx_started: Mutex::new(None),
         }
@@ -112,8 +114,22 @@ impl ConnInfo {
     }
 
     /// Reuses the buffer, so steady-state queries do not allocate.
-    pub(crate) fn set_last_query(&self, q: &str) {
-        copy_bounded(&mut self.last_query.lock(), q);
+    pub(crate) fn set_last_query(&self, q: impl AsRef<[u8]>) {
+        let q = q.as_ref();
+        let mut last = self.last_query.lock();
+        last.clear();
+        let mut end = q.len().min(MAX_QUERY_TEXT);
+        // A cut UTF-8 text ends before the character it would split: `q[end]`, the first
+        // byte left out, must not be a continuation byte (10xxxxxx; at most 3 per character).
+        if end < q.len() {
+            for _ in 0..3 {
+                if q[end] & 0xC0 != 0x80 {
+                    break;
+                }
+                end -= 1;
+            }
+        }
+        last.extend_from_slice(&q[..end]);
     }
 
     pub(crate) fn set_last_error(&self, e: &str) {
@@ -130,10 +146,13 @@ impl ConnInfo {
             state: self.state(),
             user,
             database,
-            last_query: self.last_query.lock().clone(),
+            last_query: String::from_utf8_lossy(&self.last_query.lock()).into_owned(),
             error: self.last_error.lock().clone(),
             source_of_truth: self.source_of_truth(),
             transaction_age_secs: self.tx_started.lock().map(|t| t.elapsed().as_secs_f64()),
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

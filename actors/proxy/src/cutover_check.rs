@@ -17,7 +17,7 @@ use molt_lms_api::check::{
     ProxyCheck, RoleCheck, RoleVerdict, SessionCheck, StatementCheck, StatementVerdict,
 };
 use molt_lms_api::SourceOfTruth;
-use molt_lms_wire::pg::codec::{cstr, put_cstr, put_message};
+use molt_lms_wire::pg::codec::{cstr_bytes, put_cstr, put_message};
 use molt_lms_wire::pg::frontend::parse_statement;
 use molt_lms_wire::pg::tag::{frontend as fe, target};
 use std::collections::{BTreeMap, BTreeSet};
@@ -114,7 +114,7 @@ pub(crate) fn role_verdict(
 /// The Parse message of the same statement, unnamed, so a trial never collides.
 fn unnamed_parse(raw: &[u8]) -> Option<Vec<u8>> {
     let body = raw.get(5..)?;
-    let (_, n) = cstr(body)?;
+    let (_, n) = cstr_bytes(body)?;
     let mut out = Vec::with_capacity(raw.len());
     put_message(&mut out, fe::PARSE, |o| {
         put_cstr(o, "");
@@ -126,7 +126,10 @@ fn unnamed_parse(raw: &[u8]) -> Option<Vec<u8>> {
 /// `(name, normalized text)` of a raw Parse message.
 fn statement_label(raw: &[u8]) -> (String, String) {
     match raw.get(5..).and_then(parse_statement) {
-        Some((name, q)) => (name.to_owned(), cut(&normalize(q), STATEMENT_TEXT)),
+        Some((name, q)) => (
+            String::from_utf8_lossy(name).into_owned(),
+            cut(&normalize(&String::from_utf8_lossy(q)), STATEMENT_TEXT),
+        ),
         None => ("?".into(), "(unreadable Parse message)".into()),
     }
 }

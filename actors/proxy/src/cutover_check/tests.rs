@@ -57,7 +57,10 @@ fn a_named_parse_is_tried_unnamed_with_its_types() {
         o.extend_from_slice(&23i32.to_be_bytes());
     });
     let unnamed = unnamed_parse(&raw).expect("parse");
-    assert_eq!(parse_statement(&unnamed[5..]), Some(("", "SELECT $1::int")));
+    assert_eq!(
+        parse_statement(&unnamed[5..]),
+        Some((&b""[..], &b"SELECT $1::int"[..]))
+    );
     assert!(unnamed.ends_with(&[0, 1, 0, 0, 0, 23]));
     assert_eq!(statement_label(&raw).0, "stmt_7");
 }

@@ -186,14 +186,14 @@ impl MySqlTracker {
             match c {
                 COM_QUERY => {
                     let text = bytes.get(1..).unwrap_or_default();
-                    self.info.set_last_query(&String::from_utf8_lossy(text));
+                    self.info.set_last_query(text);
                     if let Shown::Whole(payload) = shown {
                         self.map_kill(&mut payload[1..]);
                     }
                 }
                 COM_STMT_PREPARE => {
                     let text = bytes.get(1..).unwrap_or_default();
-                    self.info.set_last_query(&String::from_utf8_lossy(text));
+                    self.info.set_last_query(text);
                     // A statement text past the relay's window (`Shown::Large`) is not
                     // kept: a switch then refuses to move the session rather than guess.
                     *self.preparing.borrow_mut() = match shown {

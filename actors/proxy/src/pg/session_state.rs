@@ -76,12 +76,16 @@ impl SessionState {
         s
     }
 
-    /// Reads one statement text the client sent (a Query, or a Parse's statement).
-    pub(crate) fn observe(&mut self, sql: &str) {
+    /// Reads one statement text the client sent (a Query, or a Parse's statement), in the
+    /// session's client encoding. The statements read here are ASCII keywords, so a text
+    /// in another encoding is read with its other bytes replaced; it is decoded only when
+    /// the prefilter lets it through.
+    pub(crate) fn observe(&mut self, sql: impl AsRef<[u8]>) {
+        let sql = sql.as_ref();
         if !prefilter(sql, self.staged.is_some()) {
             return;
         }
-        for stmt in statements(sql) {
+        for stmt in statements(&String::from_utf8_lossy(sql)) {
             self.statement(stmt);
         }
     }
@@ -258,8 +262,7 @@ impl SessionState {
 /// Cheap test on the whole text: can it hold a statement this module reads? It runs
 /// for every Query and Parse, so it uses SIMD searches and looks at the first word only.
 /// Transaction statements matter only while a change is staged.
-fn prefilter(sql: &str, staged: bool) -> bool {
-    let b = sql.as_bytes();
+fn prefilter(b: &[u8], staged: bool) -> bool {
     // One SIMD pass for both: "advisory" anywhere (found by its rare `y`), and a second
     // statement after a semicolon.
     for i in memchr::memchr3_iter(b';', b'y', b'Y', b) {

@@ -24,6 +24,13 @@ impl AnswerReader for PgAnswer {
     }
 }
 
+/// A text or statement name as the shadow's labels show it. Texts in a client encoding
+/// other than UTF-8 are still relayed and compared byte for byte; only their label is
+/// generic (and such statement names share one label).
+fn shown(text: &[u8]) -> &str {
+    std::str::from_utf8(text).unwrap_or("(not UTF-8)")
+}
+
 fn malformed(what: &'static str) -> Violation {
     Violation::new(ProtocolError::Malformed(what))
 }
@@ -74,13 +81,18 @@ impl ShadowCodec for PgShadow {
         Ok(match msg[0] {
             fe::TERMINATE => ClientMsg::Quit,
             fe::COPY_DATA | fe::COPY_DONE | fe::COPY_FAIL => ClientMsg::CopyData,
-            fe::QUERY => ClientMsg::Query(query_text(body).ok_or_else(|| malformed("Query"))?),
+            fe::QUERY => {
+                ClientMsg::Query(shown(query_text(body).ok_or_else(|| malformed("Query"))?))
+            }
             fe::PARSE => {
                 let (name, text) = parse_statement(body).ok_or_else(|| malformed("Parse"))?;
-                ClientMsg::Prepare { name, text }
+                ClientMsg::Prepare {
+                    name: shown(name),
+                    text: shown(text),
+                }
             }
             fe::BIND => ClientMsg::Execute {
-                name: bound_statement(body).ok_or_else(|| malformed("Bind"))?,
+                name: shown(bound_statement(body).ok_or_else(|| malformed("Bind"))?),
             },
             fe::FUNCTION_CALL => ClientMsg::FunctionCall,
             fe::FLUSH => ClientMsg::Flush,

@@ -45,7 +45,11 @@ fn quote_literal(s: &str) -> String {
 /// `name (normalized text)` of a raw Parse message, for a failure report.
 fn describe_statement(raw: &[u8]) -> String {
     match raw.get(5..).and_then(parse_statement) {
-        Some((name, query)) => format!("{name} ({})", cut(&normalize(query), STATEMENT_TEXT)),
+        Some((name, query)) => format!(
+            "{} ({})",
+            String::from_utf8_lossy(name),
+            cut(&normalize(&String::from_utf8_lossy(query)), STATEMENT_TEXT)
+        ),
         None => "(unreadable Parse message)".to_owned(),
     }
 }

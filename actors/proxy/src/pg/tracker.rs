@@ -20,7 +20,9 @@ use molt_lms_wire::pg::codec::{put_message, HEADER_LEN, MAX_MESSAGE_LEN};
 use molt_lms_wire::pg::frontend::{self, closed_statement, parse_statement, query_text};
 use molt_lms_wire::pg::tag::{backend as be, frontend as fe, tx_status};
 use molt_lms_wire::pg::{FrameScanner, ProtocolError, ScanControl, Want};
+use std::borrow::Cow;
 use std::cell::{Cell, RefCell};
+use std::fmt::Write;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Instant;
@@ -53,17 +55,27 @@ fn backend_want(tag: u8, traced: bool) -> Want {
     }
 }
 
-/// The text of a Query body, or of its first bytes when `whole` is false (cut at the
-/// last whole UTF-8 character).
-fn shown_query(body: &[u8], whole: bool) -> Option<&str> {
+/// The text of a Query body, or of its first bytes when `whole` is false: bytes in the
+/// session's client encoding, which is not always UTF-8. Neither validated nor copied
+/// here; what shows it decodes it.
+fn shown_query(body: &[u8], whole: bool) -> Option<&[u8]> {
     if whole {
         return query_text(body);
     }
-    let valid = match std::str::from_utf8(body) {
-        Ok(s) => s,
-        Err(e) => std::str::from_utf8(&body[..e.valid_up_to()]).ok()?,
-    };
-    Some(valid.split('\0').next().unwrap_or_default())
+    Some(body.split(|&b| b == 0).next().unwrap_or_default())
+}
+
+/// The key a prepared statement is kept by. A name is bytes in the client's encoding;
+/// one that is not UTF-8 gets a form no UTF-8 name can have (names hold no NUL) and that
+/// keeps two such names apart, which replacing their bytes would not.
+fn statement_key(name: &[u8]) -> Cow<'_, str> {
+    match std::str::from_utf8(name) {
+        Ok(s) => Cow::Borrowed(s),
+        Err(_) => Cow::Owned(name.iter().fold(String::from("\0"), |mut key, b| {
+            let _ = write!(key, "{b:02x}");
+            key
+        })),
+    }
 }
 
 /// A ReadyForQuery status byte as a protocol-neutral state.
@@ -121,10 +133,10 @@ impl PgTracker {
         }
     }
 
-    fn trace_statement(&self, text: &str) {
+    fn trace_statement(&self, text: &[u8]) {
         if self.traced.get() {
             if let Some(q) = self.query.borrow_mut().as_mut() {
-                q.statement(text);
+                q.statement(&String::from_utf8_lossy(text));
             }
         }
     }
@@ -174,14 +186,14 @@ impl PgTracker {
                 let named = (!name.is_empty()).then(|| {
                     let mut raw = Vec::with_capacity(body.len() + 5);
                     put_message(&mut raw, fe::PARSE, |o| o.extend_from_slice(body));
-                    (name.to_owned(), raw)
+                    (statement_key(name).into_owned(), raw)
                 });
                 self.parses.borrow_mut().parse(named);
                 self.in_batch.set(true);
             }
             fe::CLOSE => {
                 if let Some(name) = closed_statement(body) {
-                    self.ctl.forget_prepared(name);
+                    self.ctl.forget_prepared(&statement_key(name));
                 }
                 self.in_batch.set(true);
             }
@@ -344,3 +356,6 @@ impl Tracker for PgTracker {
             .map_err(Violation::new)
     }
 }
+
+#[cfg(test)]
+mod tests;

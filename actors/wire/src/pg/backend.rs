@@ -1,7 +1,7 @@
 //! Messages a server (backend) sends: the ones the proxy builds itself when it answers a
 //! client directly, and field access for the ones the relay inspects.
 
-use super::codec::{cstr, put_cstr, put_message};
+use super::codec::{cstr, cstr_bytes, put_cstr, put_message};
 
 /// Authentication request codes (`AuthenticationXXX` messages).
 pub mod auth {
@@ -74,10 +74,13 @@ pub fn error_fields(body: &[u8]) -> (String, String) {
         if field == 0 {
             break;
         }
-        let Some((value, n)) = cstr(tail) else { break };
+        // In the client's encoding (a localized message need not be UTF-8).
+        let Some((value, n)) = cstr_bytes(tail) else {
+            break;
+        };
         match field {
-            b'C' => code = value.to_owned(),
-            b'M' => message = value.to_owned(),
+            b'C' => code = String::from_utf8_lossy(value).into_owned(),
+            b'M' => message = String::from_utf8_lossy(value).into_owned(),
             _ => {}
         }
         rest = &tail[n..];
@@ -98,10 +101,11 @@ pub fn row_description(body: &[u8]) -> Option<Vec<(String, u32)>> {
     let mut rest = &body[2..];
     let mut out = Vec::with_capacity(n.max(0) as usize);
     for _ in 0..n {
-        let (name, len) = cstr(rest)?;
+        // A column name is in the client's encoding, which need not be UTF-8.
+        let (name, len) = cstr_bytes(rest)?;
         // table OID (4), column number (2), then the type OID.
         let oid = u32::from_be_bytes(rest.get(len + 6..len + 10)?.try_into().ok()?);
-        out.push((name.to_owned(), oid));
+        out.push((String::from_utf8_lossy(name).into_owned(), oid));
         rest = rest.get(len + 18..)?;
     }
     Some(out)

@@ -130,10 +130,19 @@ impl FrameScanner {
 }
 
 /// Reads a NUL-terminated string at the start of `buf`: `(text, bytes consumed incl. NUL)`.
+/// For texts the protocol defines as ASCII or UTF-8 (parameter names, SASL mechanisms);
+/// what a client writes in its own encoding goes through [`cstr_bytes`].
 pub fn cstr(buf: &[u8]) -> Option<(&str, usize)> {
+    let (s, n) = cstr_bytes(buf)?;
+    Some((std::str::from_utf8(s).ok()?, n))
+}
+
+/// Reads a NUL-terminated byte string at the start of `buf`: `(bytes, bytes consumed
+/// incl. NUL)`. Query texts and statement names are in the session's `client_encoding`,
+/// which need not be UTF-8 (LATIN1, SJIS, …): they are bytes to the protocol.
+pub fn cstr_bytes(buf: &[u8]) -> Option<(&[u8], usize)> {
     let end = buf.iter().position(|&b| b == 0)?;
-    let s = std::str::from_utf8(&buf[..end]).ok()?;
-    Some((s, end + 1))
+    Some((&buf[..end], end + 1))
 }
 
 /// Appends a typed message: tag, length, then whatever `body` writes.

@@ -1,7 +1,7 @@
 //! Messages a client (frontend) sends: the untyped startup packets, password/SASL
 //! responses, and the typed messages the relay inspects.
 
-use super::codec::{cstr, put_cstr, MAX_STARTUP_LEN};
+use super::codec::{cstr, cstr_bytes, put_cstr, MAX_STARTUP_LEN};
 use super::error::ProtocolError;
 
 /// `SSLRequest` code (protocol-flow.html#PROTOCOL-FLOW-SSL).
@@ -140,28 +140,32 @@ pub fn sasl_initial_response(body: &[u8]) -> Result<(&str, &[u8]), ProtocolError
     Ok((mech, data))
 }
 
+// Query texts and statement names below are bytes in the session's client_encoding,
+// which need not be UTF-8: a client on LATIN1 sends 'é' as one byte 0xE9. Rejecting
+// them would close a valid session; the caller decides how to show them.
+
 /// The query text of a simple `Query` body.
-pub fn query_text(body: &[u8]) -> Option<&str> {
-    cstr(body).map(|(s, _)| s)
+pub fn query_text(body: &[u8]) -> Option<&[u8]> {
+    cstr_bytes(body).map(|(s, _)| s)
 }
 
 /// `(statement name, query text)` of a `Parse` body.
-pub fn parse_statement(body: &[u8]) -> Option<(&str, &str)> {
-    let (name, n) = cstr(body)?;
-    let (query, _) = cstr(&body[n..])?;
+pub fn parse_statement(body: &[u8]) -> Option<(&[u8], &[u8])> {
+    let (name, n) = cstr_bytes(body)?;
+    let (query, _) = cstr_bytes(&body[n..])?;
     Some((name, query))
 }
 
 /// The statement name a `Bind` body binds (empty for the unnamed statement).
-pub fn bound_statement(body: &[u8]) -> Option<&str> {
-    let (_portal, n) = cstr(body)?;
-    cstr(&body[n..]).map(|(s, _)| s)
+pub fn bound_statement(body: &[u8]) -> Option<&[u8]> {
+    let (_portal, n) = cstr_bytes(body)?;
+    cstr_bytes(&body[n..]).map(|(s, _)| s)
 }
 
 /// The name of the statement a `Close` body closes, if it closes a statement ('S').
-pub fn closed_statement(body: &[u8]) -> Option<&str> {
+pub fn closed_statement(body: &[u8]) -> Option<&[u8]> {
     match body.split_first() {
-        Some((b'S', rest)) => cstr(rest).map(|(s, _)| s),
+        Some((b'S', rest)) => cstr_bytes(rest).map(|(s, _)| s),
         _ => None,
     }
 }

@@ -58,10 +58,27 @@ fn cancel_and_ssl_requests_decode() {
 fn parse_and_close_bodies() {
     assert_eq!(
         parse_statement(b"s1\0select $1\0\0\0"),
-        Some(("s1", "select $1"))
+        Some((&b"s1"[..], &b"select $1"[..]))
     );
-    assert_eq!(closed_statement(b"Ss1\0"), Some("s1"));
+    assert_eq!(closed_statement(b"Ss1\0"), Some(&b"s1"[..]));
     assert_eq!(closed_statement(b"Pp1\0"), None);
+    assert_eq!(bound_statement(b"\0s1\0\0\0\0\0\0\0"), Some(&b"s1"[..]));
+}
+
+#[test]
+fn texts_in_a_client_encoding_other_than_utf8_are_read_as_bytes() {
+    // 'café' in LATIN1: 0xE9 is not UTF-8 on its own.
+    assert_eq!(
+        query_text(b"SELECT 'caf\xe9'\0"),
+        Some(&b"SELECT 'caf\xe9'"[..])
+    );
+    assert_eq!(
+        parse_statement(b"n\xe9\0SELECT 'caf\xe9'\0\0\0"),
+        Some((&b"n\xe9"[..], &b"SELECT 'caf\xe9'"[..]))
+    );
+    assert_eq!(closed_statement(b"Sn\xe9\0"), Some(&b"n\xe9"[..]));
+    // Still malformed without the terminator.
+    assert_eq!(query_text(b"SELECT 1"), None);
 }
 
 #[test]
