@@ -97,7 +97,9 @@ fn parse_body(tag: u8, body: &[u8]) {
     match tag {
         b'E' | b'N' => {
             let (code, message) = backend::error_fields(body);
-            assert!(code.len() + message.len() <= body.len());
+            // Read in the client's encoding: a byte that is not UTF-8 becomes one replacement
+            // character, so each character the fields hold took at least one byte of the body.
+            assert!(code.chars().count() + message.chars().count() <= body.len());
         }
         b'S' => {
             if let Some((name, value)) = backend::parameter_status(body) {
