@@ -44,13 +44,26 @@ fn state_from(code: u8) -> ConnectionState {
     .unwrap_or(Idle)
 }
 
+/// How much of `text` is kept: at most `MAX_QUERY_TEXT` bytes, and a cut UTF-8 text ends
+/// before the character it would split: `text[end]`, the first byte left out, is not a
+/// continuation byte (10xxxxxx; at most 3 per character). On a `str` that is a character
+/// boundary.
+fn kept_len(text: &[u8]) -> usize {
+    let mut end = text.len().min(MAX_QUERY_TEXT);
+    if end < text.len() {
+        for _ in 0..3 {
+            if text[end] & 0xC0 != 0x80 {
+                break;
+            }
+            end -= 1;
+        }
+    }
+    end
+}
+
 fn copy_bounded(dst: &mut String, src: &str) {
     dst.clear();
-    let mut end = src.len().min(MAX_QUERY_TEXT);
-    while !src.is_char_boundary(end) {
-        end -= 1;
-    }
-    dst.push_str(&src[..end]);
+    dst.push_str(&src[..kept_len(src.as_bytes())]);
 }
 
 impl ConnInfo {
@@ -118,18 +131,7 @@ impl ConnInfo {
         let q = q.as_ref();
         let mut last = self.last_query.lock();
         last.clear();
-        let mut end = q.len().min(MAX_QUERY_TEXT);
-        // A cut UTF-8 text ends before the character it would split: `q[end]`, the first
-        // byte left out, must not be a continuation byte (10xxxxxx; at most 3 per character).
-        if end < q.len() {
-            for _ in 0..3 {
-                if q[end] & 0xC0 != 0x80 {
-                    break;
-                }
-                end -= 1;
-            }
-        }
-        last.extend_from_slice(&q[..end]);
+        last.extend_from_slice(&q[..kept_len(q)]);
     }
 
     pub(crate) fn set_last_error(&self, e: &str) {
